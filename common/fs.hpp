@@ -1,0 +1,41 @@
+// Small file-system helpers shared by PID 1, the runtime and the builder.
+#pragma once
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace berth::fs {
+
+// RAII file descriptor.
+class Fd {
+public:
+    Fd() = default;
+    explicit Fd(int fd) : fd_(fd) {}
+    Fd(Fd&& o) noexcept : fd_(o.release()) {}
+    Fd& operator=(Fd&& o) noexcept;
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    ~Fd() { reset(); }
+    int get() const { return fd_; }
+    int release() { int f = fd_; fd_ = -1; return f; }
+    void reset(int fd = -1);
+    explicit operator bool() const { return fd_ >= 0; }
+
+private:
+    int fd_ = -1;
+};
+
+std::string read_file(const std::string& path);                 // throws Error
+std::optional<std::string> try_read_file(const std::string& path);
+void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);  // throws
+bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
+void mkdir_p(const std::string& path, mode_t mode = 0755);       // throws
+bool exists(const std::string& path);
+bool is_dir(const std::string& path);
+std::string join(const std::string& a, const std::string& b);
+std::vector<std::string> list_dir(const std::string& path);     // sorted names, no . and ..
+std::string trim(std::string_view s);
+
+}  // namespace berth::fs

@@ -1,0 +1,57 @@
+#include "common/log.hpp"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace berth::log {
+namespace {
+std::string g_program = "berth";
+int g_fd = 2;
+Level g_min = Level::info;
+std::uint64_t g_start_ns = 0;
+
+std::uint64_t now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
+}
+}  // namespace
+
+void set_program(std::string_view name) { g_program = name; }
+void set_fd(int fd) { g_fd = fd; }
+void set_min_level(Level level) { g_min = level; }
+
+void init_clock() {
+    if (g_start_ns == 0) g_start_ns = now_ns();
+}
+
+std::uint64_t ms_since_start() {
+    init_clock();
+    return (now_ns() - g_start_ns) / 1000000ull;
+}
+
+void write_line(Level level, std::string_view text) {
+    if (level < g_min) return;
+    const char* tag = level == Level::error ? "ERROR: " : level == Level::warn ? "warning: " : "";
+    std::string line;
+    try {
+        line = fmt::format("[{:6} ms] {}: {}{}\n", ms_since_start(), g_program, tag, text);
+    } catch (...) {
+        return;  // logging must never take the caller down
+    }
+    const char* p = line.data();
+    size_t left = line.size();
+    while (left > 0) {
+        ssize_t n = ::write(g_fd, p, left);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;
+        }
+        p += n;
+        left -= size_t(n);
+    }
+}
+
+}  // namespace berth::log

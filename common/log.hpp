@@ -1,0 +1,38 @@
+// Console logging with milliseconds since the process started (for PID 1: since
+// /init started). Writes are single write(2) calls of whole lines so that lines
+// from several processes do not interleave.
+#pragma once
+#include <cstdint>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace berth::log {
+
+enum class Level { debug, info, warn, error };
+
+void set_program(std::string_view name);      // "berth" by default
+void set_fd(int fd);                          // 2 by default
+void set_min_level(Level level);
+std::uint64_t ms_since_start();               // CLOCK_MONOTONIC, from first call of init_clock()
+void init_clock();
+void write_line(Level level, std::string_view text);
+
+template <class... Args>
+void info(fmt::format_string<Args...> f, Args&&... a) {
+    write_line(Level::info, fmt::format(f, std::forward<Args>(a)...));
+}
+template <class... Args>
+void warn(fmt::format_string<Args...> f, Args&&... a) {
+    write_line(Level::warn, fmt::format(f, std::forward<Args>(a)...));
+}
+template <class... Args>
+void error(fmt::format_string<Args...> f, Args&&... a) {
+    write_line(Level::error, fmt::format(f, std::forward<Args>(a)...));
+}
+template <class... Args>
+void debug(fmt::format_string<Args...> f, Args&&... a) {
+    write_line(Level::debug, fmt::format(f, std::forward<Args>(a)...));
+}
+
+}  // namespace berth::log
