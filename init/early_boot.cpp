@@ -1,0 +1,203 @@
+#include "init/early_boot.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <sstream>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "init/boot_files.hpp"
+#include "init/copy_tree.hpp"
+#include "init/handover.hpp"
+#include "init/mount_plan.hpp"
+#include "init/netlink.hpp"
+
+namespace berth::init {
+namespace {
+
+void log_steps(const std::vector<StepResult>& results, BootSummary* summary) {
+    for (const auto& r : results) {
+        const MountStep& s = *r.step;
+        if (r.skipped) {
+            log::info("{} already mounted on {}", s.type, s.target);
+        } else if (r.err == 0) {
+            log::info("mounted {} on {}", s.type, s.target);
+        } else if (s.required) {
+            log::error("mount {} on {}: {}", s.type, s.target, std::strerror(-r.err));
+        } else {
+            log::info("{} not available on {}: {}", s.type, s.target, std::strerror(-r.err));
+        }
+        if (summary && s.type == "cgroup2" && (r.err == 0)) summary->cgroup2 = true;
+    }
+}
+
+// Reopens 0/1/2 on /dev/console when the kernel could not give us a console
+// (an initramfs without /dev/console).
+void ensure_console() {
+    if (::fcntl(2, F_GETFD) >= 0) return;
+    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
+    if (fd > 2) ::close(fd);
+}
+
+// tmpfs over a directory, keeping what the image put there (LinuxKit loses
+// `files:` under /var, #2503): mount the tmpfs aside, copy, move it in place.
+void mount_tmpfs_keeping(SysOps& sys, const MountStep& s) {
+    const std::string aside = "/run/.berth-aside";
+    bool keep = s.target != "/run" && fs::is_dir(s.target) && !fs::list_dir(s.target).empty();
+    if (!keep) {
+        log_steps(run_mount_steps(sys, {s}), nullptr);
+        return;
+    }
+    int err = sys.mkdir(aside, 0700);
+    if (err == 0) err = sys.mount(s.source, aside, s.type, s.flags, s.data);
+    if (err != 0) {
+        log::error("mount tmpfs for {}: {}", s.target, std::strerror(-err));
+        return;
+    }
+    CopyStats st = copy_tree(s.target, aside, false);
+    if (st.errors) log::warn("copying image content of {}: {}", s.target, st.first_error);
+    err = sys.mount(aside, s.target, "", MS_MOVE, "");
+    if (err != 0) log::error("move tmpfs onto {}: {}", s.target, std::strerror(-err));
+    else log::info("mounted tmpfs on {} (kept {} image files)", s.target, st.files);
+    ::rmdir(aside.c_str());
+}
+
+}  // namespace
+
+void load_modules(const std::string& list_path, BootSummary& summary) {
+    auto text = fs::try_read_file(list_path);
+    if (!text) {
+        log::info("no kernel modules to load");
+        return;
+    }
+    std::vector<ParseProblem> problems;
+    auto mods = parse_module_list(*text, problems);
+    for (const auto& p : problems) log::error("{}:{}: {}", list_path, p.line, p.reason);
+    for (const auto& m : mods) {
+        auto t0 = log::ms_since_start();
+        fs::Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
+        long rc = fd ? ::syscall(SYS_finit_module, fd.get(), m.params.c_str(), 0) : -1;
+        if (rc == 0 || errno == EEXIST) {
+            ++summary.modules_loaded;
+            log::info("loaded module {} ({} ms)", m.path.substr(m.path.rfind('/') + 1),
+                      log::ms_since_start() - t0);
+        } else {
+            ++summary.modules_failed;
+            log::error("load module {}: {}", m.path, std::strerror(errno));
+        }
+    }
+}
+
+void apply_sysctl_dir(const std::string& dir) {
+    if (!fs::is_dir(dir)) return;
+    std::vector<std::string> names;
+    try {
+        names = fs::list_dir(dir);
+    } catch (const std::exception& e) {
+        log::error("{}", e.what());
+        return;
+    }
+    int applied = 0;
+    for (const auto& n : names) {
+        if (n.size() < 5 || n.substr(n.size() - 5) != ".conf") continue;
+        std::string path = fs::join(dir, n);
+        auto text = fs::try_read_file(path);
+        if (!text) continue;
+        std::vector<ParseProblem> problems;
+        for (const auto& e : parse_sysctl(*text, problems)) {
+            if (fs::try_write_file(sysctl_path(e.key), e.value)) ++applied;
+            else if (!e.ignore_failure)
+                log::error("{}:{}: sysctl {} = {}: {}", path, e.line, e.key, e.value, std::strerror(errno));
+        }
+        for (const auto& p : problems) log::error("{}:{}: {}", path, p.line, p.reason);
+    }
+    log::info("applied {} sysctl settings", applied);
+}
+
+void set_hostname(const std::map<std::string, std::string>& cmdline) {
+    std::string name;
+    if (auto it = cmdline.find("berth.hostname"); it != cmdline.end()) name = it->second;
+    else if (auto t = fs::try_read_file("/etc/hostname")) name = fs::trim(*t);
+    if (name.empty()) name = "berth";
+    if (!valid_hostname(name)) {
+        log::error("invalid hostname `{}`, keeping the kernel's", name);
+        return;
+    }
+    if (::sethostname(name.data(), name.size()) < 0)
+        log::error("sethostname {}: {}", name, std::strerror(errno));
+    else
+        log::info("hostname {}", name);
+}
+
+void enable_cgroup_controllers(const std::string& dir) {
+    auto avail = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
+    if (!avail) return;
+    std::istringstream in(*avail);
+    std::string c, enabled;
+    while (in >> c) {
+        // One at a time: a controller the kernel refuses must not block the rest.
+        if (fs::try_write_file(fs::join(dir, "cgroup.subtree_control"), "+" + c)) enabled += " " + c;
+    }
+    log::info("cgroup controllers for {}:{}", dir, enabled.empty() ? " none" : enabled);
+}
+
+BootSummary early_boot(SysOps& sys) {
+    BootSummary summary;
+    const char* handover = ::getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
+    if (::getpid() == 1 && root_is_initramfs() && !(handover && std::strcmp(handover, "0") == 0)) {
+        std::string err = hand_over_initramfs();
+        if (!err.empty()) log::error("initramfs hand-over failed, staying on it: {}", err);
+    }
+    auto filesystems = parse_filesystems(fs::try_read_file("/proc/filesystems").value_or(""));
+    if (filesystems.empty()) {
+        // /proc is not mounted yet: mount it first, then read the list.
+        log_steps(run_mount_steps(sys, {{"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", 0555, true}}), nullptr);
+        filesystems = parse_filesystems(fs::try_read_file("/proc/filesystems").value_or(""));
+    }
+    log_steps(run_mount_steps(sys, kernel_mounts(filesystems)), &summary);
+    summary.cmdline = parse_cmdline(fs::try_read_file("/proc/cmdline").value_or(""));
+    ensure_console();
+    if (summary.cgroup2) enable_cgroup_controllers("/sys/fs/cgroup");
+
+    // Shared propagation so that containers' rshared binds see later mounts.
+    if (int err = sys.mount("", "/", "", MS_REC | MS_SHARED, ""); err != 0)
+        log::warn("make / rshared: {}", std::strerror(-err));
+    if (int err = sys.mount("", "/", "", MS_REMOUNT | MS_BIND | MS_RDONLY, ""); err != 0)
+        log::error("remount / read-only: {}", std::strerror(-err));
+    else
+        log::info("root file system is read-only");
+    for (const auto& s : tmpfs_mounts()) mount_tmpfs_keeping(sys, s);
+    for (const auto& d : var_layout())
+        if (int err = sys.mkdir(d.path, d.mode); err != 0)
+            log::warn("mkdir {}: {}", d.path, std::strerror(-err));
+    if (int err = sys.symlink("/run", "/var/run"); err != 0)
+        log::warn("symlink /var/run: {}", std::strerror(-err));
+
+    load_modules("/etc/berth/modules", summary);
+    set_hostname(summary.cmdline);
+    if (std::string err = link_up("lo"); !err.empty()) log::error("lo: {}", err);
+    else log::info("lo is up");
+    apply_sysctl_dir("/etc/sysctl.d");
+
+    // Ctrl-Alt-Del becomes SIGINT to PID 1 instead of an immediate reboot.
+    if (::reboot(RB_DISABLE_CAD) < 0) log::warn("disable Ctrl-Alt-Del: {}", std::strerror(errno));
+    // /etc/resolv.conf in the read-only image points here; DHCP writes it.
+    int fd = ::open("/run/resolv.conf", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) log::warn("create /run/resolv.conf: {}", std::strerror(errno));
+    else ::close(fd);
+    // Services inherit a generous descriptor limit; their configs lower it.
+    struct rlimit rl { 1048576, 1048576 };
+    if (::setrlimit(RLIMIT_NOFILE, &rl) < 0) log::warn("raise RLIMIT_NOFILE: {}", std::strerror(errno));
+    return summary;
+}
+
+}  // namespace berth::init

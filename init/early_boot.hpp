@@ -1,0 +1,27 @@
+// PID 1's early boot, step by step, each step logged with its time.
+#pragma once
+#include <map>
+#include <string>
+
+#include "init/sys_ops.hpp"
+
+namespace berth::init {
+
+struct BootSummary {
+    int modules_loaded = 0, modules_failed = 0;
+    bool cgroup2 = false;
+    std::map<std::string, std::string> cmdline;  // the kernel command line, parsed
+};
+
+// Everything from the initramfs hand-over to /etc/resolv.conf. Never throws:
+// each failing step is logged and the boot goes on with what it has.
+BootSummary early_boot(SysOps& sys);
+
+// Individual steps, exposed for tests and reuse.
+void load_modules(const std::string& list_path, BootSummary& summary);
+void apply_sysctl_dir(const std::string& dir);
+void set_hostname(const std::map<std::string, std::string>& cmdline);
+// Enables every available cgroup v2 controller for the children of `dir`.
+void enable_cgroup_controllers(const std::string& dir);
+
+}  // namespace berth::init

@@ -1,0 +1,63 @@
+#include "supervisor/container.hpp"
+
+#include <string.h>
+
+#include "common/log.hpp"
+
+namespace berth::supervisor {
+
+const char* kind_name(Kind k) {
+    switch (k) {
+        case Kind::onboot: return "onboot";
+        case Kind::service: return "services";
+        case Kind::onshutdown: return "onshutdown";
+    }
+    return "?";
+}
+
+const char* state_name(State s) {
+    switch (s) {
+        case State::pending: return "pending";
+        case State::running: return "running";
+        case State::stopping: return "stopping";
+        case State::exited: return "exited";
+        case State::failed: return "failed";
+    }
+    return "?";
+}
+
+std::string Container::describe_exit() const {
+    if (state == State::failed) return error;
+    if (exit_signal)
+    {
+        const char* abbrev = sigabbrev_np(exit_signal);
+        return "killed by signal " + std::to_string(exit_signal) + " (SIG" + (abbrev ? abbrev : "?") + ")";
+    }
+    return "exit status " + std::to_string(exit_code);
+}
+
+std::vector<Container> discover(const std::string& root, Kind kind, const std::string& cgroup_root) {
+    std::vector<Container> out;
+    std::string dir = fs::join(root, kind_name(kind));
+    if (!fs::is_dir(dir)) return out;
+    std::vector<std::string> names;
+    try {
+        names = fs::list_dir(dir);
+    } catch (const std::exception& e) {
+        log::error("{}", e.what());
+        return out;
+    }
+    for (const auto& n : names) {
+        std::string bundle = fs::join(dir, n);
+        if (!fs::is_dir(bundle)) continue;
+        Container c;
+        c.kind = kind;
+        c.name = n;
+        c.bundle = bundle;
+        if (!cgroup_root.empty()) c.cgroup = fs::join(fs::join(cgroup_root, kind_name(kind)), n);
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
+}  // namespace berth::supervisor

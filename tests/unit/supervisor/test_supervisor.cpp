@@ -1,0 +1,148 @@
+#include <catch2/catch.hpp>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "supervisor/supervisor.hpp"
+
+using namespace berth::supervisor;
+namespace fs = berth::fs;
+
+namespace {
+
+struct TempTree {
+    std::string root;
+    TempTree() {
+        char tmpl[] = "/tmp/berth-sup-XXXXXX";
+        root = ::mkdtemp(tmpl);
+    }
+    ~TempTree() { std::system(("rm -rf " + root).c_str()); }
+    void bundle(const std::string& kind, const std::string& name) { fs::mkdir_p(root + "/" + kind + "/" + name); }
+};
+
+// Hands out fake pids and records the order of starts; fails names it is told to.
+struct FakeLauncher : Launcher {
+    std::vector<std::string> started;
+    std::vector<std::string> broken;
+    pid_t next = 1000;
+    void start(Container& c) override {
+        started.push_back(c.name);
+        for (auto& b : broken)
+            if (b == c.name) throw berth::Error(c.bundle + "/config.json: process.args: required");
+        c.pid = next++;
+    }
+};
+
+sigset_t no_signals() {
+    sigset_t s;
+    sigemptyset(&s);
+    return s;
+}
+
+pid_t pid_of(const Supervisor& s, const std::string& name) {
+    for (auto& c : s.containers())
+        if (c.name == name) return c.pid;
+    return -1;
+}
+
+const Container& get(const Supervisor& s, const std::string& name) {
+    for (auto& c : s.containers())
+        if (c.name == name) return c;
+    throw std::runtime_error("no " + name);
+}
+
+}  // namespace
+
+TEST_CASE("onboot containers run one at a time in lexical order, then all services") {
+    TempTree t;
+    t.bundle("onboot", "001-second");
+    t.bundle("onboot", "000-first");
+    t.bundle("services", "web");
+    t.bundle("services", "db");
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    FakeLauncher l;
+    Supervisor s(loop, l, Settings{t.root, "", 100, 100, 0});
+    s.boot();
+    REQUIRE(l.started == std::vector<std::string>{"000-first"});
+    s.child_exited(pid_of(s, "000-first"), CLD_EXITED, 0);
+    REQUIRE(l.started == std::vector<std::string>{"000-first", "001-second"});
+    s.child_exited(pid_of(s, "001-second"), CLD_EXITED, 3);
+    // A failing onboot container does not stop the boot.
+    CHECK(l.started == std::vector<std::string>{"000-first", "001-second", "db", "web"});
+    CHECK(get(s, "001-second").describe_exit() == "exit status 3");
+    CHECK(get(s, "000-first").succeeded());
+    CHECK(get(s, "web").state == State::running);
+}
+
+TEST_CASE("a broken bundle fails alone") {
+    TempTree t;
+    t.bundle("onboot", "000-bad");
+    t.bundle("onboot", "001-good");
+    t.bundle("services", "broken");
+    t.bundle("services", "fine");
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    FakeLauncher l;
+    l.broken = {"000-bad", "broken"};
+    Supervisor s(loop, l, Settings{t.root, "", 100, 100, 0});
+    s.boot();
+    CHECK(get(s, "000-bad").state == State::failed);
+    CHECK(get(s, "000-bad").describe_exit().find("process.args") != std::string::npos);
+    REQUIRE(get(s, "001-good").state == State::running);
+    s.child_exited(pid_of(s, "001-good"), CLD_EXITED, 0);
+    CHECK(get(s, "broken").state == State::failed);
+    CHECK(get(s, "fine").state == State::running);
+}
+
+TEST_CASE("shutdown: onshutdown containers first, then services, completes when all exit") {
+    TempTree t;
+    t.bundle("services", "web");
+    t.bundle("onshutdown", "000-save");
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    FakeLauncher l;
+    Supervisor s(loop, l, Settings{t.root, "", 5000, 100, 0});
+    s.boot();
+    s.request_shutdown(PowerAction::poweroff);
+    CHECK(l.started.back() == "000-save");
+    CHECK(get(s, "web").state == State::running);  // not stopped before onshutdown is done
+    s.request_shutdown(PowerAction::reboot);       // second request: ignored
+    s.child_exited(pid_of(s, "000-save"), CLD_EXITED, 0);
+    CHECK(get(s, "web").state == State::stopping);
+    CHECK_FALSE(s.shutdown_complete());
+    s.child_exited(pid_of(s, "web"), CLD_KILLED, SIGTERM);
+    CHECK(s.shutdown_complete());
+    CHECK(s.action() == PowerAction::poweroff);
+    CHECK(get(s, "web").describe_exit() == "killed by signal 15 (SIGTERM)");
+}
+
+TEST_CASE("shutdown is bounded: a service that ignores SIGTERM is given up after grace + kill wait") {
+    TempTree t;
+    t.bundle("services", "stubborn");
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    FakeLauncher l;
+    Supervisor s(loop, l, Settings{t.root, "", 50, 50, 0});
+    s.boot();
+    auto t0 = monotonic_ms();
+    s.request_shutdown(PowerAction::poweroff);
+    while (!s.shutdown_complete() && monotonic_ms() - t0 < 2000) loop.run_once(20);
+    CHECK(s.shutdown_complete());
+    CHECK(monotonic_ms() - t0 >= 100);
+    CHECK(monotonic_ms() - t0 < 1000);
+}
+
+TEST_CASE("the event loop runs timers in deadline order and cancels") {
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    std::vector<int> order;
+    loop.add_timer(30, [&] { order.push_back(2); });
+    loop.add_timer(10, [&] { order.push_back(1); });
+    auto id = loop.add_timer(20, [&] { order.push_back(99); });
+    loop.cancel_timer(id);
+    loop.add_timer(40, [&] { throw std::runtime_error("handler errors are contained"); });
+    auto t0 = monotonic_ms();
+    while (monotonic_ms() - t0 < 200) loop.run_once(50);
+    CHECK(order == std::vector<int>{1, 2});
+}
