@@ -23,6 +23,7 @@ void RuntimeLauncher::start(supervisor::Container& c) {
     req.cgroup_path = c.cgroup;
     runtime::Process p = runtime::launch(req);
     c.pid = p.pid;
+    c.pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
     c.pidfd.reset(p.pidfd);
 }
 

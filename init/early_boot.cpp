@@ -168,6 +168,13 @@ BootSummary early_boot(SysOps& sys) {
     ensure_console();
     if (summary.cgroup2) enable_cgroup_controllers("/sys/fs/cgroup");
 
+    // tmpfs first: moving a mount into place is refused once / is shared.
+    for (const auto& s : tmpfs_mounts()) mount_tmpfs_keeping(sys, s);
+    for (const auto& d : var_layout())
+        if (int err = sys.mkdir(d.path, d.mode); err != 0)
+            log::warn("mkdir {}: {}", d.path, std::strerror(-err));
+    if (int err = sys.symlink("/run", "/var/run"); err != 0)
+        log::warn("symlink /var/run: {}", std::strerror(-err));
     // Shared propagation so that containers' rshared binds see later mounts.
     if (int err = sys.mount("", "/", "", MS_REC | MS_SHARED, ""); err != 0)
         log::warn("make / rshared: {}", std::strerror(-err));
@@ -175,12 +182,6 @@ BootSummary early_boot(SysOps& sys) {
         log::error("remount / read-only: {}", std::strerror(-err));
     else
         log::info("root file system is read-only");
-    for (const auto& s : tmpfs_mounts()) mount_tmpfs_keeping(sys, s);
-    for (const auto& d : var_layout())
-        if (int err = sys.mkdir(d.path, d.mode); err != 0)
-            log::warn("mkdir {}: {}", d.path, std::strerror(-err));
-    if (int err = sys.symlink("/run", "/var/run"); err != 0)
-        log::warn("symlink /var/run: {}", std::strerror(-err));
 
     load_modules("/etc/berth/modules", summary);
     set_hostname(summary.cmdline);

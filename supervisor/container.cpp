@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <cstdlib>
+
 #include "common/log.hpp"
 
 namespace berth::supervisor {
@@ -34,6 +36,15 @@ std::string Container::describe_exit() const {
         return "killed by signal " + std::to_string(exit_signal) + " (SIG" + (abbrev ? abbrev : "?") + ")";
     }
     return "exit status " + std::to_string(exit_code);
+}
+
+bool catches_signal(pid_t pid, int sig) {
+    auto status = fs::try_read_file("/proc/" + std::to_string(pid) + "/status");
+    if (!status) return false;
+    auto at = status->find("\nSigCgt:");
+    if (at == std::string::npos) return false;
+    unsigned long long mask = std::strtoull(status->c_str() + at + 8, nullptr, 16);
+    return (mask >> (sig - 1)) & 1;
 }
 
 std::vector<Container> discover(const std::string& root, Kind kind, const std::string& cgroup_root) {

@@ -28,10 +28,15 @@ struct Container {
     int exit_code = 0;       // valid when state is exited and exit_signal == 0
     int exit_signal = 0;
     std::string error;       // why it could not start
+    bool pid_ns_init = false;  // pid 1 of its own pid namespace: the kernel drops signals it does not catch
 
     bool succeeded() const { return state == State::exited && exit_signal == 0 && exit_code == 0; }
     std::string describe_exit() const;  // "exit status 3", "killed by signal 9 (SIGKILL)", the error
 };
+
+// True when /proc/PID/status shows a handler for sig (SigCgt). False when it
+// cannot be read.
+bool catches_signal(pid_t pid, int sig);
 
 // Lists the bundles of one kind under root ("/containers"), sorted by name.
 std::vector<Container> discover(const std::string& root, Kind kind, const std::string& cgroup_root);

@@ -156,6 +156,13 @@ void Supervisor::stop_services() {
         signal(c, SIGTERM);
         signal(c, SIGCONT);  // a stopped process must be able to act on TERM
         ++n;
+        // The kernel discards a signal that pid 1 of a pid namespace does not
+        // catch: waiting out the grace period would only delay the shutdown.
+        if (c.pid_ns_init && c.pid > 0 && !catches_signal(c.pid, SIGTERM)) {
+            log::info("{} {}: pid 1 of its namespace has no SIGTERM handler, sending SIGKILL now",
+                      kind_name(c.kind), c.name);
+            signal(c, SIGKILL);
+        }
     }
     log::info("sent SIGTERM to {} containers, grace {} ms", n, settings_.stop_grace_ms);
     grace_timer_ = loop_.add_timer(settings_.stop_grace_ms, [this] { kill_remaining_services(); });

@@ -1,0 +1,316 @@
+#include "builder/image_assembler.hpp"
+
+#include <elf.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "builder/initrd_writer.hpp"
+#include "builder/module_deps.hpp"
+#include "builder/oci_config_gen.hpp"
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+
+namespace berth::builder {
+
+namespace {
+
+// Directories every image has; PID 1 mounts over most of them.
+struct StdDir { const char* path; std::uint32_t mode; };
+constexpr StdDir kStdDirs[] = {
+    {"proc", 0555}, {"sys", 0555}, {"dev", 0755}, {"run", 0755}, {"tmp", 01777},
+    {"var", 0755}, {"etc", 0755}, {"containers", 0755}, {"containers/onboot", 0755},
+    {"containers/services", 0755}, {"containers/onshutdown", 0755},
+};
+
+std::string three_digits(std::size_t i) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%03zu", i);
+    return buf;
+}
+
+void copy_file_atomic(const std::string& from, const std::string& to) {
+    std::string data = fs::read_file(from);
+    std::string tmp = to + ".tmp";
+    fs::write_file(tmp, data, 0644);
+    if (::rename(tmp.c_str(), to.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + to + "`");
+}
+
+void write_text_atomic(const std::string& path, const std::string& text) {
+    std::string tmp = path + ".tmp";
+    fs::write_file(tmp, text, 0644);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
+}
+
+// Refuses what cannot possibly run as /init; warns about a dynamically linked binary.
+void check_init_binary(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) throw_errno("init binary `" + path + "`");
+    if (!S_ISREG(st.st_mode)) throw Error("init binary `" + path + "` is not a regular file", EINVAL);
+    std::string img = fs::read_file(path);
+    if (img.size() < sizeof(Elf64_Ehdr) || img.compare(0, SELFMAG, ELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64) {
+        log::warn("init binary `{}` is not a 64-bit ELF executable", path);
+        return;
+    }
+    Elf64_Ehdr eh;
+    std::memcpy(&eh, img.data(), sizeof eh);
+    for (std::size_t i = 0; i < eh.e_phnum; ++i) {
+        std::size_t off = eh.e_phoff + i * sizeof(Elf64_Phdr);
+        if (off + sizeof(Elf64_Phdr) > img.size()) break;
+        Elf64_Phdr ph;
+        std::memcpy(&ph, img.data() + off, sizeof ph);
+        if (ph.p_type == PT_INTERP) {
+            log::warn("init binary `{}` is dynamically linked; the initrd has no libraries for it", path);
+            return;
+        }
+    }
+}
+
+// Paths berth generates and PID 1 depends on; `files:` may replace them, with a warning.
+bool is_reserved(const std::string& path) {
+    for (const char* p : {"init", "containers", "etc/berth", "lib/modules"}) {
+        std::string r = p;
+        if (path == r || path.rfind(r + "/", 0) == 0) return true;
+    }
+    return false;
+}
+
+void add_files_section(Tree& tree, const ImageSpec& spec) {
+    for (const auto& f : spec.files) {
+        if (is_reserved(f.path) && tree.contains(f.path) && !f.directory)
+            log::warn("{}: files: `{}` replaces a file berth generated", f.pos.str(), f.path);
+        with_context(f.pos.str() + ": files: `" + f.path + "`", [&] {
+            if (f.directory) {
+                tree.add_directory(f.path, f.mode.value_or(0755), f.uid, f.gid);
+            } else if (f.symlink) {
+                tree.add_symlink(f.path, *f.symlink, f.uid, f.gid);
+            } else if (f.source) {
+                std::string src = (*f.source)[0] == '/' ? *f.source : fs::join(spec.base_dir, *f.source);
+                if (!fs::exists(src)) {
+                    if (f.optional) {
+                        log::warn("{}: optional source `{}` not found; skipped", f.pos.str(), src);
+                        return;
+                    }
+                    throw Error("source `" + src + "` does not exist (relative to the YAML file)", ENOENT);
+                }
+                if (fs::is_dir(src)) {
+                    tree.add_host_tree(f.path, src);
+                    if (f.mode) tree.add_directory(f.path, *f.mode, f.uid, f.gid);
+                } else {
+                    struct stat st;
+                    if (::stat(src.c_str(), &st) < 0) throw_errno("stat `" + src + "`");
+                    tree.add_host_file(f.path, src, f.mode.value_or(st.st_mode & 07777), f.uid, f.gid);
+                }
+            } else {
+                tree.add_bytes(f.path, f.contents.value_or(""), f.mode.value_or(0600), f.uid, f.gid);
+            }
+        });
+    }
+}
+
+// Bytes and files under `prefix` (all when empty) in the tree.
+BuildResult::Part measure(const Tree& tree, const std::string& what, const std::string& prefix) {
+    BuildResult::Part p{what, 0, 0};
+    std::string pre = prefix.empty() ? "" : prefix + "/";
+    for (const auto& e : tree.entries()) {
+        if (!prefix.empty() && e.first != prefix && e.first.compare(0, pre.size(), pre) != 0) continue;
+        auto it = &e;
+        if (it->second.kind == TreeEntry::Kind::host_file || it->second.kind == TreeEntry::Kind::bytes_file) {
+            p.bytes += it->second.size;
+            p.files += 1;
+        }
+    }
+    return p;
+}
+
+}  // namespace
+
+std::string default_output_name(const std::string& yaml_file) {
+    std::string base = yaml_file.substr(yaml_file.rfind('/') == std::string::npos ? 0 : yaml_file.rfind('/') + 1);
+    for (const char* ext : {".yml", ".yaml"}) {
+        std::string e = ext;
+        if (base.size() > e.size() && base.compare(base.size() - e.size(), e.size(), e) == 0)
+            return base.substr(0, base.size() - e.size());
+    }
+    return base;
+}
+
+std::string container_dir(const ContainerSpec& c) {
+    switch (c.stage) {
+        case Stage::onboot: return "containers/onboot/" + three_digits(c.index) + "-" + c.name;
+        case Stage::onshutdown: return "containers/onshutdown/" + three_digits(c.index) + "-" + c.name;
+        case Stage::services: return "containers/services/" + c.name;
+    }
+    return {};
+}
+
+std::string modules_list_text(const std::string& kernel_version,
+                              const std::vector<std::pair<std::string, std::string>>& files_and_params,
+                              const std::vector<std::string>& builtin) {
+    std::string out = "# kernel modules for " + kernel_version + ", in load order (generated by berth build)\n";
+    for (const auto& b : builtin) out += "# " + b + ": built into the kernel\n";
+    for (const auto& [file, params] : files_and_params)
+        out += "/lib/modules/" + kernel_version + "/" + file + (params.empty() ? "" : " " + params) + "\n";
+    return out;
+}
+
+// Creates, inside a container's rootfs, the mount point of every mount in its
+// config.json that the image lacks: a directory, or an empty file when the bind
+// source is a file of the image. A path under a symlink is left to the runtime.
+static void add_mount_points(Tree& tree, const std::string& rootfs, const std::string& config_text) {
+    auto strip = [](const std::string& p) { return p.substr(p.find_first_not_of('/') == std::string::npos ? p.size() : p.find_first_not_of('/')); };
+    nlohmann::json config = nlohmann::json::parse(config_text);
+    for (const auto& m : config.value("mounts", nlohmann::json::array())) {
+        std::string dest = strip(m.value("destination", ""));
+        if (dest.empty()) continue;
+        std::string path = rootfs + "/" + dest;
+        if (tree.contains(path)) continue;
+        bool under_symlink = false;
+        for (size_t at = path.find('/', rootfs.size() + 1); at != std::string::npos; at = path.find('/', at + 1)) {
+            const TreeEntry* e = tree.find(path.substr(0, at));
+            if (e && e->kind == TreeEntry::Kind::symlink) under_symlink = true;
+        }
+        if (under_symlink) continue;
+        const TreeEntry* src = m.value("type", "") == "bind" ? tree.find(strip(m.value("source", ""))) : nullptr;
+        bool file = src && (src->kind == TreeEntry::Kind::host_file || src->kind == TreeEntry::Kind::bytes_file);
+        if (file) tree.add_bytes(path, "", 0644);
+        else tree.add_directory(path, 0755);
+    }
+}
+
+BuildResult build_image(const BuildOptions& opts) {
+    auto t0 = std::chrono::steady_clock::now();
+    BuildResult r;
+    ImageSpec spec = load_image_yaml(opts.yaml_file);
+    std::string name = opts.name.empty() ? default_output_name(opts.yaml_file) : opts.name;
+
+    // Everything that can fail cheaply is checked before the kernel download.
+    ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs);
+    std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
+    std::map<const ContainerSpec*, std::string> configs;
+    for (const ContainerSpec* c : spec.containers()) {
+        images.emplace_back(c, resolver.resolve(spec, *c));
+        configs[c] = oci_config_text(*c);
+    }
+    if (opts.init_binary.empty()) throw Error("no init binary given (--init PATH)", EINVAL);
+    check_init_binary(opts.init_binary);
+    if (!opts.skel_dir.empty() && !fs::is_dir(opts.skel_dir))
+        throw Error("root file system skeleton `" + opts.skel_dir + "` is not a directory", ENOENT);
+
+    std::string cache = opts.kernel_cache_dir.empty() ? default_kernel_cache_dir() : opts.kernel_cache_dir;
+    KernelFiles kernel = obtain_kernel(spec.kernel.package, spec.base_dir, cache);
+    r.kernel_version = kernel.version;
+
+    Tree tree;
+    if (!opts.skel_dir.empty()) tree.add_host_tree("", opts.skel_dir);
+    for (const auto& d : kStdDirs) tree.add_directory(d.path, d.mode);
+    tree.add_char_device("dev/console", 5, 1, 0600);
+    tree.add_host_file("init", opts.init_binary, 0755);
+
+    // Kernel modules.
+    std::vector<std::pair<std::string, std::string>> module_files;
+    if (!spec.kernel.modules.empty()) {
+        if (kernel.modules_dir.empty())
+            throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel `" + spec.kernel.package +
+                            "` has no lib/modules directory",
+                        ENOENT);
+        ModuleTree mods(kernel.modules_dir);
+        std::vector<std::string> requested;
+        std::map<std::string, std::string> params;
+        for (const auto& m : spec.kernel.modules) {
+            requested.push_back(m.name);
+            if (!m.params.empty()) params[normalise_module_name(m.name)] = m.params;
+        }
+        ModuleLoadPlan plan = with_context(spec.kernel.pos.str() + ": kernel.modules", [&] {
+            return resolve_modules(requested, mods.facts());
+        });
+        for (const auto& m : plan.load_order) {
+            std::string rel = *mods.file_of(m);
+            tree.add_host_file("lib/modules/" + kernel.version + "/" + rel, fs::join(mods.dir(), rel), 0644);
+            module_files.emplace_back(rel, params.count(m) ? params[m] : "");
+        }
+        for (const auto& b : plan.builtin)
+            if (params.count(b))
+                log::warn("module `{}` is built into the kernel; its parameters must go on the kernel command "
+                          "line as {}.<param>=<value>", b, b);
+        r.modules = plan.load_order;
+        r.builtin_modules = plan.builtin;
+    }
+    tree.add_directory("etc/berth", 0755);
+    tree.add_bytes("etc/berth/modules", modules_list_text(kernel.version, module_files, r.builtin_modules), 0644);
+
+    // Containers.
+    for (const auto& [c, img] : images) {
+        std::string dir = container_dir(*c);
+        tree.add_directory(dir, 0755);
+        tree.add_bytes(dir + "/config.json", configs[c], 0644);
+        add_image_rootfs(tree, dir + "/rootfs", img);
+    }
+
+    // files: last, so they can override anything above.
+    add_files_section(tree, spec);
+    // The root is read-only at run time: every mount point must already exist.
+    for (const auto& [c, img] : images) add_mount_points(tree, container_dir(*c) + "/rootfs", configs[c]);
+
+    // Outputs.
+    fs::mkdir_p(opts.out_dir);
+    std::string prefix = fs::join(opts.out_dir, name);
+    r.kernel_path = prefix + "-kernel";
+    r.initrd_path = prefix + "-initrd.img";
+    r.cmdline_path = prefix + "-cmdline";
+    copy_file_atomic(kernel.vmlinuz, r.kernel_path);
+    CpioOptions copts;
+    copts.mtime = source_date_epoch();
+    ArchiveStats st = write_cpio(tree, r.initrd_path, copts);
+    write_text_atomic(r.cmdline_path, spec.kernel.cmdline);
+
+    struct stat kst;
+    if (::stat(r.kernel_path.c_str(), &kst) == 0) r.kernel_bytes = std::uint64_t(kst.st_size);
+    r.initrd_bytes = st.written_bytes;
+    r.initrd_raw_bytes = st.uncompressed_bytes;
+    r.initrd_entries = st.entries;
+    r.parts.push_back(measure(tree, "/init", "init"));
+    r.parts.push_back(measure(tree, "modules", "lib/modules"));
+    for (const auto& [c, img] : images) r.parts.push_back(measure(tree, container_dir(*c), container_dir(*c)));
+    r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return r;
+}
+
+std::string human_size(std::uint64_t n) {
+    char buf[32];
+    if (n >= (std::uint64_t(1) << 30)) std::snprintf(buf, sizeof buf, "%.1f GiB", double(n) / double(1 << 30));
+    else if (n >= (1 << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", double(n) / double(1 << 20));
+    else if (n >= (1 << 10)) std::snprintf(buf, sizeof buf, "%.1f KiB", double(n) / double(1 << 10));
+    else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(n));
+    return buf;
+}
+
+void print_summary(const BuildResult& r) {
+    std::printf("kernel  %-40s %10s  (%s)\n", r.kernel_path.c_str(), human_size(r.kernel_bytes).c_str(),
+                r.kernel_version.c_str());
+    std::printf("initrd  %-40s %10s  (%s uncompressed, %zu entries)\n", r.initrd_path.c_str(),
+                human_size(r.initrd_bytes).c_str(), human_size(r.initrd_raw_bytes).c_str(), r.initrd_entries);
+    std::printf("cmdline %s\n", r.cmdline_path.c_str());
+    for (const auto& p : r.parts)
+        std::printf("  %-38s %10s in %zu files\n", p.what.c_str(), human_size(p.bytes).c_str(), p.files);
+    if (!r.modules.empty() || !r.builtin_modules.empty()) {
+        std::string mods;
+        for (const auto& m : r.modules) mods += (mods.empty() ? "" : " ") + m;
+        std::printf("  modules to load: %s\n", mods.empty() ? "(none)" : mods.c_str());
+        if (!r.builtin_modules.empty()) {
+            std::string b;
+            for (const auto& m : r.builtin_modules) b += (b.empty() ? "" : " ") + m;
+            std::printf("  built into the kernel: %s\n", b.c_str());
+        }
+    }
+    std::printf("built in %.2f s\n", r.seconds);
+}
+
+}  // namespace berth::builder

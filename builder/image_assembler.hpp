@@ -1,0 +1,54 @@
+// `berth build`: YAML -> NAME-kernel, NAME-initrd.img, NAME-cmdline.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "builder/image_source.hpp"
+#include "builder/kernel.hpp"
+#include "builder/tree.hpp"
+#include "builder/yaml_model.hpp"
+
+namespace berth::builder {
+
+struct BuildOptions {
+    std::string yaml_file;
+    std::string out_dir = ".";
+    std::string name;                     // default: YAML basename without extension
+    std::vector<std::string> image_dirs;  // --images, searched before $BERTH_IMAGES
+    std::string init_binary;              // becomes /init
+    std::string skel_dir;                 // copied to / first
+    std::string kernel_cache_dir;         // default: default_kernel_cache_dir()
+};
+
+struct BuildResult {
+    std::string kernel_path, initrd_path, cmdline_path;
+    std::string kernel_version;
+    std::uint64_t kernel_bytes = 0;
+    std::uint64_t initrd_bytes = 0;       // compressed, as written
+    std::uint64_t initrd_raw_bytes = 0;   // uncompressed cpio
+    std::size_t initrd_entries = 0;
+    std::vector<std::string> modules;     // load order
+    std::vector<std::string> builtin_modules;
+    struct Part { std::string what; std::uint64_t bytes; std::size_t files; };
+    std::vector<Part> parts;              // for the size summary
+    double seconds = 0;
+};
+
+// The name used for output files when --name is not given ("web.yml" -> "web").
+std::string default_output_name(const std::string& yaml_file);
+
+// The initrd directory of one container: "containers/onboot/000-dhcpcd".
+std::string container_dir(const ContainerSpec& c);
+
+// The contents of /etc/berth/modules for a load plan.
+std::string modules_list_text(const std::string& kernel_version,
+                              const std::vector<std::pair<std::string, std::string>>& files_and_params,
+                              const std::vector<std::string>& builtin);
+
+BuildResult build_image(const BuildOptions& opts);
+
+std::string human_size(std::uint64_t bytes);
+void print_summary(const BuildResult& r);
+
+}  // namespace berth::builder

@@ -1,0 +1,34 @@
+// Getting a kernel: from a Debian package (downloaded with apt and cached), a local
+// .deb, or a directory that already holds vmlinuz and lib/modules/<version>/.
+#pragma once
+#include <string>
+#include <utility>
+
+namespace berth::builder {
+
+struct KernelFiles {
+    std::string root;         // the extracted package (or the given directory)
+    std::string vmlinuz;      // path of the kernel image
+    std::string version;      // "6.1.0-57-cloud-amd64"
+    std::string modules_dir;  // root/lib/modules/<version> ("" if the kernel has none)
+};
+
+// $XDG_CACHE_HOME/berth/kernels, else ~/.cache/berth/kernels.
+std::string default_kernel_cache_dir();
+
+// `spec` is kernel.package from the YAML: a path ending in ".deb", a directory (a
+// value containing '/' or naming an existing directory; relative to base_dir), or a
+// Debian package name. Meta-packages are followed to the versioned package.
+KernelFiles obtain_kernel(const std::string& spec, const std::string& base_dir,
+                          const std::string& cache_dir);
+
+// Finds vmlinuz and the modules directory in an extracted kernel tree.
+KernelFiles locate_kernel(const std::string& root);
+
+// For a meta-package like linux-image-cloud-amd64: the versioned linux-image-* package
+// it depends on (the name itself if it is already versioned), and its candidate
+// version. Uses apt-cache (running `apt-get update` once if apt knows nothing).
+std::pair<std::string, std::string> resolve_kernel_package_version(const std::string& name);
+std::string resolve_kernel_package(const std::string& name);
+
+}  // namespace berth::builder

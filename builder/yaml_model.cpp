@@ -1,0 +1,476 @@
+#include "builder/yaml_model.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <map>
+#include <utility>
+
+#include "builder/capabilities.hpp"
+#include "builder/suggest.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+
+namespace berth::builder {
+
+std::string SourcePos::str() const {
+    if (line <= 0) return file;
+    return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+YamlError::YamlError(const SourcePos& pos, const std::string& path, const std::string& message)
+    : Error(pos.str() + ": " + (path.empty() ? "" : path + ": ") + message, EINVAL) {}
+
+const char* stage_name(Stage s) {
+    switch (s) {
+        case Stage::onboot: return "onboot";
+        case Stage::onshutdown: return "onshutdown";
+        case Stage::services: return "services";
+    }
+    return "?";
+}
+
+std::vector<const ContainerSpec*> ImageSpec::containers() const {
+    std::vector<const ContainerSpec*> out;
+    for (const auto* list : {&onboot, &onshutdown, &services})
+        for (const auto& c : *list) out.push_back(&c);
+    return out;
+}
+
+namespace {
+
+using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
+using KeyTable = std::vector<std::pair<std::string, Handler>>;
+
+// LinuxKit keys berth does not implement yet, per section.
+const std::vector<std::string> kUnsupportedTop = {"volumes"};
+const std::vector<std::string> kUnsupportedKernel = {"binary", "tar", "ucode"};
+const std::vector<std::string> kUnsupportedContainer = {
+    "ambient", "mounts", "binds.add", "tmpfs", "userns", "cgroupns", "maskedPaths",
+    "readonlyPaths", "writeablePaths", "noNewPrivileges", "additionalGids", "oomScoreAdj",
+    "rootfsPropagation", "cgroupsPath", "resources", "sysctl", "rlimits", "devices",
+    "runtime", "annotations"};
+const std::vector<std::string> kUnsupportedFile = {"metadata"};
+
+std::string join_path(const std::string& a, const std::string& b) {
+    return a.empty() ? b : a + "." + b;
+}
+std::string index_path(const std::string& a, std::size_t i) {
+    return a + "[" + std::to_string(i) + "]";
+}
+
+class Parser {
+public:
+    explicit Parser(std::string file) : file_(std::move(file)) {}
+
+    SourcePos pos(const YAML::Node& n) const {
+        YAML::Mark m = n.Mark();
+        if (m.is_null()) return {file_, 0, 0};
+        return {file_, m.line + 1, m.column + 1};
+    }
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& path,
+                           const std::string& msg) const {
+        throw YamlError(pos(n), path, msg);
+    }
+
+    static std::string describe(const YAML::Node& n) {
+        switch (n.Type()) {
+            case YAML::NodeType::Null: return "nothing";
+            case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+            case YAML::NodeType::Sequence: return "a list";
+            case YAML::NodeType::Map: return "a map";
+            default: return "an undefined value";
+        }
+    }
+
+    [[noreturn]] void expected(const YAML::Node& n, const std::string& path,
+                               const std::string& what) const {
+        fail(n, path, "expected " + what + ", got " + describe(n));
+    }
+
+    std::string str(const YAML::Node& n, const std::string& path) const {
+        if (!n.IsScalar()) expected(n, path, "a string");
+        return n.Scalar();
+    }
+
+    bool boolean(const YAML::Node& n, const std::string& path) const {
+        if (n.IsScalar()) {
+            bool b;
+            if (YAML::convert<bool>::decode(n, b)) return b;
+        }
+        expected(n, path, "true or false");
+    }
+
+    std::uint32_t uint32(const YAML::Node& n, const std::string& path) const {
+        if (n.IsScalar()) {
+            const std::string& s = n.Scalar();
+            if (!s.empty() && s.size() <= 10 &&
+                s.find_first_not_of("0123456789") == std::string::npos) {
+                unsigned long long v = std::stoull(s);
+                if (v <= 0xffffffffULL) return std::uint32_t(v);
+            }
+        }
+        expected(n, path, "a number between 0 and 4294967295");
+    }
+
+    std::uint32_t file_mode(const YAML::Node& n, const std::string& path) const {
+        if (n.IsScalar()) {
+            std::string s = n.Scalar();
+            if (s.rfind("0o", 0) == 0) s = s.substr(2);
+            if (!s.empty() && s.size() <= 5 &&
+                s.find_first_not_of("01234567") == std::string::npos) {
+                unsigned long v = std::stoul(s, nullptr, 8);
+                if (v <= 07777) return std::uint32_t(v);
+            }
+        }
+        expected(n, path, "an octal file mode such as \"0644\"");
+    }
+
+    std::vector<std::string> str_list(const YAML::Node& n, const std::string& path) const {
+        std::vector<std::string> out;
+        if (n.IsNull()) return out;
+        if (!n.IsSequence()) expected(n, path, "a list of strings");
+        for (std::size_t i = 0; i < n.size(); ++i) out.push_back(str(n[i], index_path(path, i)));
+        return out;
+    }
+
+    Namespace ns(const YAML::Node& n, const std::string& path) const {
+        if (n.IsScalar()) {
+            if (n.Scalar() == "host") return Namespace::host;
+            if (n.Scalar() == "new") return Namespace::fresh;
+        }
+        expected(n, path, "host or new");
+    }
+
+    // Walks a map, dispatching each key to its handler. Unknown keys are errors naming
+    // the closest known key; duplicate keys are errors.
+    void walk_map(const YAML::Node& n, const std::string& path, const KeyTable& keys,
+                  const std::vector<std::string>& unsupported) const {
+        if (!n.IsMap()) expected(n, path, "a map");
+        std::map<std::string, SourcePos> seen;
+        for (const auto& kv : n) {
+            const YAML::Node k = kv.first;
+            const YAML::Node v = kv.second;
+            if (!k.IsScalar()) expected(k, path, "a string key");
+            const std::string& key = k.Scalar();
+            auto [prev, inserted] = seen.emplace(key, pos(k));
+            if (!inserted)
+                fail(k, path, "duplicate key '" + key + "' (first at " + prev->second.str() + ")");
+            auto h = std::find_if(keys.begin(), keys.end(),
+                                  [&](const auto& e) { return e.first == key; });
+            if (h != keys.end()) {
+                h->second(v, join_path(path, key));
+                continue;
+            }
+            if (std::find(unsupported.begin(), unsupported.end(), key) != unsupported.end())
+                fail(k, path, "'" + key + "' is a LinuxKit key that berth does not support yet");
+            std::vector<std::string> names;
+            for (const auto& e : keys) names.push_back(e.first);
+            std::string msg = "unknown key '" + key + "'";
+            if (auto best = closest_match(key, names)) msg += "; did you mean '" + *best + "'?";
+            else {
+                msg += "; expected one of:";
+                for (const auto& nm : names) msg += " " + nm;
+            }
+            fail(k, path, msg);
+        }
+    }
+
+    // A file path in the image: relative, normalised, without "..".
+    std::string image_path(const YAML::Node& n, const std::string& path) const {
+        std::string raw = str(n, path);
+        std::string out;
+        std::size_t i = 0;
+        while (i <= raw.size()) {
+            std::size_t j = raw.find('/', i);
+            if (j == std::string::npos) j = raw.size();
+            std::string part = raw.substr(i, j - i);
+            if (part == "..") fail(n, path, "path '" + raw + "' must not contain '..'");
+            if (!part.empty() && part != ".") out += (out.empty() ? "" : "/") + part;
+            i = j + 1;
+        }
+        if (out.empty()) fail(n, path, "path '" + raw + "' names the root directory");
+        return out;
+    }
+
+    static bool valid_name(const std::string& s) {
+        if (s.empty() || s[0] == '.' || s[0] == '-') return false;
+        for (char c : s)
+            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+                return false;
+        return true;
+    }
+
+    std::vector<std::string> capabilities(const YAML::Node& n, const std::string& path) const {
+        std::vector<std::string> caps;
+        if (n.IsNull()) return caps;
+        if (!n.IsSequence()) expected(n, path, "a list of capability names");
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            std::string p = index_path(path, i);
+            std::string c = str(n[i], p);
+            if (c == "all" || c == "ALL") {
+                caps.push_back("all");
+                continue;
+            }
+            std::string up;
+            for (char ch : c) up += char(std::toupper(static_cast<unsigned char>(ch)));
+            if (up.rfind("CAP_", 0) != 0) up = "CAP_" + up;
+            if (!is_capability_name(up)) {
+                std::string msg = "unknown capability '" + c + "'";
+                if (auto best = closest_match(up, all_capability_names()))
+                    msg += "; did you mean '" + *best + "'?";
+                fail(n[i], p, msg);
+            }
+            caps.push_back(up);
+        }
+        return caps;
+    }
+
+    Bind bind(const YAML::Node& n, const std::string& path) const {
+        std::string s = str(n, path);
+        Bind b;
+        b.pos = pos(n);
+        std::size_t c1 = s.find(':');
+        std::size_t c2 = c1 == std::string::npos ? c1 : s.find(':', c1 + 1);
+        if (c1 == std::string::npos) expected(n, path, "a bind \"source:destination[:options]\"");
+        b.source = s.substr(0, c1);
+        b.destination = s.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+        if (c2 != std::string::npos) {
+            std::string opts = s.substr(c2 + 1);
+            std::size_t i = 0;
+            while (i <= opts.size()) {
+                std::size_t j = opts.find(',', i);
+                if (j == std::string::npos) j = opts.size();
+                if (j > i) b.options.push_back(opts.substr(i, j - i));
+                i = j + 1;
+            }
+        }
+        if (b.source.empty() || b.source[0] != '/')
+            fail(n, path, "bind source '" + b.source + "' must be an absolute path");
+        if (b.destination.empty() || b.destination[0] != '/')
+            fail(n, path, "bind destination '" + b.destination + "' must be an absolute path");
+        return b;
+    }
+
+    ContainerSpec container(const YAML::Node& n, const std::string& path, Stage stage,
+                            std::size_t index) const {
+        ContainerSpec c;
+        c.stage = stage;
+        c.index = index;
+        c.pos = pos(n);
+        bool have_image = false;
+        KeyTable keys = {
+            {"name", [&](const YAML::Node& v, const std::string& p) {
+                 c.name = str(v, p);
+                 if (!valid_name(c.name))
+                     fail(v, p, "container name '" + c.name +
+                                    "' may only contain letters, digits, '_', '-' and '.'");
+             }},
+            {"image", [&](const YAML::Node& v, const std::string& p) {
+                 c.image = str(v, p);
+                 c.image_pos = pos(v);
+                 have_image = !c.image.empty();
+             }},
+            {"capabilities", [&](const YAML::Node& v, const std::string& p) {
+                 c.capabilities = capabilities(v, p);
+             }},
+            {"net", [&](const YAML::Node& v, const std::string& p) { c.net = ns(v, p); }},
+            {"pid", [&](const YAML::Node& v, const std::string& p) { c.pid = ns(v, p); }},
+            {"ipc", [&](const YAML::Node& v, const std::string& p) { c.ipc = ns(v, p); }},
+            {"uts", [&](const YAML::Node& v, const std::string& p) { c.uts = ns(v, p); }},
+            {"binds", [&](const YAML::Node& v, const std::string& p) {
+                 if (v.IsNull()) return;
+                 if (!v.IsSequence()) expected(v, p, "a list of \"source:destination[:options]\"");
+                 for (std::size_t i = 0; i < v.size(); ++i)
+                     c.binds.push_back(bind(v[i], index_path(p, i)));
+             }},
+            {"command", [&](const YAML::Node& v, const std::string& p) {
+                 c.command = str_list(v, p);
+             }},
+            {"env", [&](const YAML::Node& v, const std::string& p) {
+                 c.env = str_list(v, p);
+                 for (std::size_t i = 0; i < c.env.size(); ++i)
+                     if (c.env[i].find('=') == std::string::npos || c.env[i][0] == '=')
+                         fail(v[i], index_path(p, i), "expected KEY=VALUE, got '" + c.env[i] + "'");
+             }},
+            {"cwd", [&](const YAML::Node& v, const std::string& p) {
+                 c.cwd = str(v, p);
+                 if (c.cwd->empty() || (*c.cwd)[0] != '/')
+                     fail(v, p, "cwd must be an absolute path");
+             }},
+            {"readonly", [&](const YAML::Node& v, const std::string& p) {
+                 c.readonly = boolean(v, p);
+             }},
+            {"hostname", [&](const YAML::Node& v, const std::string& p) { c.hostname = str(v, p); }},
+            {"uid", [&](const YAML::Node& v, const std::string& p) { c.uid = uint32(v, p); }},
+            {"gid", [&](const YAML::Node& v, const std::string& p) { c.gid = uint32(v, p); }},
+        };
+        walk_map(n, path, keys, kUnsupportedContainer);
+        if (c.name.empty()) fail(n, path, "missing required key 'name'");
+        if (!have_image) fail(n, path, "container '" + c.name + "': missing required key 'image'");
+        if (c.hostname && c.uts == Namespace::host)
+            fail(n, path, "container '" + c.name + "': 'hostname' needs its own UTS namespace (uts: new)");
+        return c;
+    }
+
+    std::vector<ContainerSpec> container_list(const YAML::Node& n, const std::string& path,
+                                              Stage stage) const {
+        std::vector<ContainerSpec> out;
+        if (n.IsNull()) return out;
+        if (!n.IsSequence()) expected(n, path, "a list of containers");
+        for (std::size_t i = 0; i < n.size(); ++i)
+            out.push_back(container(n[i], index_path(path, i), stage, i));
+        return out;
+    }
+
+    KernelSpec kernel(const YAML::Node& n, const std::string& path) const {
+        KernelSpec k;
+        k.pos = pos(n);
+        k.cmdline = "console=ttyS0";
+        KeyTable keys = {
+            {"package", [&](const YAML::Node& v, const std::string& p) { k.package = str(v, p); }},
+            {"image", [&](const YAML::Node& v, const std::string& p) {
+                 fail(v, p, "kernel.image (a Docker image) is not supported; use kernel.package");
+             }},
+            {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
+            {"modules", [&](const YAML::Node& v, const std::string& p) {
+                 if (v.IsNull()) return;
+                 if (!v.IsSequence()) expected(v, p, "a list of module names");
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                     std::string ip = index_path(p, i);
+                     std::string s = fs::trim(str(v[i], ip));
+                     ModuleRequest m;
+                     m.pos = pos(v[i]);
+                     std::size_t sp = s.find_first_of(" \t");
+                     m.name = s.substr(0, sp);
+                     if (sp != std::string::npos) m.params = fs::trim(s.substr(sp));
+                     if (m.name.empty() ||
+                         m.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+                             std::string::npos)
+                         expected(v[i], ip, "a module name optionally followed by parameters");
+                     k.modules.push_back(std::move(m));
+                 }
+             }},
+        };
+        walk_map(n, path, keys, kUnsupportedKernel);
+        if (k.package.empty()) fail(n, path, "missing required key 'package'");
+        return k;
+    }
+
+    FileSpec file(const YAML::Node& n, const std::string& path) const {
+        FileSpec f;
+        f.pos = pos(n);
+        KeyTable keys = {
+            {"path", [&](const YAML::Node& v, const std::string& p) { f.path = image_path(v, p); }},
+            {"contents", [&](const YAML::Node& v, const std::string& p) { f.contents = str(v, p); }},
+            {"source", [&](const YAML::Node& v, const std::string& p) { f.source = str(v, p); }},
+            {"symlink", [&](const YAML::Node& v, const std::string& p) { f.symlink = str(v, p); }},
+            {"directory", [&](const YAML::Node& v, const std::string& p) { f.directory = boolean(v, p); }},
+            {"optional", [&](const YAML::Node& v, const std::string& p) { f.optional = boolean(v, p); }},
+            {"mode", [&](const YAML::Node& v, const std::string& p) { f.mode = file_mode(v, p); }},
+            {"uid", [&](const YAML::Node& v, const std::string& p) { f.uid = uint32(v, p); }},
+            {"gid", [&](const YAML::Node& v, const std::string& p) { f.gid = uint32(v, p); }},
+        };
+        walk_map(n, path, keys, kUnsupportedFile);
+        if (f.path.empty()) fail(n, path, "missing required key 'path'");
+        int kinds = int(f.contents.has_value()) + int(f.source.has_value()) +
+                    int(f.symlink.has_value()) + int(f.directory);
+        if (kinds > 1)
+            fail(n, path, "'" + f.path + "': give only one of contents, source, symlink, directory");
+        if (kinds == 0) f.contents = "";  // LinuxKit: an empty file
+        return f;
+    }
+
+    ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base) const {
+        ImageSpec img;
+        img.file = file;
+        img.base_dir = base;
+        bool have_kernel = false;
+        if (root.IsNull()) fail(root, "", "the file is empty; expected a map with at least 'kernel'");
+        KeyTable keys = {
+            {"kernel", [&](const YAML::Node& v, const std::string& p) {
+                 img.kernel = kernel(v, p);
+                 have_kernel = true;
+             }},
+            {"init", [&](const YAML::Node& v, const std::string& p) {
+                 for (const auto& i : str_list(v, p))
+                     log::warn("{}: init entry '{}' ignored: berth itself is the init", pos(v).str(), i);
+             }},
+            {"onboot", [&](const YAML::Node& v, const std::string& p) {
+                 img.onboot = container_list(v, p, Stage::onboot);
+             }},
+            {"onshutdown", [&](const YAML::Node& v, const std::string& p) {
+                 img.onshutdown = container_list(v, p, Stage::onshutdown);
+             }},
+            {"services", [&](const YAML::Node& v, const std::string& p) {
+                 img.services = container_list(v, p, Stage::services);
+             }},
+            {"files", [&](const YAML::Node& v, const std::string& p) {
+                 if (v.IsNull()) return;
+                 if (!v.IsSequence()) expected(v, p, "a list of files");
+                 std::map<std::string, SourcePos> seen;
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                     FileSpec f = this->file(v[i], index_path(p, i));
+                     auto [prev, ok] = seen.emplace(f.path, f.pos);
+                     if (!ok)
+                         fail(v[i], index_path(p, i),
+                              "duplicate file '" + f.path + "' (first at " + prev->second.str() + ")");
+                     img.files.push_back(std::move(f));
+                 }
+             }},
+            {"outputs", [&](const YAML::Node& v, const std::string& p) {
+                 std::vector<std::string> outs =
+                     v.IsScalar() ? std::vector<std::string>{v.Scalar()} : str_list(v, p);
+                 for (const auto& o : outs)
+                     if (o != "kernel+initrd")
+                         fail(v, p, "output '" + o + "' is not supported; the only output is kernel+initrd");
+                 img.outputs = outs;
+             }},
+            {"trust", [&](const YAML::Node& v, const std::string&) {
+                 log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
+             }},
+        };
+        walk_map(root, "", keys, kUnsupportedTop);
+        if (!have_kernel) fail(root, "", "missing required key 'kernel'");
+        if (img.outputs.empty()) img.outputs = {"kernel+initrd"};
+
+        std::map<std::string, const ContainerSpec*> names;
+        for (const ContainerSpec* c : img.containers()) {
+            auto [prev, ok] = names.emplace(c->name, c);
+            if (!ok)
+                throw YamlError(c->pos, std::string(stage_name(c->stage)) + "[" + std::to_string(c->index) + "]",
+                                "duplicate container name '" + c->name + "' (first defined at " +
+                                    prev->second->pos.str() + ")");
+        }
+        return img;
+    }
+
+private:
+    std::string file_;
+};
+
+}  // namespace
+
+ImageSpec parse_image_yaml(const std::string& text, const std::string& file,
+                           const std::string& base_dir) {
+    YAML::Node root;
+    try {
+        root = YAML::Load(text);
+    } catch (const YAML::Exception& e) {
+        SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1,
+                    e.mark.is_null() ? 0 : e.mark.column + 1};
+        throw YamlError(p, "", "YAML syntax error: " + e.msg);
+    }
+    return Parser(file).image(root, file, base_dir);
+}
+
+ImageSpec load_image_yaml(const std::string& path) {
+    std::string text = fs::read_file(path);
+    std::string dir = ".";
+    if (auto slash = path.rfind('/'); slash != std::string::npos)
+        dir = slash == 0 ? "/" : path.substr(0, slash);
+    return parse_image_yaml(text, path, dir);
+}
+
+}  // namespace berth::builder

@@ -1,0 +1,323 @@
+// Parser and validator for config.json. Each parse() overload reads one spec
+// object, records problems through the Reader and keeps going, so the user sees
+// every mistake of a file at once.
+#include "config/oci_spec.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "common/fs.hpp"
+#include "config/json_reader.hpp"
+#include "config/oci_names.hpp"
+
+namespace berth::oci {
+
+using detail::field;
+using detail::json;
+using detail::member_path;
+using detail::Reader;
+
+namespace {
+
+// One line, so that a line-oriented console log keeps every problem with its
+// context; problems() gives them one by one.
+std::string join_problems(const std::string& source, const std::vector<std::string>& problems) {
+    std::string msg;
+    for (const auto& p : problems) {
+        if (!msg.empty()) msg += "; ";
+        msg += source + ": " + p;
+    }
+    return msg;
+}
+
+bool is_absolute(const std::string& p) { return !p.empty() && p[0] == '/'; }
+
+void check_absolute(Reader& r, const std::string& path, const std::string& value) {
+    if (!is_absolute(value)) r.problem(path, fmt::format("must be an absolute path, got \"{}\"", value));
+}
+
+constexpr std::string_view kNamespaceNames[] = {"pid", "network", "mount", "ipc",
+                                                "uts", "user",    "cgroup", "time"};
+
+constexpr std::string_view kPropagations[] = {"shared",  "slave",  "private",  "unbindable",
+                                              "rshared", "rslave", "rprivate", "runbindable"};
+
+}  // namespace
+
+ConfigError::ConfigError(std::string source, std::vector<std::string> problems)
+    : Error(join_problems(source, problems), EINVAL),
+      source_(std::move(source)),
+      problems_(std::move(problems)) {}
+
+std::string_view namespace_name(NamespaceType t) { return kNamespaceNames[size_t(t)]; }
+
+std::optional<NamespaceType> namespace_from_name(std::string_view name) {
+    for (size_t i = 0; i < std::size(kNamespaceNames); ++i)
+        if (kNamespaceNames[i] == name) return NamespaceType(i);
+    return std::nullopt;
+}
+
+const Namespace* Linux::find_namespace(NamespaceType t) const {
+    for (const auto& ns : namespaces)
+        if (ns.type == t) return &ns;
+    return nullptr;
+}
+
+bool Linux::creates_namespace(NamespaceType t) const {
+    const Namespace* ns = find_namespace(t);
+    return ns && ns->path.empty();
+}
+
+namespace detail {
+
+bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "path", out.path, true) && out.path.empty())
+        r.problem(member_path(path, "path"), "must not be empty");
+    field(r, v, path, "readonly", out.readonly);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Mount& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "destination", out.destination, true))
+        check_absolute(r, member_path(path, "destination"), out.destination);
+    field(r, v, path, "type", out.type);
+    field(r, v, path, "source", out.source);
+    field(r, v, path, "options", out.options);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, User& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "username", out.username);
+    // With a username the ids come from the container's /etc/passwd.
+    bool need_ids = out.username.empty();
+    field(r, v, path, "uid", out.uid, need_ids);
+    field(r, v, path, "gid", out.gid, need_ids);
+    field(r, v, path, "umask", out.umask);
+    field(r, v, path, "additionalGids", out.additional_gids);
+    return true;
+}
+
+// A capability list: names in the file, numbers in the model.
+bool parse_caps(Reader& r, const json& obj, const std::string& parent, const char* key,
+                std::vector<int>& out) {
+    std::vector<std::string> names;
+    if (!field(r, obj, parent, key, names)) return false;
+    std::string path = member_path(parent, key);
+    for (size_t i = 0; i < names.size(); ++i) {
+        auto cap = capability_from_name(names[i]);
+        if (!cap)
+            r.problem(index_path(path, i), fmt::format("unknown capability \"{}\"", names[i]));
+        else if (std::find(out.begin(), out.end(), *cap) == out.end())
+            out.push_back(*cap);
+    }
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Capabilities& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    parse_caps(r, v, path, "bounding", out.bounding);
+    parse_caps(r, v, path, "effective", out.effective);
+    parse_caps(r, v, path, "inheritable", out.inheritable);
+    parse_caps(r, v, path, "permitted", out.permitted);
+    parse_caps(r, v, path, "ambient", out.ambient);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Rlimit& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "type", out.type, true)) {
+        auto res = rlimit_from_name(out.type);
+        if (!res)
+            r.problem(member_path(path, "type"), fmt::format("unknown rlimit \"{}\"", out.type));
+        else
+            out.resource = *res;
+    }
+    bool hard = field(r, v, path, "hard", out.hard, true);
+    bool soft = field(r, v, path, "soft", out.soft, true);
+    if (hard && soft && out.soft > out.hard)
+        r.problem(path, fmt::format("soft limit {} is above hard limit {}", out.soft, out.hard));
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Process& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "terminal", out.terminal);
+    field(r, v, path, "user", out.user);
+    if (field(r, v, path, "args", out.args, true) && out.args.empty())
+        r.problem(member_path(path, "args"), "must not be empty");
+    if (field(r, v, path, "env", out.env)) {
+        for (size_t i = 0; i < out.env.size(); ++i)
+            if (out.env[i].find('=') == std::string::npos)
+                r.problem(index_path(member_path(path, "env"), i),
+                          fmt::format("expected NAME=value, got \"{}\"", out.env[i]));
+    }
+    if (field(r, v, path, "cwd", out.cwd, true)) check_absolute(r, member_path(path, "cwd"), out.cwd);
+    field(r, v, path, "capabilities", out.capabilities);
+    if (field(r, v, path, "rlimits", out.rlimits)) {
+        std::set<std::string> seen;
+        for (size_t i = 0; i < out.rlimits.size(); ++i)
+            if (!out.rlimits[i].type.empty() && !seen.insert(out.rlimits[i].type).second)
+                r.problem(index_path(member_path(path, "rlimits"), i),
+                          fmt::format("duplicate rlimit \"{}\"", out.rlimits[i].type));
+    }
+    field(r, v, path, "noNewPrivileges", out.no_new_privileges);
+    if (field(r, v, path, "oomScoreAdj", out.oom_score_adj) &&
+        (*out.oom_score_adj < -1000 || *out.oom_score_adj > 1000))
+        r.problem(member_path(path, "oomScoreAdj"),
+                  fmt::format("must be between -1000 and 1000, got {}", *out.oom_score_adj));
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Namespace& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    std::string type;
+    if (field(r, v, path, "type", type, true)) {
+        auto t = namespace_from_name(type);
+        if (!t) {
+            r.problem(member_path(path, "type"), fmt::format("unknown namespace \"{}\"", type));
+            return false;
+        }
+        out.type = *t;
+    } else {
+        return false;
+    }
+    if (field(r, v, path, "path", out.path)) check_absolute(r, member_path(path, "path"), out.path);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, IdMapping& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "containerID", out.container_id, true);
+    field(r, v, path, "hostID", out.host_id, true);
+    field(r, v, path, "size", out.size, true);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, MemoryResources& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "limit", out.limit);
+    field(r, v, path, "reservation", out.reservation);
+    field(r, v, path, "swap", out.swap);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, CpuResources& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "shares", out.shares);
+    field(r, v, path, "quota", out.quota);
+    field(r, v, path, "period", out.period);
+    field(r, v, path, "cpus", out.cpus);
+    field(r, v, path, "mems", out.mems);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, PidsResources& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "limit", out.limit, true);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Resources& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "memory", out.memory);
+    field(r, v, path, "cpu", out.cpu);
+    field(r, v, path, "pids", out.pids);
+    return true;
+}
+
+void check_paths(Reader& r, const std::string& path, const std::vector<std::string>& paths) {
+    for (size_t i = 0; i < paths.size(); ++i) check_absolute(r, index_path(path, i), paths[i]);
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "namespaces", out.namespaces)) {
+        std::set<NamespaceType> seen;
+        for (const auto& ns : out.namespaces)
+            if (!seen.insert(ns.type).second)
+                r.problem(member_path(path, "namespaces"),
+                          fmt::format("namespace \"{}\" listed twice", namespace_name(ns.type)));
+    }
+    field(r, v, path, "uidMappings", out.uid_mappings);
+    field(r, v, path, "gidMappings", out.gid_mappings);
+    if (out.creates_namespace(NamespaceType::user)) {
+        if (out.uid_mappings.empty())
+            r.problem(member_path(path, "uidMappings"), "required with a new user namespace");
+        if (out.gid_mappings.empty())
+            r.problem(member_path(path, "gidMappings"), "required with a new user namespace");
+    }
+    field(r, v, path, "cgroupsPath", out.cgroups_path);
+    field(r, v, path, "resources", out.resources);
+    field(r, v, path, "sysctl", out.sysctl);
+    if (field(r, v, path, "maskedPaths", out.masked_paths))
+        check_paths(r, member_path(path, "maskedPaths"), out.masked_paths);
+    if (field(r, v, path, "readonlyPaths", out.readonly_paths))
+        check_paths(r, member_path(path, "readonlyPaths"), out.readonly_paths);
+    if (field(r, v, path, "rootfsPropagation", out.rootfs_propagation) &&
+        std::find(std::begin(kPropagations), std::end(kPropagations), out.rootfs_propagation) ==
+            std::end(kPropagations))
+        r.problem(member_path(path, "rootfsPropagation"),
+                  fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
+    if (const json* s = r.member(v, path, "seccomp", false);
+        s && r.expect(*s, member_path(path, "seccomp"), json::value_t::object))
+        out.seccomp = std::make_shared<const json>(*s);
+    return true;
+}
+
+}  // namespace detail
+
+Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
+    Reader r;
+    Spec spec;
+    if (r.expect(j, "", json::value_t::object)) {
+        field(r, j, "", "ociVersion", spec.oci_version, true);
+        field(r, j, "", "root", spec.root, true);
+        field(r, j, "", "mounts", spec.mounts);
+        field(r, j, "", "process", spec.process, true);
+        field(r, j, "", "hostname", spec.hostname);
+        field(r, j, "", "domainname", spec.domainname);
+        field(r, j, "", "annotations", spec.annotations);
+        field(r, j, "", "linux", spec.linux_);
+        if (!spec.hostname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
+            r.problem("hostname", "requires a new uts namespace");
+        if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
+            r.problem("domainname", "requires a new uts namespace");
+    }
+    if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
+    spec.raw = std::make_shared<const json>(j);
+    return spec;
+}
+
+Spec load_bundle(const std::string& bundle_dir) {
+    const std::string file = fs::join(bundle_dir, "config.json");
+    std::string text = fs::read_file(file);
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::parse_error& e) {
+        // nlohmann reports a 1-based byte offset; turn it into line/column.
+        size_t byte = e.byte == 0 ? 0 : e.byte - 1;
+        size_t line = 1, col = 1;
+        for (size_t i = 0; i < byte && i < text.size(); ++i) {
+            if (text[i] == '\n') {
+                ++line;
+                col = 1;
+            } else {
+                ++col;
+            }
+        }
+        std::string reason = e.what();
+        if (auto p = reason.find("column "); p != std::string::npos)
+            if (auto q = reason.find(": ", p); q != std::string::npos) reason = reason.substr(q + 2);
+        throw ConfigError(file, {fmt::format("invalid JSON at line {}, column {} (byte {}): {}",
+                                             line, col, e.byte, reason)});
+    }
+    return parse_spec(j, file);
+}
+
+}  // namespace berth::oci

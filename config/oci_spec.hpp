@@ -1,0 +1,164 @@
+// Typed model of the OCI runtime-spec config.json (Linux subset used by berth).
+//
+// Every struct mirrors one JSON object of the spec; field names follow the spec
+// in snake_case. Adding a field later means: a member here, one `field(...)` line
+// in the matching parse function in oci_spec.cpp, and a test.
+#pragma once
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "common/error.hpp"
+
+namespace berth::oci {
+
+// All validation problems of one config.json. what() lists every problem, each
+// as "<source>: <json path>: <reason>", separated by "; " on a single line.
+class ConfigError : public Error {
+public:
+    ConfigError(std::string source, std::vector<std::string> problems);
+    const std::string& source() const noexcept { return source_; }
+    // "<json path>: <reason>", without the source prefix.
+    const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+private:
+    std::string source_;
+    std::vector<std::string> problems_;
+};
+
+struct Root {
+    std::string path;  // relative paths are relative to the bundle directory
+    bool readonly = false;
+};
+
+struct Mount {
+    std::string destination;
+    std::string type;
+    std::string source;
+    std::vector<std::string> options;
+};
+
+struct User {
+    std::uint32_t uid = 0;
+    std::uint32_t gid = 0;
+    std::optional<std::uint32_t> umask;
+    std::vector<std::uint32_t> additional_gids;
+    // Spec field for Windows; berth also accepts it on Linux and resolves it
+    // from the container's own /etc/passwd (it then overrides uid and gid).
+    std::string username;
+};
+
+// Capability numbers (CAP_*), validated against the names in oci_names.hpp.
+struct Capabilities {
+    std::vector<int> bounding;
+    std::vector<int> effective;
+    std::vector<int> inheritable;
+    std::vector<int> permitted;
+    std::vector<int> ambient;
+};
+
+struct Rlimit {
+    std::string type;  // "RLIMIT_NOFILE"
+    int resource = -1; // RLIMIT_NOFILE
+    std::uint64_t hard = 0;
+    std::uint64_t soft = 0;
+};
+
+struct Process {
+    bool terminal = false;
+    User user;
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string cwd;
+    std::optional<Capabilities> capabilities;
+    std::vector<Rlimit> rlimits;
+    bool no_new_privileges = false;
+    std::optional<int> oom_score_adj;
+};
+
+enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
+
+struct Namespace {
+    NamespaceType type = NamespaceType::mount;
+    std::string path;  // empty: create a new one; otherwise join this one
+};
+
+struct IdMapping {
+    std::uint32_t container_id = 0;
+    std::uint32_t host_id = 0;
+    std::uint32_t size = 0;
+};
+
+struct MemoryResources {
+    std::optional<std::int64_t> limit;        // bytes, -1 = unlimited
+    std::optional<std::int64_t> reservation;  // bytes
+    std::optional<std::int64_t> swap;         // memory+swap bytes, -1 = unlimited
+};
+
+struct CpuResources {
+    std::optional<std::uint64_t> shares;
+    std::optional<std::int64_t> quota;   // microseconds per period, -1 = unlimited
+    std::optional<std::uint64_t> period; // microseconds
+    std::string cpus;
+    std::string mems;
+};
+
+struct PidsResources {
+    std::int64_t limit = 0;  // <= 0 = unlimited
+};
+
+struct Resources {
+    std::optional<MemoryResources> memory;
+    std::optional<CpuResources> cpu;
+    std::optional<PidsResources> pids;
+};
+
+struct Linux {
+    std::vector<Namespace> namespaces;
+    std::vector<IdMapping> uid_mappings;
+    std::vector<IdMapping> gid_mappings;
+    std::string cgroups_path;
+    std::optional<Resources> resources;
+    std::map<std::string, std::string> sysctl;
+    std::vector<std::string> masked_paths;
+    std::vector<std::string> readonly_paths;
+    std::string rootfs_propagation;  // "" = rprivate
+    std::shared_ptr<const nlohmann::json> seccomp;  // raw, null when absent
+
+    const Namespace* find_namespace(NamespaceType t) const;
+    // True when the namespace is listed without a path (a new one is created).
+    bool creates_namespace(NamespaceType t) const;
+};
+
+struct Spec {
+    std::string oci_version;
+    Root root;
+    std::vector<Mount> mounts;
+    Process process;
+    std::string hostname;
+    std::string domainname;
+    std::map<std::string, std::string> annotations;
+    Linux linux_;  // "linux" can be a predefined macro in GNU mode
+    std::shared_ptr<const nlohmann::json> raw;  // the whole document, for fields not modelled yet
+};
+
+// Parses and validates; throws ConfigError listing every problem found.
+// source_name prefixes each problem (normally the config.json path).
+Spec parse_spec(const nlohmann::json& j, const std::string& source_name);
+
+// Reads <bundle_dir>/config.json. A syntax error throws ConfigError naming the
+// file, the line, column and byte offset, and the reason.
+Spec load_bundle(const std::string& bundle_dir);
+
+std::string_view namespace_name(NamespaceType t);  // "pid", "network", ...
+std::optional<NamespaceType> namespace_from_name(std::string_view name);
+
+}  // namespace berth::oci

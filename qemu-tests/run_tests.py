@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""QEMU boot tests: build images with `berth build`, boot them with
+`berth run qemu`, check what the serial console and the host see."""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import BootFailure, Suite, Vm, free_port, http_get  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def build(args, yml, name):
+    out = os.path.join(args.out, "images")
+    os.makedirs(out, exist_ok=True)
+    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, yml]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    return os.path.join(out, name)
+
+
+def line_no(console, pattern):
+    for i, line in enumerate(console.splitlines()):
+        if re.search(pattern, line):
+            return i
+    return -1
+
+
+BOOT_RE = r"boot complete in (\d+) ms: (\d+) onboot ok, (\d+) onboot failed, (\d+) services running"
+
+
+def expect_boot(vm, timeout, ok, failed, running):
+    """Waits for the boot summary, then compares its counts (fails at once on a mismatch)."""
+    m = vm.expect(BOOT_RE, timeout)
+    got = tuple(int(x) for x in m.group(2, 3, 4))
+    assert got == (ok, failed, running), f"{m.group(0)}; expected {ok} ok, {failed} failed, {running} running"
+
+
+def suite_boot(args, s):
+    prefix = build(args, os.path.join(HERE, "images", "suite.yml"), "suite")
+    web, ctl = free_port(), free_port()
+    vm = Vm(args.berth, prefix, os.path.join(args.out, "suite.console"),
+            publish=[f"{web}:80", f"{ctl}:8081"], timeout=args.boot_timeout)
+    try:
+        s.check("boot completes with the expected counts",
+                lambda: expect_boot(vm, args.boot_timeout, ok=1, failed=1, running=4))
+
+        def onboot_first():
+            c = vm.console
+            last_onboot = max(line_no(c, r"onboot 000-dhcpcd: exit status 0"),
+                              line_no(c, r"onboot 001-fails: FAILED: exit status 3"))
+            first_service = line_no(c, r"services \w+: started")
+            assert min(last_onboot, first_service) >= 0, "markers missing"
+            assert last_onboot < first_service, "a service started before onboot finished"
+        s.check("onboot containers finish before any service starts", onboot_first)
+        s.check("a failing onboot container is reported with its status",
+                lambda: vm.expect(r"onboot 001-fails: FAILED: exit status 3", 1))
+        s.check("a broken bundle fails alone, naming file and field",
+                lambda: vm.expect(r"services broken: FAILED to start: .*broken/config\.json: process\.args\[0\]", 1))
+        s.check("the service is pid 1 of its own pid namespace", lambda: vm.expect(r"check: pid=1$", 30))
+        s.check("the service cannot write its root file system", lambda: vm.expect(r"check: rootfs read-only", 30))
+        s.check("the service holds only CAP_NET_BIND_SERVICE",
+                lambda: (vm.expect(r"check: CapEff:\s+0000000000000400", 30),
+                         vm.expect(r"check: CapBnd:\s+0000000000000400", 30)))
+        s.check("the service runs with no_new_privs", lambda: vm.expect(r"check: NoNewPrivs:\s+1", 30))
+
+        def page():
+            status, body = http_get(f"http://127.0.0.1:{web}/", 60)
+            assert status == 200 and "berth suite page" in body, body
+        s.check("the page reaches the host through the published port", page)
+
+        def poweroff():
+            vm.expect(r"graceful: ready", 30)
+            t0 = time.monotonic()
+            http_get(f"http://127.0.0.1:{ctl}/cgi-bin/poweroff", 30)
+            rc = vm.wait_exit(10 + 5)
+            took = time.monotonic() - t0
+            c = vm.console
+            term, end = line_no(c, r"graceful: got SIGTERM"), line_no(c, r"poweroff now")
+            assert term >= 0, "the service's SIGTERM handler did not run"
+            assert end > term, "poweroff before the services were stopped"
+            assert rc == 0, f"QEMU exited with {rc}"
+            assert took <= 10, f"QEMU took {took:.1f} s to exit"
+        s.check("a poweroff request stops services with SIGTERM first and QEMU exits within 10 s", poweroff)
+    finally:
+        vm.close()
+
+
+def example_boot(args, s):
+    prefix = build(args, os.path.join(ROOT, "examples", "web.yml"), "web")
+    port = free_port()
+    vm = Vm(args.berth, prefix, os.path.join(args.out, "web.console"), publish=[f"{port}:80"],
+            timeout=args.boot_timeout)
+    try:
+        s.check("examples/web.yml boots",
+                lambda: expect_boot(vm, args.boot_timeout, ok=1, failed=0, running=1))
+
+        def page():
+            status, body = http_get(f"http://127.0.0.1:{port}/", 60)
+            assert status == 200 and "berth" in body, body
+        s.check("examples/web.yml serves its page to the host", page)
+
+        def cad():
+            vm.monitor("sendkey ctrl-alt-delete")
+            vm.expect(r"SIGINT from pid 0: reboot", 10)
+            rc = vm.wait_exit(20)
+            assert rc == 0, f"QEMU exited with {rc}"
+            assert line_no(vm.console, r"reboot now") >= 0
+        s.check("Ctrl-Alt-Del reboots in order (QEMU exits)", cad)
+    finally:
+        vm.close()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--berth", required=True)
+    p.add_argument("--images", required=True, help="directory of test images (busybox)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--boot-timeout", type=int, default=120)
+    args = p.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    s = Suite()
+    for boot in (suite_boot, example_boot):
+        try:
+            boot(args, s)
+        except BootFailure as e:
+            s.failed += 1
+            print(f"FAIL - {boot.__name__}: {e}", flush=True)
+    return s.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,25 @@
+// Capabilities, applied in crun's order around the uid/gid switch:
+//   drop_bounding -> keep_caps(true) -> switch ids -> apply_caps -> ambient.
+#pragma once
+#include <vector>
+
+#include "config/oci_spec.hpp"
+
+namespace berth::runtime {
+
+// Highest capability the running kernel knows (probed with PR_CAPBSET_READ).
+int kernel_last_cap();
+
+// Drops from the bounding set every capability not in keep.
+void drop_bounding(const std::vector<int>& keep);
+
+// PR_SET_KEEPCAPS: keep the permitted set across setuid away from 0.
+void keep_caps(bool on);
+
+// Sets effective/permitted/inheritable (libcap-ng) then the ambient set.
+// Capabilities unknown to the running kernel are ignored, as crun does.
+void apply_caps(const oci::Capabilities& caps);
+
+void set_no_new_privs();
+
+}  // namespace berth::runtime

@@ -1,0 +1,190 @@
+#include "runtime/child.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/capabilities.hpp"
+#include "runtime/child_report.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/process.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/system.hpp"
+#include "runtime/user.hpp"
+
+namespace berth::runtime {
+namespace {
+
+using oci::NamespaceType;
+
+// Blocks until the parent has written the id maps and joined the cgroup.
+void wait_for_parent(int sock) {
+    char c;
+    ssize_t n;
+    do {
+        n = ::recv(sock, &c, 1, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("wait for parent");
+    if (n == 0) ::_exit(127);  // the parent gave up on us: nothing to report to
+}
+
+// In a new user namespace become its root, so that what follows (mounts,
+// hostname) runs with the namespace's full capabilities and owner ids.
+void become_ns_root(const oci::Linux& l) {
+    auto maps_zero = [](const std::vector<oci::IdMapping>& m) {
+        for (const auto& e : m)
+            if (e.container_id == 0 && e.size > 0) return true;
+        return false;
+    };
+    if (maps_zero(l.gid_mappings) && ::setresgid(0, 0, 0) < 0) throw_errno("setresgid(0)");
+    if (maps_zero(l.uid_mappings) && ::setresuid(0, 0, 0) < 0) throw_errno("setresuid(0)");
+}
+
+std::string rootfs_path(const LaunchRequest& req) {
+    const std::string& p = req.spec->root.path;
+    std::string full = p[0] == '/' ? p : fs::join(req.bundle_dir, p);
+    char buf[PATH_MAX];
+    if (!::realpath(full.c_str(), buf)) throw_errno("rootfs `" + full + "`");
+    return buf;
+}
+
+struct Child {
+    const LaunchRequest& req;
+    const oci::Spec& spec;
+    int sock;
+    const char* step = "sync";
+
+    void run() {
+        const oci::Linux& l = spec.linux_;
+        const oci::Process& proc = spec.process;
+        wait_for_parent(sock);
+
+        step = "signals";
+        reset_signals();
+        step = "stdio";
+        // Opened now: the container may have no /dev/null of its own.
+        fs::Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+        if (!devnull) throw_errno("open `/dev/null`");
+
+        step = "namespaces";
+        if (l.creates_namespace(NamespaceType::user)) become_ns_root(l);
+        join_namespaces(l);
+        if (l.creates_namespace(NamespaceType::cgroup) && ::unshare(CLONE_NEWCGROUP) < 0)
+            throw_errno("unshare cgroup namespace");
+
+        // Through the host's /proc, before the root changes.
+        if (proc.oom_score_adj) {
+            step = "oom_score_adj";
+            set_oom_score_adj(*proc.oom_score_adj);
+        }
+        step = "rlimits";
+        apply_rlimits(proc.rlimits);
+
+        if (l.creates_namespace(NamespaceType::mount)) {
+            step = "rootfs";
+            const std::string rootfs = rootfs_path(req);
+            prepare_rootfs(rootfs, l.rootfs_propagation);
+            step = "mounts";
+            do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr}, spec.mounts);
+            if (dev_is_tmpfs(spec.mounts)) {
+                step = "devices";
+                setup_dev(rootfs);
+            }
+            step = "pivot_root";
+            enter_rootfs(rootfs);
+            finish_propagation(l.rootfs_propagation);
+        } else if (!l.find_namespace(NamespaceType::mount)) {
+            step = "rootfs";
+            throw Error("linux.namespaces: a mount namespace is required", EINVAL);
+        }
+        // With a joined mount namespace the root is that namespace's.
+
+        step = "sysctl";
+        apply_sysctl(l.sysctl);
+        if (l.creates_namespace(NamespaceType::mount)) {
+            step = "masked paths";
+            mask_paths(l.masked_paths);
+            step = "readonly paths";
+            readonly_paths(l.readonly_paths);
+            if (spec.root.readonly) {
+                step = "readonly root";
+                readonly_root();
+            }
+        }
+
+        step = "hostname";
+        set_hostname(spec.hostname, spec.domainname);
+
+        step = "user";
+        Identity id = resolve_identity_in_container(proc.user);
+
+        step = "setsid";
+        if (::setsid() < 0) throw_errno("setsid");
+        step = "stdio";
+        setup_stdio(req.stdio, devnull.get(), sock);
+        devnull.reset();
+        if (proc.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");
+
+        oci::Capabilities none;
+        const oci::Capabilities& caps = proc.capabilities ? *proc.capabilities : none;
+        step = "capabilities";
+        drop_bounding(caps.bounding);
+        keep_caps(true);
+        step = "user";
+        switch_identity(id);
+        step = "capabilities";
+        apply_caps(caps);
+        keep_caps(false);
+        if (proc.no_new_privileges) {
+            step = "no_new_privileges";
+            set_no_new_privs();
+        }
+
+        ::umask(proc.user.umask.value_or(022));
+        step = "cwd";
+        if (::chdir(proc.cwd.c_str()) < 0) throw_errno("cannot change directory to `" + proc.cwd + "`");
+
+        step = "exec";
+        exec_process(proc.args, build_env(proc.env, id.home));
+    }
+
+    void report(int err, const std::string& message) noexcept {
+        try {
+            std::string msg = encode_report({step, err, message});
+            ssize_t n;
+            do {
+                n = ::send(sock, msg.data(), msg.size(), MSG_NOSIGNAL);
+            } while (n < 0 && errno == EINTR);
+        } catch (...) {
+            // Out of memory: the parent still sees the exit without exec.
+        }
+    }
+};
+
+}  // namespace
+
+void run_child(const LaunchRequest& req, int sock) noexcept {
+    Child c{req, *req.spec, sock};
+    try {
+        c.run();
+    } catch (const Error& e) {
+        c.report(e.code(), e.what());
+    } catch (const std::exception& e) {
+        c.report(0, e.what());
+    } catch (...) {
+        c.report(0, "unknown error");
+    }
+    ::_exit(127);
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,125 @@
+// Parent side of launch(): clone, id maps, cgroup, release the child, then
+// wait for either execve (the report socket closes) or a failure report.
+#include "runtime/launcher.hpp"
+
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/child.hpp"
+#include "runtime/child_report.hpp"
+#include "runtime/namespaces.hpp"
+
+namespace berth::runtime {
+namespace {
+
+// Owns the child until launch() succeeds: any exception kills and reaps it so
+// a half-configured container never runs.
+class ChildGuard {
+public:
+    ChildGuard(pid_t pid, int pidfd) : pid_(pid), pidfd_(pidfd) {}
+    ~ChildGuard() {
+        if (pid_ <= 0) return;
+        ::kill(pid_, SIGKILL);
+        reap();
+        if (pidfd_ >= 0) ::close(pidfd_);
+    }
+    void reap() {
+        if (pid_ <= 0) return;
+        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        pid_ = -1;
+    }
+    Process release() {
+        Process p{pid_, pidfd_};
+        pid_ = -1;
+        pidfd_ = -1;
+        return p;
+    }
+
+private:
+    pid_t pid_;
+    int pidfd_;
+};
+
+[[noreturn]] void fail(const LaunchRequest& req, const std::string& step, const std::string& msg, int err) {
+    throw Error(fmt::format("container `{}`: {}: {}", req.id, step, msg), err);
+}
+
+template <class F>
+void parent_step(const LaunchRequest& req, const char* step, F f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        fail(req, step, e.what(), e.code());
+    } catch (const std::exception& e) {
+        fail(req, step, e.what(), 0);
+    }
+}
+
+// Reads until the child's end closes: nothing means execve succeeded.
+std::optional<ChildReport> read_report(int sock) {
+    char buf[4096];
+    ssize_t n;
+    do {
+        n = ::recv(sock, buf, sizeof buf, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) throw_errno("read child status");
+    if (n == 0) return std::nullopt;
+    auto r = decode_report(std::string_view(buf, size_t(n)));
+    if (!r) return ChildReport{"setup", 0, "malformed report from the container process"};
+    return r;
+}
+
+}  // namespace
+
+Process launch(const LaunchRequest& req) {
+    if (!req.spec) throw Error(fmt::format("container `{}`: no spec", req.id), EINVAL);
+    const oci::Linux& l = req.spec->linux_;
+    if (l.seccomp) log::warn("container `{}`: seccomp profile present but not applied yet", req.id);
+
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+        throw Error(fmt::format("container `{}`: socketpair: {}", req.id, std::strerror(errno)), errno);
+    fs::Fd parent_end(sv[0]), child_end(sv[1]);
+
+    pid_t pid = -1;
+    int pidfd = -1;
+    parent_step(req, "clone", [&] {
+        ChildNamespaceSwitch for_children(l);
+        pid = clone_process(clone_namespace_flags(l), &pidfd);
+        if (pid == 0) {
+            parent_end.release();  // just forget it: closed by execve (CLOEXEC) or _exit
+            run_child(req, child_end.get());
+        }
+    });
+    ChildGuard guard(pid, pidfd);
+    child_end.reset();
+
+    if (l.creates_namespace(oci::NamespaceType::user))
+        parent_step(req, "id mappings", [&] { write_id_mappings(pid, l); });
+    if (!req.cgroup_path.empty())
+        parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
+
+    parent_step(req, "start", [&] {
+        char go = 1;
+        if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw_errno("release the container process");
+    });
+
+    std::optional<ChildReport> report;
+    parent_step(req, "start", [&] { report = read_report(parent_end.get()); });
+    if (report) {
+        guard.reap();  // it _exits right after reporting
+        fail(req, report->step, report->message, report->err);
+    }
+    return guard.release();
+}
+
+}  // namespace berth::runtime

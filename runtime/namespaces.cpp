@@ -1,0 +1,138 @@
+#include "runtime/namespaces.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "runtime/sysfile.hpp"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+namespace berth::runtime {
+namespace {
+
+// struct clone_args, first version (CLONE_ARGS_SIZE_VER0), declared here to
+// avoid mixing <linux/sched.h> with glibc's <sched.h>.
+struct CloneArgs {
+    std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+};
+
+std::string ns_what(const oci::Namespace& ns) {
+    return fmt::format("join {} namespace `{}`", oci::namespace_name(ns.type), ns.path);
+}
+
+void setns_path(const oci::Namespace& ns) {
+    fs::Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno(ns_what(ns));
+    if (::setns(fd.get(), clone_flag(ns.type)) < 0) throw_errno(ns_what(ns));
+}
+
+fs::Fd enter_for_children(const oci::Linux& l, oci::NamespaceType t, const char* self) {
+    const oci::Namespace* ns = l.find_namespace(t);
+    if (!ns || ns->path.empty()) return {};
+    fs::Fd own(::open(self, O_RDONLY | O_CLOEXEC));
+    if (!own) throw_errno(std::string("open `") + self + "`");
+    setns_path(*ns);
+    return own;
+}
+
+void restore(fs::Fd& own, int flag) {
+    if (own && ::setns(own.get(), flag) < 0)
+        log::error("restore own namespace for children: {}", std::strerror(errno));
+}
+
+}  // namespace
+
+int clone_flag(oci::NamespaceType t) {
+    switch (t) {
+        case oci::NamespaceType::pid: return CLONE_NEWPID;
+        case oci::NamespaceType::network: return CLONE_NEWNET;
+        case oci::NamespaceType::mount: return CLONE_NEWNS;
+        case oci::NamespaceType::ipc: return CLONE_NEWIPC;
+        case oci::NamespaceType::uts: return CLONE_NEWUTS;
+        case oci::NamespaceType::user: return CLONE_NEWUSER;
+        case oci::NamespaceType::cgroup: return CLONE_NEWCGROUP;
+        case oci::NamespaceType::time: return CLONE_NEWTIME;
+    }
+    return 0;
+}
+
+unsigned long clone_namespace_flags(const oci::Linux& l) {
+    unsigned long flags = 0;
+    for (const auto& ns : l.namespaces)
+        if (ns.path.empty() && ns.type != oci::NamespaceType::cgroup) flags |= unsigned(clone_flag(ns.type));
+    return flags;
+}
+
+ChildNamespaceSwitch::ChildNamespaceSwitch(const oci::Linux& l) {
+    own_pid_ = enter_for_children(l, oci::NamespaceType::pid, "/proc/self/ns/pid");
+    try {
+        own_time_ = enter_for_children(l, oci::NamespaceType::time, "/proc/self/ns/time");
+    } catch (...) {
+        restore(own_pid_, CLONE_NEWPID);
+        throw;
+    }
+}
+
+ChildNamespaceSwitch::~ChildNamespaceSwitch() {
+    restore(own_pid_, CLONE_NEWPID);
+    restore(own_time_, CLONE_NEWTIME);
+}
+
+pid_t clone_process(unsigned long flags, int* pidfd) {
+    *pidfd = -1;
+    CloneArgs args{};
+    args.flags = flags | CLONE_PIDFD;
+    args.pidfd = std::uint64_t(reinterpret_cast<std::uintptr_t>(pidfd));
+    args.exit_signal = SIGCHLD;
+    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    if (r < 0 && errno == ENOSYS) {
+        // Kernels before 5.3. CLONE_NEWTIME collides with CSIGNAL here.
+        if (flags & CLONE_NEWTIME) throw Error("clone: time namespaces need clone3", ENOSYS);
+        // On every architecture but s390 the third argument is parent_tid,
+        // where CLONE_PIDFD stores the pidfd.
+        r = ::syscall(SYS_clone, flags | CLONE_PIDFD | SIGCHLD, nullptr, pidfd, nullptr, nullptr);
+    }
+    if (r < 0) throw_errno("clone");
+    return pid_t(r);
+}
+
+void join_namespaces(const oci::Linux& l) {
+    if (const auto* u = l.find_namespace(oci::NamespaceType::user); u && !u->path.empty()) setns_path(*u);
+    for (const auto& ns : l.namespaces) {
+        if (ns.path.empty()) continue;
+        switch (ns.type) {
+            case oci::NamespaceType::user:
+            case oci::NamespaceType::pid:
+            case oci::NamespaceType::time: continue;
+            default: setns_path(ns);
+        }
+    }
+}
+
+void write_id_mappings(pid_t pid, const oci::Linux& l) {
+    auto render = [](const std::vector<oci::IdMapping>& maps) {
+        std::string s;
+        for (const auto& m : maps) s += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+        return s;
+    };
+    std::string proc = fmt::format("/proc/{}/", pid);
+    if (!l.uid_mappings.empty()) write_kernel_file(proc + "uid_map", render(l.uid_mappings));
+    if (!l.gid_mappings.empty()) write_kernel_file(proc + "gid_map", render(l.gid_mappings));
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,43 @@
+// Namespaces: which to create at clone time, which to join, the raw clone and
+// the uid/gid maps the parent writes for a new user namespace.
+#pragma once
+#include <sys/types.h>
+
+#include "common/fs.hpp"
+#include "config/oci_spec.hpp"
+
+namespace berth::runtime {
+
+int clone_flag(oci::NamespaceType t);
+
+// CLONE_NEW* for every namespace listed without a path. The cgroup namespace
+// is left out: the child unshares it after the parent moved it into its
+// cgroup, so that the namespace root is the container's cgroup.
+unsigned long clone_namespace_flags(const oci::Linux& l);
+
+// Parent side: pid and time namespaces given by path only apply to children,
+// so the parent enters them for the clone and goes back afterwards.
+class ChildNamespaceSwitch {
+public:
+    explicit ChildNamespaceSwitch(const oci::Linux& l);
+    ~ChildNamespaceSwitch();  // restores; failures are logged
+    ChildNamespaceSwitch(const ChildNamespaceSwitch&) = delete;
+    ChildNamespaceSwitch& operator=(const ChildNamespaceSwitch&) = delete;
+
+private:
+    fs::Fd own_pid_, own_time_;
+};
+
+// fork-like raw clone (clone3, falling back to clone) with CLONE_PIDFD and
+// SIGCHLD. Returns 0 in the child, the pid in the parent (pidfd set).
+pid_t clone_process(unsigned long flags, int* pidfd);
+
+// Child side: join every namespace given by path except pid and time
+// (handled by the parent); the user namespace first so that the others are
+// joined with its capabilities.
+void join_namespaces(const oci::Linux& l);
+
+// Parent side: writes /proc/<pid>/{uid,gid}_map.
+void write_id_mappings(pid_t pid, const oci::Linux& l);
+
+}  // namespace berth::runtime

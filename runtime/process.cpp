@@ -1,0 +1,117 @@
+#include "runtime/process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <climits>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace berth::runtime {
+namespace {
+
+void close_from_to(unsigned first, unsigned last) {
+    if (first > last) return;
+    if (::syscall(SYS_close_range, first, last, 0) == 0) return;
+    if (errno != ENOSYS) throw_errno("close_range");
+    for (unsigned fd = first; fd <= last && fd < 65536; ++fd) ::close(int(fd));  // pre-5.9 kernels
+}
+
+}  // namespace
+
+void reset_signals() {
+    sigset_t none;
+    sigemptyset(&none);
+    if (::sigprocmask(SIG_SETMASK, &none, nullptr) < 0) throw_errno("sigprocmask");
+    struct sigaction sa{};
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (int sig = 1; sig < NSIG; ++sig) {
+        if (sig == SIGKILL || sig == SIGSTOP) continue;
+        // glibc reserves two real-time signals for itself and rejects them.
+        if (::sigaction(sig, &sa, nullptr) < 0 && errno != EINVAL)
+            throw_errno(fmt::format("reset signal {}", sig));
+    }
+}
+
+void setup_stdio(const StdioFds& stdio, int devnull, int keep) {
+    // Copy to fds >= 3 first so that sources which are themselves 0..2 are not
+    // overwritten before they are used.
+    int src[3] = {stdio.in, stdio.out, stdio.err};
+    int tmp[3];
+    for (int i = 0; i < 3; ++i) {
+        int from = src[i] < 0 ? devnull : src[i];
+        tmp[i] = ::fcntl(from, F_DUPFD_CLOEXEC, 3);
+        if (tmp[i] < 0) throw_errno(fmt::format("dup stdio fd {}", from));
+    }
+    for (int i = 0; i < 3; ++i)
+        if (::dup2(tmp[i], i) < 0) throw_errno(fmt::format("dup2 to fd {}", i));
+    if (keep >= 3) {
+        close_from_to(3, unsigned(keep) - 1);
+        close_from_to(unsigned(keep) + 1, UINT_MAX);
+    } else {
+        close_from_to(3, UINT_MAX);
+    }
+}
+
+std::optional<std::string> env_get(const std::vector<std::string>& env, const std::string& name) {
+    std::optional<std::string> v;
+    for (const auto& e : env)
+        if (e.size() > name.size() && e.compare(0, name.size(), name) == 0 && e[name.size()] == '=')
+            v = e.substr(name.size() + 1);  // the last one wins, as getenv on a built env
+    return v;
+}
+
+std::vector<std::string> build_env(const std::vector<std::string>& env, const std::string& home) {
+    std::vector<std::string> out = env;
+    if (!env_get(env, "HOME")) out.push_back("HOME=" + home);
+    return out;
+}
+
+std::vector<std::string> exec_candidates(const std::string& file, const std::string& path_var) {
+    if (file.find('/') != std::string::npos) return {file};
+    std::vector<std::string> out;
+    size_t i = 0;
+    for (;;) {
+        size_t j = path_var.find(':', i);
+        std::string dir = path_var.substr(i, j == std::string::npos ? std::string::npos : j - i);
+        out.push_back(dir.empty() ? file : dir + (dir.back() == '/' ? "" : "/") + file);
+        if (j == std::string::npos) return out;
+        i = j + 1;
+    }
+}
+
+void exec_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+    std::vector<char*> argv, envp;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+
+    const std::string path_var = env_get(env, "PATH").value_or(kDefaultPath);
+    const std::string& file = args.at(0);
+    const bool has_slash = file.find('/') != std::string::npos;
+    std::string denied;  // first candidate that exists but cannot be executed
+    for (const auto& cand : exec_candidates(file, path_var)) {
+        ::execve(cand.c_str(), argv.data(), envp.data());
+        int err = errno;
+        if (err == EACCES) {
+            if (denied.empty()) denied = cand;
+            if (has_slash) break;
+            continue;  // keep searching, as execvpe does
+        }
+        if (err == ENOENT && has_slash)
+            throw Error(fmt::format("executable `{}` not found (or its interpreter is missing)", file), err);
+        if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT) continue;
+        throw_errno(fmt::format("execve `{}`", cand), err);
+    }
+    if (!denied.empty())
+        throw Error(fmt::format("`{}` is not executable: permission denied", denied), EACCES);
+    throw Error(fmt::format("executable `{}` not found in PATH `{}`", file, path_var), ENOENT);
+}
+
+}  // namespace berth::runtime

@@ -1,0 +1,134 @@
+#include "runtime/rootfs.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/mount_options.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/path_resolve.hpp"
+
+namespace berth::runtime {
+namespace {
+
+bool is_shared(unsigned long prop) { return (prop & MS_SHARED) != 0; }
+
+unsigned long checked_propagation(const std::string& name) {
+    unsigned long p = propagation_flags(name);
+    if (!p) throw Error("rootfsPropagation: unknown value `" + name + "`", EINVAL);
+    return p;
+}
+
+constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
+
+constexpr std::pair<const char*, const char*> kDevLinks[] = {
+    {"fd", "/proc/self/fd"},
+    {"stdin", "/proc/self/fd/0"},
+    {"stdout", "/proc/self/fd/1"},
+    {"stderr", "/proc/self/fd/2"},
+    {"ptmx", "pts/ptmx"},
+};
+
+}  // namespace
+
+void prepare_rootfs(const std::string& rootfs, const std::string& propagation) {
+    unsigned long p = checked_propagation(propagation);
+    // A shared "/" would make every container mount appear on the host, and
+    // pivot_root refuses shared mounts: go private now, share after the pivot.
+    unsigned long first = is_shared(p) ? (MS_PRIVATE | MS_REC) : (p | MS_REC);
+    if (::mount(nullptr, "/", nullptr, first, nullptr) < 0) throw_errno("make `/` private");
+    if (!fs::is_dir(rootfs)) throw Error("rootfs `" + rootfs + "`: not a directory", ENOTDIR);
+    if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+        throw_errno("bind rootfs `" + rootfs + "`");
+}
+
+bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts) {
+    for (const auto& m : mounts)
+        if (m.destination == "/dev" || m.destination == "/dev/") return m.type == "tmpfs";
+    return false;
+}
+
+void setup_dev(const std::string& rootfs) {
+    const std::string dev = resolve_in_root(rootfs, "/dev");
+    for (const char* name : kDevices) {
+        std::string host = std::string("/dev/") + name;
+        if (!fs::exists(host)) {
+            log::debug("/dev/{} missing on the host, not provided to the container", name);
+            continue;
+        }
+        std::string target = fs::join(dev, name);
+        create_mount_point(target, true);
+        if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
+            throw_errno("bind `" + host + "`");
+    }
+    for (const auto& [name, to] : kDevLinks) {
+        std::string link = fs::join(dev, name);
+        if (::symlink(to, link.c_str()) < 0 && errno != EEXIST) throw_errno("symlink `/dev/" + std::string(name) + "`");
+    }
+}
+
+void enter_rootfs(const std::string& rootfs) {
+    fs::Fd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!oldroot) throw_errno("open `/`");
+    fs::Fd newroot(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    if (!newroot) throw_errno("open `" + rootfs + "`");
+    if (::fchdir(newroot.get()) < 0) throw_errno("chdir `" + rootfs + "`");
+
+    // pivot_root(".", ".") stacks the old root on top of the new one; it is
+    // then detached from the old root's point of view (as runc does).
+    if (::syscall(SYS_pivot_root, ".", ".") == 0) {
+        if (::fchdir(oldroot.get()) < 0) throw_errno("chdir old root");
+        // Slave first so the detach does not propagate to the host.
+        if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+            throw_errno("make old root slave");
+        if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
+        if (::chdir("/") < 0) throw_errno("chdir `/`");
+        return;
+    }
+    // The initramfs (rootfs) cannot be pivoted away from: EINVAL.
+    log::info("pivot_root into `{}`: {}; using MS_MOVE and chroot", rootfs, std::strerror(errno));
+    if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) throw_errno("move rootfs to `/`");
+    if (::chroot(".") < 0) throw_errno("chroot");
+    if (::chdir("/") < 0) throw_errno("chdir `/`");
+}
+
+void finish_propagation(const std::string& propagation) {
+    unsigned long p = checked_propagation(propagation);
+    if (is_shared(p) && ::mount(nullptr, "/", nullptr, p | MS_REC, nullptr) < 0)
+        throw_errno("make `/` shared");
+}
+
+void mask_paths(const std::vector<std::string>& paths) {
+    for (const auto& p : paths) {
+        struct stat st;
+        if (::stat(p.c_str(), &st) < 0) {
+            if (errno == ENOENT) continue;  // nothing to hide
+            throw_errno("mask `" + p + "`");
+        }
+        int r = S_ISDIR(st.st_mode)
+                    ? ::mount("tmpfs", p.c_str(), "tmpfs", MS_RDONLY, "size=0")
+                    : ::mount("/dev/null", p.c_str(), nullptr, MS_BIND, nullptr);
+        if (r < 0) throw_errno("mask `" + p + "`");
+    }
+}
+
+void readonly_paths(const std::vector<std::string>& paths) {
+    for (const auto& p : paths) {
+        if (::mount(p.c_str(), p.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+            if (errno == ENOENT) continue;
+            throw_errno("bind `" + p + "` read-only");
+        }
+        remount_readonly(p);
+    }
+}
+
+void readonly_root() { remount_readonly("/"); }
+
+}  // namespace berth::runtime

@@ -1,0 +1,32 @@
+// The container's root: propagation, the rootfs bind, pivot_root, read-only
+// root, masked and read-only paths, and the minimal /dev.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "config/oci_spec.hpp"
+
+namespace berth::runtime {
+
+// Sets the propagation of every mount of the new mount namespace (so nothing
+// leaks back to the host) and binds rootfs onto itself so it is a mount point
+// that pivot_root accepts.
+void prepare_rootfs(const std::string& rootfs, const std::string& propagation);
+
+// When /dev is a tmpfs in the spec: bind the basic device nodes from the host
+// and create the /dev/fd, std{in,out,err} and ptmx symlinks.
+void setup_dev(const std::string& rootfs);
+bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts);
+
+// Makes rootfs the new "/". Uses pivot_root and detaches the old root; where
+// pivot_root is impossible (the initramfs) falls back to MS_MOVE + chroot.
+void enter_rootfs(const std::string& rootfs);
+
+// After entering the rootfs: re-apply shared propagation if requested.
+void finish_propagation(const std::string& propagation);
+
+void mask_paths(const std::vector<std::string>& paths);
+void readonly_paths(const std::vector<std::string>& paths);
+void readonly_root();
+
+}  // namespace berth::runtime

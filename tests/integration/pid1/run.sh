@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Runs the real static PID 1 inside new pid, mount, uts, ipc and net namespaces
+# over a prepared root: early boot, onboot order, services, a broken bundle,
+# zombie reaping, poweroff by signal with SIGTERM to services first. No VM.
+# usage: run.sh PATH-TO-berth-init
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../lib/check.sh"
+init_bin=$(readlink -f "$1")
+[ "$(id -u)" = 0 ] || { echo "needs root"; echo "0 passed, 0 failed"; exit 77; }
+
+work=$(mktemp -d /var/tmp/berth-pid1.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{proc,sys,dev,run,tmp,var,etc/berth,etc/sysctl.d,containers/onboot,containers/services}
+cp "$init_bin" "$root/init"
+echo pid1-test > "$root/etc/hostname"
+echo "kernel.domainname = berth-test" > "$root/etc/sysctl.d/10-test.conf"
+mkdir -p "$root/var/lib/preseeded" && echo kept > "$root/var/lib/preseeded/file"
+
+# bundle KIND NAME PIDNS CAPS-JSON SCRIPT
+bundle() {
+    local dir=$root/containers/$1/$2 pidns=$3 caps=$4 script=$5
+    make_busybox_rootfs "$dir/rootfs"
+    local ns='{"type":"mount"}'
+    [ "$pidns" = new ] && ns='{"type":"pid"},{"type":"mount"}'
+    local esc=${script//\\/\\\\}; esc=${esc//\"/\\\"}
+    cat > "$dir/config.json" <<JSON
+{
+  "ociVersion": "1.0.2",
+  "root": {"path": "rootfs", "readonly": true},
+  "process": {
+    "args": ["/bin/sh", "-c", "$esc"],
+    "env": ["PATH=/bin"], "cwd": "/",
+    "user": {"uid": 0, "gid": 0},
+    "capabilities": {"bounding": $caps, "effective": $caps, "permitted": $caps, "inheritable": $caps},
+    "noNewPrivileges": true
+  },
+  "mounts": [
+    {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid","noexec","nodev"]},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","strictatime","mode=755","size=65536k"]},
+    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid","nodev"]}
+  ],
+  "linux": {"namespaces": [$ns]}
+}
+JSON
+}
+
+bundle onboot 000-first new '[]' 'echo onboot-first-ran; sleep 0.2'
+bundle onboot 001-fails new '[]' 'echo onboot-fails-ran; exit 3'
+bundle onboot 002-last new '[]' 'echo onboot-last-ran'
+bundle services checker new '["CAP_NET_BIND_SERVICE"]' \
+  'echo "check: pid=$$"; if touch /probe 2>/dev/null; then echo "check: rootfs writable"; else echo "check: rootfs read-only"; fi; grep -E "^(CapEff|SigBlk|SigIgn)" /proc/self/status | sed "s/^/check: /"; echo "check: fds=$(ls /proc/self/fd | tr "\n" " ")"; exec sleep 1000'
+bundle services graceful new '[]' \
+  'trap "echo graceful: got SIGTERM; exit 0" TERM; echo graceful: ready; while :; do sleep 0.1; done'
+bundle services poweroff host '["CAP_KILL"]' \
+  'for i in $(seq 1 200); do (sleep 0.05 &); done; sleep 2; echo "poweroff: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"; echo poweroff: requesting; kill -USR2 1; exec sleep 1000'
+mkdir -p "$root/containers/services/broken/rootfs"
+echo '{"ociVersion": "1.0.2", "process": {"args": [42]}}' > "$root/containers/services/broken/config.json"
+
+log=$work/console.log
+start=$(date +%s%N)
+timeout 60 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && exec chroot . /init" > "$log" 2>&1
+rc=$?
+elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+sed 's/^/  | /' "$log"
+
+check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 2 onboot ok, 1 onboot failed, 3 services running'
+check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
+check "root made read-only" has "$log" 'root file system is read-only'
+check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
+check "lo brought up through netlink" has "$log" 'lo is up'
+check "sysctl.d applied" has "$log" 'applied 1 sysctl settings'
+check "image files under /var survive its tmpfs" has "$log" 'mounted tmpfs on /var \(kept 1 image files\)'
+first=$(line_of "$log" 'onboot-first-ran'); second=$(line_of "$log" 'onboot-fails-ran')
+svc=$(line_of "$log" 'services [a-z]+: started')
+check "onboot containers ran in lexical order" [ "$first" -gt 0 ] && [ "$second" -gt "$first" ]
+check "every onboot container finished before any service started" [ "$svc" -gt "$(line_of "$log" 'onboot 002-last: exit status 0')" ]
+check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
+check "broken bundle fails alone" has "$log" 'services broken: FAILED to start: '
+check "broken bundle's error names file, field and reason" has "$log" 'services/broken/config.json: process.args\[0\]: expected string, got number'
+check "a service that ignores SIGTERM as pid 1 of its namespace is killed without waiting out the grace" has "$log" 'services checker: pid 1 of its namespace has no SIGTERM handler, sending SIGKILL now'
+check "service is pid 1 of its namespace" has "$log" 'check: pid=1$'
+check "service cannot write its root" has "$log" 'check: rootfs read-only'
+check "service holds only CAP_NET_BIND_SERVICE" has "$log" 'check: CapEff:[[:space:]]+0000000000000400'
+check "service starts with no blocked signals" has "$log" 'check: SigBlk:[[:space:]]+0000000000000000'
+check "service starts with no ignored signals" has "$log" 'check: SigIgn:[[:space:]]+0000000000000000'
+check "service sees only fds 0-2 (+ the one ls opens)" has "$log" 'check: fds=0 1 2 3 $'
+check "poweroff signal handled" has "$log" 'SIGUSR2 from pid [0-9]+: poweroff'
+check "services got SIGTERM first and their handlers ran" has "$log" 'graceful: got SIGTERM'
+check "all containers stopped before the end" has "$log" 'all containers stopped'
+check "poweroff reached reboot(2)" has "$log" 'poweroff now'
+check "200 orphans re-parented to PID 1 were all reaped" has "$log" 'poweroff: zombies=0$'
+check "the whole run, shutdown included, took well under the 10 s grace (${elapsed_ms} ms)" [ "$elapsed_ms" -lt 9000 ]
+finish

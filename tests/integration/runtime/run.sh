@@ -1,0 +1,281 @@
+#!/bin/bash
+# Runtime integration tests: builds busybox bundles, launches them with
+# berth-launch-test and checks from inside the container what the kernel
+# actually applied. Needs root. Usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX]
+set -u
+
+LAUNCH=${1:?usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX]}
+BUSYBOX=${2:-/bin/busybox}
+PASS=0
+FAIL=0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "needs root; skipping"
+    echo "0 passed, 0 failed"
+    exit 77
+fi
+# Everything below mounts: do it in a private mount namespace of our own.
+if [ -z "${BERTH_RT_UNSHARED:-}" ]; then
+    exec env BERTH_RT_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
+fi
+
+LAUNCH=$(realpath "$LAUNCH")
+WORK=$(mktemp -d /tmp/berth-rt-XXXXXX)
+chmod 0755 "$WORK"  # reachable by the user namespace test's mapped root
+trap 'rm -rf "$WORK"' EXIT
+ROOTFS=$WORK/rootfs
+
+ok() { echo "ok   - $1"; PASS=$((PASS + 1)); }
+bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "       $l"; done; FAIL=$((FAIL + 1)); }
+skip() { echo "skip - $1"; }
+
+# --- rootfs ---------------------------------------------------------------
+mkdir -p "$ROOTFS"/{bin,etc,srv/app,data,proc,sys,dev,tmp}
+cp "$BUSYBOX" "$ROOTFS/bin/busybox"
+for a in $("$BUSYBOX" --list); do [ "$a" = busybox ] || ln -sf busybox "$ROOTFS/bin/$a"; done
+cat >"$ROOTFS/etc/passwd" <<'P'
+root:x:0:0:root:/root:/bin/sh
+web:x:1000:1000:web:/srv/app:/bin/sh
+P
+cat >"$ROOTFS/etc/group" <<'G'
+root:x:0:
+web:x:1000:
+extra:x:2000:web
+G
+printf '#!/bin/sh\necho hi\n' >"$ROOTFS/bin/not-executable"
+echo secret >"$ROOTFS/etc/secret"
+mkdir -p "$ROOTFS/srv/maskdir" && echo secret >"$ROOTFS/srv/maskdir/file"
+chmod 0644 "$ROOTFS/bin/not-executable"
+mkdir -p "$WORK/outside"
+ln -s ../../../../../../../.."$WORK/outside" "$ROOTFS/escape"
+
+CAPS_DEFAULT='"CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FOWNER","CAP_KILL","CAP_NET_BIND_SERVICE","CAP_SETUID","CAP_SETGID"'
+MOUNTS_DEFAULT='{"destination":"/proc","type":"proc","source":"proc"},
+ {"destination":"/dev","type":"tmpfs","source":"tmpfs","options":["nosuid","strictatime","mode=755","size=65536k"]},
+ {"destination":"/dev/pts","type":"devpts","source":"devpts","options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620"]},
+ {"destination":"/sys","type":"sysfs","source":"sysfs","options":["nosuid","noexec","nodev","ro"]},
+ {"destination":"/tmp","type":"tmpfs","source":"tmpfs","options":["nosuid","nodev","mode=1777"]}'
+NS_DEFAULT='{"type":"pid"},{"type":"mount"},{"type":"uts"},{"type":"ipc"},{"type":"network"}'
+
+# mkbundle NAME SHELL_SCRIPT, with overrides from these variables:
+#   USER_JSON CAPS_JSON CWD EXTRA_PROCESS MOUNTS NAMESPACES EXTRA_LINUX ARGS_JSON
+mkbundle() {
+    local dir=$WORK/$1 script=$2
+    mkdir -p "$dir"
+    local args=${ARGS_JSON:-$(printf '["sh","-c",%s]' "$(json_str "$script")")}
+    cat >"$dir/config.json" <<J
+{"ociVersion":"1.0.2",
+ "root":{"path":"$ROOTFS","readonly":true},
+ "hostname":"berth-test",
+ "mounts":[${MOUNTS:-$MOUNTS_DEFAULT}],
+ "process":{"args":$args,"cwd":"${CWD:-/}",
+   "env":["PATH=/bin","GREETING=hello world"],
+   "user":${USER_JSON:-{\"uid\":0,\"gid\":0\}},
+   "capabilities":${CAPS_JSON:-{\"bounding\":[$CAPS_DEFAULT],\"effective\":[$CAPS_DEFAULT],\"permitted\":[$CAPS_DEFAULT]\}}
+   ${EXTRA_PROCESS:+,$EXTRA_PROCESS}},
+ "linux":{"namespaces":[${NAMESPACES:-$NS_DEFAULT}],
+   "maskedPaths":["/proc/kcore","/proc/keys","/etc/secret","/srv/maskdir","/no/such/path"],
+   "readonlyPaths":["/proc/sys","/proc/bus"]
+   ${EXTRA_LINUX:+,$EXTRA_LINUX}}}
+J
+    echo "$dir"
+}
+
+json_str() { # shell string -> JSON string
+    local s=${1//\\/\\\\}
+    s=${s//\"/\\\"}
+    s=${s//$'\n'/\\n}
+    printf '"%s"' "$s"
+}
+
+# launch [tool options...] BUNDLE: sets OUT (stdout+stderr) and RC
+launch() {
+    OUT=$(timeout 20 "$LAUNCH" "$@" 2>&1 </dev/null)
+    RC=$?
+}
+
+# expect_line DESC REGEX: the output has a line matching REGEX
+expect_line() {
+    if grep -Eq -- "$2" <<<"$OUT"; then ok "$1"; else bad "$1" "wanted /$2/ in:" "$OUT"; fi
+}
+
+caps_hex() { # cap numbers -> 16-digit hex as in /proc/self/status
+    local v=0 c
+    for c in "$@"; do v=$((v | (1 << c))); done
+    printf '%016x' "$v"
+}
+
+# --- 1. the basics as root ------------------------------------------------
+B=$(mkbundle basics 'echo pid=$$; echo host=$(hostname); echo uid=$(id -u) gid=$(id -g);
+echo "env=$GREETING home=$HOME"; echo cwd=$(pwd);
+touch /rootfs-write 2>/dev/null && echo root=rw || echo root=ro;
+touch /tmp/x && echo tmp=rw;
+grep -E "^(Cap|NoNewPrivs|SigBlk|SigIgn)" /proc/self/status;
+echo ls=$(ls -1 /dev | tr "\n" " ");
+echo ptmx=$(readlink /dev/ptmx) fd=$(readlink /dev/fd);
+echo null=$(echo x >/dev/null && echo usable);
+echo masked=$(cat /etc/secret)/$(ls /srv/maskdir)/$(grep " /srv/maskdir " /proc/mounts | cut -d" " -f4 | cut -d, -f1);
+echo sysrw=$(echo 1 2>/dev/null >/proc/sys/kernel/domainname && echo rw || echo ro);
+echo fds=$(ls /proc/self/fd | tr "\n" " ")')
+launch "$B"
+expect_line "exit status reported" '^exit status 0$'
+expect_line "pid 1 in a new pid namespace" '^pid=1$'
+expect_line "hostname set in new uts namespace" '^host=berth-test$'
+expect_line "runs as uid 0 gid 0" '^uid=0 gid=0$'
+expect_line "env passed, HOME defaulted from /etc/passwd" '^env=hello world home=/root$'
+expect_line "cwd /" '^cwd=/$'
+expect_line "root is read-only" '^root=ro$'
+expect_line "tmpfs mount is writable" '^tmp=rw$'
+ROOT_CAPS=$(caps_hex 0 1 3 5 10 6 7)
+expect_line "CapBnd is the requested bounding set" "^CapBnd:\s+$ROOT_CAPS$"
+expect_line "CapEff for root is the bounding set" "^CapEff:\s+$ROOT_CAPS$"
+expect_line "CapAmb empty" '^CapAmb:\s+0+$'
+expect_line "NoNewPrivs off by default" '^NoNewPrivs:\s+0$'
+expect_line "signal mask reset" '^SigBlk:\s+0+$'
+expect_line "signal dispositions reset" '^SigIgn:\s+0+$'
+expect_line "/dev populated" '^ls=.*full.*null.*ptmx.*pts.*random.*stderr.*stdin.*stdout.*tty.*urandom.*zero'
+expect_line "/dev symlinks" '^ptmx=pts/ptmx fd=/proc/self/fd$'
+expect_line "/dev/null usable" '^null=usable$'
+expect_line "masked file and directory hidden (dir read-only)" '^masked=//ro$'
+expect_line "readonly /proc/sys" '^sysrw=ro$'
+expect_line "only fds 0 1 2 (+ the one ls opens) are open" '^fds=0 1 2 3$'
+
+# --- 2. a non-root user with ambient capabilities and no_new_privs ---------
+B=$(USER_JSON='{"uid":1000,"gid":1000,"additionalGids":[2000,3000],"umask":63}' \
+    CAPS_JSON='{"bounding":["CAP_NET_BIND_SERVICE","CAP_KILL"],"effective":["CAP_NET_BIND_SERVICE"],"permitted":["CAP_NET_BIND_SERVICE","CAP_KILL"],"inheritable":["CAP_NET_BIND_SERVICE"],"ambient":["CAP_NET_BIND_SERVICE"]}' \
+    CWD=/srv/app EXTRA_PROCESS='"noNewPrivileges":true' \
+    mkbundle user 'echo ids=$(id -u):$(id -g) groups=$(id -G | tr " " "\n" | sort -n | tr "\n" " ");
+echo home=$HOME cwd=$(pwd) umask=$(umask);
+grep -E "^(Cap|NoNewPrivs)" /proc/self/status')
+launch "$B"
+expect_line "uid/gid switched" '^ids=1000:1000 '
+expect_line "supplementary groups from additionalGids" 'groups=1000 2000 3000$'
+expect_line "HOME from the container /etc/passwd, cwd, umask" '^home=/srv/app cwd=/srv/app umask=0077$'
+expect_line "CapBnd non-root" "^CapBnd:\s+$(caps_hex 5 10)$"
+expect_line "CapPrm non-root = ambient after exec" "^CapPrm:\s+$(caps_hex 10)$"
+expect_line "CapEff non-root = ambient after exec" "^CapEff:\s+$(caps_hex 10)$"
+expect_line "CapAmb" "^CapAmb:\s+$(caps_hex 10)$"
+expect_line "CapInh" "^CapInh:\s+$(caps_hex 10)$"
+expect_line "NoNewPrivs set" '^NoNewPrivs:\s+1$'
+
+# --- 3. username from the container's /etc/passwd -------------------------
+B=$(USER_JSON='{"username":"web"}' mkbundle username 'echo ids=$(id -u):$(id -g) groups=$(id -G)')
+launch "$B"
+expect_line "username resolved from container /etc/passwd and /etc/group" '^ids=1000:1000 groups=1000 2000$'
+
+# --- 4. limits and kernel settings -----------------------------------------
+B=$(EXTRA_PROCESS='"rlimits":[{"type":"RLIMIT_NOFILE","hard":200,"soft":100}],"oomScoreAdj":500' \
+    EXTRA_LINUX='"sysctl":{"net.ipv4.ip_forward":"1"}' \
+    mkbundle limits 'echo nofile=$(ulimit -n) hard=$(ulimit -Hn); echo oom=$(cat /proc/self/oom_score_adj);
+echo fwd=$(cat /proc/sys/net/ipv4/ip_forward); exit 7')
+launch "$B"
+expect_line "rlimit applied" '^nofile=100 hard=200$'
+expect_line "oom_score_adj applied" '^oom=500$'
+expect_line "sysctl applied in the new net namespace" '^fwd=1$'
+expect_line "exit code propagated" '^exit status 7$'
+
+# --- 5. bind mounts, read-only binds, symlink escapes ----------------------
+mkdir -p "$WORK/hostdata"
+echo from-host >"$WORK/hostdata/file"
+B=$(MOUNTS="$MOUNTS_DEFAULT"',
+ {"destination":"/data","type":"bind","source":"'"$WORK"'/hostdata","options":["rbind","ro","nosuid"]},
+ {"destination":"/escape/inside","type":"tmpfs","source":"tmpfs"}' \
+    mkbundle binds 'echo data=$(cat /data/file); touch /data/new 2>/dev/null && echo data=rw || echo data=ro;
+grep " /data " /proc/mounts; echo escape=$(ls -d /escape/inside /outside*/inside 2>/dev/null | tr "\n" " ")')
+launch "$B"
+expect_line "bind mount readable" '^data=from-host$'
+expect_line "bind mount with ro is read-only" '^data=ro$'
+expect_line "bind options applied by remount" ' /data .*ro,nosuid'
+if [ -e "$WORK/outside/inside" ]; then
+    bad "symlink in rootfs cannot redirect a mount outside it" "$WORK/outside/inside exists"
+else
+    ok "symlink in rootfs cannot redirect a mount outside it"
+fi
+
+# --- 6. a user namespace ----------------------------------------------------
+B=$(NAMESPACES="$NS_DEFAULT"',{"type":"user"}' \
+    EXTRA_LINUX='"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"gidMappings":[{"containerID":0,"hostID":100000,"size":65536}]' \
+    mkbundle userns 'echo ids=$(id -u):$(id -g); echo map=$(cat /proc/self/uid_map | tr -s " "); echo pid=$$')
+launch "$B"
+if grep -q '^launch error' <<<"$OUT" && grep -q 'Operation not permitted\|Invalid argument' <<<"$OUT"; then
+    skip "user namespace not permitted here: $OUT"
+else
+    expect_line "root inside the user namespace" '^ids=0:0$'
+    expect_line "uid map written by the parent" '^map= ?0 100000 65536$'
+fi
+
+# --- 7. exec and setup failures give distinct messages ---------------------
+B=$(ARGS_JSON='["no-such-binary"]' mkbundle err-missing '')
+launch "$B"
+expect_line "missing binary" "^launch error: container \`test\`: exec: executable \`no-such-binary\` not found in PATH \`/bin\`$"
+[ "$RC" = 125 ] && ok "launch error exit code" || bad "launch error exit code" "rc=$RC"
+
+B=$(ARGS_JSON='["/bin/not-executable"]' mkbundle err-noexec '')
+launch "$B"
+expect_line "not executable" "^launch error: container \`test\`: exec: \`/bin/not-executable\` is not executable: permission denied$"
+
+B=$(CWD=/no/such/dir mkbundle err-cwd 'true')
+launch --id web "$B"
+expect_line "bad cwd" "^launch error: container \`web\`: cwd: cannot change directory to \`/no/such/dir\`: No such file or directory$"
+
+B=$(USER_JSON='{"username":"ghost"}' mkbundle err-user 'true')
+launch "$B"
+expect_line "unknown user" "^launch error: container \`test\`: user: unknown user \`ghost\` \(not in the container's /etc/passwd\)$"
+
+B=$(MOUNTS="$MOUNTS_DEFAULT"',{"destination":"/broken","type":"nosuchfs","source":"x"}' mkbundle err-mount 'true')
+launch "$B"
+expect_line "mount failure" "^launch error: container \`test\`: mounts: mount \`/broken\` \(type nosuchfs, source \`x\`\): No such device$"
+
+B=$(MOUNTS="$MOUNTS_DEFAULT"',{"destination":"/d","type":"bind","source":"/no/such/source","options":["rbind"]}' mkbundle err-bind 'true')
+launch "$B"
+expect_line "bind source missing" "^launch error: container \`test\`: mounts: mount \`/d\` \(type bind, source \`/no/such/source\`\): source: No such file or directory$"
+
+mkdir -p "$WORK/err-json"
+echo '{"ociVersion": "1.0.2", "root": {"path": 5}}' >"$WORK/err-json/config.json"
+launch "$WORK/err-json"
+expect_line "config errors listed with their JSON paths" "config.json: root.path: expected string, got number 5"
+expect_line "all config errors at once, on one line" "config.json: root.path: .*; .*config.json: process: required$"
+
+# --- 8. cgroup v2 -----------------------------------------------------------
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ]; then
+    mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || true
+fi
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then
+    CG=/sys/fs/cgroup/berth-rt-test-$$
+    B=$(EXTRA_LINUX='"resources":{"pids":{"limit":32},"memory":{"limit":67108864}}' \
+        mkbundle cgroup 'echo cg=$(grep "^0::" /proc/self/cgroup)')
+    launch --cgroup "$CG" "$B"
+    expect_line "joined the cgroup before exec" "^cg=0::/berth-rt-test-$$\$"
+    for f in pids.max:32 memory.max:67108864; do
+        if [ -e "$CG/${f%%:*}" ]; then
+            [ "$(cat "$CG/${f%%:*}")" = "${f#*:}" ] && ok "cgroup ${f%%:*} applied" \
+                || bad "cgroup ${f%%:*} applied" "$(cat "$CG/${f%%:*}")"
+        else
+            skip "cgroup ${f%%:*}: controller not enabled here"
+        fi
+    done
+    B=$(NAMESPACES="$NS_DEFAULT"',{"type":"cgroup"}' mkbundle cgroupns 'echo cg=$(grep "^0::" /proc/self/cgroup)')
+    launch --cgroup "$CG-ns" "$B"
+    expect_line "new cgroup namespace rooted at the container cgroup" '^cg=0::/$'
+    rmdir "$CG" "$CG-ns" 2>/dev/null
+else
+    skip "cgroup2 unavailable: cgroup checks"
+fi
+
+# --- 9. optional: the same bundle under crun --------------------------------
+if command -v crun >/dev/null; then
+    B=$WORK/basics
+    CRUN_OUT=$(cd "$B" && timeout 20 crun --root "$WORK/crun-state" run -b "$B" berth-rt-cmp 2>&1 </dev/null)
+    if grep -q '^CapBnd' <<<"$CRUN_OUT"; then
+        for k in CapBnd CapEff CapAmb NoNewPrivs; do
+            a=$(grep "^$k" <<<"$CRUN_OUT" | tr -s ' \t' ' ')
+            b=$(launch "$B"; grep "^$k" <<<"$OUT" | tr -s ' \t' ' ')
+            [ "$a" = "$b" ] && ok "same $k as crun" || bad "same $k as crun" "crun: $a" "berth: $b"
+        done
+    else
+        skip "crun could not run the bundle here"
+    fi
+fi
+
+echo "$PASS passed, $FAIL failed"
+[ "$FAIL" = 0 ]

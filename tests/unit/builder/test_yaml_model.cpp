@@ -1,0 +1,164 @@
+#include <catch2/catch.hpp>
+
+#include "builder/yaml_model.hpp"
+
+using namespace berth::builder;
+using Catch::Matchers::Contains;
+
+namespace {
+
+ImageSpec parse(const std::string& text) { return parse_image_yaml(text, "test.yml", "/base"); }
+
+const char* kMinimal = "kernel:\n  package: linux-image-cloud-amd64\n";
+
+}  // namespace
+
+TEST_CASE("yaml: a minimal file gets LinuxKit defaults", "[builder][yaml]") {
+    ImageSpec s = parse(std::string(kMinimal) +
+                        "services:\n"
+                        "  - name: web\n"
+                        "    image: busybox\n"
+                        "    command: [httpd, -f]\n");
+    CHECK(s.kernel.package == "linux-image-cloud-amd64");
+    CHECK(s.kernel.cmdline == "console=ttyS0");
+    CHECK(s.outputs == std::vector<std::string>{"kernel+initrd"});
+    REQUIRE(s.services.size() == 1);
+    const ContainerSpec& c = s.services[0];
+    CHECK(c.stage == Stage::services);
+    CHECK(c.net == Namespace::host);
+    CHECK(c.pid == Namespace::fresh);
+    CHECK(c.ipc == Namespace::host);
+    CHECK(c.uts == Namespace::host);
+    CHECK(c.readonly);
+    CHECK(c.uid == 0);
+    CHECK(c.capabilities.empty());
+    REQUIRE(c.command);
+    CHECK(*c.command == std::vector<std::string>{"httpd", "-f"});
+    CHECK(c.pos.str() == "test.yml:4:5");
+}
+
+TEST_CASE("yaml: full container and files sections", "[builder][yaml]") {
+    ImageSpec s = parse(std::string(kMinimal) +
+                        "  cmdline: console=ttyS0 quiet\n"
+                        "  modules: [virtio_net, \"virtio-rng  foo=1 bar=2\"]\n"
+                        "init:\n  - linuxkit/init:v1.0\n"
+                        "onboot:\n"
+                        "  - name: dhcp\n"
+                        "    image: ./images/busybox\n"
+                        "    capabilities: [CAP_NET_ADMIN, net_raw]\n"
+                        "    net: new\n"
+                        "    pid: host\n"
+                        "    uts: new\n"
+                        "    hostname: box\n"
+                        "    binds: [\"/etc/a:/a:ro,rshared\", /b:/c]\n"
+                        "    env: [A=1, B=x=y]\n"
+                        "    cwd: /tmp\n"
+                        "    readonly: false\n"
+                        "    uid: 1000\n"
+                        "    gid: 100\n"
+                        "files:\n"
+                        "  - path: /etc//web/./index.html\n"
+                        "    contents: hi\n"
+                        "    mode: \"0644\"\n"
+                        "  - path: etc/d\n"
+                        "    directory: true\n"
+                        "  - path: etc/l\n"
+                        "    symlink: /x\n");
+    CHECK(s.kernel.cmdline == "console=ttyS0 quiet");
+    REQUIRE(s.kernel.modules.size() == 2);
+    CHECK(s.kernel.modules[1].name == "virtio-rng");
+    CHECK(s.kernel.modules[1].params == "foo=1 bar=2");
+    REQUIRE(s.onboot.size() == 1);
+    const ContainerSpec& c = s.onboot[0];
+    CHECK(c.capabilities == std::vector<std::string>{"CAP_NET_ADMIN", "CAP_NET_RAW"});
+    CHECK(c.net == Namespace::fresh);
+    CHECK(c.pid == Namespace::host);
+    CHECK(c.uts == Namespace::fresh);
+    CHECK(c.hostname == "box");
+    REQUIRE(c.binds.size() == 2);
+    CHECK(c.binds[0].source == "/etc/a");
+    CHECK(c.binds[0].destination == "/a");
+    CHECK(c.binds[0].options == std::vector<std::string>{"ro", "rshared"});
+    CHECK(c.binds[1].options.empty());
+    CHECK(c.env == std::vector<std::string>{"A=1", "B=x=y"});
+    CHECK(c.cwd == "/tmp");
+    CHECK_FALSE(c.readonly);
+    CHECK(c.uid == 1000);
+    CHECK(c.gid == 100);
+    CHECK_FALSE(c.command.has_value());
+    REQUIRE(s.files.size() == 3);
+    CHECK(s.files[0].path == "etc/web/index.html");
+    CHECK(s.files[0].mode == 0644u);
+    CHECK(s.files[1].directory);
+    CHECK(s.files[2].symlink == "/x");
+}
+
+TEST_CASE("yaml: wrong types name the place and what was expected", "[builder][yaml]") {
+    std::string base = std::string(kMinimal) + "services:\n  - name: web\n    image: busybox\n";
+    CHECK_THROWS_WITH(parse(base + "    capabilities: CAP_NET_ADMIN\n"),
+                      "test.yml:6:19: services[0].capabilities: expected a list of capability names, "
+                      "got 'CAP_NET_ADMIN'");
+    CHECK_THROWS_WITH(parse(base + "    readonly: maybe\n"),
+                      Contains("test.yml:6:15") && Contains("expected true or false, got 'maybe'"));
+    CHECK_THROWS_WITH(parse(base + "    net: bridge\n"), Contains("expected host or new, got 'bridge'"));
+    CHECK_THROWS_WITH(parse(base + "    command: {a: b}\n"), Contains("expected a list of strings, got a map"));
+    CHECK_THROWS_WITH(parse(base + "    uid: -1\n"), Contains("services[0].uid: expected a number"));
+    CHECK_THROWS_WITH(parse(base + "    env: [NOEQUALS]\n"), Contains("expected KEY=VALUE"));
+    CHECK_THROWS_WITH(parse(base + "    binds: [/only-one]\n"), Contains("source:destination"));
+    CHECK_THROWS_WITH(parse(base + "    capabilities: [CAP_NET_ADMN]\n"),
+                      Contains("unknown capability 'CAP_NET_ADMN'; did you mean 'CAP_NET_ADMIN'?"));
+    CHECK_THROWS_WITH(parse("kernel: linux\n"), Contains("test.yml:1:9: kernel: expected a map, got 'linux'"));
+    CHECK_THROWS_WITH(parse("- a\n- b\n"), Contains("expected a map, got a list"));
+}
+
+TEST_CASE("yaml: unknown keys suggest the closest valid key", "[builder][yaml]") {
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: web\n    imgae: busybox\n"),
+                      "test.yml:5:5: services[0]: unknown key 'imgae'; did you mean 'image'?");
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "servics: []\n"),
+                      Contains("unknown key 'servics'; did you mean 'services'?"));
+    CHECK_THROWS_WITH(parse("kernel:\n  packge: x\n"), Contains("did you mean 'package'?"));
+    // Nothing close: list the valid keys instead.
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "zzzzzzzzzz: 1\n"), Contains("expected one of: kernel init"));
+    // LinuxKit keys berth does not implement are named as such.
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n    image: b\n    sysctl: {}\n"),
+                      Contains("'sysctl' is a LinuxKit key that berth does not support yet"));
+}
+
+TEST_CASE("yaml: kernel.image is refused with a pointer to kernel.package", "[builder][yaml]") {
+    CHECK_THROWS_WITH(parse("kernel:\n  image: linuxkit/kernel:6.6\n"),
+                      Contains("kernel.image (a Docker image) is not supported; use kernel.package"));
+    CHECK_THROWS_WITH(parse("kernel:\n  cmdline: x\n"), Contains("missing required key 'package'"));
+    CHECK_THROWS_WITH(parse("onboot: []\n"), Contains("missing required key 'kernel'"));
+}
+
+TEST_CASE("yaml: duplicates are errors", "[builder][yaml]") {
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) +
+                            "onboot:\n  - name: web\n    image: a\n"
+                            "services:\n  - name: web\n    image: b\n"),
+                      "test.yml:7:5: services[0]: duplicate container name 'web' (first defined at test.yml:4:5)");
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n    name: b\n    image: c\n"),
+                      Contains("duplicate key 'name'"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "files:\n  - path: /a\n  - path: a\n"),
+                      Contains("duplicate file 'a'"));
+}
+
+TEST_CASE("yaml: required keys, names and paths are checked", "[builder][yaml]") {
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - image: b\n"),
+                      Contains("missing required key 'name'"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n"),
+                      Contains("container 'a': missing required key 'image'"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a/b\n    image: c\n"),
+                      Contains("may only contain"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "files:\n  - path: ../etc\n"), Contains("must not contain '..'"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "files:\n  - path: a\n    contents: x\n    symlink: y\n"),
+                      Contains("give only one of"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "files:\n  - path: a\n    mode: \"0999\"\n"),
+                      Contains("octal file mode"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "outputs: [iso-bios]\n"), Contains("only output is kernel+initrd"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n    image: b\n    hostname: h\n"),
+                      Contains("'hostname' needs its own UTS namespace (uts: new)"));
+}
+
+TEST_CASE("yaml: syntax errors carry a position", "[builder][yaml]") {
+    CHECK_THROWS_WITH(parse("kernel:\n  package: [a\n"), Contains("test.yml:") && Contains("YAML syntax error"));
+}

@@ -1,0 +1,74 @@
+#include <sched.h>
+
+#include <catch2/catch.hpp>
+
+#include "config/oci_names.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/child_report.hpp"
+#include "runtime/namespaces.hpp"
+#include "runtime/system.hpp"
+
+using namespace berth::runtime;
+namespace oci = berth::oci;
+
+TEST_CASE("child reports round-trip") {
+    ChildReport r{"mounts", 13, "mount `/proc`: Permission denied"};
+    auto d = decode_report(encode_report(r));
+    REQUIRE(d);
+    CHECK(d->step == "mounts");
+    CHECK(d->err == 13);
+    CHECK(d->message == r.message);
+    CHECK_FALSE(decode_report("garbage"));
+    CHECK_FALSE(decode_report(std::string("a\0x\0", 4)));
+    CHECK(encode_report({"s", 1, std::string(10000, 'x')}).size() < 4096);
+}
+
+TEST_CASE("namespace clone flags: new ones only, cgroup deferred") {
+    oci::Linux l;
+    l.namespaces = {{oci::NamespaceType::pid, ""},
+                    {oci::NamespaceType::network, "/run/netns/a"},
+                    {oci::NamespaceType::mount, ""},
+                    {oci::NamespaceType::cgroup, ""},
+                    {oci::NamespaceType::user, ""}};
+    CHECK(clone_namespace_flags(l) == (unsigned long)(CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUSER));
+    CHECK(clone_flag(oci::NamespaceType::uts) == CLONE_NEWUTS);
+    CHECK(clone_flag(oci::NamespaceType::ipc) == CLONE_NEWIPC);
+}
+
+TEST_CASE("capability names used by the runtime") {
+    CHECK(oci::capability_from_name("CAP_NET_BIND_SERVICE") == 10);
+    CHECK(oci::capability_name(38) == "CAP_PERFMON");
+}
+
+TEST_CASE("cgroup v2 resource files") {
+    oci::Resources r;
+    r.memory = oci::MemoryResources{67108864, 1048576, 134217728};
+    r.cpu = oci::CpuResources{1024, 50000, 100000, "0-1", ""};
+    r.pids = oci::PidsResources{64};
+    auto files = cgroup_resource_files(r);
+    using P = std::pair<std::string, std::string>;
+    CHECK(files == std::vector<P>{{"memory.max", "67108864"},
+                                  {"memory.low", "1048576"},
+                                  {"memory.swap.max", "67108864"},
+                                  {"cpu.weight", "39"},
+                                  {"cpu.max", "50000 100000"},
+                                  {"cpuset.cpus", "0-1"},
+                                  {"pids.max", "64"}});
+
+    oci::Resources unlimited;
+    unlimited.memory = oci::MemoryResources{-1, std::nullopt, -1};
+    unlimited.cpu = oci::CpuResources{std::nullopt, -1, std::nullopt, "", ""};
+    unlimited.pids = oci::PidsResources{0};
+    CHECK(cgroup_resource_files(unlimited) == std::vector<P>{{"memory.max", "max"},
+                                                            {"memory.swap.max", "max"},
+                                                            {"cpu.max", "max 100000"},
+                                                            {"pids.max", "max"}});
+    CHECK(shares_to_weight(2) == 1);
+    CHECK(shares_to_weight(262144) == 10000);
+    CHECK(shares_to_weight(1) == 1);
+}
+
+TEST_CASE("sysctl keys map to /proc/sys") {
+    CHECK(sysctl_path("net.ipv4.ip_forward") == "/proc/sys/net/ipv4/ip_forward");
+    CHECK(sysctl_path("net/ipv4/conf/eth0.100/forwarding") == "/proc/sys/net/ipv4/conf/eth0.100/forwarding");
+}
