@@ -32,8 +32,14 @@ void reset_signals() {
     sigemptyset(&sa.sa_mask);
     for (int sig = 1; sig < NSIG; ++sig) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        // glibc reserves two real-time signals for itself and rejects them.
-        if (::sigaction(sig, &sa, nullptr) < 0 && errno != EINVAL)
+        if (::sigaction(sig, &sa, nullptr) == 0) continue;
+        if (errno != EINVAL) throw_errno(fmt::format("reset signal {}", sig));
+        // glibc refuses its two reserved real-time signals, yet an ignored
+        // disposition of theirs is inherited: reset them with the raw system
+        // call. An all-zero kernel sigaction is SIG_DFL, no flags, empty mask on
+        // every architecture.
+        unsigned long ksa[4] = {0, 0, 0, 0};
+        if (::syscall(SYS_rt_sigaction, sig, ksa, nullptr, sizeof(unsigned long)) < 0 && errno != EINVAL)
             throw_errno(fmt::format("reset signal {}", sig));
     }
 }
