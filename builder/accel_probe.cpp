@@ -58,10 +58,12 @@ bool probe_kvm_boots(const ProbeSettings& s) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
     fs::Fd rd(p[0]), wr(p[1]);
+    bool arm = s.arch == Arch::arm64;
     std::vector<std::string> argv = {
-        s.qemu, "-nodefaults", "-no-user-config", "-machine", "q35", "-accel", "kvm", "-cpu", "host",
+        s.qemu, "-nodefaults", "-no-user-config", "-machine", arm ? "virt" : "q35", "-accel", "kvm", "-cpu", "host",
         "-m", "256", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-        "-kernel", s.kernel, "-append", "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1"};
+        "-kernel", s.kernel, "-append",
+        arm ? "console=ttyAMA0 earlycon panic=-1" : "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1"};
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
@@ -106,6 +108,15 @@ bool probe_kvm_boots(const ProbeSettings& s) {
 
 Accel choose_accel(AccelMode mode, const ProbeSettings& s) {
     if (mode == AccelMode::tcg) return Accel::tcg;
+    if (s.arch != host_arch()) {
+        if (mode == AccelMode::kvm)
+            throw Error(std::string("--accel kvm: KVM cannot run an ") + arch_name(s.arch) + " guest on this " +
+                            arch_name(host_arch()) + " host; use --accel tcg",
+                        EINVAL);
+        log::info("{} guest on an {} host: using TCG (software emulation, slower)", arch_name(s.arch),
+                  arch_name(host_arch()));
+        return Accel::tcg;
+    }
     if (mode == AccelMode::kvm) {
         if (!kvm_device_usable()) throw_errno("--accel kvm: cannot open /dev/kvm");
         return Accel::kvm;

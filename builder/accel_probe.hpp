@@ -4,6 +4,8 @@
 #pragma once
 #include <string>
 
+#include "builder/arch.hpp"
+
 namespace berth::builder {
 
 enum class AccelMode { automatic, kvm, tcg };
@@ -15,6 +17,7 @@ const char* accel_name(Accel a);
 struct ProbeSettings {
     std::string qemu = "qemu-system-x86_64";
     std::string kernel;           // the kernel to boot for the probe
+    Arch arch = host_arch();      // the guest's; KVM runs only the host's own
     int timeout_ms = 8000;
     std::string cache_file;       // default: $XDG_RUNTIME_DIR or /tmp, per user
 };
@@ -24,7 +27,8 @@ bool kvm_device_usable();  // /dev/kvm opens read-write
 // True when QEMU+KVM printed "Linux version" on the serial port within the timeout.
 bool probe_kvm_boots(const ProbeSettings& s);
 
-// Applies the mode: kvm (error if /dev/kvm is unusable), tcg, or auto (probe, cached).
+// Applies the mode: kvm (error if /dev/kvm is unusable or the guest is for another
+// architecture), tcg, or auto (TCG for a foreign guest; else probe, cached).
 Accel choose_accel(AccelMode mode, const ProbeSettings& s);
 
 std::string default_probe_cache_file();

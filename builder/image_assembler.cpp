@@ -11,9 +11,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/arch.hpp"
 #include "builder/initrd_writer.hpp"
+#include "builder/suggest.hpp"
+#include "builder/yaml_json.hpp"
 #include "builder/module_deps.hpp"
+#include "builder/bundle.hpp"
 #include "builder/oci_config_gen.hpp"
+#include "builder/outputs.hpp"
+#include "config/oci_defaults.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -29,25 +35,6 @@ constexpr StdDir kStdDirs[] = {
     {"var", 0755}, {"etc", 0755}, {"containers", 0755}, {"containers/onboot", 0755},
     {"containers/services", 0755}, {"containers/onshutdown", 0755},
 };
-
-std::string three_digits(std::size_t i) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "%03zu", i);
-    return buf;
-}
-
-void copy_file_atomic(const std::string& from, const std::string& to) {
-    std::string data = fs::read_file(from);
-    std::string tmp = to + ".tmp";
-    fs::write_file(tmp, data, 0644);
-    if (::rename(tmp.c_str(), to.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + to + "`");
-}
-
-void write_text_atomic(const std::string& path, const std::string& text) {
-    std::string tmp = path + ".tmp";
-    fs::write_file(tmp, text, 0644);
-    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
-}
 
 // Refuses what cannot possibly run as /init; warns about a dynamically linked binary.
 void check_init_binary(const std::string& path) {
@@ -108,6 +95,8 @@ void add_files_section(Tree& tree, const ImageSpec& spec) {
                     if (::stat(src.c_str(), &st) < 0) throw_errno("stat `" + src + "`");
                     tree.add_host_file(f.path, src, f.mode.value_or(st.st_mode & 07777), f.uid, f.gid);
                 }
+            } else if (f.metadata) {
+                tree.add_bytes(f.path, image_metadata(spec, *f.metadata), f.mode.value_or(0644), f.uid, f.gid);
             } else {
                 tree.add_bytes(f.path, f.contents.value_or(""), f.mode.value_or(0600), f.uid, f.gid);
             }
@@ -130,7 +119,43 @@ BuildResult::Part measure(const Tree& tree, const std::string& what, const std::
     return p;
 }
 
+// One line on stderr per long step when stderr is a terminal.
+void progress(const std::string& what) {
+    static const bool tty = ::isatty(2);
+    if (tty) std::fprintf(stderr, "berth: %s ...\n", what.c_str());
+}
+
 }  // namespace
+
+void check_dependencies(const ImageSpec& spec) {
+    std::map<std::string, const ContainerSpec*> services;
+    for (const auto& s : spec.services) services[s.name] = &s;
+    for (const auto& s : spec.services)
+        for (const char* key : {"dependsOn", "waitsFor", "after"}) {
+            if (!s.policy.contains(key) || !s.policy[key].is_array()) continue;
+            const auto& list = s.policy[key];
+            for (std::size_t i = 0; i < list.size(); ++i) {
+                std::string p = "services[" + std::to_string(s.index) + "]." + key + "[" + std::to_string(i) + "]";
+                auto it = s.key_pos.find(p);
+                SourcePos pos = it != s.key_pos.end() ? it->second : s.pos;
+                std::string n = list[i].get<std::string>();
+                if (n == s.name) throw YamlError(pos, p, "service '" + s.name + "' cannot depend on itself");
+                if (!services.count(n)) {
+                    std::vector<std::string> names;
+                    for (const auto& [k, v] : services) names.push_back(k);
+                    auto best = closest_match(n, names);
+                    throw YamlError(pos, p, "no service named '" + n + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+                }
+            }
+        }
+}
+
+std::string image_metadata(const ImageSpec& spec, const std::string& format) {
+    if (format == "yaml") return spec.text;
+    // JSON: the YAML document converted, as LinuxKit's `metadata: json` does.
+    std::map<std::string, SourcePos> ignored;
+    return yaml_to_json(YAML::Load(spec.text), "", spec.file, ignored).dump(2) + "\n";
+}
 
 std::string default_output_name(const std::string& yaml_file) {
     std::string base = yaml_file.substr(yaml_file.rfind('/') == std::string::npos ? 0 : yaml_file.rfind('/') + 1);
@@ -140,15 +165,6 @@ std::string default_output_name(const std::string& yaml_file) {
             return base.substr(0, base.size() - e.size());
     }
     return base;
-}
-
-std::string container_dir(const ContainerSpec& c) {
-    switch (c.stage) {
-        case Stage::onboot: return "containers/onboot/" + three_digits(c.index) + "-" + c.name;
-        case Stage::onshutdown: return "containers/onshutdown/" + three_digits(c.index) + "-" + c.name;
-        case Stage::services: return "containers/services/" + c.name;
-    }
-    return {};
 }
 
 std::string modules_list_text(const std::string& kernel_version,
@@ -161,30 +177,6 @@ std::string modules_list_text(const std::string& kernel_version,
     return out;
 }
 
-// Creates, inside a container's rootfs, the mount point of every mount in its
-// config.json that the image lacks: a directory, or an empty file when the bind
-// source is a file of the image. A path under a symlink is left to the runtime.
-static void add_mount_points(Tree& tree, const std::string& rootfs, const std::string& config_text) {
-    auto strip = [](const std::string& p) { return p.substr(p.find_first_not_of('/') == std::string::npos ? p.size() : p.find_first_not_of('/')); };
-    nlohmann::json config = nlohmann::json::parse(config_text);
-    for (const auto& m : config.value("mounts", nlohmann::json::array())) {
-        std::string dest = strip(m.value("destination", ""));
-        if (dest.empty()) continue;
-        std::string path = rootfs + "/" + dest;
-        if (tree.contains(path)) continue;
-        bool under_symlink = false;
-        for (size_t at = path.find('/', rootfs.size() + 1); at != std::string::npos; at = path.find('/', at + 1)) {
-            const TreeEntry* e = tree.find(path.substr(0, at));
-            if (e && e->kind == TreeEntry::Kind::symlink) under_symlink = true;
-        }
-        if (under_symlink) continue;
-        const TreeEntry* src = m.value("type", "") == "bind" ? tree.find(strip(m.value("source", ""))) : nullptr;
-        bool file = src && (src->kind == TreeEntry::Kind::host_file || src->kind == TreeEntry::Kind::bytes_file);
-        if (file) tree.add_bytes(path, "", 0644);
-        else tree.add_directory(path, 0755);
-    }
-}
-
 BuildResult build_image(const BuildOptions& opts) {
     auto t0 = std::chrono::steady_clock::now();
     BuildResult r;
@@ -192,20 +184,37 @@ BuildResult build_image(const BuildOptions& opts) {
     std::string name = opts.name.empty() ? default_output_name(opts.yaml_file) : opts.name;
 
     // Everything that can fail cheaply is checked before the kernel download.
-    ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs);
+    Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
+    Platform platform;
+    platform.architecture = arch_name(arch);
+    ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
-    std::map<const ContainerSpec*, std::string> configs;
     for (const ContainerSpec* c : spec.containers()) {
+        check_policy(*c);
         images.emplace_back(c, resolver.resolve(spec, *c));
-        configs[c] = oci_config_text(*c);
+        if (const ResolvedImage& img = images.back().second; img.kind == ResolvedImage::Kind::directory)
+            check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
     }
+    check_dependencies(spec);
+    std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
+    for (const auto& f : formats)
+        if (!is_output_format(f)) throw Error("unknown output format `" + f + "`", EINVAL);
+    bool any_default_security = false;
+    for (const ContainerSpec* c : spec.containers())
+        any_default_security |= c->seccomp == "default" || !c->masked_paths || !c->readonly_paths;
+    SecurityDefaults security;
+    if (any_default_security)
+        security = with_context("berth's security defaults (config/defaults; set BERTH_DEFAULTS_DIR)", [&] {
+            return load_security_defaults(opts.defaults_dir.empty() ? oci::defaults_dir() : opts.defaults_dir);
+        });
     if (opts.init_binary.empty()) throw Error("no init binary given (--init PATH)", EINVAL);
     check_init_binary(opts.init_binary);
+    check_elf_arch(opts.init_binary, arch, "init binary `" + opts.init_binary + "`");
     if (!opts.skel_dir.empty() && !fs::is_dir(opts.skel_dir))
         throw Error("root file system skeleton `" + opts.skel_dir + "` is not a directory", ENOENT);
 
     std::string cache = opts.kernel_cache_dir.empty() ? default_kernel_cache_dir() : opts.kernel_cache_dir;
-    KernelFiles kernel = obtain_kernel(spec.kernel.package, spec.base_dir, cache);
+    KernelFiles kernel = obtain_kernel(spec.kernel.package, spec.base_dir, cache, arch);
     r.kernel_version = kernel.version;
 
     Tree tree;
@@ -247,38 +256,40 @@ BuildResult build_image(const BuildOptions& opts) {
     tree.add_bytes("etc/berth/modules", modules_list_text(kernel.version, module_files, r.builtin_modules), 0644);
 
     // Containers.
+    std::vector<Bundle> bundles;
     for (const auto& [c, img] : images) {
-        std::string dir = container_dir(*c);
-        tree.add_directory(dir, 0755);
-        tree.add_bytes(dir + "/config.json", configs[c], 0644);
-        add_image_rootfs(tree, dir + "/rootfs", img);
+        progress("unpacking " + c->image + " for " + container_dir(*c));
+        bundles.push_back(add_bundle(tree, *c, img, security));
     }
+    if (spec.watchdog)
+        tree.add_bytes("etc/berth/image.json", nlohmann::json{{"watchdog", *spec.watchdog}}.dump(2) + "\n", 0644);
 
     // files: last, so they can override anything above.
     add_files_section(tree, spec);
     // The root is read-only at run time: every mount point must already exist.
-    for (const auto& [c, img] : images) add_mount_points(tree, container_dir(*c) + "/rootfs", configs[c]);
+    for (const auto& b : bundles) add_mount_points(tree, b.image_root, b.config_text);
 
     // Outputs.
     fs::mkdir_p(opts.out_dir);
     std::string prefix = fs::join(opts.out_dir, name);
+    OutputOptions oo;
+    oo.prefix = prefix;
+    oo.kernel_image = kernel.vmlinuz;
+    oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
+    oo.compression = opts.compression;
+    oo.mtime = source_date_epoch();
+    for (const auto& f : formats) {
+        progress("writing " + f);
+        for (auto& file : write_output(f, tree, oo)) r.files.push_back(std::move(file));
+    }
+    r.initrd_raw_bytes = newc_size(tree);
+    r.initrd_entries = tree.size();
     r.kernel_path = prefix + "-kernel";
     r.initrd_path = prefix + "-initrd.img";
     r.cmdline_path = prefix + "-cmdline";
-    copy_file_atomic(kernel.vmlinuz, r.kernel_path);
-    CpioOptions copts;
-    copts.mtime = source_date_epoch();
-    ArchiveStats st = write_cpio(tree, r.initrd_path, copts);
-    write_text_atomic(r.cmdline_path, spec.kernel.cmdline);
-
-    struct stat kst;
-    if (::stat(r.kernel_path.c_str(), &kst) == 0) r.kernel_bytes = std::uint64_t(kst.st_size);
-    r.initrd_bytes = st.written_bytes;
-    r.initrd_raw_bytes = st.uncompressed_bytes;
-    r.initrd_entries = st.entries;
     r.parts.push_back(measure(tree, "/init", "init"));
     r.parts.push_back(measure(tree, "modules", "lib/modules"));
-    for (const auto& [c, img] : images) r.parts.push_back(measure(tree, container_dir(*c), container_dir(*c)));
+    for (const auto& b : bundles) r.parts.push_back(measure(tree, b.dir, b.dir));
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return r;
 }
@@ -293,11 +304,17 @@ std::string human_size(std::uint64_t n) {
 }
 
 void print_summary(const BuildResult& r) {
-    std::printf("kernel  %-40s %10s  (%s)\n", r.kernel_path.c_str(), human_size(r.kernel_bytes).c_str(),
-                r.kernel_version.c_str());
-    std::printf("initrd  %-40s %10s  (%s uncompressed, %zu entries)\n", r.initrd_path.c_str(),
-                human_size(r.initrd_bytes).c_str(), human_size(r.initrd_raw_bytes).c_str(), r.initrd_entries);
-    std::printf("cmdline %s\n", r.cmdline_path.c_str());
+    for (const auto& f : r.files) {
+        if (f.what == "cmdline") {
+            std::printf("%-7s %s\n", f.what.c_str(), f.path.c_str());
+            continue;
+        }
+        std::string extra = f.what == "kernel" ? " (" + r.kernel_version + ")"
+                            : f.raw_bytes ? " (" + human_size(f.raw_bytes) + " uncompressed, " +
+                                                std::to_string(r.initrd_entries) + " entries)"
+                                          : "";
+        std::printf("%-7s %-40s %10s%s\n", f.what.c_str(), f.path.c_str(), human_size(f.bytes).c_str(), extra.c_str());
+    }
     for (const auto& p : r.parts)
         std::printf("  %-38s %10s in %zu files\n", p.what.c_str(), human_size(p.bytes).c_str(), p.files);
     if (!r.modules.empty() || !r.builtin_modules.empty()) {

@@ -6,6 +6,7 @@
 
 #include "builder/image_source.hpp"
 #include "builder/kernel.hpp"
+#include "builder/outputs.hpp"
 #include "builder/tree.hpp"
 #include "builder/yaml_model.hpp"
 
@@ -19,18 +20,22 @@ struct BuildOptions {
     std::string init_binary;              // becomes /init
     std::string skel_dir;                 // copied to / first
     std::string kernel_cache_dir;         // default: default_kernel_cache_dir()
+    std::string store_dir;                // default: default_store_dir()
+    std::string defaults_dir;             // berth's security defaults; default: the runtime's
+    std::string arch;                     // target architecture (OCI name); default amd64
+    std::vector<std::string> formats;     // --format; default: the YAML's outputs
+    std::string compression = "gzip";     // initrd: gzip | zstd
 };
 
 struct BuildResult {
     std::string kernel_path, initrd_path, cmdline_path;
     std::string kernel_version;
-    std::uint64_t kernel_bytes = 0;
-    std::uint64_t initrd_bytes = 0;       // compressed, as written
     std::uint64_t initrd_raw_bytes = 0;   // uncompressed cpio
     std::size_t initrd_entries = 0;
     std::vector<std::string> modules;     // load order
     std::vector<std::string> builtin_modules;
     struct Part { std::string what; std::uint64_t bytes; std::size_t files; };
+    std::vector<OutputFile> files;        // everything written, for the summary
     std::vector<Part> parts;              // for the size summary
     double seconds = 0;
 };
@@ -38,8 +43,11 @@ struct BuildResult {
 // The name used for output files when --name is not given ("web.yml" -> "web").
 std::string default_output_name(const std::string& yaml_file);
 
-// The initrd directory of one container: "containers/onboot/000-dhcpcd".
-std::string container_dir(const ContainerSpec& c);
+// dependsOn/waitsFor/after must name services of the image; no service may name itself.
+void check_dependencies(const ImageSpec& spec);
+
+// The text for `files:` entries with `metadata: yaml|json`.
+std::string image_metadata(const ImageSpec& spec, const std::string& format);
 
 // The contents of /etc/berth/modules for a load plan.
 std::string modules_list_text(const std::string& kernel_version,

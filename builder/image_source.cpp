@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "builder/image_store.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -16,7 +17,15 @@ std::string image_name_without_tag(const std::string& ref) {
     return n;
 }
 
-ImageResolver ImageResolver::from_command_line(const std::vector<std::string>& image_dirs) {
+std::string image_tag(const std::string& ref) {
+    std::string n = ref.substr(0, ref.find('@'));
+    std::size_t slash = n.rfind('/'), colon = n.rfind(':');
+    if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return "";
+    return n.substr(colon + 1);
+}
+
+ImageResolver ImageResolver::from_command_line(const std::vector<std::string>& image_dirs, const std::string& store_dir,
+                                               Platform platform, const std::string& cache_dir) {
     std::vector<std::string> path = image_dirs;
     if (const char* env = std::getenv("BERTH_IMAGES")) {
         std::string s = env;
@@ -28,7 +37,25 @@ ImageResolver ImageResolver::from_command_line(const std::vector<std::string>& i
             i = j + 1;
         }
     }
-    return ImageResolver(std::move(path));
+    return ImageResolver(std::move(path), store_dir, std::move(platform), cache_dir);
+}
+
+ResolvedImage ImageResolver::from_path(const std::string& p, const std::string& tag, ResolvedImage r) const {
+    std::string layout = p;
+    if (!fs::is_dir(p)) {
+        std::string cache = cache_.empty() ? fs::join(store_.empty() ? default_store_dir() : store_, "tmp") : cache_;
+        fs::mkdir_p(cache);
+        layout = extract_layout_tarball(p, cache);
+    }
+    if (is_oci_layout(layout)) {
+        r.kind = ResolvedImage::Kind::oci;
+        r.path = layout;
+        r.oci = open_oci_image(layout, tag, platform_, r.what);
+        return r;
+    }
+    r.kind = ResolvedImage::Kind::directory;
+    r.path = p;
+    return r;
 }
 
 ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec& c) const {
@@ -39,27 +66,32 @@ ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec&
                          (c.stage == Stage::services ? std::string("service")
                                                      : std::string(stage_name(c.stage)) + " container") +
                          " '" + c.name + "': image '" + c.image + "'";
-    if (c.image.find('/') != std::string::npos) {
+    r.what = prefix;
+    bool tarball = c.image.size() > 4 && c.image.compare(c.image.size() - 4, 4, ".tar") == 0;
+    if (c.image.find('/') != std::string::npos || tarball) {
         std::string p = c.image[0] == '/' ? c.image : fs::join(spec.base_dir, c.image);
-        if (!fs::is_dir(p))
-            throw Error(prefix + ": no such directory `" + p + "` (paths are relative to the YAML file)",
-                        ENOENT);
-        r.path = p;
+        if (!fs::exists(p))
+            throw Error(prefix + ": no such directory or file `" + p + "` (paths are relative to the YAML file)", ENOENT);
+        return from_path(p, "", r);
+    }
+    std::string store = store_.empty() ? default_store_dir() : store_;
+    ImageStore st(store);
+    if (st.has(c.image)) {
+        r.kind = ResolvedImage::Kind::oci;
+        r.path = store;
+        r.oci = open_oci_image(store, normalise_reference(c.image), platform_, r.what);
         return r;
     }
     std::string name = image_name_without_tag(c.image);
     for (const auto& dir : search_) {
         std::string p = fs::join(dir, name);
-        if (fs::is_dir(p)) {
-            r.path = p;
-            return r;
-        }
+        if (fs::is_dir(p)) return from_path(p, image_tag(c.image), r);
     }
-    std::string msg = prefix + ": not found";
+    std::string msg = prefix + ": not found in the image store `" + store + "`";
     if (search_.empty()) {
-        msg += "; no image directories given (use --images DIR or set BERTH_IMAGES)";
+        msg += " (import it with `berth image import`), and no image directories given (--images DIR or BERTH_IMAGES)";
     } else {
-        msg += " as a directory '" + name + "' in:";
+        msg += " nor as '" + name + "' in:";
         for (const auto& d : search_) msg += " " + d;
     }
     throw Error(msg, ENOENT);
@@ -73,7 +105,25 @@ void add_image_rootfs(Tree& tree, const std::string& path, const ResolvedImage& 
                 tree.add_directory(path, 0755);  // the rootfs itself: 0755 root-owned
             });
             return;
+        case ResolvedImage::Kind::oci:
+            unpack_oci_image(tree, path, image.oci, image.what);
+            return;
     }
+}
+
+ImageDefaults image_defaults_for(const ResolvedImage& image, const Tree& tree, const std::string& rootfs) {
+    ImageDefaults d;
+    if (image.kind == ResolvedImage::Kind::oci) d = image_defaults(image.oci);
+    auto text = [&](const char* rel) -> std::string {
+        const TreeEntry* e = tree.find(rootfs + "/" + rel);
+        if (!e) return "";
+        if (e->kind == TreeEntry::Kind::bytes_file) return e->data;
+        if (e->kind == TreeEntry::Kind::host_file) return fs::try_read_file(e->host_path).value_or("");
+        return "";
+    };
+    d.passwd = text("etc/passwd");
+    d.group = text("etc/group");
+    return d;
 }
 
 }  // namespace berth::builder

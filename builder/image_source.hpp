@@ -1,44 +1,64 @@
 // Where a container's root file system comes from.
 //
-// For now an `image:` is a directory holding a root file system. A value with a '/'
-// is a path (relative to the YAML file's directory, or absolute); a bare NAME[:TAG]
-// is looked up as NAME in the image search path (--images DIR..., then
-// $BERTH_IMAGES, colon separated). OCI image layouts will be another Kind.
+// An `image:` value is resolved in this order:
+//  - a value with a '/' or ending in ".tar" is a path (relative to the YAML file's
+//    directory, or absolute): an OCI image layout directory, an OCI layout tarball
+//    (oci-archive), or a plain directory holding a root file system;
+//  - a bare NAME[:TAG] is looked up in the image store (`berth image import`),
+//    then as NAME in the image search path (--images DIR..., then $BERTH_IMAGES,
+//    colon separated), where it may again be a layout or a plain directory.
 #pragma once
 #include <string>
 #include <vector>
 
+#include "builder/oci_image.hpp"
 #include "builder/tree.hpp"
 #include "builder/yaml_model.hpp"
 
 namespace berth::builder {
 
 struct ResolvedImage {
-    enum class Kind { directory };
+    enum class Kind { directory, oci };
     Kind kind = Kind::directory;
     std::string reference;  // as written in the YAML
-    std::string path;       // directory on the host
+    std::string path;       // directory on the host (the rootfs, or the layout)
+    OciImage oci;           // Kind::oci: the manifest chosen, its config and layers
+    std::string what;       // "image `redis` (store `…`)" for messages
 };
 
 class ImageResolver {
 public:
-    explicit ImageResolver(std::vector<std::string> search_path) : search_(std::move(search_path)) {}
+    explicit ImageResolver(std::vector<std::string> search_path, std::string store_dir = "",
+                           Platform platform = {}, std::string cache_dir = "")
+        : search_(std::move(search_path)), store_(std::move(store_dir)), platform_(std::move(platform)),
+          cache_(std::move(cache_dir)) {}
     // The --images directories followed by the entries of $BERTH_IMAGES.
-    static ImageResolver from_command_line(const std::vector<std::string>& image_dirs);
+    static ImageResolver from_command_line(const std::vector<std::string>& image_dirs, const std::string& store_dir = "",
+                                           Platform platform = {}, const std::string& cache_dir = "");
 
     ResolvedImage resolve(const ImageSpec& spec, const ContainerSpec& c) const;
     const std::vector<std::string>& search_path() const { return search_; }
 
 private:
+    ResolvedImage from_path(const std::string& path, const std::string& tag, ResolvedImage r) const;
     std::vector<std::string> search_;
+    std::string store_;
+    Platform platform_;
+    std::string cache_;
 };
 
 // "busybox:1.36" -> "busybox"; "name@sha256:…" -> "name".
 std::string image_name_without_tag(const std::string& ref);
+// "busybox:1.36" -> "1.36"; "" when there is none.
+std::string image_tag(const std::string& ref);
 
-// Adds the image's root file system to `tree` under `path`. Permission bits,
-// symlinks and hard links are kept; ownership becomes 0:0 (an image directory is
-// usually made by an unprivileged user, and the initrd is root's).
+// Adds the image's root file system to `tree` under `path`. A directory keeps
+// permission bits, symlinks and hard links with ownership 0:0 (it is usually made
+// by an unprivileged user); an OCI image keeps the owners its layers give.
 void add_image_rootfs(Tree& tree, const std::string& path, const ResolvedImage& image);
+
+// The image-side defaults for config.json: the OCI config, and /etc/passwd and
+// /etc/group from the unpacked root (`rootfs` in the tree) to resolve names.
+ImageDefaults image_defaults_for(const ResolvedImage& image, const Tree& tree, const std::string& rootfs);
 
 }  // namespace berth::builder

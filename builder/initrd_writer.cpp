@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -56,7 +57,8 @@ std::vector<Planned> plan(const Tree& tree) {
             case TreeEntry::Kind::symlink: p.data_size = e.data.size(); break;
             case TreeEntry::Kind::char_device: break;
         }
-        if (e.kind == TreeEntry::Kind::host_file && e.host_ino != 0) {
+        bool regular = e.kind == TreeEntry::Kind::host_file || e.kind == TreeEntry::Kind::bytes_file;
+        if (regular && e.host_ino != 0) {
             auto& g = groups[{e.host_dev, e.host_ino}];
             p.ino = g.empty() ? next_ino++ : out[g.front()].ino;
             g.push_back(out.size());
@@ -170,7 +172,11 @@ ArchiveStats write_cpio(const Tree& tree, int fd, const CpioOptions& opts) {
     std::unique_ptr<struct archive, ArchiveDeleter> a(archive_write_new());
     if (!a) throw Error("archive_write_new failed", ENOMEM);
     if (archive_write_set_format_cpio_newc(a.get()) != ARCHIVE_OK) fail(a.get(), "cpio newc");
-    if (opts.gzip) {
+    if (opts.zstd) {
+        if (archive_write_add_filter_zstd(a.get()) != ARCHIVE_OK) fail(a.get(), "zstd");
+        std::string o = "zstd:compression-level=" + std::to_string(std::min(opts.compression_level * 2, 19));
+        if (archive_write_set_options(a.get(), o.c_str()) != ARCHIVE_OK) fail(a.get(), "zstd options");
+    } else if (opts.gzip) {
         if (archive_write_add_filter_gzip(a.get()) != ARCHIVE_OK) fail(a.get(), "gzip");
         std::string o = "gzip:!timestamp,gzip:compression-level=" + std::to_string(opts.compression_level);
         if (archive_write_set_options(a.get(), o.c_str()) != ARCHIVE_OK) fail(a.get(), "gzip options");

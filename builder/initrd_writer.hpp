@@ -16,6 +16,7 @@ namespace berth::builder {
 struct CpioOptions {
     std::int64_t mtime = 0;
     bool gzip = true;
+    bool zstd = false;  // instead of gzip (the kernel's CONFIG_RD_ZSTD)
     int compression_level = 6;
     // newc stores sizes in 32 bits; an initramfs larger than this is refused.
     std::uint64_t max_size = (std::uint64_t(1) << 32) - 1;

@@ -72,8 +72,9 @@ struct AptPackage {
 };
 
 // `apt-cache show --no-all-versions NAME`: the candidate's version and dependencies.
-AptPackage apt_show(const std::string& name) {
-    ProcessResult r = apt_cache({"show", "--no-all-versions", name});
+AptPackage apt_show(const std::string& name, Arch arch) {
+    std::string query = arch == host_arch() ? name : name + ":" + arch_name(arch);
+    ProcessResult r = apt_cache({"show", "--no-all-versions", query});
     AptPackage p;
     p.name = name;
     for (const auto& l : lines(r.out)) {
@@ -94,8 +95,11 @@ AptPackage apt_show(const std::string& name) {
         }
     }
     if (p.version.empty())
-        throw Error("apt does not know the package `" + name + "`" +
-                        (r.err.empty() ? "" : ": " + fs::trim(r.err)),
+        throw Error("apt does not know the package `" + query + "`" +
+                        (r.err.empty() ? "" : ": " + fs::trim(r.err)) +
+                        (arch == host_arch() ? ""
+                                             : std::string(" (is the architecture enabled? dpkg --add-architecture ") +
+                                                   arch_name(arch) + " && apt-get update)"),
                     ENOENT);
     return p;
 }
@@ -127,9 +131,11 @@ void extract_deb(const std::string& deb, const std::string& dest, const std::str
     }
 }
 
-KernelFiles from_package(const std::string& name, const std::string& cache_dir) {
-    auto [pkg, version] = resolve_kernel_package_version(name);
-    std::string key = safe_name(pkg + "_" + version);
+KernelFiles from_package(const std::string& name, const std::string& cache_dir, Arch arch) {
+    auto [pkg, version] = resolve_kernel_package_version(name, arch);
+    // Foreign-architecture packages get their own cache entries (one per arch).
+    bool foreign = arch != host_arch();
+    std::string key = safe_name(pkg + "_" + version + (foreign ? std::string("_") + arch_name(arch) : ""));
     std::string dest = fs::join(cache_dir, key);
     std::string stamp_text = pkg + " " + version + "\n";
     if (auto s = fs::try_read_file(fs::join(dest, kStamp)); s && *s == stamp_text) {
@@ -143,7 +149,8 @@ KernelFiles from_package(const std::string& name, const std::string& cache_dir) 
         fs::mkdir_p(dl);
         log::info("downloading {} {}", pkg, version);
         try {
-            run_checked({"apt-get", "download", pkg + "=" + version}, dl);
+            run_checked({"apt-get", "download",
+                         pkg + (foreign ? std::string(":") + arch_name(arch) : "") + "=" + version}, dl);
             auto files = fs::list_dir(dl);
             if (files.size() != 1 || !ends_with(files[0], ".deb"))
                 throw Error("apt-get download `" + pkg + "` did not produce one .deb file");
@@ -185,12 +192,12 @@ std::string default_kernel_cache_dir() {
     return fs::join(home_dir(), ".cache/berth/kernels");
 }
 
-std::pair<std::string, std::string> resolve_kernel_package_version(const std::string& name) {
+std::pair<std::string, std::string> resolve_kernel_package_version(const std::string& name, Arch arch) {
     // One apt-cache call per level: a meta-package's Depends usually pins the exact
     // version of the versioned package, so that needs no second look-up.
     std::string cur = name;
     for (int depth = 0; depth < 4; ++depth) {
-        AptPackage p = apt_show(cur);
+        AptPackage p = apt_show(cur, arch);
         if (is_versioned_image_package(cur)) return {cur, p.version};
         auto dep = std::find_if(p.depends.begin(), p.depends.end(),
                                 [](const auto& d) { return d.first.rfind("linux-image-", 0) == 0; });
@@ -201,8 +208,8 @@ std::pair<std::string, std::string> resolve_kernel_package_version(const std::st
     throw Error("kernel package `" + name + "`: too many levels of meta-packages", ELOOP);
 }
 
-std::string resolve_kernel_package(const std::string& name) {
-    return resolve_kernel_package_version(name).first;
+std::string resolve_kernel_package(const std::string& name, Arch arch) {
+    return resolve_kernel_package_version(name, arch).first;
 }
 
 KernelFiles locate_kernel(const std::string& root) {
@@ -250,15 +257,25 @@ KernelFiles locate_kernel(const std::string& root) {
 }
 
 KernelFiles obtain_kernel(const std::string& spec, const std::string& base_dir,
-                          const std::string& cache_dir) {
+                          const std::string& cache_dir, Arch arch) {
     return with_context("kernel `" + spec + "`", [&] {
-        if (ends_with(spec, ".deb")) return from_deb(resolve_path(spec, base_dir), cache_dir);
+        KernelFiles k;
         std::string as_path = resolve_path(spec, base_dir);
-        if (spec.find('/') != std::string::npos || fs::is_dir(as_path)) {
+        if (ends_with(spec, ".deb")) {
+            k = from_deb(as_path, cache_dir);
+        } else if (spec.find('/') != std::string::npos || fs::is_dir(as_path)) {
             if (!fs::is_dir(as_path)) throw Error("`" + as_path + "` is not a directory", ENOENT);
-            return locate_kernel(as_path);
+            k = locate_kernel(as_path);
+        } else {
+            std::string pkg = kernel_package_for(spec, arch);
+            if (pkg != spec) log::info("kernel package {} for {}", pkg, arch_name(arch));
+            k = from_package(pkg, cache_dir, arch);
         }
-        return from_package(spec, cache_dir);
+        // A kernel for the wrong machine would only show as a silent QEMU; say it here.
+        if (auto got = kernel_image_arch(k.vmlinuz); got && *got != arch)
+            throw Error("`" + k.vmlinuz + "` is a kernel for " + arch_name(*got) + ", not " + arch_name(arch),
+                        ENOEXEC);
+        return k;
     });
 }
 

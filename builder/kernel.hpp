@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "builder/arch.hpp"
+
 namespace berth::builder {
 
 struct KernelFiles {
@@ -19,8 +21,11 @@ std::string default_kernel_cache_dir();
 // `spec` is kernel.package from the YAML: a path ending in ".deb", a directory (a
 // value containing '/' or naming an existing directory; relative to base_dir), or a
 // Debian package name. Meta-packages are followed to the versioned package.
+// `arch` picks the package architecture (apt's NAME:arm64; a name for another
+// architecture is mapped, see kernel_package_for) and the kernel image found
+// must be for it.
 KernelFiles obtain_kernel(const std::string& spec, const std::string& base_dir,
-                          const std::string& cache_dir);
+                          const std::string& cache_dir, Arch arch = host_arch());
 
 // Finds vmlinuz and the modules directory in an extracted kernel tree.
 KernelFiles locate_kernel(const std::string& root);
@@ -28,7 +33,10 @@ KernelFiles locate_kernel(const std::string& root);
 // For a meta-package like linux-image-cloud-amd64: the versioned linux-image-* package
 // it depends on (the name itself if it is already versioned), and its candidate
 // version. Uses apt-cache (running `apt-get update` once if apt knows nothing).
-std::pair<std::string, std::string> resolve_kernel_package_version(const std::string& name);
-std::string resolve_kernel_package(const std::string& name);
+// For an architecture other than the host's, apt is asked about NAME:ARCH (which
+// needs `dpkg --add-architecture ARCH`).
+std::pair<std::string, std::string> resolve_kernel_package_version(const std::string& name,
+                                                                   Arch arch = host_arch());
+std::string resolve_kernel_package(const std::string& name, Arch arch = host_arch());
 
 }  // namespace berth::builder

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "builder/image_assembler.hpp"
+#include "builder/image_store.hpp"
 #include "builder/qemu_runner.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -25,13 +26,18 @@ namespace {
 
 const char* kUsage =
     "usage:\n"
-    "  berth build [-o OUTDIR] [--name NAME] [--images DIR]... [--init PATH] [--skel DIR]\n"
-    "              [--kernel-cache DIR] FILE.yml\n"
-    "      writes OUTDIR/NAME-kernel, OUTDIR/NAME-initrd.img and OUTDIR/NAME-cmdline\n"
+    "  berth build [-o OUTDIR] [--name NAME] [--format FMT]... [--compress gzip|zstd]\n"
+    "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
+    "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64] FILE.yml\n"
+    "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
+    "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
     "  berth run qemu [--mem MB] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
-    "                 [--accel auto|kvm|tcg] [--timeout SEC] [--append EXTRA]\n"
-    "                 [--monitor SOCKET] PREFIX\n"
-    "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME)\n"
+    "                 [--disk FILE[,size=SIZE]]... [--accel auto|kvm|tcg] [--timeout SEC]\n"
+    "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64] PREFIX|FILE.iso\n"
+    "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), or a CD image\n"
+    "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
+    "  berth image ls [--store DIR]\n"
+    "  berth image rm [--store DIR] NAME[:TAG]...\n"
     "  berth --version\n";
 
 struct UsageError : Error {
@@ -96,14 +102,33 @@ std::string self_dir() {
     return p.substr(0, p.rfind('/'));
 }
 
+Arch arch_option(Args& a, const std::string& opt) {
+    std::string v = a.value(opt);
+    try {
+        return parse_arch(v);
+    } catch (const Error& e) {
+        throw UsageError(opt + ": " + e.what());
+    }
+}
+
 // berth-init next to this executable; in a meson build tree it lives in ../init/.
-std::string default_init() {
+// For another architecture: berth-init-ARCH next to it, or the cross build tree
+// made next to this one (build -> build-arm64, see `make arm64`).
+std::string default_init(Arch arch) {
     std::string dir = self_dir();
-    std::vector<std::string> tried = {fs::join(dir, "berth-init"), fs::join(dir, "../init/berth-init")};
+    std::vector<std::string> tried;
+    if (arch == host_arch()) {
+        tried = {fs::join(dir, "berth-init"), fs::join(dir, "../init/berth-init")};
+    } else {
+        std::string build_root = dir.substr(0, dir.rfind('/'));
+        tried = {fs::join(dir, std::string("berth-init-") + arch_name(arch)),
+                 build_root + "-" + arch_name(arch) + "/init/berth-init"};
+    }
     for (const auto& t : tried)
         if (fs::exists(t)) return t;
-    throw Error("no init binary: `" + tried[0] + "` and `" + tried[1] +
-                    "` do not exist; build the berth-init target or pass --init PATH",
+    throw Error("no " + std::string(arch_name(arch)) + " init binary: `" + tried[0] + "` and `" + tried[1] +
+                    "` do not exist; build the berth-init target" +
+                    (arch == host_arch() ? "" : " with the cross file (make arm64)") + " or pass --init PATH",
                 ENOENT);
 }
 
@@ -120,11 +145,21 @@ int cmd_build(Args& a) {
         else if (opt == "--init") o.init_binary = a.value(opt);
         else if (opt == "--skel") o.skel_dir = a.value(opt);
         else if (opt == "--kernel-cache") o.kernel_cache_dir = a.value(opt);
-        else throw UsageError("build: unknown option `" + opt + "`");
+        else if (opt == "--store") o.store_dir = a.value(opt);
+        else if (opt == "--defaults") o.defaults_dir = a.value(opt);
+        else if (opt == "--arch") o.arch = arch_name(arch_option(a, opt));
+        else if (opt == "--format" || opt == "-f") {
+            std::string f = a.value(opt);
+            if (!is_output_format(f)) throw UsageError("--format: unknown format `" + f + "` (kernel+initrd, tar, iso-bios)");
+            o.formats.push_back(f);
+        } else if (opt == "--compress") {
+            o.compression = a.value(opt);
+            if (o.compression != "gzip" && o.compression != "zstd") throw UsageError("--compress: gzip or zstd");
+        } else throw UsageError("build: unknown option `" + opt + "`");
     }
     if (files.size() != 1) throw UsageError("build: expected exactly one YAML file");
     o.yaml_file = files[0];
-    if (o.init_binary.empty()) o.init_binary = default_init();
+    if (o.init_binary.empty()) o.init_binary = default_init(o.arch.empty() ? host_arch() : parse_arch(o.arch));
     BuildResult r = build_image(o);
     print_summary(r);
     return 0;
@@ -144,13 +179,59 @@ int cmd_run_qemu(Args& a) {
         else if (opt == "--append") o.append = a.value(opt);
         else if (opt == "--qemu") o.qemu = a.value(opt);
         else if (opt == "--monitor") o.monitor = a.value(opt);
+        else if (opt == "--disk") o.disks.push_back(parse_disk(a.value(opt)));
+        else if (opt == "--arch") o.arch = arch_option(a, opt);
         else throw UsageError("run qemu: unknown option `" + opt + "`");
     }
-    if (prefixes.size() != 1) throw UsageError("run qemu: expected exactly one PREFIX (OUTDIR/NAME)");
+    if (prefixes.size() != 1) throw UsageError("run qemu: expected exactly one PREFIX (OUTDIR/NAME) or FILE.iso");
+    const std::string& p = prefixes[0];
+    if (p.size() > 4 && p.compare(p.size() - 4, 4, ".iso") == 0) o.iso = p;
     if (o.mem_mb < 64) throw UsageError("--mem: at least 64 MB");
     if (o.cpus < 1) throw UsageError("--cpus: at least 1");
     o.prefix = prefixes[0];
     return run_qemu(o);
+}
+
+int cmd_image(int argc, char** argv) {
+    if (argc < 3) throw UsageError("image: expected import, ls or rm");
+    std::string sub = argv[2];
+    Args a(argc, argv, 3);
+    std::string store, ref;
+    std::vector<std::string> pos;
+    while (!a.done()) {
+        std::string opt = a.next_option();
+        if (opt.empty()) pos.push_back(a.positional());
+        else if (opt == "--store") store = a.value(opt);
+        else if (opt == "--ref" && sub == "import") ref = a.value(opt);
+        else throw UsageError("image " + sub + ": unknown option `" + opt + "`");
+    }
+    ImageStore st(store.empty() ? default_store_dir() : store);
+    if (sub == "import") {
+        if (pos.size() != 2) throw UsageError("image import: expected DIR|FILE.tar NAME[:TAG]");
+        StoreEntry e = st.import(pos[0], pos[1], ref);
+        std::printf("%s %s %s\n", e.reference.c_str(), e.descriptor.digest.substr(7, 12).c_str(),
+                    human_size(e.bytes).c_str());
+        return 0;
+    }
+    if (sub == "ls") {
+        if (!pos.empty()) throw UsageError("image ls takes no arguments");
+        std::printf("%-40s %-12s %10s\n", "REFERENCE", "DIGEST", "SIZE");
+        for (const auto& e : st.list())
+            std::printf("%-40s %-12s %10s\n", e.reference.c_str(), e.descriptor.digest.substr(7, 12).c_str(),
+                        human_size(e.bytes).c_str());
+        return 0;
+    }
+    if (sub == "rm") {
+        if (pos.empty()) throw UsageError("image rm: expected NAME[:TAG]...");
+        int rc = 0;
+        for (const auto& r : pos)
+            if (!st.remove(r)) {
+                log::error("image rm: no image `{}` in {}", normalise_reference(r), st.dir());
+                rc = 1;
+            }
+        return rc;
+    }
+    throw UsageError("image: unknown subcommand `" + sub + "` (import, ls, rm)");
 }
 
 }  // namespace
@@ -173,6 +254,7 @@ int main(int argc, char** argv) {
             Args a(argc, argv, 2);
             return cmd_build(a);
         }
+        if (cmd == "image") return cmd_image(argc, argv);
         if (cmd == "run") {
             if (argc < 3 || std::strcmp(argv[2], "qemu") != 0)
                 throw UsageError("run: the only target is `qemu` (berth run qemu PREFIX)");

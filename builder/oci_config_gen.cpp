@@ -4,6 +4,7 @@
 #include <map>
 
 #include "builder/capabilities.hpp"
+#include "common/fs.hpp"
 
 namespace berth::builder {
 
@@ -16,51 +17,170 @@ json mount(const std::string& dst, const std::string& type, const std::string& s
     return json{{"destination", dst}, {"type", type}, {"source", src}, {"options", std::move(options)}};
 }
 
-// LinuxKit's default set of masked and read-only paths (from runc's defaults).
-const std::vector<std::string> kMaskedPaths = {
-    "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/sched_debug",
-    "/proc/scsi", "/proc/timer_list", "/proc/timer_stats", "/sys/firmware"};
-const std::vector<std::string> kReadonlyPaths = {
-    "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+std::string entry_path(const ContainerSpec& c) {
+    return std::string(stage_name(c.stage)) + "[" + std::to_string(c.index) + "]";
+}
+
+// KEY=VALUE list with later keys replacing earlier ones, order of first appearance kept.
+void set_env(std::vector<std::string>& env, const std::string& e) {
+    std::string key = e.substr(0, e.find('='));
+    for (auto& x : env)
+        if (x.substr(0, x.find('=')) == key) {
+            x = e;
+            return;
+        }
+    env.push_back(e);
+}
+
+// The primary group of a uid in the image's /etc/passwd, if listed.
+std::optional<std::uint32_t> primary_gid(std::uint32_t uid, const std::string& passwd) {
+    for (std::size_t i = 0; i < passwd.size();) {
+        std::size_t nl = passwd.find('\n', i);
+        std::string line = passwd.substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+        i = nl == std::string::npos ? passwd.size() : nl + 1;
+        std::vector<std::string> f;
+        for (std::size_t a = 0; a <= line.size();) {
+            std::size_t b = line.find(':', a);
+            if (b == std::string::npos) b = line.size();
+            f.push_back(line.substr(a, b - a));
+            a = b + 1;
+        }
+        if (f.size() >= 4 && f[2] == std::to_string(uid) && !f[3].empty() &&
+            f[3].find_first_not_of("0123456789") == std::string::npos)
+            return std::uint32_t(std::stoul(f[3]));
+    }
+    return std::nullopt;
+}
+
+struct Ids { std::uint32_t uid = 0, gid = 0; bool gid_known = false; };
+
+// The image's User: "name" | "uid" | "uid:gid" | "name:group".
+Ids image_user(const ImageDefaults& img) {
+    Ids ids;
+    if (img.user.empty()) return ids;
+    std::string u = img.user, g;
+    if (auto colon = u.find(':'); colon != std::string::npos) {
+        g = u.substr(colon + 1);
+        u = u.substr(0, colon);
+    }
+    ids.uid = resolve_id(u, img.passwd, "/etc/passwd");
+    if (!g.empty()) {
+        ids.gid = resolve_id(g, img.group, "/etc/group");
+        ids.gid_known = true;
+    } else {
+        ids.gid = primary_gid(ids.uid, img.passwd).value_or(0);
+    }
+    return ids;
+}
+
+json namespaces(const ContainerSpec& c) {
+    json out = json::array();
+    auto add = [&](Namespace n, const char* type) {
+        if (n == Namespace::fresh) out.push_back({{"type", type}});
+        if (n == Namespace::path) out.push_back({{"type", type}, {"path", c.ns_paths.at(type)}});
+    };
+    add(c.pid, "pid");
+    out.push_back({{"type", "mount"}});
+    add(c.net, "network");
+    add(c.ipc, "ipc");
+    add(c.uts, "uts");
+    add(c.userns, "user");
+    add(c.cgroupns, "cgroup");
+    return out;
+}
+
+json rlimits(const std::vector<std::string>& list) {
+    json out = json::array();
+    for (const auto& r : list) {
+        std::size_t a = r.find(','), b = r.find(',', a + 1);
+        auto num = [](const std::string& s) -> std::uint64_t {
+            return s == "unlimited" || s == "infinity" ? ~std::uint64_t(0) : std::stoull(s);
+        };
+        std::string type = "RLIMIT_";
+        for (char ch : r.substr(0, a)) type += char(std::toupper(static_cast<unsigned char>(ch)));
+        out.push_back({{"type", type}, {"soft", num(r.substr(a + 1, b - a - 1))}, {"hard", num(r.substr(b + 1))}});
+    }
+    return out;
+}
 
 }  // namespace
 
-json generate_oci_config(const ContainerSpec& c) {
-    if (!c.command || c.command->empty())
-        throw YamlError(c.pos, std::string(stage_name(c.stage)) + "[" + std::to_string(c.index) + "]",
-                        "container '" + c.name +
-                            "' needs a 'command' (reading the command from the image is not supported yet)");
-
-    // Environment: the default PATH unless the user sets PATH; user entries override
-    // earlier ones with the same key, order otherwise kept.
-    std::vector<std::string> env;
-    bool user_path = std::any_of(c.env.begin(), c.env.end(),
-                                 [](const std::string& e) { return e.rfind("PATH=", 0) == 0; });
-    if (!user_path) env.push_back(kDefaultPath);
-    for (const auto& e : c.env) {
-        std::string key = e.substr(0, e.find('='));
-        env.erase(std::remove_if(env.begin(), env.end(),
-                                 [&](const std::string& x) { return x.substr(0, x.find('=')) == key; }),
-                  env.end());
-        env.push_back(e);
+std::uint32_t resolve_id(const std::string& name, const std::string& db, const char* db_name) {
+    if (!name.empty() && name.size() <= 10 && name.find_first_not_of("0123456789") == std::string::npos) {
+        unsigned long long v = std::stoull(name);
+        if (v <= 0xffffffffULL) return std::uint32_t(v);
     }
+    for (std::size_t i = 0; i < db.size();) {
+        std::size_t nl = db.find('\n', i);
+        std::string line = db.substr(i, nl == std::string::npos ? std::string::npos : nl - i);
+        i = nl == std::string::npos ? db.size() : nl + 1;
+        std::size_t c1 = line.find(':'), c2 = line.find(':', c1 + 1), c3 = line.find(':', c2 + 1);
+        if (c3 == std::string::npos || line.substr(0, c1) != name) continue;
+        std::string id = line.substr(c2 + 1, c3 - c2 - 1);
+        if (!id.empty() && id.find_first_not_of("0123456789") == std::string::npos) return std::uint32_t(std::stoul(id));
+    }
+    throw Error(std::string("no entry for '") + name + "' in the image's " + db_name, ENOENT);
+}
+
+json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {
+    const std::string at = entry_path(c);
+    // Arguments: the YAML's command, else the image's Entrypoint + Cmd.
+    std::vector<std::string> args;
+    if (c.command) {
+        args = *c.command;
+    } else {
+        args = img.entrypoint;
+        args.insert(args.end(), img.cmd.begin(), img.cmd.end());
+    }
+    if (args.empty())
+        throw YamlError(c.pos, at,
+                        "container '" + c.name + "' needs a 'command' (its image has no Entrypoint or Cmd)");
+    if (c.hostname && c.uts == Namespace::host)
+        throw YamlError(c.pos, at, "container '" + c.name + "': 'hostname' needs its own UTS namespace (uts: new)");
+
+    // Environment: the YAML's env replaces the image's (as LinuxKit does); PATH
+    // defaults to the usual one.
+    std::vector<std::string> env;
+    for (const auto& e : c.env ? *c.env : img.env) set_env(env, e);
+    if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }))
+        env.insert(env.begin(), kDefaultPath);
+
+    Ids ids = with_context(c.pos.str() + ": " + at + ": image User '" + img.user + "'", [&] { return image_user(img); });
+    std::uint32_t uid = ids.uid, gid = ids.gid;
+    with_context(c.pos.str() + ": " + at, [&] {
+        if (c.uid) {
+            uid = resolve_id(*c.uid, img.passwd, "/etc/passwd");
+            if (!c.gid && !ids.gid_known) gid = primary_gid(uid, img.passwd).value_or(uid == 0 ? 0 : gid);
+        }
+        if (c.gid) gid = resolve_id(*c.gid, img.group, "/etc/group");
+    });
+    json additional = json::array();
+    for (const auto& g : c.additional_gids)
+        additional.push_back(with_context(c.pos.str() + ": " + at + ".additionalGids",
+                                          [&] { return resolve_id(g, img.group, "/etc/group"); }));
 
     std::vector<std::string> caps = expand_capabilities(c.capabilities);
+    std::vector<std::string> ambient = c.ambient ? expand_capabilities(*c.ambient)
+                                                 : (uid != 0 ? caps : std::vector<std::string>{});
     json capabilities = {{"bounding", caps}, {"effective", caps}, {"inheritable", caps},
-                         {"permitted", caps}, {"ambient", c.uid != 0 ? caps : std::vector<std::string>{}}};
+                         {"permitted", caps}, {"ambient", ambient}};
 
+    json user = {{"uid", uid}, {"gid", gid}};
+    if (!additional.empty()) user["additionalGids"] = additional;
     json process = {
         {"terminal", false},
-        {"user", {{"uid", c.uid}, {"gid", c.gid}}},
-        {"args", *c.command},
+        {"user", user},
+        {"args", args},
         {"env", env},
-        {"cwd", c.cwd.value_or("/")},
+        {"cwd", c.cwd.value_or(img.working_dir.empty() ? "/" : img.working_dir)},
         {"capabilities", capabilities},
-        {"noNewPrivileges", true},
+        {"noNewPrivileges", c.no_new_privileges.value_or(true)},
     };
+    if (!c.rlimits.empty()) process["rlimits"] = rlimits(c.rlimits);
+    if (c.oom_score_adj) process["oomScoreAdj"] = *c.oom_score_adj;
 
-    // Mounts keyed by destination: binds replace defaults at the same place; the
-    // map's order puts parents before children (/dev before /dev/pts).
+    // Mounts keyed by destination: later ones replace earlier ones at the same place
+    // (defaults, then mounts:, tmpfs:, binds); the map's order puts parents first.
     std::map<std::string, json> mounts;
     mounts["/proc"] = mount("/proc", "proc", "proc", {"nosuid", "nodev", "noexec", "relatime"});
     mounts["/dev"] = mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"});
@@ -70,6 +190,25 @@ json generate_oci_config(const ContainerSpec& c) {
     if (c.net == Namespace::host) sys_opts.push_back("ro");
     mounts["/sys"] = mount("/sys", "sysfs", "sysfs", sys_opts);
     mounts["/sys/fs/cgroup"] = mount("/sys/fs/cgroup", "cgroup2", "cgroup", {"ro", "nosuid", "noexec", "nodev"});
+    for (const auto& m : c.mounts) {
+        json o = m;
+        if (!o.contains("source")) o["source"] = o["type"];
+        if (!o.contains("options")) o["options"] = json::array();
+        mounts[o["destination"].get<std::string>()] = o;
+    }
+    for (const auto& t : c.tmpfs) {
+        std::size_t colon = t.find(':');
+        std::vector<std::string> opts;
+        if (colon != std::string::npos)
+            for (std::size_t i = colon + 1; i <= t.size();) {
+                std::size_t j = t.find(',', i);
+                if (j == std::string::npos) j = t.size();
+                if (j > i) opts.push_back(t.substr(i, j - i));
+                i = j + 1;
+            }
+        std::string dst = t.substr(0, colon);
+        mounts[dst] = mount(dst, "tmpfs", "tmpfs", opts);
+    }
     for (const auto& b : c.binds) {
         std::vector<std::string> opts = b.options.empty() ? std::vector<std::string>{"rw"} : b.options;
         opts.push_back("rbind");
@@ -79,28 +218,54 @@ json generate_oci_config(const ContainerSpec& c) {
     json mount_list = json::array();
     for (auto& [dst, m] : mounts) mount_list.push_back(std::move(m));
 
-    json namespaces = json::array();
-    if (c.pid == Namespace::fresh) namespaces.push_back({{"type", "pid"}});
-    namespaces.push_back({{"type", "mount"}});
-    if (c.net == Namespace::fresh) namespaces.push_back({{"type", "network"}});
-    if (c.ipc == Namespace::fresh) namespaces.push_back({{"type", "ipc"}});
-    if (c.uts == Namespace::fresh) namespaces.push_back({{"type", "uts"}});
+    json linux = {{"namespaces", namespaces(c)}};
+    linux["maskedPaths"] = c.masked_paths ? *c.masked_paths : sec.masked_paths;
+    linux["readonlyPaths"] = c.readonly_paths ? *c.readonly_paths : sec.readonly_paths;
+    if (c.seccomp == "default" && !sec.seccomp.is_null()) linux["seccomp"] = sec.seccomp;
+    if (!c.devices.empty()) linux["devices"] = c.devices;
+    if (c.rootfs_propagation) linux["rootfsPropagation"] = *c.rootfs_propagation;
+    if (c.cgroups_path) linux["cgroupsPath"] = *c.cgroups_path;
+    if (c.resources) linux["resources"] = *c.resources;
+    if (!c.sysctl.empty()) linux["sysctl"] = c.sysctl;
+    if (c.uid_mappings) linux["uidMappings"] = *c.uid_mappings;
+    if (c.gid_mappings) linux["gidMappings"] = *c.gid_mappings;
 
+    json annotations = {{"org.berth.name", c.name}, {"org.berth.stage", stage_name(c.stage)}};
+    for (const auto& [k, v] : c.annotations) annotations[k] = v;
     json spec = {
         {"ociVersion", "1.0.2"},
         {"process", process},
         {"root", {{"path", "rootfs"}, {"readonly", c.readonly}}},
         {"mounts", mount_list},
-        {"linux",
-         {{"namespaces", namespaces}, {"maskedPaths", kMaskedPaths}, {"readonlyPaths", kReadonlyPaths}}},
-        {"annotations", {{"org.berth.name", c.name}, {"org.berth.stage", stage_name(c.stage)}}},
+        {"linux", linux},
+        {"annotations", annotations},
     };
     if (c.uts == Namespace::fresh) spec["hostname"] = c.hostname.value_or(c.name);
     return spec;
 }
 
-std::string oci_config_text(const ContainerSpec& c) {
-    return generate_oci_config(c).dump(2) + "\n";  // nlohmann::json objects are key-sorted
+std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {
+    return generate_oci_config(c, img, sec).dump(2) + "\n";  // nlohmann::json objects are key-sorted
+}
+
+json generate_runtime_json(const ContainerSpec& c) {
+    json rt = c.runtime;
+    if (!c.readonly) {
+        // LinuxKit's writable container: the image is lower/, an overlay with its
+        // upper and work directories on a tmpfs becomes rootfs/ (paths are relative
+        // to the bundle). The tmpfs mount comes first.
+        json mounts = json::array();
+        mounts.push_back({{"destination", "tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                          {"options", {"nodev", "nosuid", "noexec"}}});
+        mounts.push_back({{"destination", "rootfs"}, {"type", "overlay"}, {"source", "overlay"},
+                          {"options", {"lowerdir=lower", "upperdir=tmp/upper", "workdir=tmp/work"}}});
+        // The overlay's upperdir and workdir are created by whoever mounts it (as
+        // LinuxKit's service prepare step does): they live on the fresh tmpfs.
+        for (const auto& m : rt.value("mounts", json::array())) mounts.push_back(m);
+        rt["mounts"] = mounts;
+    }
+    if (!c.policy.empty()) rt["berth"] = c.policy;
+    return rt;
 }
 
 }  // namespace berth::builder

@@ -1,7 +1,9 @@
-// OCI runtime config.json for one container, with LinuxKit's defaults.
+// OCI runtime config.json (and LinuxKit's runtime.json) for one container, with
+// LinuxKit's defaults plus berth's secure defaults.
 #pragma once
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "builder/yaml_model.hpp"
 
@@ -10,10 +12,36 @@ namespace berth::builder {
 inline constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+// What the image's own config says (OCI image config "config" object), and the
+// files that turn user and group names into numbers.
+struct ImageDefaults {
+    std::vector<std::string> entrypoint, cmd, env;
+    std::string working_dir;
+    std::string user;           // "", "name", "uid", "uid:gid", "name:group"
+    std::string passwd, group;  // the image's /etc/passwd and /etc/group ("" if none)
+};
+
+// berth's secure defaults (from the runtime's defaults directory): applied to every
+// container unless the YAML opts out (seccomp: unconfined, maskedPaths: [], readonlyPaths: []).
+struct SecurityDefaults {
+    nlohmann::json seccomp;  // an OCI linux.seccomp object; null = none
+    std::vector<std::string> masked_paths, readonly_paths;
+};
+
 // Throws YamlError (pointing at the container) when something required is missing.
-nlohmann::json generate_oci_config(const ContainerSpec& c);
+nlohmann::json generate_oci_config(const ContainerSpec& c, const ImageDefaults& image = {},
+                                   const SecurityDefaults& security = {});
 
 // Deterministic text (sorted keys, 2-space indent, trailing newline).
-std::string oci_config_text(const ContainerSpec& c);
+std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& image = {},
+                            const SecurityDefaults& security = {});
+
+// runtime.json: the entry's `runtime:` keys plus the "berth" policy object; an
+// overlay mount on rootfs/ for a writable container (`lower` is its image).
+nlohmann::json generate_runtime_json(const ContainerSpec& c);
+
+// Looks `name_or_id` up in passwd/group text ("redis" -> 100); numbers pass through.
+// Throws naming the file when a name is missing.
+std::uint32_t resolve_id(const std::string& name_or_id, const std::string& db_text, const char* db_name);
 
 }  // namespace berth::builder

@@ -1,5 +1,6 @@
 #include "builder/qemu_runner.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,35 @@ unsigned parse_port(const std::string& s, const std::string& whole) {
 
 }  // namespace
 
+std::uint64_t parse_size(const std::string& s) {
+    std::size_t i = s.find_first_not_of("0123456789");
+    std::string digits = s.substr(0, i), unit = i == std::string::npos ? "" : s.substr(i);
+    if (digits.empty() || digits.size() > 15) throw Error("size `" + s + "`: expected a number with K, M, G or T", EINVAL);
+    std::uint64_t v = std::stoull(digits);
+    if (unit == "K" || unit == "k" || unit == "KiB") v <<= 10;
+    else if (unit == "M" || unit == "MiB") v <<= 20;
+    else if (unit == "G" || unit == "GiB") v <<= 30;
+    else if (unit == "T" || unit == "TiB") v <<= 40;
+    else if (!unit.empty()) throw Error("size `" + s + "`: unknown unit `" + unit + "` (K, M, G or T)", EINVAL);
+    if (v == 0) throw Error("size `" + s + "` must not be zero", EINVAL);
+    return v;
+}
+
+DiskOption parse_disk(const std::string& s) {
+    DiskOption d;
+    std::size_t comma = s.find(',');
+    d.path = s.substr(0, comma);
+    if (d.path.empty()) throw Error("--disk `" + s + "`: expected FILE[,size=SIZE]", EINVAL);
+    while (comma != std::string::npos) {
+        std::size_t next = s.find(',', comma + 1);
+        std::string opt = s.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
+        if (opt.rfind("size=", 0) == 0) d.size = with_context("--disk `" + s + "`", [&] { return parse_size(opt.substr(5)); });
+        else throw Error("--disk `" + s + "`: unknown option `" + opt + "` (only size=)", EINVAL);
+        comma = next;
+    }
+    return d;
+}
+
 PortForward parse_publish(const std::string& s) {
     PortForward f;
     std::string ports = s;
@@ -45,37 +75,95 @@ PortForward parse_publish(const std::string& s) {
     return f;
 }
 
+std::string qemu_binary(Arch arch) {
+    return arch == Arch::arm64 ? "qemu-system-aarch64" : "qemu-system-x86_64";
+}
+
+Arch guest_arch(const QemuOptions& o) {
+    std::optional<Arch> k = kernel_image_arch(o.prefix + "-kernel");
+    if (o.arch && k && *k != *o.arch)
+        throw Error("--arch " + std::string(arch_name(*o.arch)) + ": `" + o.prefix + "-kernel` is a kernel for " +
+                        arch_name(*k) + " (build the image with berth build --arch " + arch_name(*o.arch) + ")",
+                    EINVAL);
+    return o.arch ? *o.arch : k ? *k : host_arch();
+}
+
 std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const std::string& cmdline) {
+    Arch arch = o.arch.value_or(host_arch());
     std::string netdev = "user,id=net0";
     for (const auto& p : o.publish)
         netdev += ",hostfwd=" + p.protocol + ":127.0.0.1:" + std::to_string(p.host_port) + "-:" +
                   std::to_string(p.guest_port);
     std::string append = cmdline;
     if (!o.append.empty()) append += (append.empty() ? "" : " ") + o.append;
-    return {
-        o.qemu, "-nodefaults", "-no-user-config",
-        "-machine", "q35", "-accel", accel_name(accel), "-cpu", accel == Accel::kvm ? "host" : "max",
+    // TCG's architected pointer-authentication algorithm is slow to emulate; the
+    // implementation-defined one is as good for a test guest and boots faster.
+    std::string tcg_cpu = arch == Arch::arm64 ? "max,pauth-impdef=on" : "max";
+    std::vector<std::string> argv = {
+        o.qemu.empty() ? qemu_binary(arch) : o.qemu, "-nodefaults", "-no-user-config",
+        "-machine", arch == Arch::arm64 ? "virt" : "q35", "-accel", accel_name(accel),
+        "-cpu", accel == Accel::kvm ? "host" : tcg_cpu,
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
-        "-kernel", o.prefix + "-kernel", "-initrd", o.prefix + "-initrd.img", "-append", append,
-        "-display", "none", "-monitor", o.monitor.empty() ? "none" : "unix:" + o.monitor + ",server=on,wait=off",
-        "-serial", "stdio", "-no-reboot",
-        "-netdev", netdev, "-device", "virtio-net-pci,netdev=net0",
-        "-device", "virtio-rng-pci",
     };
+    if (o.iso.empty()) {
+        for (const std::string& a : {std::string("-kernel"), o.prefix + "-kernel", std::string("-initrd"),
+                                     o.prefix + "-initrd.img", std::string("-append"), append})
+            argv.push_back(a);
+    } else {
+        // The CD's own boot loader passes the command line built into the image.
+        for (const std::string& a : {std::string("-drive"), "file=" + o.iso + ",media=cdrom,readonly=on",
+                                     std::string("-boot"), std::string("d")})
+            argv.push_back(a);
+    }
+    for (const auto& d : o.disks) {
+        argv.push_back("-drive");
+        argv.push_back("file=" + d.path + ",format=raw,if=virtio");
+    }
+    for (const std::string& a : {
+             std::string("-display"), std::string("none"), std::string("-monitor"),
+             o.monitor.empty() ? std::string("none") : "unix:" + o.monitor + ",server=on,wait=off",
+             std::string("-serial"), std::string("stdio"), std::string("-no-reboot"),
+             std::string("-netdev"), netdev, std::string("-device"), std::string("virtio-net-pci,netdev=net0"),
+             std::string("-device"), std::string("virtio-rng-pci")})
+        argv.push_back(a);
+    return argv;
 }
 
 int run_qemu(const QemuOptions& o) {
-    for (const char* suffix : {"-kernel", "-initrd.img", "-cmdline"})
-        if (!fs::exists(o.prefix + suffix))
-            throw Error("`" + o.prefix + suffix + "` does not exist (build it with `berth build`)", ENOENT);
-    std::string cmdline = fs::trim(fs::read_file(o.prefix + "-cmdline"));
+    std::string cmdline;
+    if (o.iso.empty()) {
+        for (const char* suffix : {"-kernel", "-initrd.img", "-cmdline"})
+            if (!fs::exists(o.prefix + suffix))
+                throw Error("`" + o.prefix + suffix + "` does not exist (build it with `berth build`)", ENOENT);
+        cmdline = fs::trim(fs::read_file(o.prefix + "-cmdline"));
+    } else if (!fs::exists(o.iso)) {
+        throw Error("`" + o.iso + "` does not exist (build it with `berth build --format iso-bios`)", ENOENT);
+    }
+    for (const auto& d : o.disks) {
+        if (fs::exists(d.path)) continue;
+        fs::Fd fd(::open(d.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+        if (!fd) throw_errno("--disk: create `" + d.path + "`");
+        if (::ftruncate(fd.get(), off_t(d.size)) < 0) throw_errno("--disk: size `" + d.path + "`");
+        log::info("created disk {} ({} bytes, sparse)", d.path, d.size);
+    }
+
+    QemuOptions opts = o;
+    opts.arch = guest_arch(o);
+    if (opts.qemu.empty()) opts.qemu = qemu_binary(*opts.arch);
+    if (!o.iso.empty() && *opts.arch != Arch::amd64)
+        throw Error("`" + o.iso + "`: a BIOS CD image boots only on amd64; boot the kernel and initrd instead", EINVAL);
 
     ProbeSettings probe;
-    probe.qemu = o.qemu;
+    probe.qemu = opts.qemu;
     probe.kernel = o.prefix + "-kernel";
-    Accel accel = choose_accel(o.accel, probe);
-    std::vector<std::string> argv = qemu_command(o, accel, cmdline);
-    log::info("booting {} with {}", o.prefix, accel_name(accel));
+    probe.arch = *opts.arch;
+    // An ISO alone has no kernel to probe KVM with: auto then means KVM if /dev/kvm opens.
+    AccelMode mode = o.accel;
+    if (!o.iso.empty() && !fs::exists(probe.kernel) && mode == AccelMode::automatic)
+        mode = ::access("/dev/kvm", R_OK | W_OK) == 0 ? AccelMode::kvm : AccelMode::tcg;
+    Accel accel = choose_accel(mode, probe);
+    std::vector<std::string> argv = qemu_command(opts, accel, cmdline);
+    log::info("booting {} ({}) with {}", o.prefix, arch_name(*opts.arch), accel_name(accel));
     log::debug("running {}", quote_command(argv));
 
     // Signals are taken synchronously so that none is lost between fork and wait.

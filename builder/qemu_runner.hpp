@@ -1,11 +1,13 @@
 // `berth run qemu PREFIX`: boots PREFIX-kernel + PREFIX-initrd.img with the
 // command line in PREFIX-cmdline, serial console on stdio.
 #pragma once
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "builder/accel_probe.hpp"
+#include "builder/arch.hpp"
 
 namespace berth::builder {
 
@@ -18,9 +20,21 @@ struct PortForward {
 // "8080:80", "8080:80/tcp", "5353:53/udp"; throws on anything else.
 PortForward parse_publish(const std::string& s);
 
+// --disk FILE[,size=SIZE]: a raw virtio disk, created sparse with SIZE (default
+// 1G) when the file does not exist; an existing file is used as it is.
+struct DiskOption {
+    std::string path;
+    std::uint64_t size = std::uint64_t(1) << 30;
+};
+DiskOption parse_disk(const std::string& s);
+// "512M", "1G", "4096" (bytes), "64K".
+std::uint64_t parse_size(const std::string& s);
+
 struct QemuOptions {
     std::string prefix;  // OUTDIR/NAME
-    std::string qemu = "qemu-system-x86_64";
+    // The guest architecture; unset: the kernel image's (PREFIX-kernel), else the host's.
+    std::optional<Arch> arch;
+    std::string qemu;    // default: qemu_binary(arch)
     unsigned mem_mb = 512;
     unsigned cpus = 1;
     std::vector<PortForward> publish;
@@ -28,9 +42,23 @@ struct QemuOptions {
     std::optional<unsigned> timeout_s;
     std::string append;  // extra kernel command line
     std::string monitor; // unix socket path for the QEMU human monitor; "" = none
+    std::vector<DiskOption> disks;
+    // Boot a CD image (iso-bios output) instead of PREFIX-kernel + initrd: set when
+    // the argument ends in ".iso".
+    std::string iso;
 };
 
-// The full QEMU command line for an already chosen accelerator.
+// qemu-system-x86_64 | qemu-system-aarch64
+std::string qemu_binary(Arch arch);
+
+// The architecture to boot PREFIX-kernel as: --arch when given (an error if the
+// kernel image says otherwise), else what the kernel image says, else the host's.
+Arch guest_arch(const QemuOptions& o);
+
+// The full QEMU command line for an already chosen accelerator. amd64 boots a q35
+// PC with the console on ttyS0; arm64 the `virt` board (GIC, PL011 console on
+// ttyAMA0, PSCI so that poweroff and reboot reach QEMU) with the same virtio
+// devices on its PCIe bus.
 std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const std::string& cmdline);
 
 // Runs QEMU in the foreground; returns its exit status (124 on --timeout, 128+N if

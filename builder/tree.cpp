@@ -59,6 +59,26 @@ void Tree::put(const std::string& raw, TreeEntry e) {
     entries_[path] = std::move(e);
 }
 
+void Tree::remove(const std::string& raw) {
+    std::string path = normalise(raw);
+    if (path.empty()) {
+        entries_.clear();
+        return;
+    }
+    entries_.erase(path);
+    remove_children(path);
+}
+
+void Tree::remove_children(const std::string& raw, const std::set<std::string>& keep) {
+    std::string path = normalise(raw);
+    std::string prefix = path.empty() ? "" : path + "/";
+    for (auto it = entries_.lower_bound(prefix); it != entries_.end();) {
+        if (it->first.compare(0, prefix.size(), prefix) != 0) break;
+        if (keep.count(it->first)) ++it;
+        else it = entries_.erase(it);
+    }
+}
+
 void Tree::add_directory(const std::string& path, std::uint32_t mode, std::uint32_t uid,
                          std::uint32_t gid) {
     TreeEntry e;

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 
 namespace berth::builder {
@@ -23,6 +24,9 @@ struct TreeEntry {
     dev_t host_dev = 0;
     ino_t host_ino = 0;
     std::uint32_t rdev_major = 0, rdev_minor = 0;  // char_device
+    // Extended attributes ("security.capability", "user.x"); kept by the tar output,
+    // dropped by cpio (newc has no place for them).
+    std::map<std::string, std::string> xattrs;
 };
 
 class Tree {
@@ -52,6 +56,13 @@ public:
     void add_host_tree(const std::string& path, const std::string& host_dir) {
         add_host_tree(path, host_dir, CopyOptions{});
     }
+
+    // Removes `path` and everything under it (a no-op if absent).
+    void remove(const std::string& path);
+    // Removes everything under directory `path` except the paths in `keep`.
+    void remove_children(const std::string& path, const std::set<std::string>& keep = {});
+    // Adds an entry as it is (parents are created as 0755 directories).
+    void add_entry(const std::string& path, TreeEntry e) { put(path, std::move(e)); }
 
     bool contains(const std::string& path) const;
     const TreeEntry* find(const std::string& path) const;

@@ -2,12 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <utility>
 
-#include "builder/capabilities.hpp"
+#include "builder/container_keys.hpp"
 #include "builder/suggest.hpp"
+#include "builder/yaml_json.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
@@ -37,6 +39,27 @@ std::vector<const ContainerSpec*> ImageSpec::containers() const {
     return out;
 }
 
+const std::vector<std::string>& output_formats() {
+    static const std::vector<std::string> f = {"kernel+initrd", "tar", "iso-bios"};
+    return f;
+}
+
+bool is_output_format(const std::string& f) {
+    const auto& all = output_formats();
+    return std::find(all.begin(), all.end(), f) != all.end();
+}
+
+std::optional<std::uint64_t> parse_duration_ms(const std::string& s) {
+    std::size_t i = 0;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == 0 || std::count(s.begin(), s.begin() + long(i), '.') > 1 || s[0] == '.') return std::nullopt;
+    double v = std::stod(s.substr(0, i));
+    std::string unit = s.substr(i);
+    double mult = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
+    if (mult < 0 || v * mult > 1e15) return std::nullopt;
+    return std::uint64_t(v * mult);
+}
+
 namespace {
 
 using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
@@ -45,12 +68,6 @@ using KeyTable = std::vector<std::pair<std::string, Handler>>;
 // LinuxKit keys berth does not implement yet, per section.
 const std::vector<std::string> kUnsupportedTop = {"volumes"};
 const std::vector<std::string> kUnsupportedKernel = {"binary", "tar", "ucode"};
-const std::vector<std::string> kUnsupportedContainer = {
-    "ambient", "mounts", "binds.add", "tmpfs", "userns", "cgroupns", "maskedPaths",
-    "readonlyPaths", "writeablePaths", "noNewPrivileges", "additionalGids", "oomScoreAdj",
-    "rootfsPropagation", "cgroupsPath", "resources", "sysctl", "rlimits", "devices",
-    "runtime", "annotations"};
-const std::vector<std::string> kUnsupportedFile = {"metadata"};
 
 std::string join_path(const std::string& a, const std::string& b) {
     return a.empty() ? b : a + "." + b;
@@ -135,14 +152,6 @@ public:
         return out;
     }
 
-    Namespace ns(const YAML::Node& n, const std::string& path) const {
-        if (n.IsScalar()) {
-            if (n.Scalar() == "host") return Namespace::host;
-            if (n.Scalar() == "new") return Namespace::fresh;
-        }
-        expected(n, path, "host or new");
-    }
-
     // Walks a map, dispatching each key to its handler. Unknown keys are errors naming
     // the closest known key; duplicate keys are errors.
     void walk_map(const YAML::Node& n, const std::string& path, const KeyTable& keys,
@@ -202,115 +211,31 @@ public:
         return true;
     }
 
-    std::vector<std::string> capabilities(const YAML::Node& n, const std::string& path) const {
-        std::vector<std::string> caps;
-        if (n.IsNull()) return caps;
-        if (!n.IsSequence()) expected(n, path, "a list of capability names");
-        for (std::size_t i = 0; i < n.size(); ++i) {
-            std::string p = index_path(path, i);
-            std::string c = str(n[i], p);
-            if (c == "all" || c == "ALL") {
-                caps.push_back("all");
-                continue;
-            }
-            std::string up;
-            for (char ch : c) up += char(std::toupper(static_cast<unsigned char>(ch)));
-            if (up.rfind("CAP_", 0) != 0) up = "CAP_" + up;
-            if (!is_capability_name(up)) {
-                std::string msg = "unknown capability '" + c + "'";
-                if (auto best = closest_match(up, all_capability_names()))
-                    msg += "; did you mean '" + *best + "'?";
-                fail(n[i], p, msg);
-            }
-            caps.push_back(up);
-        }
-        return caps;
-    }
-
-    Bind bind(const YAML::Node& n, const std::string& path) const {
-        std::string s = str(n, path);
-        Bind b;
-        b.pos = pos(n);
-        std::size_t c1 = s.find(':');
-        std::size_t c2 = c1 == std::string::npos ? c1 : s.find(':', c1 + 1);
-        if (c1 == std::string::npos) expected(n, path, "a bind \"source:destination[:options]\"");
-        b.source = s.substr(0, c1);
-        b.destination = s.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
-        if (c2 != std::string::npos) {
-            std::string opts = s.substr(c2 + 1);
-            std::size_t i = 0;
-            while (i <= opts.size()) {
-                std::size_t j = opts.find(',', i);
-                if (j == std::string::npos) j = opts.size();
-                if (j > i) b.options.push_back(opts.substr(i, j - i));
-                i = j + 1;
-            }
-        }
-        if (b.source.empty() || b.source[0] != '/')
-            fail(n, path, "bind source '" + b.source + "' must be an absolute path");
-        if (b.destination.empty() || b.destination[0] != '/')
-            fail(n, path, "bind destination '" + b.destination + "' must be an absolute path");
-        return b;
-    }
-
     ContainerSpec container(const YAML::Node& n, const std::string& path, Stage stage,
                             std::size_t index) const {
         ContainerSpec c;
         c.stage = stage;
         c.index = index;
         c.pos = pos(n);
-        bool have_image = false;
-        KeyTable keys = {
-            {"name", [&](const YAML::Node& v, const std::string& p) {
-                 c.name = str(v, p);
-                 if (!valid_name(c.name))
-                     fail(v, p, "container name '" + c.name +
-                                    "' may only contain letters, digits, '_', '-' and '.'");
-             }},
-            {"image", [&](const YAML::Node& v, const std::string& p) {
-                 c.image = str(v, p);
-                 c.image_pos = pos(v);
-                 have_image = !c.image.empty();
-             }},
-            {"capabilities", [&](const YAML::Node& v, const std::string& p) {
-                 c.capabilities = capabilities(v, p);
-             }},
-            {"net", [&](const YAML::Node& v, const std::string& p) { c.net = ns(v, p); }},
-            {"pid", [&](const YAML::Node& v, const std::string& p) { c.pid = ns(v, p); }},
-            {"ipc", [&](const YAML::Node& v, const std::string& p) { c.ipc = ns(v, p); }},
-            {"uts", [&](const YAML::Node& v, const std::string& p) { c.uts = ns(v, p); }},
-            {"binds", [&](const YAML::Node& v, const std::string& p) {
-                 if (v.IsNull()) return;
-                 if (!v.IsSequence()) expected(v, p, "a list of \"source:destination[:options]\"");
-                 for (std::size_t i = 0; i < v.size(); ++i)
-                     c.binds.push_back(bind(v[i], index_path(p, i)));
-             }},
-            {"command", [&](const YAML::Node& v, const std::string& p) {
-                 c.command = str_list(v, p);
-             }},
-            {"env", [&](const YAML::Node& v, const std::string& p) {
-                 c.env = str_list(v, p);
-                 for (std::size_t i = 0; i < c.env.size(); ++i)
-                     if (c.env[i].find('=') == std::string::npos || c.env[i][0] == '=')
-                         fail(v[i], index_path(p, i), "expected KEY=VALUE, got '" + c.env[i] + "'");
-             }},
-            {"cwd", [&](const YAML::Node& v, const std::string& p) {
-                 c.cwd = str(v, p);
-                 if (c.cwd->empty() || (*c.cwd)[0] != '/')
-                     fail(v, p, "cwd must be an absolute path");
-             }},
-            {"readonly", [&](const YAML::Node& v, const std::string& p) {
-                 c.readonly = boolean(v, p);
-             }},
-            {"hostname", [&](const YAML::Node& v, const std::string& p) { c.hostname = str(v, p); }},
-            {"uid", [&](const YAML::Node& v, const std::string& p) { c.uid = uint32(v, p); }},
-            {"gid", [&](const YAML::Node& v, const std::string& p) { c.gid = uint32(v, p); }},
-        };
-        walk_map(n, path, keys, kUnsupportedContainer);
+        if (!n.IsMap()) expected(n, path, "a map");
+        nlohmann::json obj = yaml_to_json(n, path, file_, c.key_pos);
+        if (obj.contains("name")) {
+            c.name = obj["name"].is_string() ? obj["name"].get<std::string>() : "";
+            if (!valid_name(c.name))
+                fail(n["name"], path + ".name",
+                     "container name '" + n["name"].Scalar() + "' may only contain letters, digits, '_', '-' and '.'");
+        }
+        if (obj.contains("image")) {
+            if (!obj["image"].is_string()) expected(n["image"], path + ".image", "a string");
+            c.image = obj["image"].get<std::string>();
+            c.image_pos = pos(n["image"]);
+        }
+        apply_container_keys(c, obj, path, yaml_key_fail(c));
+        obj.erase("name");
+        obj.erase("image");
+        c.yaml_keys = std::move(obj);
         if (c.name.empty()) fail(n, path, "missing required key 'name'");
-        if (!have_image) fail(n, path, "container '" + c.name + "': missing required key 'image'");
-        if (c.hostname && c.uts == Namespace::host)
-            fail(n, path, "container '" + c.name + "': 'hostname' needs its own UTS namespace (uts: new)");
+        if (c.image.empty()) fail(n, path, "container '" + c.name + "': missing required key 'image'");
         return c;
     }
 
@@ -324,14 +249,22 @@ public:
         return out;
     }
 
+    void set_kernel(KernelSpec& k, const YAML::Node& v, const std::string& p) const {
+        if (!k.package.empty()) fail(v, p, "give only one of kernel.package and kernel.path");
+        k.package = str(v, p);
+        if (k.package.empty()) expected(v, p, "a package name, a .deb or a directory");
+    }
+
     KernelSpec kernel(const YAML::Node& n, const std::string& path) const {
         KernelSpec k;
         k.pos = pos(n);
         k.cmdline = "console=ttyS0";
         KeyTable keys = {
-            {"package", [&](const YAML::Node& v, const std::string& p) { k.package = str(v, p); }},
+            {"package", [&](const YAML::Node& v, const std::string& p) { set_kernel(k, v, p); }},
+            {"path", [&](const YAML::Node& v, const std::string& p) { set_kernel(k, v, p); }},
             {"image", [&](const YAML::Node& v, const std::string& p) {
-                 fail(v, p, "kernel.image (a Docker image) is not supported; use kernel.package");
+                 fail(v, p, "kernel.image (a LinuxKit kernel image) is not supported; use kernel.package "
+                            "(a Debian package name or .deb) or kernel.path (a directory with vmlinuz and lib/modules)");
              }},
             {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
             {"modules", [&](const YAML::Node& v, const std::string& p) {
@@ -354,7 +287,7 @@ public:
              }},
         };
         walk_map(n, path, keys, kUnsupportedKernel);
-        if (k.package.empty()) fail(n, path, "missing required key 'package'");
+        if (k.package.empty()) fail(n, path, "missing required key 'package' (or 'path')");
         return k;
     }
 
@@ -371,15 +304,46 @@ public:
             {"mode", [&](const YAML::Node& v, const std::string& p) { f.mode = file_mode(v, p); }},
             {"uid", [&](const YAML::Node& v, const std::string& p) { f.uid = uint32(v, p); }},
             {"gid", [&](const YAML::Node& v, const std::string& p) { f.gid = uint32(v, p); }},
+            {"metadata", [&](const YAML::Node& v, const std::string& p) {
+                 f.metadata = str(v, p);
+                 if (*f.metadata != "yaml" && *f.metadata != "json") expected(v, p, "yaml or json");
+             }},
         };
-        walk_map(n, path, keys, kUnsupportedFile);
+        walk_map(n, path, keys, {});
         if (f.path.empty()) fail(n, path, "missing required key 'path'");
         int kinds = int(f.contents.has_value()) + int(f.source.has_value()) +
-                    int(f.symlink.has_value()) + int(f.directory);
+                    int(f.symlink.has_value()) + int(f.directory) + int(f.metadata.has_value());
         if (kinds > 1)
-            fail(n, path, "'" + f.path + "': give only one of contents, source, symlink, directory");
+            fail(n, path, "'" + f.path + "': give only one of contents, source, symlink, directory, metadata");
         if (kinds == 0) f.contents = "";  // LinuxKit: an empty file
         return f;
+    }
+
+    // The hardware watchdog PID 1 opens and pings: {device, timeout, interval}.
+    nlohmann::json watchdog(const YAML::Node& n, const std::string& path) const {
+        nlohmann::json w = {{"device", "/dev/watchdog"}};
+        KeyTable keys = {
+            {"device", [&](const YAML::Node& v, const std::string& p) {
+                 std::string d = str(v, p);
+                 if (d.rfind("/dev/", 0) != 0) expected(v, p, "a device path under /dev");
+                 w["device"] = d;
+             }},
+            {"timeout", [&](const YAML::Node& v, const std::string& p) { w["timeout"] = duration(v, p); }},
+            {"interval", [&](const YAML::Node& v, const std::string& p) { w["interval"] = duration(v, p); }},
+        };
+        walk_map(n, path, keys, {});
+        return w;
+    }
+
+    // DUR as in the service policy: "250ms", "10s", "2m", "1h" or a number of seconds.
+    // Kept as written; the value is checked here so a typo fails the build.
+    nlohmann::json duration(const YAML::Node& n, const std::string& path) const {
+        if (!n.IsScalar()) expected(n, path, "a duration such as \"10s\"");
+        if (!parse_duration_ms(n.Scalar()))
+            expected(n, path, "a non-negative duration such as \"250ms\", \"10s\", \"2m\", \"1h\" or a number of seconds");
+        const std::string& s = n.Scalar();
+        if (s.find_first_not_of("0123456789.") == std::string::npos) return std::stod(s);
+        return s;
     }
 
     ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base) const {
@@ -423,10 +387,15 @@ public:
                  std::vector<std::string> outs =
                      v.IsScalar() ? std::vector<std::string>{v.Scalar()} : str_list(v, p);
                  for (const auto& o : outs)
-                     if (o != "kernel+initrd")
-                         fail(v, p, "output '" + o + "' is not supported; the only output is kernel+initrd");
+                     if (!is_output_format(o)) {
+                         std::string msg = "unknown output '" + o + "'";
+                         if (auto best = closest_match(o, output_formats())) msg += "; did you mean '" + *best + "'?";
+                         else msg += "; expected one of: kernel+initrd, tar, iso-bios";
+                         fail(v, p, msg);
+                     }
                  img.outputs = outs;
              }},
+            {"watchdog", [&](const YAML::Node& v, const std::string& p) { img.watchdog = watchdog(v, p); }},
             {"trust", [&](const YAML::Node& v, const std::string&) {
                  log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
              }},
@@ -462,7 +431,9 @@ ImageSpec parse_image_yaml(const std::string& text, const std::string& file,
                     e.mark.is_null() ? 0 : e.mark.column + 1};
         throw YamlError(p, "", "YAML syntax error: " + e.msg);
     }
-    return Parser(file).image(root, file, base_dir);
+    ImageSpec img = Parser(file).image(root, file, base_dir);
+    img.text = text;
+    return img;
 }
 
 ImageSpec load_image_yaml(const std::string& path) {

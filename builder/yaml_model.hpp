@@ -5,9 +5,12 @@
 // not implement yet are rejected with "not supported yet" rather than "unknown key".
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
 
@@ -27,7 +30,10 @@ public:
     YamlError(const SourcePos& pos, const std::string& path, const std::string& message);
 };
 
-enum class Namespace { host, fresh };  // YAML spelling: host | new
+// host: share PID 1's; fresh (YAML "new"): a new one; path: join the namespace
+// file named in ContainerSpec::ns_paths (LinuxKit accepts a path such as
+// /run/netns/foo for every namespace key).
+enum class Namespace { host, fresh, path };
 
 struct Bind {
     std::string source;
@@ -39,24 +45,53 @@ struct Bind {
 enum class Stage { onboot, onshutdown, services };
 const char* stage_name(Stage s);
 
+// One container entry. The per-image keys come from, in order of precedence, the
+// YAML entry, the image's org.mobyproject.config label, LinuxKit's defaults
+// (see container_keys.hpp for how they are applied).
 struct ContainerSpec {
     Stage stage = Stage::services;
     std::size_t index = 0;  // position within its section
     std::string name;
     std::string image;
     std::vector<std::string> capabilities;  // CAP_* names (upper case) or "all"
+    std::optional<std::vector<std::string>> ambient;
     Namespace net = Namespace::host;
     Namespace pid = Namespace::fresh;
     Namespace ipc = Namespace::host;
     Namespace uts = Namespace::host;
+    Namespace userns = Namespace::host;
+    Namespace cgroupns = Namespace::host;
+    std::map<std::string, std::string> ns_paths;  // "network" -> "/run/netns/x" when path
     std::vector<Bind> binds;
+    std::vector<nlohmann::json> mounts;   // OCI mount objects, validated
+    std::vector<nlohmann::json> devices;  // OCI linux.devices entries (type c|b|p)
+    std::vector<std::string> tmpfs;       // "dest[:options]"
     std::optional<std::vector<std::string>> command;
-    std::vector<std::string> env;  // KEY=VALUE
+    std::optional<std::vector<std::string>> env;  // KEY=VALUE; replaces the image's Env
     std::optional<std::string> cwd;
     bool readonly = true;
     std::optional<std::string> hostname;
-    std::uint32_t uid = 0;
-    std::uint32_t gid = 0;
+    std::optional<std::string> uid;  // number or a name looked up in the image's /etc/passwd
+    std::optional<std::string> gid;  // number or a name looked up in the image's /etc/group
+    std::vector<std::string> additional_gids;
+    std::optional<bool> no_new_privileges;
+    std::optional<int> oom_score_adj;
+    std::optional<std::string> rootfs_propagation;
+    std::optional<std::string> cgroups_path;
+    std::optional<nlohmann::json> resources;  // OCI linux.resources
+    std::map<std::string, std::string> sysctl;
+    std::vector<std::string> rlimits;  // "nofile,1024,4096"
+    std::optional<nlohmann::json> uid_mappings, gid_mappings;
+    std::map<std::string, std::string> annotations;
+    nlohmann::json runtime = nlohmann::json::object();  // runtime.json keys (LinuxKit's `runtime:`)
+    std::optional<std::vector<std::string>> masked_paths, readonly_paths;  // null = berth defaults
+    std::string seccomp = "default";  // "default" | "unconfined"
+    nlohmann::json policy = nlohmann::json::object();  // berth keys -> runtime.json "berth"
+
+    // The entry's per-image keys as given in the YAML (normalised JSON), applied
+    // again over the image label's keys when the image is resolved.
+    nlohmann::json yaml_keys = nlohmann::json::object();
+    std::map<std::string, SourcePos> key_pos;  // "services[0].binds[1]" -> where
     SourcePos pos;        // of the list entry
     SourcePos image_pos;  // of the image value
 };
@@ -84,6 +119,7 @@ struct FileSpec {
     std::optional<std::uint32_t> mode;
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
+    std::optional<std::string> metadata;  // "yaml" | "json": the image description itself
     SourcePos pos;
 };
 
@@ -95,11 +131,20 @@ struct ImageSpec {
     std::vector<ContainerSpec> onshutdown;
     std::vector<ContainerSpec> services;
     std::vector<FileSpec> files;
-    std::vector<std::string> outputs;  // only "kernel+initrd" for now
+    std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
+    std::optional<nlohmann::json> watchdog;  // {device, timeout?, interval?} -> /etc/berth/image.json
+    std::string text;                  // the YAML as read (for files: metadata)
 
     // All containers in build order: onboot, onshutdown, services.
     std::vector<const ContainerSpec*> containers() const;
 };
+
+// kernel+initrd, tar, iso-bios.
+const std::vector<std::string>& output_formats();
+bool is_output_format(const std::string& f);
+
+// "250ms", "10s", "2m", "1h", "1.5s" or a plain number of seconds; nullopt if malformed.
+std::optional<std::uint64_t> parse_duration_ms(const std::string& s);
 
 // Parse YAML text; `file` names it in messages; `base_dir` anchors relative paths.
 ImageSpec parse_image_yaml(const std::string& text, const std::string& file,

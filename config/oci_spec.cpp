@@ -72,6 +72,9 @@ bool Linux::creates_namespace(NamespaceType t) const {
 
 namespace detail {
 
+// Defined in oci_seccomp.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, Seccomp& out);
+
 bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     if (field(r, v, path, "path", out.path, true) && out.path.empty())
@@ -144,9 +147,18 @@ bool parse(Reader& r, const json& v, const std::string& path, Rlimit& out) {
     return true;
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, ConsoleSize& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "height", out.height, true);
+    field(r, v, path, "width", out.width, true);
+    return true;
+}
+
 bool parse(Reader& r, const json& v, const std::string& path, Process& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     field(r, v, path, "terminal", out.terminal);
+    if (field(r, v, path, "consoleSize", out.console_size) && !out.terminal)
+        r.problem(member_path(path, "consoleSize"), "only meaningful with \"terminal\": true");
     field(r, v, path, "user", out.user);
     if (field(r, v, path, "args", out.args, true) && out.args.empty())
         r.problem(member_path(path, "args"), "must not be empty");
@@ -230,6 +242,27 @@ bool parse(Reader& r, const json& v, const std::string& path, Resources& out) {
     return true;
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, Hook& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "path", out.path, true)) check_absolute(r, member_path(path, "path"), out.path);
+    field(r, v, path, "args", out.args);
+    field(r, v, path, "env", out.env);
+    if (field(r, v, path, "timeout", out.timeout) && *out.timeout <= 0)
+        r.problem(member_path(path, "timeout"), fmt::format("must be a positive number of seconds, got {}", *out.timeout));
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, Hooks& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "prestart", out.prestart);
+    field(r, v, path, "createRuntime", out.create_runtime);
+    field(r, v, path, "createContainer", out.create_container);
+    field(r, v, path, "startContainer", out.start_container);
+    field(r, v, path, "poststart", out.poststart);
+    field(r, v, path, "poststop", out.poststop);
+    return true;
+}
+
 void check_paths(Reader& r, const std::string& path, const std::vector<std::string>& paths) {
     for (size_t i = 0; i < paths.size(); ++i) check_absolute(r, index_path(path, i), paths[i]);
 }
@@ -263,9 +296,7 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
             std::end(kPropagations))
         r.problem(member_path(path, "rootfsPropagation"),
                   fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
-    if (const json* s = r.member(v, path, "seccomp", false);
-        s && r.expect(*s, member_path(path, "seccomp"), json::value_t::object))
-        out.seccomp = std::make_shared<const json>(*s);
+    field(r, v, path, "seccomp", out.seccomp);
     return true;
 }
 
@@ -282,6 +313,7 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
         field(r, j, "", "hostname", spec.hostname);
         field(r, j, "", "domainname", spec.domainname);
         field(r, j, "", "annotations", spec.annotations);
+        field(r, j, "", "hooks", spec.hooks);
         field(r, j, "", "linux", spec.linux_);
         if (!spec.hostname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
             r.problem("hostname", "requires a new uts namespace");
@@ -291,6 +323,14 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
     if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
     spec.raw = std::make_shared<const json>(j);
     return spec;
+}
+
+Process parse_process(const nlohmann::json& j, const std::string& source_name) {
+    Reader r;
+    Process p;
+    detail::parse(r, j, "", p);
+    if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
+    return p;
 }
 
 Spec load_bundle(const std::string& bundle_dir) {

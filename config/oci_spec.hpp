@@ -17,6 +17,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "common/error.hpp"
+#include "config/oci_seccomp.hpp"
 
 namespace berth::oci {
 
@@ -72,8 +73,14 @@ struct Rlimit {
     std::uint64_t soft = 0;
 };
 
+struct ConsoleSize {
+    std::uint32_t height = 0;
+    std::uint32_t width = 0;
+};
+
 struct Process {
     bool terminal = false;
+    std::optional<ConsoleSize> console_size;
     User user;
     std::vector<std::string> args;
     std::vector<std::string> env;
@@ -131,11 +138,27 @@ struct Linux {
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
     std::string rootfs_propagation;  // "" = rprivate
-    std::shared_ptr<const nlohmann::json> seccomp;  // raw, null when absent
+    std::optional<Seccomp> seccomp;
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).
     bool creates_namespace(NamespaceType t) const;
+};
+
+struct Hook {
+    std::string path;  // absolute, resolved in the runtime's mount namespace
+    std::vector<std::string> args;  // args[0] is argv[0]; empty: just the path
+    std::vector<std::string> env;
+    std::optional<int> timeout;  // seconds, > 0
+};
+
+struct Hooks {
+    std::vector<Hook> prestart;  // deprecated by the spec, run with createRuntime
+    std::vector<Hook> create_runtime;
+    std::vector<Hook> create_container;
+    std::vector<Hook> start_container;
+    std::vector<Hook> poststart;
+    std::vector<Hook> poststop;
 };
 
 struct Spec {
@@ -146,6 +169,7 @@ struct Spec {
     std::string hostname;
     std::string domainname;
     std::map<std::string, std::string> annotations;
+    Hooks hooks;
     Linux linux_;  // "linux" can be a predefined macro in GNU mode
     std::shared_ptr<const nlohmann::json> raw;  // the whole document, for fields not modelled yet
 };
@@ -153,6 +177,9 @@ struct Spec {
 // Parses and validates; throws ConfigError listing every problem found.
 // source_name prefixes each problem (normally the config.json path).
 Spec parse_spec(const nlohmann::json& j, const std::string& source_name);
+
+// A standalone `process` object (runc exec --process FILE), validated alike.
+Process parse_process(const nlohmann::json& j, const std::string& source_name);
 
 // Reads <bundle_dir>/config.json. A syntax error throws ConfigError naming the
 // file, the line, column and byte offset, and the reason.

@@ -5,17 +5,24 @@
 #include <cstring>
 #include <string>
 
+#include "init/ctl.hpp"
 #include "init/pid1.hpp"
 
 int main(int argc, char** argv) {
     if (::getpid() == 1) berth::init::pid1_main();
+    // argv[0] dispatch: `berth ps` through a symlink, `berth-init ctl ps` otherwise.
+    std::string self = argc > 0 ? argv[0] : "";
+    self = self.substr(self.rfind('/') + 1);
+    if (self == "berth" || self == "berthctl") return berth::init::ctl_main(argc - 1, argv + 1);
     std::string cmd = argc > 1 ? argv[1] : "";
+    if (cmd == "ctl") return berth::init::ctl_main(argc - 2, argv + 2);
     if (cmd == "--version" || cmd == "version") {
         std::printf("berth %s\n", BERTH_VERSION);
         return 0;
     }
     std::fprintf(stderr,
                  "usage: berth-init --version\n"
+                 "       berth-init ctl COMMAND...   (see berth-init ctl --help)\n"
                  "This is berth's PID 1; the kernel starts it as /init.\n");
     return cmd == "--help" || cmd == "-h" ? 0 : 2;
 }

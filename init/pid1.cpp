@@ -6,13 +6,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cstring>
+#include <memory>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
+#include "init/ctl.hpp"
 #include "init/shutdown.hpp"
+#include "supervisor/control_server.hpp"
 #include "supervisor/reaper.hpp"
 #include "supervisor/supervisor.hpp"
 
@@ -81,6 +86,15 @@ void pid1_main() {
         supervisor::Settings settings;
         settings.cgroup_root = prepare_cgroups(boot.cgroup2);
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
+        // A slow serial console must cost lines, never stall PID 1.
+        ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) | O_NONBLOCK);
+        settings.console_fd = 1;
+        settings.log_dir = "/var/log";
+        settings.notify_dir = "/run/berth/notify";
+        fs::mkdir_p("/run/berth/notify", 0755);
+        // The CLI is this binary: `berth` on a PATH that includes /run/berth/bin.
+        fs::mkdir_p("/run/berth/bin", 0755);
+        ::symlink("/init", "/run/berth/bin/berth");
 
         RuntimeLauncher launcher;
         supervisor::Supervisor* sup_ptr = nullptr;
@@ -103,6 +117,13 @@ void pid1_main() {
         });
         supervisor::Supervisor sup(loop, launcher, settings);
         sup_ptr = &sup;
+        std::unique_ptr<supervisor::ControlServer> control;
+        try {
+            control = std::make_unique<supervisor::ControlServer>(loop, sup, kControlSocket,
+                                                                 [&](PowerAction a) { sup.request_shutdown(a); });
+        } catch (const std::exception& e) {
+            log::error("control socket: {}; no `berth` commands this boot", e.what());
+        }
         sup.boot();
         while (!sup.shutdown_complete()) loop.run_once(-1);
 

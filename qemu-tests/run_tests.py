@@ -18,7 +18,10 @@ ROOT = os.path.dirname(HERE)
 def build(args, yml, name):
     out = os.path.join(args.out, "images")
     os.makedirs(out, exist_ok=True)
-    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, yml]
+    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, "--arch", args.arch]
+    if args.init:
+        cmd += ["--init", args.init]
+    cmd.append(yml)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
@@ -123,10 +126,25 @@ def main():
     p.add_argument("--images", required=True, help="directory of test images (busybox)")
     p.add_argument("--out", required=True)
     p.add_argument("--boot-timeout", type=int, default=120)
+    # Another architecture (arm64, under TCG): the build checks of arch_tests.py and
+    # the suite boot; --images then holds images for that architecture and
+    # --host-images the host's (for the wrong-architecture check).
+    p.add_argument("--arch", default="amd64", choices=("amd64", "arm64"))
+    p.add_argument("--init", help="the PID 1 binary (default: berth's for --arch)")
+    p.add_argument("--host-images", help="host-architecture images (with --arch)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     s = Suite()
-    for boot in (suite_boot, example_boot):
+    import builder_tests
+    boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot)
+    if args.arch != "amd64":
+        import arch_tests
+
+        def build_checks(a, s):
+            arch_tests.build_checks(a, s, build)
+        boots = (build_checks, suite_boot)
+        print(f"# {args.arch} images, booted with qemu-system-aarch64 -M virt (TCG)", flush=True)
+    for boot in boots:
         try:
             boot(args, s)
         except BootFailure as e:

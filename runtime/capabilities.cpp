@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/log.hpp"
 #include "config/oci_names.hpp"
 
 namespace berth::runtime {
@@ -57,9 +58,16 @@ void apply_caps(const oci::Capabilities& caps) {
 
     // Ambient needs each capability in permitted and inheritable already.
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) throw_errno("clear ambient set");
-    for (int cap : caps.ambient)
-        if (cap <= last && ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-            throw_errno("raise ambient " + cap_label(cap));
+    for (int cap : caps.ambient) {
+        if (cap > last || ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0) continue;
+        // Not in permitted and inheritable: the kernel refuses, and crun and
+        // runc go on without it; so does berth, but says so.
+        if (errno == EPERM) {
+            log::warn("ambient {} not raised: it must be in the permitted and inheritable sets", cap_label(cap));
+            continue;
+        }
+        throw_errno("raise ambient " + cap_label(cap));
+    }
 }
 
 void set_no_new_privs() {

@@ -1,6 +1,12 @@
 #include "runtime/cgroup.hpp"
 
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -44,20 +50,118 @@ std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci
     return out;
 }
 
+namespace {
+std::string enabled_controllers(const std::string& dir) {
+    auto c = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
+    std::string v = c ? fs::trim(*c) : "";
+    return v.empty() ? "none" : v;
+}
+}  // namespace
+
+namespace {
+
+// Makes every controller available at the root reach `path`: each ancestor
+// below the root delegates what it has (crun does the same). A level that
+// refuses (processes in an inner node) is left as is; a limit that then cannot
+// be applied is reported by join_cgroup.
+void enable_controllers(const std::string& path) {
+    const std::string root = cgroup2_root();
+    if (root.empty() || path.compare(0, root.size(), root) != 0) return;
+    std::string dir = root;
+    size_t pos = root.size();
+    for (;;) {
+        auto controllers = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
+        std::string want;
+        if (controllers) {
+            std::string word;
+            for (char ch : *controllers + " ") {
+                if (ch == ' ' || ch == '\n') {
+                    if (!word.empty()) want += (want.empty() ? "+" : " +") + word;
+                    word.clear();
+                } else {
+                    word += ch;
+                }
+            }
+        }
+        if (!want.empty()) fs::try_write_file(fs::join(dir, "cgroup.subtree_control"), want);
+        size_t next = path.find('/', pos + 1);
+        if (next == std::string::npos) return;  // dir is the parent of path
+        dir = path.substr(0, next);
+        pos = next;
+        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno(fmt::format("create cgroup `{}`", dir));
+    }
+}
+
+}  // namespace
+
 void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
+    if (l.resources) enable_controllers(path);
     fs::mkdir_p(path, 0755);
     if (l.resources) {
         for (const auto& [file, value] : cgroup_resource_files(*l.resources)) {
             std::string p = fs::join(path, file);
-            // The controller may not be enabled for this subtree.
+            // "No limit" needs no controller; any real limit does, and a limit
+            // that cannot be enforced must not pass silently.
             if (!fs::exists(p)) {
-                log::warn("cgroup `{}`: no {}, resource not applied", path, file);
-                continue;
+                if (value == "max") continue;
+                throw Error(fmt::format("cannot apply {} = {}: the {} controller is not available in `{}` "
+                                        "(enabled: {})", file, value, file.substr(0, file.find('.')), path,
+                                        enabled_controllers(path)), ENOTSUP);
             }
             write_kernel_file(p, value);
         }
     }
     write_kernel_file(fs::join(path, "cgroup.procs"), std::to_string(pid));
+}
+
+namespace {
+constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
+
+bool is_cgroup2(const char* path) {
+    struct statfs sf{};
+    return ::statfs(path, &sf) == 0 && sf.f_type == kCgroup2Magic;
+}
+}  // namespace
+
+std::string cgroup2_root() {
+    if (is_cgroup2("/sys/fs/cgroup")) return "/sys/fs/cgroup";
+    if (is_cgroup2("/sys/fs/cgroup/unified")) return "/sys/fs/cgroup/unified";
+    return "";
+}
+
+std::string container_cgroup_dir(const std::string& cgroups_path, const std::string& id) {
+    std::string root = cgroup2_root();
+    if (root.empty()) return "";
+    if (cgroups_path.empty()) return root + "/berth/" + id;
+    if (cgroups_path.find("..") != std::string::npos)
+        throw Error(fmt::format("linux.cgroupsPath `{}`: must not contain `..`", cgroups_path), EINVAL);
+    if (cgroups_path[0] == '/') return root + cgroups_path;
+    return root + "/berth/" + cgroups_path;
+}
+
+std::vector<pid_t> cgroup_pids(const std::string& dir) {
+    std::vector<pid_t> out;
+    auto text = fs::try_read_file(fs::join(dir, "cgroup.procs"));
+    if (!text) return out;
+    const char* p = text->c_str();
+    while (*p) {
+        char* end;
+        long v = std::strtol(p, &end, 10);
+        if (end == p) break;
+        if (v > 0) out.push_back(pid_t(v));
+        p = end;
+        while (*p == '\n') ++p;
+    }
+    return out;
+}
+
+void remove_cgroup(const std::string& dir, int timeout_ms) {
+    for (int waited = 0;; waited += 10) {
+        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+        if (errno != EBUSY || waited >= timeout_ms) throw_errno(fmt::format("remove cgroup `{}`", dir));
+        timespec ts{0, 10 * 1000 * 1000};
+        ::nanosleep(&ts, nullptr);
+    }
 }
 
 }  // namespace berth::runtime

@@ -15,11 +15,13 @@
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process.hpp"
 #include "runtime/rootfs.hpp"
 #include "runtime/system.hpp"
+#include "runtime/terminal.hpp"
 #include "runtime/user.hpp"
 
 namespace berth::runtime {
@@ -27,15 +29,19 @@ namespace {
 
 using oci::NamespaceType;
 
-// Blocks until the parent has written the id maps and joined the cgroup.
-void wait_for_parent(int sock) {
-    char c;
+// Blocks until the parent has written the id maps, joined the cgroup and run
+// the runtime hooks. The message is the state JSON for the container's own
+// hooks, or a single byte when there are none.
+std::string wait_for_parent(int sock) {
+    std::string buf(64 * 1024, '\0');
     ssize_t n;
     do {
-        n = ::recv(sock, &c, 1, 0);
+        n = ::recv(sock, buf.data(), buf.size(), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) throw_errno("wait for parent");
     if (n == 0) ::_exit(127);  // the parent gave up on us: nothing to report to
+    buf.resize(size_t(n));
+    return buf;
 }
 
 // In a new user namespace become its root, so that what follows (mounts,
@@ -61,13 +67,14 @@ std::string rootfs_path(const LaunchRequest& req) {
 struct Child {
     const LaunchRequest& req;
     const oci::Spec& spec;
+    const SeccompProgram* seccomp;
     int sock;
     const char* step = "sync";
 
     void run() {
         const oci::Linux& l = spec.linux_;
         const oci::Process& proc = spec.process;
-        wait_for_parent(sock);
+        const std::string state = wait_for_parent(sock);
 
         step = "signals";
         reset_signals();
@@ -81,6 +88,12 @@ struct Child {
         join_namespaces(l);
         if (l.creates_namespace(NamespaceType::cgroup) && ::unshare(CLONE_NEWCGROUP) < 0)
             throw_errno("unshare cgroup namespace");
+
+        fs::Fd console;
+        if (proc.terminal && !req.console_socket.empty()) {
+            step = "console socket";
+            console.reset(connect_console_socket(req.console_socket));
+        }
 
         // Through the host's /proc, before the root changes.
         if (proc.oom_score_adj) {
@@ -100,6 +113,8 @@ struct Child {
                 step = "devices";
                 setup_dev(rootfs);
             }
+            step = "hooks";
+            run_hooks(spec.hooks.create_container, "createContainer", state);
             step = "pivot_root";
             enter_rootfs(rootfs);
             finish_propagation(l.rootfs_propagation);
@@ -130,13 +145,28 @@ struct Child {
 
         step = "setsid";
         if (::setsid() < 0) throw_errno("setsid");
+        StdioFds stdio = req.stdio;
+        fs::Fd pty;
+        if (console) {
+            step = "terminal";
+            pty.reset(open_pty_and_send_master(console.get(), proc.console_size));
+            console.reset();
+            stdio = {pty.get(), pty.get(), pty.get()};
+        }
         step = "stdio";
-        setup_stdio(req.stdio, devnull.get(), sock);
+        setup_stdio(stdio, devnull.get(), {sock, req.exec_fifo_fd}, req.preserve_fds);
+        pty.release();  // closed by setup_stdio
         devnull.reset();
         if (proc.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");
 
         oci::Capabilities none;
         const oci::Capabilities& caps = proc.capabilities ? *proc.capabilities : none;
+        // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the
+        // capability steps below may drop: load it now, as crun does.
+        if (seccomp && !proc.no_new_privileges) {
+            step = "seccomp";
+            load_seccomp(*seccomp);
+        }
         step = "capabilities";
         drop_bounding(caps.bounding);
         keep_caps(true);
@@ -153,12 +183,55 @@ struct Child {
         ::umask(proc.user.umask.value_or(022));
         step = "cwd";
         if (::chdir(proc.cwd.c_str()) < 0) throw_errno("cannot change directory to `" + proc.cwd + "`");
+        if (req.exec_fifo_fd >= 0) {
+            step = "exec fifo";
+            park_until_started(req.exec_fifo_fd);
+        }
+        if (!spec.hooks.start_container.empty()) {
+            step = "hooks";
+            run_hooks(spec.hooks.start_container, "startContainer", state);
+        }
+        // Last, so the filter constrains only the container's own program.
+        if (seccomp && proc.no_new_privileges) {
+            step = "seccomp";
+            load_seccomp(*seccomp);
+        }
 
         step = "exec";
         exec_process(proc.args, build_env(proc.env, id.home));
     }
 
+    // Closing the report socket tells launch() the setup is done; opening the
+    // FIFO for writing then blocks until `start` opens it for reading.
+    void park_until_started(int fifo) {
+        ::close(sock);
+        sock = -1;
+        std::string self = "/proc/self/fd/" + std::to_string(fifo);
+        int fd;
+        do {
+            fd = ::open(self.c_str(), O_WRONLY | O_CLOEXEC);
+        } while (fd < 0 && errno == EINTR);
+        if (fd < 0) throw_errno("open the exec fifo through `" + self + "` (is /proc mounted?)");
+        ssize_t n;
+        do {
+            n = ::write(fd, "0", 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) throw_errno("write the exec fifo");
+        ::close(fd);
+        ::close(fifo);
+    }
+
     void report(int err, const std::string& message) noexcept {
+        if (sock < 0) {
+            // Parked and started: nobody waits for a report, tell the container's stderr.
+            try {
+                std::string line = "berth: container `" + req.id + "`: " + step + ": " + message + "\n";
+                ssize_t ignored = ::write(2, line.data(), line.size());
+                (void)ignored;
+            } catch (...) {
+            }
+            return;
+        }
         try {
             std::string msg = encode_report({step, err, message});
             ssize_t n;
@@ -173,8 +246,8 @@ struct Child {
 
 }  // namespace
 
-void run_child(const LaunchRequest& req, int sock) noexcept {
-    Child c{req, *req.spec, sock};
+void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, int sock) noexcept {
+    Child c{req, *req.spec, seccomp, sock};
     try {
         c.run();
     } catch (const Error& e) {

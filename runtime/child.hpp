@@ -3,9 +3,11 @@
 // a failure is reported to the parent over `sock`, then _exit(127).
 #pragma once
 #include "runtime/launcher.hpp"
+#include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
 
-[[noreturn]] void run_child(const LaunchRequest& req, int sock) noexcept;
+// `seccomp` is the compiled filter or nullptr when the spec has none.
+[[noreturn]] void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, int sock) noexcept;
 
 }  // namespace berth::runtime

@@ -15,7 +15,9 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/child.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/namespaces.hpp"
+#include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -78,12 +80,22 @@ std::optional<ChildReport> read_report(int sock) {
     return r;
 }
 
+bool has_hooks(const oci::Hooks& h) {
+    return !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty() ||
+           !h.start_container.empty();
+}
+
 }  // namespace
 
 Process launch(const LaunchRequest& req) {
     if (!req.spec) throw Error(fmt::format("container `{}`: no spec", req.id), EINVAL);
     const oci::Linux& l = req.spec->linux_;
-    if (l.seccomp) log::warn("container `{}`: seccomp profile present but not applied yet", req.id);
+    std::optional<SeccompProgram> seccomp;
+    if (l.seccomp) {
+        parent_step(req, "seccomp", [&] { seccomp = compile_seccomp(*l.seccomp); });
+        for (const auto& name : seccomp->skipped)
+            log::warn("container `{}`: seccomp: syscall `{}` unknown to this libseccomp, rule skipped", req.id, name);
+    }
 
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
@@ -97,7 +109,7 @@ Process launch(const LaunchRequest& req) {
         pid = clone_process(clone_namespace_flags(l), &pidfd);
         if (pid == 0) {
             parent_end.release();  // just forget it: closed by execve (CLOEXEC) or _exit
-            run_child(req, child_end.get());
+            run_child(req, seccomp ? &*seccomp : nullptr, child_end.get());
         }
     });
     ChildGuard guard(pid, pidfd);
@@ -108,9 +120,21 @@ Process launch(const LaunchRequest& req) {
     if (!req.cgroup_path.empty())
         parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
 
+    // The hooks get the state with the host pid; the child's own hooks get it
+    // with the go message.
+    const oci::Hooks& hooks = req.spec->hooks;
+    std::string go(1, '\1');
+    if (has_hooks(hooks)) {
+        std::string state = hook_state_json(*req.spec, req.id, pid, req.bundle_dir, "creating");
+        parent_step(req, "hooks", [&] {
+            run_hooks(hooks.prestart, "prestart", state);
+            run_hooks(hooks.create_runtime, "createRuntime", state);
+        });
+        if (!hooks.create_container.empty() || !hooks.start_container.empty()) go = state;
+    }
     parent_step(req, "start", [&] {
-        char go = 1;
-        if (::send(parent_end.get(), &go, 1, MSG_NOSIGNAL) != 1) throw_errno("release the container process");
+        if (::send(parent_end.get(), go.data(), go.size(), MSG_NOSIGNAL) != ssize_t(go.size()))
+            throw_errno("release the container process");
     });
 
     std::optional<ChildReport> report;

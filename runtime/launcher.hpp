@@ -19,6 +19,15 @@ struct LaunchRequest {
     const oci::Spec* spec = nullptr;
     StdioFds stdio;
     std::string cgroup_path;        // absolute dir under /sys/fs/cgroup to create and join before exec; "" = none
+    // The runc-style create/start split: an fd (O_PATH is enough) of a FIFO.
+    // The process finishes its setup, then launch() returns and the process
+    // parks until someone opens the FIFO for reading; errors after that point
+    // go to the container's stderr. Needs /proc inside the container.
+    int exec_fifo_fd = -1;
+    int preserve_fds = 0;           // extra fds 3..3+N-1 passed on to the container
+    // With process.terminal: the engine's unix socket that receives the pty
+    // master (runc's --console-socket); the pty then replaces `stdio`.
+    std::string console_socket;
 };
 
 struct Process {

@@ -48,6 +48,13 @@ constexpr std::string_view kIgnored[] = {"tmpcopyup", "notmpcopyup"};
 
 }  // namespace
 
+std::vector<std::string> known_mount_options() {
+    std::vector<std::string> out;
+    for (const auto& f : kFlags) out.emplace_back(f.name);
+    for (const auto& p : kPropagation) out.emplace_back(p.first);
+    return out;
+}
+
 bool MountOptions::is_bind() const { return (flags & MS_BIND) != 0; }
 
 MountOptions parse_mount_options(const std::vector<std::string>& options) {

@@ -19,4 +19,7 @@ MountOptions parse_mount_options(const std::vector<std::string>& options);
 // "rprivate" -> MS_REC|MS_PRIVATE; "" -> MS_REC|MS_PRIVATE; 0 when unknown.
 unsigned long propagation_flags(const std::string& name);
 
+// Every option name parse_mount_options() understands (for `features`).
+std::vector<std::string> known_mount_options();
+
 }  // namespace berth::runtime

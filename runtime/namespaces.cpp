@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -112,16 +114,27 @@ pid_t clone_process(unsigned long flags, int* pidfd) {
 }
 
 void join_namespaces(const oci::Linux& l) {
-    if (const auto* u = l.find_namespace(oci::NamespaceType::user); u && !u->path.empty()) setns_path(*u);
+    // Every path is opened before the first setns: joining the mount namespace
+    // changes what /proc/PID/ns/... resolves to. The user namespace goes
+    // first (it grants the rights for the others), the mount namespace last.
+    struct Join {
+        const oci::Namespace* ns;
+        fs::Fd fd;
+    };
+    std::vector<Join> joins;
     for (const auto& ns : l.namespaces) {
-        if (ns.path.empty()) continue;
-        switch (ns.type) {
-            case oci::NamespaceType::user:
-            case oci::NamespaceType::pid:
-            case oci::NamespaceType::time: continue;
-            default: setns_path(ns);
-        }
+        if (ns.path.empty() || ns.type == oci::NamespaceType::pid || ns.type == oci::NamespaceType::time) continue;
+        fs::Fd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+        if (!fd) throw_errno(ns_what(ns));
+        joins.push_back({&ns, std::move(fd)});
     }
+    auto rank = [](oci::NamespaceType t) {
+        return t == oci::NamespaceType::user ? 0 : t == oci::NamespaceType::mount ? 2 : 1;
+    };
+    std::stable_sort(joins.begin(), joins.end(),
+                     [&](const Join& a, const Join& b) { return rank(a.ns->type) < rank(b.ns->type); });
+    for (const auto& j : joins)
+        if (::setns(j.fd.get(), clone_flag(j.ns->type)) < 0) throw_errno(ns_what(*j.ns));
 }
 
 void write_id_mappings(pid_t pid, const oci::Linux& l) {

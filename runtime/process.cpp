@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include <fmt/format.h>
@@ -44,24 +45,31 @@ void reset_signals() {
     }
 }
 
-void setup_stdio(const StdioFds& stdio, int devnull, int keep) {
-    // Copy to fds >= 3 first so that sources which are themselves 0..2 are not
-    // overwritten before they are used.
+void setup_stdio(const StdioFds& stdio, int devnull, std::vector<int> keep, int preserve) {
+    // Copy to fds above the preserved ones first so that sources which are
+    // themselves 0..2 are not overwritten before they are used.
+    const int first_free = 3 + preserve;
     int src[3] = {stdio.in, stdio.out, stdio.err};
     int tmp[3];
     for (int i = 0; i < 3; ++i) {
         int from = src[i] < 0 ? devnull : src[i];
-        tmp[i] = ::fcntl(from, F_DUPFD_CLOEXEC, 3);
+        tmp[i] = ::fcntl(from, F_DUPFD_CLOEXEC, first_free);
         if (tmp[i] < 0) throw_errno(fmt::format("dup stdio fd {}", from));
     }
     for (int i = 0; i < 3; ++i)
         if (::dup2(tmp[i], i) < 0) throw_errno(fmt::format("dup2 to fd {}", i));
-    if (keep >= 3) {
-        close_from_to(3, unsigned(keep) - 1);
-        close_from_to(unsigned(keep) + 1, UINT_MAX);
-    } else {
-        close_from_to(3, UINT_MAX);
+    for (int i = 0; i < preserve; ++i) {
+        int flags = ::fcntl(3 + i, F_GETFD);
+        if (flags >= 0) ::fcntl(3 + i, F_SETFD, flags & ~FD_CLOEXEC);
     }
+    std::sort(keep.begin(), keep.end());
+    unsigned next = unsigned(first_free);
+    for (int k : keep) {
+        if (k < first_free) continue;
+        close_from_to(next, unsigned(k) - 1);
+        next = unsigned(k) + 1;
+    }
+    close_from_to(next, UINT_MAX);
 }
 
 std::optional<std::string> env_get(const std::vector<std::string>& env, const std::string& name) {

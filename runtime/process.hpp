@@ -15,9 +15,10 @@ constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 // must start with an empty mask and default dispositions.
 void reset_signals();
 
-// Makes stdio the process's 0, 1, 2 (-1: devnull) and closes every other fd
-// except keep (the CLOEXEC report socket, closed by execve).
-void setup_stdio(const StdioFds& stdio, int devnull, int keep);
+// Makes stdio the process's 0, 1, 2 (-1: devnull), keeps fds 3..3+preserve-1
+// (the engine's LISTEN_FDS-style extra fds) and the CLOEXEC fds in `keep`
+// (report socket, exec FIFO), and closes every other fd.
+void setup_stdio(const StdioFds& stdio, int devnull, std::vector<int> keep, int preserve = 0);
 
 // Value of NAME in a NAME=value list.
 std::optional<std::string> env_get(const std::vector<std::string>& env, const std::string& name);

@@ -22,6 +22,7 @@ const char* state_name(State s) {
         case State::pending: return "pending";
         case State::running: return "running";
         case State::stopping: return "stopping";
+        case State::backoff: return "backoff";
         case State::exited: return "exited";
         case State::failed: return "failed";
     }
@@ -29,13 +30,14 @@ const char* state_name(State s) {
 }
 
 std::string Container::describe_exit() const {
-    if (state == State::failed) return error;
+    if (state == State::failed && !error.empty()) return error;
+    std::string why = fail_reason.empty() ? "" : fail_reason + ", ";
     if (exit_signal)
     {
         const char* abbrev = sigabbrev_np(exit_signal);
-        return "killed by signal " + std::to_string(exit_signal) + " (SIG" + (abbrev ? abbrev : "?") + ")";
+        return why + "killed by signal " + std::to_string(exit_signal) + " (SIG" + (abbrev ? abbrev : "?") + ")";
     }
-    return "exit status " + std::to_string(exit_code);
+    return why + "exit status " + std::to_string(exit_code);
 }
 
 bool catches_signal(pid_t pid, int sig) {

@@ -2,16 +2,24 @@
 #pragma once
 #include <sys/types.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/fs.hpp"
+#include "config/service_policy.hpp"
 #include "supervisor/event_loop.hpp"
+#include "supervisor/restart_policy.hpp"
+#include "supervisor/service_log.hpp"
 
 namespace berth::supervisor {
 
 enum class Kind { onboot, service, onshutdown };
-enum class State { pending, running, stopping, exited, failed };
+// pending: not started yet (waiting for onboot or its dependencies);
+// running: started (ready tells whether it said so); backoff: waiting out its
+// restart delay; exited: ended and will not be restarted; failed: could not
+// start, or gave up.
+enum class State { pending, running, stopping, backoff, exited, failed };
 
 const char* kind_name(Kind k);
 const char* state_name(State s);
@@ -30,7 +38,27 @@ struct Container {
     std::string error;       // why it could not start
     bool pid_ns_init = false;  // pid 1 of its own pid namespace: the kernel drops signals it does not catch
 
-    bool succeeded() const { return state == State::exited && exit_signal == 0 && exit_code == 0; }
+    config::ServicePolicy policy;   // from runtime.json; a bad one fails this container only
+    bool ready = false;
+    Millis ready_ms = 0;
+    bool want_up = true;         // false after `stop`: not restarted
+    bool restart_requested = false;  // `restart`: start again once stopped
+    std::string fail_reason;     // set by PID 1 when it ends the process: "timed out", "not ready"...
+    bool broken = false;         // bad runtime.json or dependencies: never started
+    std::string status_text;     // last STATUS= from the service
+    int restarts = 0;
+    RestartTracker tracker;
+    EventLoop::TimerId timer = 0;     // restart delay, run/readiness timeout or stop timeout
+    EventLoop::TimerId watchdog = 0;  // systemd WATCHDOG=1 deadline
+    std::unique_ptr<ServiceLog> log;  // kept across restarts
+    fs::Fd notify_r, notify_w;        // notify-fd pipe, or the NOTIFY_SOCKET socket in notify_r
+    std::string notify_socket;        // host path of the NOTIFY_SOCKET socket
+    std::string notify_partial;       // readiness arriving split across reads
+
+    bool succeeded() const {
+        return state == State::exited && exit_signal == 0 && exit_code == 0 && fail_reason.empty();
+    }
+    bool alive() const { return state == State::running || state == State::stopping; }
     std::string describe_exit() const;  // "exit status 3", "killed by signal 9 (SIGKILL)", the error
 };
 

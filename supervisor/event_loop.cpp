@@ -51,7 +51,7 @@ void EventLoop::unwatch(int fd) {
 
 EventLoop::TimerId EventLoop::add_timer(Millis delay_ms, TimerHandler handler) {
     TimerId id = next_timer_++;
-    Millis at = monotonic_ms() + (delay_ms < 0 ? 0 : delay_ms);
+    Millis at = now() + (delay_ms < 0 ? 0 : delay_ms);
     timers_.emplace(at, std::make_pair(id, std::move(handler)));
     timer_deadline_[id] = at;
     arm_timerfd();
@@ -84,8 +84,8 @@ void EventLoop::arm_timerfd() {
 }
 
 void EventLoop::run_due_timers() {
-    Millis now = monotonic_ms();
-    while (!timers_.empty() && timers_.begin()->first <= now) {
+    Millis t = now();
+    while (!timers_.empty() && timers_.begin()->first <= t) {
         auto node = timers_.extract(timers_.begin());
         timer_deadline_.erase(node.mapped().first);
         try {

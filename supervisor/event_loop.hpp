@@ -33,6 +33,13 @@ public:
     TimerId add_timer(Millis delay_ms, TimerHandler handler);
     void cancel_timer(TimerId id);
 
+    // Timers run on CLOCK_MONOTONIC; tests substitute a fake clock and call
+    // run_due_timers() after advancing it.
+    void set_clock(std::function<Millis()> clock) { clock_ = std::move(clock); }
+    Millis now() const { return clock_(); }
+    void run_due_timers();
+    bool has_timer(TimerId id) const { return timer_deadline_.count(id) > 0; }
+
     // Waits at most `max_wait_ms` (-1: until something happens) and runs the
     // handlers of what is ready. Exceptions from a handler are logged, never
     // propagated: PID 1 must not leave its loop.
@@ -40,7 +47,6 @@ public:
 
 private:
     void arm_timerfd();
-    void run_due_timers();
     void read_signals();
 
     fs::Fd epoll_, signal_fd_, timer_fd_;
@@ -49,6 +55,7 @@ private:
     std::multimap<Millis, std::pair<TimerId, TimerHandler>> timers_;
     std::unordered_map<TimerId, Millis> timer_deadline_;
     TimerId next_timer_ = 1;
+    std::function<Millis()> clock_ = monotonic_ms;
 };
 
 }  // namespace berth::supervisor

@@ -1,5 +1,7 @@
 // The container table and its life cycle in PID 1: onboot containers one by one
-// to completion, then every service, then (on request) the orderly stop.
+// to completion (each with a timeout), then the services in dependency order
+// with readiness and restart policy, then (on request) the orderly stop:
+// onshutdown containers, services in reverse dependency order.
 #pragma once
 #include <functional>
 #include <string>
@@ -16,13 +18,16 @@ const char* action_name(PowerAction a);
 struct Settings {
     std::string containers_root = "/containers";
     std::string cgroup_root;            // "/sys/fs/cgroup/berth", or "" without cgroup2
-    Millis stop_grace_ms = 10000;       // SIGTERM to SIGKILL for services
     Millis kill_wait_ms = 2000;         // after SIGKILL, before giving up on a process
     Millis boot_started_ms = 0;         // monotonic time /init started, for the summary
+    int console_fd = -1;                // service output echo; -1: none
+    std::string log_dir;                // "/var/log"; "" keeps logs in memory only
+    std::string notify_dir;             // "/run/berth/notify"; "" disables NOTIFY_SOCKET
 };
 
 // Starts one container; returns its pid and pidfd or throws berth::Error.
-// Injected so that tests can replace the runtime.
+// Injected so that tests can replace the runtime. The container's log pipe
+// (c.log) and readiness fds are set up before start() is called.
 struct Launcher {
     virtual ~Launcher() = default;
     virtual void start(Container& c) = 0;  // fills pid and pidfd
@@ -36,23 +41,48 @@ public:
     void child_exited(pid_t pid, int code, int status);  // from the reaper (siginfo code/status)
     void request_shutdown(PowerAction action);      // idempotent; the first request wins
     bool shutdown_complete() const { return phase_ == Phase::done; }
+    bool shutting_down() const { return phase_ >= Phase::onshutdown; }
     PowerAction action() const { return action_; }
     const std::vector<Container>& containers() const { return table_; }
+    Container* find(const std::string& name);       // a service by name, else any container
+
+    // Control requests; each returns "" or the reason it was refused.
+    std::string start(const std::string& name);
+    std::string stop(const std::string& name);
+    std::string restart(const std::string& name);
+    std::string kill(const std::string& name, int sig);
+
+    // Readiness input (also driven directly by tests).
+    void notify_data(Container& c, std::string_view data, pid_t sender);
+
+    // Test hook: what the notify-fd / NOTIFY_SOCKET handlers call.
+    void mark_ready(Container& c);
 
 private:
     enum class Phase { init, onboot, services, onshutdown, stopping, done };
 
-    void start_next_sequenced();     // onboot or onshutdown: the next pending one
+    void start_next_sequenced();
     void start_services();
+    void schedule();                 // starts every service whose dependencies allow it
+    bool may_start(const Container& c, std::string& blocked_by);
     void launch(Container& c);
-    void on_exit(Container& c);
+    void prepare_io(Container& c);
+    void arm_readiness(Container& c);
+    void arm_watchdog(Container& c);
+    void on_exit(Container& c, bool failed);
+    void after_service_exit(Container& c, bool failed);
+    void failed_for_good(Container& c);
     void report_boot_complete();
-    void stop_services();
-    void kill_remaining_services();
+    void begin_stop(Container& c, const char* why);
+    void stop_services();            // shutdown: reverse dependency order
     void check_stopped();
     void signal(Container& c, int sig);
+    void kill_cgroup(Container& c);
     void release_cgroup(Container& c);
+    void cancel(EventLoop::TimerId& t);
+    void watch_notify(Container& c);
     std::vector<Container*> of_kind(Kind k);
+    std::vector<Container*> dependents(const Container& c, bool hard_only);
 
     EventLoop& loop_;
     Launcher& launcher_;
@@ -60,7 +90,8 @@ private:
     std::vector<Container> table_;
     Phase phase_ = Phase::init;
     PowerAction action_ = PowerAction::none;
-    EventLoop::TimerId grace_timer_ = 0, kill_timer_ = 0;
+    bool boot_reported_ = false;
+    bool scheduling_ = false;
 };
 
 }  // namespace berth::supervisor

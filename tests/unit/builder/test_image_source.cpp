@@ -28,7 +28,7 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
                        "  - name: rel\n    image: local/img\n"
                        "  - name: gone\n    image: nothere\n";
     ImageSpec spec = parse_image_yaml(yaml, tmp / "yaml/web.yml", tmp / "yaml");
-    ImageResolver r({tmp / "one", tmp / "two"});
+    ImageResolver r({tmp / "one", tmp / "two"}, tmp / "store");
     CHECK(r.resolve(spec, spec.services[0]).path == tmp / "one/busybox");
     CHECK(r.resolve(spec, spec.services[1]).path == tmp / "two/alpine");
     CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/local/img");
@@ -37,11 +37,11 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
                           Contains(tmp / "one"));
 
     ::setenv("BERTH_IMAGES", (tmp / "nowhere:" + tmp / "two").c_str(), 1);
-    ImageResolver env = ImageResolver::from_command_line({tmp / "one"});
+    ImageResolver env = ImageResolver::from_command_line({tmp / "one"}, tmp / "store");
     CHECK(env.search_path() == std::vector<std::string>{tmp / "one", tmp / "nowhere", tmp / "two"});
     CHECK(env.resolve(spec, spec.services[1]).path == tmp / "two/alpine");
     ::unsetenv("BERTH_IMAGES");
 
-    ImageResolver none({});
-    CHECK_THROWS_WITH(none.resolve(spec, spec.services[0]), Contains("use --images DIR or set BERTH_IMAGES"));
+    ImageResolver none({}, tmp / "store");
+    CHECK_THROWS_WITH(none.resolve(spec, spec.services[0]), Contains("no image directories given (--images DIR or BERTH_IMAGES)"));
 }

@@ -30,7 +30,7 @@ TEST_CASE("yaml: a minimal file gets LinuxKit defaults", "[builder][yaml]") {
     CHECK(c.ipc == Namespace::host);
     CHECK(c.uts == Namespace::host);
     CHECK(c.readonly);
-    CHECK(c.uid == 0);
+    CHECK_FALSE(c.uid.has_value());
     CHECK(c.capabilities.empty());
     REQUIRE(c.command);
     CHECK(*c.command == std::vector<std::string>{"httpd", "-f"});
@@ -83,8 +83,8 @@ TEST_CASE("yaml: full container and files sections", "[builder][yaml]") {
     CHECK(c.env == std::vector<std::string>{"A=1", "B=x=y"});
     CHECK(c.cwd == "/tmp");
     CHECK_FALSE(c.readonly);
-    CHECK(c.uid == 1000);
-    CHECK(c.gid == 100);
+    CHECK(c.uid == "1000");
+    CHECK(c.gid == "100");
     CHECK_FALSE(c.command.has_value());
     REQUIRE(s.files.size() == 3);
     CHECK(s.files[0].path == "etc/web/index.html");
@@ -100,7 +100,7 @@ TEST_CASE("yaml: wrong types name the place and what was expected", "[builder][y
                       "got 'CAP_NET_ADMIN'");
     CHECK_THROWS_WITH(parse(base + "    readonly: maybe\n"),
                       Contains("test.yml:6:15") && Contains("expected true or false, got 'maybe'"));
-    CHECK_THROWS_WITH(parse(base + "    net: bridge\n"), Contains("expected host or new, got 'bridge'"));
+    CHECK_THROWS_WITH(parse(base + "    net: bridge\n"), Contains("expected host, new or the absolute path of a namespace file, got 'bridge'"));
     CHECK_THROWS_WITH(parse(base + "    command: {a: b}\n"), Contains("expected a list of strings, got a map"));
     CHECK_THROWS_WITH(parse(base + "    uid: -1\n"), Contains("services[0].uid: expected a number"));
     CHECK_THROWS_WITH(parse(base + "    env: [NOEQUALS]\n"), Contains("expected KEY=VALUE"));
@@ -120,14 +120,16 @@ TEST_CASE("yaml: unknown keys suggest the closest valid key", "[builder][yaml]")
     // Nothing close: list the valid keys instead.
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "zzzzzzzzzz: 1\n"), Contains("expected one of: kernel init"));
     // LinuxKit keys berth does not implement are named as such.
-    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n    image: b\n    sysctl: {}\n"),
-                      Contains("'sysctl' is a LinuxKit key that berth does not support yet"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "volumes: []\n"),
+                      Contains("'volumes' is a LinuxKit key that berth does not support yet"));
 }
 
 TEST_CASE("yaml: kernel.image is refused with a pointer to kernel.package", "[builder][yaml]") {
     CHECK_THROWS_WITH(parse("kernel:\n  image: linuxkit/kernel:6.6\n"),
-                      Contains("kernel.image (a Docker image) is not supported; use kernel.package"));
+                      Contains("kernel.image (a LinuxKit kernel image) is not supported; use kernel.package"));
     CHECK_THROWS_WITH(parse("kernel:\n  cmdline: x\n"), Contains("missing required key 'package'"));
+    CHECK_THROWS_WITH(parse("kernel:\n  package: a\n  path: b\n"), Contains("only one of kernel.package and kernel.path"));
+    CHECK(parse("kernel:\n  path: ./k\n").kernel.package == "./k");
     CHECK_THROWS_WITH(parse("onboot: []\n"), Contains("missing required key 'kernel'"));
 }
 
@@ -154,9 +156,10 @@ TEST_CASE("yaml: required keys, names and paths are checked", "[builder][yaml]")
                       Contains("give only one of"));
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "files:\n  - path: a\n    mode: \"0999\"\n"),
                       Contains("octal file mode"));
-    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "outputs: [iso-bios]\n"), Contains("only output is kernel+initrd"));
-    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "services:\n  - name: a\n    image: b\n    hostname: h\n"),
-                      Contains("'hostname' needs its own UTS namespace (uts: new)"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "outputs: [iso-bio]\n"),
+                      Contains("unknown output 'iso-bio'; did you mean 'iso-bios'?"));
+    CHECK(parse(std::string(kMinimal) + "outputs: [tar, iso-bios]\n").outputs ==
+          std::vector<std::string>{"tar", "iso-bios"});
 }
 
 TEST_CASE("yaml: syntax errors carry a position", "[builder][yaml]") {

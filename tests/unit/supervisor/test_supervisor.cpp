@@ -38,6 +38,13 @@ struct FakeLauncher : Launcher {
     }
 };
 
+Settings settings_for(const std::string& root, Millis kill_wait) {
+    Settings s;
+    s.containers_root = root;
+    s.kill_wait_ms = kill_wait;
+    return s;
+}
+
 sigset_t no_signals() {
     sigset_t s;
     sigemptyset(&s);
@@ -66,7 +73,7 @@ TEST_CASE("onboot containers run one at a time in lexical order, then all servic
     t.bundle("services", "db");
     EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
     FakeLauncher l;
-    Supervisor s(loop, l, Settings{t.root, "", 100, 100, 0});
+    Supervisor s(loop, l, settings_for(t.root, 100));
     s.boot();
     REQUIRE(l.started == std::vector<std::string>{"000-first"});
     s.child_exited(pid_of(s, "000-first"), CLD_EXITED, 0);
@@ -88,13 +95,14 @@ TEST_CASE("a broken bundle fails alone") {
     EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
     FakeLauncher l;
     l.broken = {"000-bad", "broken"};
-    Supervisor s(loop, l, Settings{t.root, "", 100, 100, 0});
+    Supervisor s(loop, l, settings_for(t.root, 100));
     s.boot();
     CHECK(get(s, "000-bad").state == State::failed);
     CHECK(get(s, "000-bad").describe_exit().find("process.args") != std::string::npos);
     REQUIRE(get(s, "001-good").state == State::running);
     s.child_exited(pid_of(s, "001-good"), CLD_EXITED, 0);
-    CHECK(get(s, "broken").state == State::failed);
+    CHECK(get(s, "broken").state == State::backoff);  // a start failure follows the restart policy
+    CHECK(get(s, "broken").error.find("process.args") != std::string::npos);
     CHECK(get(s, "fine").state == State::running);
 }
 
@@ -104,7 +112,7 @@ TEST_CASE("shutdown: onshutdown containers first, then services, completes when 
     t.bundle("onshutdown", "000-save");
     EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
     FakeLauncher l;
-    Supervisor s(loop, l, Settings{t.root, "", 5000, 100, 0});
+    Supervisor s(loop, l, settings_for(t.root, 100));
     s.boot();
     s.request_shutdown(PowerAction::poweroff);
     CHECK(l.started.back() == "000-save");
@@ -122,9 +130,10 @@ TEST_CASE("shutdown: onshutdown containers first, then services, completes when 
 TEST_CASE("shutdown is bounded: a service that ignores SIGTERM is given up after grace + kill wait") {
     TempTree t;
     t.bundle("services", "stubborn");
+    fs::write_file(t.root + "/services/stubborn/runtime.json", R"({"berth": {"stopTimeout": "50ms"}})");
     EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
     FakeLauncher l;
-    Supervisor s(loop, l, Settings{t.root, "", 50, 50, 0});
+    Supervisor s(loop, l, settings_for(t.root, 50));
     s.boot();
     auto t0 = monotonic_ms();
     s.request_shutdown(PowerAction::poweroff);

@@ -1,0 +1,435 @@
+#include "builder/container_keys.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "builder/capabilities.hpp"
+#include "builder/suggest.hpp"
+
+namespace berth::builder {
+
+using nlohmann::json;
+
+namespace {
+
+using Setter = std::function<void(ContainerSpec&, const json&, const std::string&, const KeyFail&)>;
+
+std::string ipath(const std::string& p, std::size_t i) { return p + "[" + std::to_string(i) + "]"; }
+
+std::string describe(const json& v) {
+    switch (v.type()) {
+        case json::value_t::null: return "nothing";
+        case json::value_t::string: return "'" + v.get<std::string>() + "'";
+        case json::value_t::array: return "a list";
+        case json::value_t::object: return "a map";
+        case json::value_t::boolean: return v.get<bool>() ? "true" : "false";
+        default: return "'" + v.dump() + "'";
+    }
+}
+
+[[noreturn]] void expected(const KeyFail& fail, const std::string& p, const json& v, const std::string& what) {
+    fail(p, "expected " + what + ", got " + describe(v));
+    throw Error(p + ": expected " + what);  // fail always throws; keeps the compiler honest
+}
+
+// Strings; plain YAML numbers are accepted where a string is expected (hostname: 1).
+std::string str(const json& v, const std::string& p, const KeyFail& fail) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return v.dump();
+    expected(fail, p, v, "a string");
+}
+
+std::vector<std::string> str_list(const json& v, const std::string& p, const KeyFail& fail) {
+    std::vector<std::string> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) expected(fail, p, v, "a list of strings");
+    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(str(v[i], ipath(p, i), fail));
+    return out;
+}
+
+bool boolean(const json& v, const std::string& p, const KeyFail& fail) {
+    if (v.is_boolean()) return v.get<bool>();
+    expected(fail, p, v, "true or false");
+}
+
+std::string absolute(const json& v, const std::string& p, const KeyFail& fail, const char* what) {
+    std::string s = str(v, p, fail);
+    if (s.empty() || s[0] != '/') fail(p, std::string(what) + " '" + s + "' must be an absolute path");
+    return s;
+}
+
+// A uid/gid: a number, or a name resolved against the image's /etc/passwd later.
+std::string id(const json& v, const std::string& p, const KeyFail& fail) {
+    if (v.is_number_unsigned() && v.get<std::uint64_t>() <= 0xffffffffULL) return v.dump();
+    if (v.is_string() && !v.get<std::string>().empty() &&
+        v.get<std::string>().find_first_of(": \t") == std::string::npos)
+        return v.get<std::string>();
+    expected(fail, p, v, "a number between 0 and 4294967295 or a user/group name");
+}
+
+std::map<std::string, std::string> str_map(const json& v, const std::string& p, const KeyFail& fail) {
+    std::map<std::string, std::string> out;
+    if (v.is_null()) return out;
+    if (!v.is_object()) expected(fail, p, v, "a map of strings");
+    for (const auto& [k, x] : v.items()) out[k] = str(x, p + "." + k, fail);
+    return out;
+}
+
+std::vector<std::string> capabilities(const json& v, const std::string& p, const KeyFail& fail) {
+    std::vector<std::string> caps;
+    if (v.is_null()) return caps;
+    if (!v.is_array()) expected(fail, p, v, "a list of capability names");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string c = str(v[i], ipath(p, i), fail);
+        if (c == "all" || c == "ALL") {
+            caps.push_back("all");
+            continue;
+        }
+        std::string up;
+        for (char ch : c) up += char(std::toupper(static_cast<unsigned char>(ch)));
+        if (up.rfind("CAP_", 0) != 0) up = "CAP_" + up;
+        if (!is_capability_name(up)) {
+            std::string msg = "unknown capability '" + c + "'";
+            if (auto best = closest_match(up, all_capability_names())) msg += "; did you mean '" + *best + "'?";
+            fail(ipath(p, i), msg);
+        }
+        caps.push_back(up);
+    }
+    return caps;
+}
+
+Namespace ns(ContainerSpec& c, const char* oci_type, const json& v, const std::string& p, const KeyFail& fail) {
+    std::string s = str(v, p, fail);
+    if (s == "host") return Namespace::host;
+    if (s == "new") return Namespace::fresh;
+    if (!s.empty() && s[0] == '/') {
+        c.ns_paths[oci_type] = s;
+        return Namespace::path;
+    }
+    expected(fail, p, v, "host, new or the absolute path of a namespace file");
+}
+
+Bind parse_bind(const json& v, const std::string& p, const KeyFail& fail) {
+    std::string s = str(v, p, fail);
+    Bind b;
+    std::size_t c1 = s.find(':');
+    std::size_t c2 = c1 == std::string::npos ? c1 : s.find(':', c1 + 1);
+    if (c1 == std::string::npos) expected(fail, p, v, "a bind \"source:destination[:options]\"");
+    b.source = s.substr(0, c1);
+    b.destination = s.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    if (c2 != std::string::npos) {
+        std::string opts = s.substr(c2 + 1);
+        for (std::size_t i = 0; i <= opts.size();) {
+            std::size_t j = opts.find(',', i);
+            if (j == std::string::npos) j = opts.size();
+            if (j > i) b.options.push_back(opts.substr(i, j - i));
+            i = j + 1;
+        }
+    }
+    if (b.source.empty() || b.source[0] != '/')
+        fail(p, "bind source '" + b.source + "' must be an absolute path");
+    if (b.destination.empty() || b.destination[0] != '/')
+        fail(p, "bind destination '" + b.destination + "' must be an absolute path");
+    return b;
+}
+
+std::vector<Bind> binds(const json& v, const std::string& p, const KeyFail& fail) {
+    std::vector<Bind> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) expected(fail, p, v, "a list of \"source:destination[:options]\"");
+    for (std::size_t i = 0; i < v.size(); ++i) out.push_back(parse_bind(v[i], ipath(p, i), fail));
+    return out;
+}
+
+// OCI mount objects: {destination, type, source, options}.
+std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fail) {
+    std::vector<json> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) expected(fail, p, v, "a list of mounts");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string mp = ipath(p, i);
+        const json& m = v[i];
+        if (!m.is_object()) expected(fail, mp, m, "a mount {destination, type, source, options}");
+        json o = json::object();
+        for (const auto& [k, x] : m.items()) {
+            std::string kp = mp + "." + k;
+            if (k == "destination") o[k] = absolute(x, kp, fail, "mount destination");
+            else if (k == "type" || k == "source") o[k] = str(x, kp, fail);
+            else if (k == "options") o[k] = str_list(x, kp, fail);
+            else {
+                auto best = closest_match(k, {"destination", "type", "source", "options"});
+                fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+            }
+        }
+        if (!o.contains("destination")) fail(mp, "missing required key 'destination'");
+        if (!o.contains("type")) o["type"] = "bind";
+        out.push_back(o);
+    }
+    return out;
+}
+
+// LinuxKit device entries: {path, type, major, minor, mode, uid, gid}; mode octal.
+std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fail) {
+    std::vector<json> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) expected(fail, p, v, "a list of devices");
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        std::string dp = ipath(p, i);
+        const json& d = v[i];
+        if (!d.is_object()) expected(fail, dp, d, "a device {path, type, major, minor, mode}");
+        json o = json::object();
+        for (const auto& [k, x] : d.items()) {
+            std::string kp = dp + "." + k;
+            if (k == "path") o[k] = absolute(x, kp, fail, "device path");
+            else if (k == "type") {
+                std::string t = str(x, kp, fail);
+                if (t != "c" && t != "b" && t != "p" && t != "u") expected(fail, kp, x, "c, b, u or p");
+                o[k] = t;
+            } else if (k == "major" || k == "minor" || k == "uid" || k == "gid") {
+                if (!x.is_number_integer()) expected(fail, kp, x, "a number");
+                o[k] = x;
+            } else if (k == "mode") {
+                std::string s = x.is_number_integer() ? x.dump() : str(x, kp, fail);
+                if (s.rfind("0o", 0) == 0) s = s.substr(2);
+                if (s.empty() || s.size() > 5 || s.find_first_not_of("01234567") != std::string::npos)
+                    expected(fail, kp, x, "an octal file mode such as \"0666\"");
+                o["fileMode"] = std::stoul(s, nullptr, 8);
+            } else {
+                auto best = closest_match(k, {"path", "type", "major", "minor", "mode", "uid", "gid"});
+                fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+            }
+        }
+        for (const char* req : {"path", "type"})
+            if (!o.contains(req)) fail(dp, std::string("missing required key '") + req + "'");
+        if (o["type"] != "p")
+            for (const char* req : {"major", "minor"})
+                if (!o.contains(req)) fail(dp, std::string("missing required key '") + req + "'");
+        out.push_back(o);
+    }
+    return out;
+}
+
+// "nofile,1024,4096" with a known resource name.
+std::vector<std::string> rlimits(const json& v, const std::string& p, const KeyFail& fail) {
+    static const std::vector<std::string> kNames = {
+        "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
+        "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"};
+    std::vector<std::string> out = str_list(v, p, fail);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        std::string s = out[i];
+        std::size_t a = s.find(','), b = a == std::string::npos ? a : s.find(',', a + 1);
+        auto number = [](const std::string& n) {
+            return n == "unlimited" || n == "infinity" ||
+                   (!n.empty() && n.size() <= 20 && n.find_first_not_of("0123456789") == std::string::npos);
+        };
+        std::string name = s.substr(0, a);
+        for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        if (name.rfind("rlimit_", 0) == 0) name = name.substr(7);
+        if (b == std::string::npos || !number(s.substr(a + 1, b - a - 1)) || !number(s.substr(b + 1)))
+            expected(fail, ipath(p, i), v[i], "\"resource,soft,hard\" such as \"nofile,1024,4096\"");
+        if (std::find(kNames.begin(), kNames.end(), name) == kNames.end()) {
+            auto best = closest_match(name, kNames);
+            fail(ipath(p, i), "unknown resource '" + name + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+        }
+        out[i] = name + s.substr(a);
+    }
+    return out;
+}
+
+json id_mappings(const json& v, const std::string& p, const KeyFail& fail) {
+    if (!v.is_array()) expected(fail, p, v, "a list of {containerID, hostID, size}");
+    json out = json::array();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const json& m = v[i];
+        std::string mp = ipath(p, i);
+        if (!m.is_object()) expected(fail, mp, m, "a map {containerID, hostID, size}");
+        for (const char* k : {"containerID", "hostID", "size"})
+            if (!m.contains(k) || !m[k].is_number_unsigned())
+                fail(mp, std::string("'") + k + "' must be a non-negative number");
+        if (m.size() != 3) fail(mp, "only containerID, hostID and size are allowed");
+        out.push_back(m);
+    }
+    return out;
+}
+
+// LinuxKit's `runtime:` (runtime.json): checked for shape, passed through.
+json runtime(const json& v, const std::string& p, const KeyFail& fail) {
+    static const std::vector<std::string> kKeys = {"cgroups", "mounts", "mkdir", "interfaces", "bindNS", "namespace"};
+    if (v.is_null()) return json::object();
+    if (!v.is_object()) expected(fail, p, v, "a map with keys cgroups, mounts, mkdir, interfaces, bindNS, namespace");
+    json out = json::object();
+    for (const auto& [k, x] : v.items()) {
+        std::string kp = p + "." + k;
+        if (k == "cgroups" || k == "mkdir") out[k] = str_list(x, kp, fail);
+        else if (k == "mounts") out[k] = mounts(x, kp, fail);
+        else if (k == "namespace") out[k] = str(x, kp, fail);
+        else if (k == "bindNS") out[k] = str_map(x, kp, fail);
+        else if (k == "interfaces") {
+            if (!x.is_array()) expected(fail, kp, x, "a list of interfaces");
+            out[k] = x;
+        } else {
+            auto best = closest_match(k, kKeys);
+            fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+        }
+    }
+    return out;
+}
+
+const std::vector<std::pair<std::string, Setter>>& table() {
+    using C = ContainerSpec;
+    using J = const json&;
+    using S = const std::string&;
+    using F = const KeyFail&;
+    static const std::vector<std::pair<std::string, Setter>> t = {
+        {"capabilities", [](C& c, J v, S p, F f) { c.capabilities = capabilities(v, p, f); }},
+        {"ambient", [](C& c, J v, S p, F f) { c.ambient = capabilities(v, p, f); }},
+        {"mounts", [](C& c, J v, S p, F f) { c.mounts = mounts(v, p, f); }},
+        {"binds", [](C& c, J v, S p, F f) { c.binds = binds(v, p, f); }},
+        {"binds.add", [](C& c, J v, S p, F f) {
+             for (auto& b : binds(v, p, f)) c.binds.push_back(std::move(b));
+         }},
+        {"devices", [](C& c, J v, S p, F f) { c.devices = devices(v, p, f); }},
+        {"tmpfs", [](C& c, J v, S p, F f) {
+             c.tmpfs = str_list(v, p, f);
+             for (std::size_t i = 0; i < c.tmpfs.size(); ++i)
+                 if (c.tmpfs[i].empty() || c.tmpfs[i][0] != '/')
+                     f(ipath(p, i), "tmpfs '" + c.tmpfs[i] + "' must start with an absolute path");
+         }},
+        {"command", [](C& c, J v, S p, F f) { c.command = str_list(v, p, f); }},
+        {"env", [](C& c, J v, S p, F f) {
+             c.env = str_list(v, p, f);
+             for (std::size_t i = 0; i < c.env->size(); ++i)
+                 if ((*c.env)[i].find('=') == std::string::npos || (*c.env)[i][0] == '=')
+                     f(ipath(p, i), "expected KEY=VALUE, got '" + (*c.env)[i] + "'");
+         }},
+        {"cwd", [](C& c, J v, S p, F f) { c.cwd = absolute(v, p, f, "cwd"); }},
+        {"net", [](C& c, J v, S p, F f) { c.net = ns(c, "network", v, p, f); }},
+        {"pid", [](C& c, J v, S p, F f) { c.pid = ns(c, "pid", v, p, f); }},
+        {"ipc", [](C& c, J v, S p, F f) { c.ipc = ns(c, "ipc", v, p, f); }},
+        {"uts", [](C& c, J v, S p, F f) { c.uts = ns(c, "uts", v, p, f); }},
+        {"userns", [](C& c, J v, S p, F f) { c.userns = ns(c, "user", v, p, f); }},
+        {"cgroupns", [](C& c, J v, S p, F f) { c.cgroupns = ns(c, "cgroup", v, p, f); }},
+        {"readonly", [](C& c, J v, S p, F f) { c.readonly = boolean(v, p, f); }},
+        {"maskedPaths", [](C& c, J v, S p, F f) { c.masked_paths = str_list(v, p, f); }},
+        {"readonlyPaths", [](C& c, J v, S p, F f) { c.readonly_paths = str_list(v, p, f); }},
+        {"uid", [](C& c, J v, S p, F f) { c.uid = id(v, p, f); }},
+        {"gid", [](C& c, J v, S p, F f) { c.gid = id(v, p, f); }},
+        {"additionalGids", [](C& c, J v, S p, F f) {
+             c.additional_gids.clear();
+             if (!v.is_array()) expected(f, p, v, "a list of group ids or names");
+             for (std::size_t i = 0; i < v.size(); ++i) c.additional_gids.push_back(id(v[i], ipath(p, i), f));
+         }},
+        {"noNewPrivileges", [](C& c, J v, S p, F f) { c.no_new_privileges = boolean(v, p, f); }},
+        {"hostname", [](C& c, J v, S p, F f) { c.hostname = str(v, p, f); }},
+        {"oomScoreAdj", [](C& c, J v, S p, F f) {
+             if (!v.is_number_integer() || v.get<long long>() < -1000 || v.get<long long>() > 1000)
+                 expected(f, p, v, "a number from -1000 to 1000");
+             c.oom_score_adj = v.get<int>();
+         }},
+        {"rootfsPropagation", [](C& c, J v, S p, F f) {
+             std::string s = str(v, p, f);
+             static const std::vector<std::string> ok = {"private", "rprivate", "slave", "rslave",
+                                                         "shared", "rshared", "unbindable", "runbindable"};
+             if (std::find(ok.begin(), ok.end(), s) == ok.end())
+                 expected(f, p, v, "one of private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable");
+             c.rootfs_propagation = s;
+         }},
+        {"cgroupsPath", [](C& c, J v, S p, F f) { c.cgroups_path = str(v, p, f); }},
+        {"resources", [](C& c, J v, S p, F f) {
+             if (!v.is_object()) expected(f, p, v, "an OCI linux.resources map");
+             c.resources = v;
+         }},
+        {"sysctl", [](C& c, J v, S p, F f) { c.sysctl = str_map(v, p, f); }},
+        {"rlimits", [](C& c, J v, S p, F f) { c.rlimits = rlimits(v, p, f); }},
+        {"uidMappings", [](C& c, J v, S p, F f) { c.uid_mappings = id_mappings(v, p, f); }},
+        {"gidMappings", [](C& c, J v, S p, F f) { c.gid_mappings = id_mappings(v, p, f); }},
+        {"annotations", [](C& c, J v, S p, F f) { c.annotations = str_map(v, p, f); }},
+        {"runtime", [](C& c, J v, S p, F f) { c.runtime = runtime(v, p, f); }},
+        {"seccomp", [](C& c, J v, S p, F f) {
+             std::string s = str(v, p, f);
+             if (s != "default" && s != "unconfined") expected(f, p, v, "default or unconfined");
+             c.seccomp = s;
+         }},
+    };
+    return t;
+}
+
+}  // namespace
+
+std::string key_error_path(const std::string& p) {
+    if (p.size() < 4 || p.compare(p.size() - 4, 4, "#key") != 0) return p;
+    std::string k = p.substr(0, p.size() - 4);
+    std::size_t dot = k.rfind('.');
+    return dot == std::string::npos ? "" : k.substr(0, dot);
+}
+
+KeyFail yaml_key_fail(const ContainerSpec& c) {
+    return [&c](const std::string& p, const std::string& msg) {
+        auto it = c.key_pos.find(p);
+        throw YamlError(it != c.key_pos.end() ? it->second : c.pos, key_error_path(p), msg);
+    };
+}
+
+const std::vector<std::string>& policy_key_names() {
+    static const std::vector<std::string> k = {
+        "restart", "restartDelay", "restartDelayMax", "restartResetAfter", "giveUp", "stopSignal",
+        "stopTimeout", "timeout", "onFailure", "dependsOn", "waitsFor", "after", "readiness",
+        "watchdog", "log"};
+    return k;
+}
+
+const std::vector<std::string>& container_key_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> n = {"name", "image"};
+        for (const auto& [k, s] : table()) n.push_back(k);
+        for (const auto& k : policy_key_names()) n.push_back(k);
+        return n;
+    }();
+    return names;
+}
+
+void apply_container_keys(ContainerSpec& c, const json& obj, const std::string& path, const KeyFail& fail) {
+    if (!obj.is_object()) expected(fail, path, obj, "a map");
+    const auto& policy = policy_key_names();
+    // json objects iterate in key order, so `binds` is applied before `binds.add`.
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : obj.items()) keys.push_back(k);
+    for (const auto& k : keys) {
+        const json& v = obj[k];
+        std::string p = path.empty() ? k : path + "." + k;
+        if (k == "name" || k == "image") continue;
+        if (std::find(policy.begin(), policy.end(), k) != policy.end()) {
+            c.policy[k] = v;
+            continue;
+        }
+        auto it = std::find_if(table().begin(), table().end(), [&](const auto& e) { return e.first == k; });
+        if (it != table().end()) {
+            it->second(c, v, p, fail);
+            continue;
+        }
+        std::string msg = "unknown key '" + k + "'";
+        if (auto best = closest_match(k, container_key_names())) msg += "; did you mean '" + *best + "'?";
+        fail(p + "#key", msg);  // "#key": point at the key, report the entry's path
+    }
+}
+
+ContainerSpec merge_label(const ContainerSpec& c, const json& label, const std::string& label_source) {
+    ContainerSpec m;
+    m.stage = c.stage;
+    m.index = c.index;
+    m.name = c.name;
+    m.image = c.image;
+    m.pos = c.pos;
+    m.image_pos = c.image_pos;
+    m.yaml_keys = c.yaml_keys;
+    m.key_pos = c.key_pos;
+    apply_container_keys(m, label, "", [&](const std::string& p, const std::string& msg) {
+        std::string shown = key_error_path(p);
+        throw Error(label_source + ": " + (shown.empty() ? "" : shown + ": ") + msg, EINVAL);
+    });
+    std::string entry = std::string(stage_name(c.stage)) + "[" + std::to_string(c.index) + "]";
+    apply_container_keys(m, c.yaml_keys, entry, yaml_key_fail(c));
+    return m;
+}
+
+}  // namespace berth::builder

@@ -1,0 +1,33 @@
+// A small runc-style command-line parser: options before the positional
+// arguments, `--name value`, `--name=value`, `-n value`, boolean flags, and
+// `--` to end the options (exec's command may start with a dash).
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+namespace berth::runc {
+
+struct OptionSpec {
+    const char* long_name;   // "bundle"
+    char short_name;         // 'b' or 0
+    bool takes_value;
+    bool repeatable = false; // --env A --env B
+};
+
+struct Args {
+    std::map<std::string, std::vector<std::string>> values;  // long name -> values ("" for flags)
+    std::vector<std::string> positional;
+
+    bool has(const std::string& name) const { return values.count(name) != 0; }
+    std::string get(const std::string& name, const std::string& fallback = "") const;
+    const std::vector<std::string>& all(const std::string& name) const;
+};
+
+// Parses argv[first..]; stops taking options at the first positional when
+// stop_at_positional (exec: everything after the id is the command).
+// Throws Error naming an unknown option or a missing value.
+Args parse_args(const std::vector<std::string>& argv, size_t first, const std::vector<OptionSpec>& specs,
+                bool stop_at_positional, const std::string& command);
+
+}  // namespace berth::runc

@@ -1,0 +1,31 @@
+// The commands of berth-runc. Each takes the global context and the words
+// after the command name, returns the process exit code, and throws
+// berth::Error for anything that must be reported.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "runtime-cli/state.hpp"
+
+namespace berth::runc {
+
+struct Context {
+    Store store;
+    std::vector<std::string> argv;  // the whole command line
+    size_t first = 0;               // index of the first word after the command name
+};
+
+int cmd_create(const Context& c);
+int cmd_start(const Context& c);
+int cmd_run(const Context& c);
+int cmd_state(const Context& c);
+int cmd_kill(const Context& c);
+int cmd_delete(const Context& c);
+int cmd_list(const Context& c);
+int cmd_exec(const Context& c);
+int cmd_features(const Context& c);
+
+// "TERM", "SIGTERM", "15" -> 15. Throws Error for anything else.
+int parse_signal(const std::string& s);
+
+}  // namespace berth::runc

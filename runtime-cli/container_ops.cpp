@@ -1,0 +1,129 @@
+#include "runtime-cli/container_ops.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/hooks.hpp"
+
+namespace berth::runc {
+namespace {
+
+// A pidfd for the recorded process, or an empty Fd when it is gone or the pid
+// now belongs to someone else.
+fs::Fd open_pidfd(const State& st) {
+    fs::Fd fd(int(::syscall(SYS_pidfd_open, st.pid, 0)));
+    if (!fd) return fd;
+    // Checked after opening: from here the pidfd pins the process we verified.
+    auto ps = proc_stat(st.pid);
+    if (!ps || ps->start_time != st.start_time) return {};
+    return fd;
+}
+
+void sleep_ms(int ms) {
+    timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+    ::nanosleep(&ts, nullptr);
+}
+
+std::string state_json(const Store& store, const State& st, const oci::Spec& spec) {
+    return runtime::hook_state_json(spec, st.id, st.pid, st.bundle, status_name(store.status(st)));
+}
+
+}  // namespace
+
+void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
+    if (spec.process.terminal && console_socket.empty())
+        throw Error("process.terminal is true: --console-socket is required", EINVAL);
+    if (!spec.process.terminal && !console_socket.empty())
+        throw Error("--console-socket given but process.terminal is false", EINVAL);
+}
+
+void signal_container(const Store& store, const State& st, int sig, bool all) {
+    Status s = store.status(st);
+    if (s != Status::created && s != Status::running)
+        throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
+    if (all && !st.cgroup.empty())
+        for (pid_t p : runtime::cgroup_pids(st.cgroup))
+            if (p != st.pid) ::kill(p, sig);
+    fs::Fd fd = open_pidfd(st);
+    if (!fd) throw Error(fmt::format("container `{}` is not running", st.id), ESRCH);
+    if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) < 0)
+        throw_errno(fmt::format("send signal {} to container `{}`", sig, st.id));
+}
+
+namespace {
+void forwarded(sigset_t* set) {
+    sigemptyset(set);
+    for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(set, s);
+}
+}  // namespace
+
+void block_forwarded_signals(sigset_t* old) {
+    sigset_t set;
+    forwarded(&set);
+    ::sigprocmask(SIG_BLOCK, &set, old);
+}
+
+int wait_forwarding(pid_t pid) {
+    sigset_t set;
+    forwarded(&set);
+    for (;;) {
+        int status = 0;
+        pid_t r = ::waitpid(pid, &status, WNOHANG);
+        if (r == pid) return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+        if (r < 0 && errno != EINTR) throw_errno("wait for the container");
+        siginfo_t info{};
+        int sig = ::sigwaitinfo(&set, &info);
+        if (sig > 0 && sig != SIGCHLD) ::kill(pid, sig);
+    }
+}
+
+void run_hooks_poststart(const Store& store, const State& st) {
+    oci::Spec spec = oci::load_bundle(st.bundle);
+    if (spec.hooks.poststart.empty()) return;
+    runtime::run_hooks(spec.hooks.poststart, "poststart", state_json(store, st, spec));
+}
+
+void destroy(const Store& store, const State& st) {
+    // Everything in the cgroup goes, not just the main process: a daemon that
+    // forked away must not outlive its container.
+    fs::Fd main = open_pidfd(st);
+    for (int waited = 0;; waited += 20) {
+        bool any = false;
+        if (!st.cgroup.empty())
+            for (pid_t p : runtime::cgroup_pids(st.cgroup)) {
+                ::kill(p, SIGKILL);
+                any = true;
+            }
+        if (main) {
+            ::syscall(SYS_pidfd_send_signal, main.get(), SIGKILL, nullptr, 0);
+            pollfd p{main.get(), POLLIN, 0};
+            if (::poll(&p, 1, 0) == 1) main.reset();  // exited (a zombie counts)
+            else any = true;
+        }
+        if (!any) break;
+        if (waited >= 5000) throw Error(fmt::format("container `{}`: processes survive SIGKILL after 5 s", st.id), EBUSY);
+        sleep_ms(20);
+    }
+    if (!st.cgroup.empty()) runtime::remove_cgroup(st.cgroup);
+    try {
+        oci::Spec spec = oci::load_bundle(st.bundle);
+        if (!spec.hooks.poststop.empty())
+            runtime::run_hooks(spec.hooks.poststop, "poststop",
+                               runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));
+    } catch (const std::exception& e) {
+        log::warn("container `{}`: {}", st.id, e.what());
+    }
+    store.remove(st.id);
+}
+
+}  // namespace berth::runc

@@ -1,0 +1,33 @@
+// Operations on an existing container shared by several commands.
+#pragma once
+#include <signal.h>
+
+#include <string>
+
+#include "config/oci_spec.hpp"
+#include "runtime-cli/state.hpp"
+
+namespace berth::runc {
+
+// process.terminal and --console-socket must come together.
+void check_terminal(const oci::Spec& spec, const std::string& console_socket);
+
+// Sends sig to the container's process through a pidfd (checked against the
+// recorded start time, so a reused pid is never hit); with `all`, to every
+// process of its cgroup too. Error when the container is not running.
+void signal_container(const Store& store, const State& st, int sig, bool all);
+
+// The spec's poststart hooks, with the state of the running container.
+void run_hooks_poststart(const Store& store, const State& st);
+
+// Waits for our child `pid`, forwarding INT, TERM, HUP, QUIT, USR1, USR2 and
+// WINCH to it; returns its exit code (128+N when killed by signal N). The
+// caller blocks those signals before creating the child.
+int wait_forwarding(pid_t pid);
+void block_forwarded_signals(sigset_t* old);
+
+// SIGKILL whatever is left (bounded wait), remove the cgroup, run poststop
+// hooks (failures are warnings, as the spec asks) and remove the state.
+void destroy(const Store& store, const State& st);
+
+}  // namespace berth::runc

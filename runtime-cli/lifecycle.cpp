@@ -1,0 +1,204 @@
+// create, start, run: from a bundle to a parked or running container.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "config/oci_spec.hpp"
+#include "runtime-cli/args.hpp"
+#include "runtime-cli/commands.hpp"
+#include "runtime-cli/container_ops.hpp"
+#include "runtime/cgroup.hpp"
+#include "runtime/launcher.hpp"
+
+namespace berth::runc {
+namespace {
+
+const std::vector<OptionSpec> kCreateOptions = {
+    {"bundle", 'b', true},          {"pid-file", 0, true},     {"console-socket", 0, true},
+    {"preserve-fds", 0, true},      {"no-pivot", 0, false},    {"no-new-keyring", 0, false}};
+
+std::vector<OptionSpec> run_options() {
+    auto o = kCreateOptions;
+    o.push_back({"detach", 'd', false});
+    o.push_back({"keep", 0, false});
+    return o;
+}
+
+std::string only_id(const Args& a, const char* command) {
+    if (a.positional.size() != 1)
+        throw Error(fmt::format("{}: expected exactly one container id, got {}", command, a.positional.size()), EINVAL);
+    Store::check_id(a.positional[0]);
+    return a.positional[0];
+}
+
+std::string realpath_of(const std::string& p, const char* what) {
+    char buf[PATH_MAX];
+    if (!::realpath(p.c_str(), buf)) throw_errno(fmt::format("{} `{}`", what, p));
+    return buf;
+}
+
+void write_pid_file(const std::string& path, pid_t pid) {
+    if (path.empty()) return;
+    // Written whole then renamed: an engine polling the file never reads half a pid.
+    std::string tmp = path + ".tmp";
+    fs::write_file(tmp, std::to_string(pid), 0644);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno(fmt::format("pid file `{}`", path));
+}
+
+int preserve_fds(const Args& a) {
+    std::string v = a.get("preserve-fds", "0");
+    char* end = nullptr;
+    long n = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || n < 0 || n > 1024) throw Error(fmt::format("--preserve-fds `{}`: not a count", v), EINVAL);
+    return int(n);
+}
+
+// Removes what a failed create left behind.
+class CreateGuard {
+public:
+    CreateGuard(const Store& s, std::string id) : store_(s), id_(std::move(id)) {}
+    ~CreateGuard() {
+        if (armed_) try {
+                store_.remove(id_);
+            } catch (...) {
+            }
+    }
+    void disarm() { armed_ = false; }
+
+private:
+    const Store& store_;
+    std::string id_;
+    bool armed_ = true;
+};
+
+struct Created {
+    State state;
+    runtime::Process process;
+};
+
+// Everything create and run share. With `park` the process waits on the exec
+// FIFO and the container is `created`; without, it runs at once.
+Created create_container(const Context& c, const Args& a, const std::string& id, bool park) {
+    const std::string bundle = realpath_of(a.get("bundle", "."), "bundle");
+    oci::Spec spec = oci::load_bundle(bundle);
+    if (a.has("console-socket") || spec.process.terminal) check_terminal(spec, a.get("console-socket"));
+
+    c.store.create_dir(id);
+    CreateGuard guard(c.store, id);
+
+    fs::Fd fifo;
+    if (park) {
+        const std::string f = c.store.fifo(id);
+        if (::mkfifo(f.c_str(), 0600) < 0) throw_errno(fmt::format("create exec fifo `{}`", f));
+        fifo.reset(::open(f.c_str(), O_PATH | O_CLOEXEC));
+        if (!fifo) throw_errno(fmt::format("open exec fifo `{}`", f));
+    }
+
+    runtime::LaunchRequest req;
+    req.id = id;
+    req.bundle_dir = bundle;
+    req.spec = &spec;
+    req.stdio = {0, 1, 2};
+    req.exec_fifo_fd = fifo.get();
+    req.preserve_fds = preserve_fds(a);
+    req.console_socket = a.get("console-socket");
+    req.cgroup_path = runtime::container_cgroup_dir(spec.linux_.cgroups_path, id);
+    if (req.cgroup_path.empty() && spec.linux_.resources)
+        throw Error("linux.resources: this host has no cgroup v2 hierarchy (cgroup v1 is not supported)", ENOTSUP);
+
+    Created out;
+    State& st = out.state;
+    st.id = id;
+    st.bundle = bundle;
+    st.rootfs = spec.root.path[0] == '/' ? spec.root.path : fs::join(bundle, spec.root.path);
+    st.created = now_rfc3339();
+    st.cgroup = req.cgroup_path;
+    st.annotations = spec.annotations;
+    st.owner = "root";
+
+    out.process = runtime::launch(req);
+    st.pid = out.process.pid;
+    // Even a process that already exited (a zombie of ours) has its start time.
+    if (auto ps = proc_stat(st.pid)) st.start_time = ps->start_time;
+    c.store.save(st);
+    write_pid_file(a.get("pid-file"), st.pid);
+    guard.disarm();
+    return out;
+}
+
+// Opens the FIFO for reading, which releases the parked process, and waits
+// (bounded) for its byte; a process that died meanwhile is an error.
+void release(const Store& store, const State& st) {
+    const std::string f = store.fifo(st.id);
+    fs::Fd fd(::open(f.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+    if (!fd) throw_errno(fmt::format("open exec fifo `{}`", f));
+    for (int waited = 0; waited < 10000; waited += 100) {
+        pollfd p{fd.get(), POLLIN, 0};
+        int r = ::poll(&p, 1, 100);
+        if (r < 0 && errno != EINTR) throw_errno("poll exec fifo");
+        if (r > 0 && (p.revents & POLLIN)) {
+            char b;
+            if (::read(fd.get(), &b, 1) == 1) {
+                ::unlink(f.c_str());
+                return;
+            }
+        }
+        if (live_start_time(st.pid) != st.start_time)
+            throw Error(fmt::format("container `{}` exited before it could start", st.id), ESRCH);
+    }
+    throw Error(fmt::format("container `{}`: the process did not take the start signal within 10 s", st.id), ETIMEDOUT);
+}
+
+}  // namespace
+
+int cmd_create(const Context& c) {
+    Args a = parse_args(c.argv, c.first, kCreateOptions, false, "create");
+    create_container(c, a, only_id(a, "create"), true);
+    return 0;
+}
+
+int cmd_start(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {}, false, "start");
+    const std::string id = only_id(a, "start");
+    fs::Fd lock = c.store.lock(id);
+    State st = c.store.load(id);
+    Status s = c.store.status(st);
+    if (s != Status::created)
+        throw Error(fmt::format("cannot start container `{}`: it is {}, not created", id, status_name(s)), EINVAL);
+    release(c.store, st);
+    run_hooks_poststart(c.store, st);
+    return 0;
+}
+
+int cmd_run(const Context& c) {
+    Args a = parse_args(c.argv, c.first, run_options(), false, "run");
+    const std::string id = only_id(a, "run");
+    if (a.has("detach")) {
+        Created cr = create_container(c, a, id, false);
+        ::close(cr.process.pidfd);
+        run_hooks_poststart(c.store, cr.state);
+        return 0;
+    }
+    // Blocked before the clone so no signal is lost; the child resets its mask.
+    sigset_t old;
+    block_forwarded_signals(&old);
+    Created cr = create_container(c, a, id, false);
+    ::close(cr.process.pidfd);
+    run_hooks_poststart(c.store, cr.state);
+    int code = wait_forwarding(cr.process.pid);
+    ::sigprocmask(SIG_SETMASK, &old, nullptr);
+    if (!a.has("keep")) destroy(c.store, cr.state);
+    return code;
+}
+
+}  // namespace berth::runc

@@ -1,0 +1,133 @@
+// berth-runc: berth's launcher behind the command line runc, crun and youki
+// share, so container engines (podman, containerd, conmon) can drive it.
+//   berth-runc [global options] COMMAND [options] ARGS
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <seccomp.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "runtime-cli/args.hpp"
+#include "runtime-cli/commands.hpp"
+#include "runtime-cli/state.hpp"
+
+namespace {
+
+using namespace berth::runc;
+
+constexpr const char* kUsage =
+    "usage: berth-runc [--root DIR] [--log FILE] [--log-format text|json] COMMAND [options] ID\n"
+    "commands:\n"
+    "  create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID\n"
+    "  start ID                    release a created container\n"
+    "  run [--detach] [--keep] [create options] ID\n"
+    "  state ID                    print the runtime-spec state JSON\n"
+    "  kill [--all] ID [SIGNAL]    default TERM; a name (TERM, SIGTERM) or a number\n"
+    "  delete [--force] ID\n"
+    "  list [--format table|json] [--quiet]\n"
+    "  exec [--process F | options] ID [COMMAND...]\n"
+    "  features                    supported features as JSON\n"
+    "  --version\n";
+
+const std::vector<OptionSpec> kGlobal = {
+    {"root", 0, true},           {"log", 0, true},        {"log-format", 0, true}, {"debug", 0, false},
+    {"systemd-cgroup", 0, false}, {"rootless", 0, true},  {"criu", 0, true},       {"version", 'v', false},
+    {"help", 'h', false}};
+
+struct Logger {
+    std::string file, format = "text";
+
+    // runc's log formats: conmon and podman read the last error from the file.
+    void error(const std::string& msg) const {
+        std::fprintf(stderr, "berth-runc: %s\n", msg.c_str());
+        if (file.empty()) return;
+        std::string line = format == "json"
+                               ? nlohmann::json({{"level", "error"}, {"msg", msg}, {"time", now_rfc3339()}}).dump()
+                               : fmt::format("time=\"{}\" level=error msg=\"{}\"", now_rfc3339(), msg);
+        line += '\n';
+        if (FILE* f = std::fopen(file.c_str(), "a")) {
+            std::fwrite(line.data(), 1, line.size(), f);
+            std::fclose(f);
+        }
+    }
+};
+
+int version() {
+    const scmp_version* v = seccomp_version();
+    std::printf("berth-runc version %s\nspec: 1.2.0\nlibseccomp: %u.%u.%u\n", BERTH_VERSION, v->major, v->minor,
+                v->micro);
+    return 0;
+}
+
+int dispatch(const std::string& cmd, const Context& c) {
+    if (cmd == "create") return cmd_create(c);
+    if (cmd == "start") return cmd_start(c);
+    if (cmd == "run") return cmd_run(c);
+    if (cmd == "state") return cmd_state(c);
+    if (cmd == "kill") return cmd_kill(c);
+    if (cmd == "delete") return cmd_delete(c);
+    if (cmd == "list") return cmd_list(c);
+    if (cmd == "exec") return cmd_exec(c);
+    if (cmd == "features") return cmd_features(c);
+    if (cmd == "help") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    throw berth::Error(fmt::format("unknown command `{}`\n{}", cmd, kUsage), EINVAL);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    berth::log::set_program("berth-runc");
+    std::vector<std::string> args(argv, argv + argc);
+    Logger log;
+    try {
+        // Global options end at the first word that is not one of them.
+        size_t i = 1;
+        std::vector<std::string> global;
+        while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+            global.push_back(args[i]);
+            std::string name = args[i].substr(args[i][1] == '-' ? 2 : 1);
+            bool has_inline = name.find('=') != std::string::npos;
+            bool takes_value = false;
+            for (const auto& o : kGlobal)
+                if (name == o.long_name) takes_value = o.takes_value;
+            if (takes_value && !has_inline && i + 1 < args.size()) global.push_back(args[++i]);
+            ++i;
+        }
+        global.insert(global.begin(), "berth-runc");
+        Args g = parse_args(global, 1, kGlobal, false, "berth-runc");
+        log.file = g.get("log");
+        log.format = g.get("log-format", "text");
+        if (log.format != "text" && log.format != "json")
+            throw berth::Error(fmt::format("--log-format `{}`: use text or json", log.format), EINVAL);
+        if (g.has("version")) return version();
+        if (g.has("help")) {
+            std::fputs(kUsage, stdout);
+            return 0;
+        }
+        if (g.has("systemd-cgroup"))
+            throw berth::Error("--systemd-cgroup is not supported: berth manages cgroupfs paths itself "
+                               "(run the engine with its cgroupfs manager, e.g. podman --cgroup-manager cgroupfs)",
+                               ENOTSUP);
+        if (g.has("rootless") && g.get("rootless") != "false")
+            throw berth::Error("--rootless: berth-runc runs containers as root only", ENOTSUP);
+        if (i >= args.size()) {
+            std::fputs(kUsage, stderr);
+            return 2;
+        }
+        Context c{Store(g.get("root", "/run/berth-runc")), args, i + 1};
+        return dispatch(args[i], c);
+    } catch (const std::exception& e) {
+        log.error(e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,107 @@
+// state, kill, delete, list: commands on containers that already exist.
+#include <unistd.h>
+
+#include <cstdio>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "runtime-cli/args.hpp"
+#include "runtime-cli/commands.hpp"
+#include "runtime-cli/container_ops.hpp"
+
+namespace berth::runc {
+namespace {
+
+std::string only_id(const Args& a, const char* command, size_t max_extra = 0) {
+    if (a.positional.empty() || a.positional.size() > 1 + max_extra)
+        throw Error(fmt::format("{}: expected a container id{}", command, max_extra ? " and a signal" : ""), EINVAL);
+    Store::check_id(a.positional[0]);
+    return a.positional[0];
+}
+
+nlohmann::json state_doc(const Store& store, const State& st) {
+    Status s = store.status(st);
+    nlohmann::json j = {{"ociVersion", "1.2.0"},
+                        {"id", st.id},
+                        {"status", status_name(s)},
+                        {"pid", s == Status::stopped ? 0 : st.pid},
+                        {"bundle", st.bundle},
+                        {"rootfs", st.rootfs},
+                        {"created", st.created},
+                        {"owner", st.owner}};
+    if (!st.annotations.empty()) j["annotations"] = st.annotations;
+    return j;
+}
+
+void print(const std::string& s) {
+    std::fwrite(s.data(), 1, s.size(), stdout);
+    std::fflush(stdout);
+}
+
+}  // namespace
+
+int cmd_state(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {}, false, "state");
+    State st = c.store.load(only_id(a, "state"));
+    print(state_doc(c.store, st).dump(2) + "\n");
+    return 0;
+}
+
+int cmd_kill(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {{"all", 'a', false}}, false, "kill");
+    const std::string id = only_id(a, "kill", 1);
+    int sig = parse_signal(a.positional.size() > 1 ? a.positional[1] : "TERM");
+    signal_container(c.store, c.store.load(id), sig, a.has("all"));
+    return 0;
+}
+
+int cmd_delete(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {{"force", 'f', false}}, false, "delete");
+    const std::string id = only_id(a, "delete");
+    fs::Fd lock = c.store.lock(id);
+    State st = c.store.load(id);
+    Status s = c.store.status(st);
+    if ((s == Status::created || s == Status::running) && !a.has("force"))
+        throw Error(fmt::format("cannot delete container `{}`: it is {} (stop it first or use --force)", id,
+                                status_name(s)), EBUSY);
+    destroy(c.store, st);
+    return 0;
+}
+
+int cmd_list(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {{"format", 'f', true}, {"quiet", 'q', false}}, false, "list");
+    const std::string format = a.get("format", "table");
+    if (format != "table" && format != "json")
+        throw Error(fmt::format("list: unknown format `{}` (table or json)", format), EINVAL);
+    std::vector<State> all;
+    for (const auto& id : c.store.ids()) {
+        try {
+            all.push_back(c.store.load(id));
+        } catch (const Error&) {
+            // Removed while we listed, or not one of ours.
+        }
+    }
+    if (a.has("quiet")) {
+        for (const auto& st : all) print(st.id + "\n");
+        return 0;
+    }
+    if (format == "json") {
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& st : all) arr.push_back(state_doc(c.store, st));
+        print(arr.dump() + "\n");
+        return 0;
+    }
+    std::string out = fmt::format("{:<20} {:<8} {:<10} {:<40} {:<32} {}\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+                                  "OWNER");
+    for (const auto& st : all) {
+        Status s = c.store.status(st);
+        out += fmt::format("{:<20} {:<8} {:<10} {:<40} {:<32} {}\n", st.id, s == Status::stopped ? 0 : st.pid,
+                           status_name(s), st.bundle, st.created, st.owner);
+    }
+    print(out);
+    return 0;
+}
+
+}  // namespace berth::runc

@@ -1,0 +1,157 @@
+// Per-container I/O PID 1 sets up before a start: the log pipe, and the
+// readiness channel (an s6-style notification pipe, or a NOTIFY_SOCKET
+// datagram socket whose senders are checked with SCM_CREDENTIALS), plus the
+// readiness timeout and the systemd watchdog.
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace berth::supervisor {
+
+namespace {
+
+// True when `pid` runs in the container's cgroup (or below it); without
+// cgroups, only the main process is believed.
+bool belongs_to(const Container& c, pid_t pid) {
+    if (pid <= 0) return false;
+    if (pid == c.pid) return true;
+    if (c.cgroup.empty()) return false;
+    auto text = fs::try_read_file("/proc/" + std::to_string(pid) + "/cgroup");
+    if (!text) return false;
+    auto at = text->find("0::");
+    if (at == std::string::npos) return false;
+    std::string path = text->substr(at + 3);
+    path = path.substr(0, path.find('\n'));
+    const std::string mount = "/sys/fs/cgroup";
+    std::string want = c.cgroup.rfind(mount, 0) == 0 ? c.cgroup.substr(mount.size()) : c.cgroup;
+    return path == want || path.rfind(want + "/", 0) == 0;
+}
+
+}  // namespace
+
+void Supervisor::prepare_io(Container& c) {
+    if (!c.log) {
+        c.log = std::make_unique<ServiceLog>(c.name, c.policy.log, settings_.console_fd, settings_.log_dir);
+        loop_.watch(c.log->read_fd(), EPOLLIN, [&c](std::uint32_t) { c.log->drain(); });
+    }
+    if (c.kind != Kind::service || c.notify_r) return;
+    if (c.policy.readiness == config::Readiness::notify_fd) {
+        int p[2];
+        if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) throw_errno("readiness pipe");
+        c.notify_r.reset(p[0]);
+        c.notify_w.reset(p[1]);
+        watch_notify(c);
+    } else if (c.policy.readiness == config::Readiness::systemd) {
+        if (settings_.notify_dir.empty()) throw Error("readiness systemd: no directory for NOTIFY_SOCKET");
+        std::string dir = fs::join(settings_.notify_dir, c.name);
+        fs::mkdir_p(dir, 0755);
+        c.notify_socket = fs::join(dir, "notify");
+        fs::Fd s(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (!s) throw_errno("NOTIFY_SOCKET socket");
+        int one = 1;
+        if (::setsockopt(s.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) throw_errno("SO_PASSCRED");
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        if (c.notify_socket.size() >= sizeof a.sun_path) throw Error("NOTIFY_SOCKET path too long: " + c.notify_socket);
+        c.notify_socket.copy(a.sun_path, sizeof a.sun_path - 1);
+        ::unlink(c.notify_socket.c_str());
+        if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) throw_errno("bind " + c.notify_socket);
+        ::chmod(c.notify_socket.c_str(), 0666);  // the service may run as any user
+        c.notify_r = std::move(s);
+        watch_notify(c);
+    }
+}
+
+void Supervisor::watch_notify(Container& c) {
+    bool datagram = c.policy.readiness == config::Readiness::systemd;
+    loop_.watch(c.notify_r.get(), EPOLLIN, [this, &c, datagram](std::uint32_t) {
+        for (int i = 0; i < 64; ++i) {  // bounded: a chatty service cannot hold the loop
+            char buf[4096];
+            pid_t sender = 0;
+            ssize_t n;
+            if (datagram) {
+                iovec iov{buf, sizeof buf};
+                alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(ucred))];
+                msghdr m{};
+                m.msg_iov = &iov;
+                m.msg_iovlen = 1;
+                m.msg_control = ctl;
+                m.msg_controllen = sizeof ctl;
+                n = ::recvmsg(c.notify_r.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+                for (cmsghdr* h = CMSG_FIRSTHDR(&m); n >= 0 && h; h = CMSG_NXTHDR(&m, h))
+                    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
+                        sender = reinterpret_cast<ucred*>(CMSG_DATA(h))->pid;
+            } else {
+                n = ::read(c.notify_r.get(), buf, sizeof buf);
+                sender = c.pid;  // only the service holds the write end
+            }
+            if (n <= 0) return;
+            notify_data(c, std::string_view(buf, size_t(n)), sender);
+        }
+    });
+}
+
+void Supervisor::notify_data(Container& c, std::string_view data, pid_t sender) {
+    if (c.state != State::running) return;
+    if (c.policy.readiness == config::Readiness::notify_fd) {
+        // s6: a newline, possibly after other bytes or in pieces, means ready.
+        if (data.find('\n') != std::string_view::npos) mark_ready(c);
+        return;
+    }
+    if (!belongs_to(c, sender)) {
+        log::warn("services {}: notification from pid {} outside the service ignored", c.name, sender);
+        return;
+    }
+    // One datagram holds newline-separated assignments.
+    while (!data.empty()) {
+        std::string_view line = data.substr(0, data.find('\n'));
+        data.remove_prefix(std::min(data.size(), line.size() + 1));
+        if (line == "READY=1") mark_ready(c);
+        else if (line.rfind("STATUS=", 0) == 0) c.status_text = std::string(line.substr(7, 200));
+        else if (line == "WATCHDOG=1" && c.ready) arm_watchdog(c);
+    }
+}
+
+void Supervisor::arm_readiness(Container& c) {
+    if (c.policy.readiness == config::Readiness::none) return mark_ready(c);
+    c.timer = loop_.add_timer(c.policy.readiness_timeout_ms, [this, &c] {
+        c.timer = 0;
+        if (c.state != State::running || c.ready) return;
+        c.fail_reason = "not ready after " + std::to_string(c.policy.readiness_timeout_ms) + " ms";
+        log::error("services {}: {}", c.name, c.fail_reason);
+        begin_stop(c, "readiness timeout");
+    });
+}
+
+// systemd's watchdog: each WATCHDOG=1 pushes the deadline; missing it stops
+// the service as a failure, so the restart policy applies.
+void Supervisor::arm_watchdog(Container& c) {
+    cancel(c.watchdog);
+    if (c.policy.watchdog_ms <= 0 || c.policy.readiness != config::Readiness::systemd) return;
+    c.watchdog = loop_.add_timer(c.policy.watchdog_ms, [this, &c] {
+        c.watchdog = 0;
+        c.fail_reason = "watchdog timeout";
+        log::error("services {}: no WATCHDOG=1 for {} ms", c.name, c.policy.watchdog_ms);
+        begin_stop(c, "watchdog timeout");
+    });
+}
+
+void Supervisor::mark_ready(Container& c) {
+    if (c.state != State::running || c.ready) return;
+    c.ready = true;
+    c.ready_ms = loop_.now();
+    cancel(c.timer);
+    if (c.policy.readiness != config::Readiness::none)
+        log::info("services {}: ready after {} ms", c.name, c.ready_ms - c.started_ms);
+    arm_watchdog(c);
+    schedule();
+}
+
+}  // namespace berth::supervisor

@@ -1,0 +1,114 @@
+#include "supervisor/service_log.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "common/error.hpp"
+
+namespace berth::supervisor {
+
+namespace {
+std::int64_t wall_now_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return std::int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void write_nonblocking(int fd, std::string_view s) {
+    while (!s.empty()) {
+        ssize_t n = ::write(fd, s.data(), s.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return;  // EAGAIN on a slow console: the rest is lost, PID 1 goes on
+        s.remove_prefix(size_t(n));
+    }
+}
+}  // namespace
+
+std::string format_wall(std::int64_t wall_ms) {
+    time_t secs = time_t(wall_ms / 1000);
+    struct tm tm{};
+    ::gmtime_r(&secs, &tm);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                       tm.tm_hour, tm.tm_min, tm.tm_sec, int(wall_ms % 1000));
+}
+
+ServiceLog::ServiceLog(std::string name, config::LogPolicy policy, int console_fd, std::string log_dir)
+    : name_(std::move(name)), policy_(policy), console_fd_(console_fd) {
+    int p[2];
+    if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("log pipe for " + name_);
+    r_.reset(p[0]);
+    w_.reset(p[1]);
+    if (::fcntl(p[0], F_SETFL, O_NONBLOCK) < 0) throw_errno("log pipe for " + name_ + ": O_NONBLOCK");
+    if (policy_.file) {
+        path_ = log_dir + "/" + name_ + ".log";
+        file_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0640));
+        struct stat st{};
+        if (file_ && ::fstat(file_.get(), &st) == 0) file_size_ = std::uint64_t(st.st_size);
+    }
+}
+
+size_t ServiceLog::drain(size_t budget) {
+    char buf[8192];
+    size_t got = 0;
+    while (got < budget) {
+        ssize_t n = ::read(r_.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += size_t(n);
+        for (ssize_t i = 0; i < n; ++i) {
+            if (buf[i] == '\n') {
+                add_line(partial_);
+                partial_.clear();
+            } else {
+                partial_ += buf[i];
+                if (partial_.size() >= kMaxLine) {  // a line without end is cut, not kept growing
+                    add_line(partial_);
+                    partial_.clear();
+                }
+            }
+        }
+    }
+    return got;
+}
+
+void ServiceLog::add_line(std::string_view text) {
+    LogLine l{wall_now_ms(), std::string(text)};
+    ++total_;
+    if (policy_.console && console_fd_ >= 0) write_nonblocking(console_fd_, name_ + ": " + l.text + "\n");
+    if (file_) to_file(format_wall(l.wall_ms) + " " + l.text + "\n");
+    for (auto it = followers_.begin(); it != followers_.end();)
+        it = (*it)(l) ? std::next(it) : followers_.erase(it);
+    lines_.push_back(std::move(l));
+    while (lines_.size() > size_t(policy_.ring_lines)) {
+        lines_.pop_front();
+        ++dropped_;
+    }
+}
+
+void ServiceLog::to_file(const std::string& formatted) {
+    if (file_size_ + formatted.size() > policy_.max_size) rotate();
+    if (!file_) return;
+    ssize_t n = ::write(file_.get(), formatted.data(), formatted.size());
+    if (n > 0) file_size_ += std::uint64_t(n);
+}
+
+// NAME.log.(k-1) -> NAME.log.k ... NAME.log -> NAME.log.1: renames within one
+// tmpfs, no copying, nothing PID 1 could wait on.
+void ServiceLog::rotate() {
+    file_.reset();
+    if (policy_.keep == 0) {
+        ::unlink(path_.c_str());
+    } else {
+        for (int k = policy_.keep; k > 1; --k)
+            ::rename((path_ + "." + std::to_string(k - 1)).c_str(), (path_ + "." + std::to_string(k)).c_str());
+        ::rename(path_.c_str(), (path_ + ".1").c_str());
+    }
+    file_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0640));
+    file_size_ = 0;
+}
+
+}  // namespace berth::supervisor

@@ -1,0 +1,67 @@
+// One service's output: a pipe PID 1 creates once and keeps across restarts
+// (the container gets its write end as stdout and stderr), read without ever
+// blocking into a bounded ring of time-stamped lines that drops the oldest and
+// counts, echoed to the console and to /var/log/NAME.log with size rotation.
+// Every write PID 1 makes here is non-blocking: a slow console or a full disk
+// costs lines (counted), never a stall.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <list>
+#include <string>
+#include <string_view>
+
+#include "common/fs.hpp"
+#include "config/service_policy.hpp"
+
+namespace berth::supervisor {
+
+struct LogLine {
+    std::int64_t wall_ms;  // CLOCK_REALTIME, for people; never used for timing
+    std::string text;
+};
+
+class ServiceLog {
+public:
+    // console_fd: where echoed lines go (-1: nowhere); log_dir: "/var/log".
+    ServiceLog(std::string name, config::LogPolicy policy, int console_fd, std::string log_dir);
+
+    int write_fd() const { return w_.get(); }
+    int read_fd() const { return r_.get(); }
+
+    // Reads what is available, at most `budget` bytes so that one flooding
+    // service cannot hold the loop. Returns the bytes read.
+    size_t drain(size_t budget = 65536);
+    void add_line(std::string_view text);
+
+    const std::deque<LogLine>& lines() const { return lines_; }
+    std::uint64_t dropped() const { return dropped_; }
+    std::uint64_t total() const { return total_; }
+
+    // Called with each new line; a follower returning false is removed.
+    using Follower = std::function<bool(const LogLine&)>;
+    void follow(Follower f) { followers_.push_back(std::move(f)); }
+
+    static constexpr size_t kMaxLine = 4096;
+
+private:
+    void to_file(const std::string& formatted);
+    void rotate();
+
+    std::string name_;
+    config::LogPolicy policy_;
+    int console_fd_;
+    std::string path_;
+    fs::Fd r_, w_, file_;
+    std::uint64_t file_size_ = 0;
+    std::string partial_;
+    std::deque<LogLine> lines_;
+    std::uint64_t dropped_ = 0, total_ = 0;
+    std::list<Follower> followers_;
+};
+
+// "2024-05-01T12:00:00.123Z"
+std::string format_wall(std::int64_t wall_ms);
+
+}  // namespace berth::supervisor

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# The supervisor end to end with the real static PID 1 in namespaces (no VM):
+# restart backoff timing, readiness over a notification fd, dependencies, log
+# capture, the control CLI (ps, status, logs, stop, start, kill, exec) from a
+# "driver" service that shares PID 1's mount and pid namespaces, classic PID 1
+# bugs (1,000 simultaneous exits, signals to PID 1, a double-forked daemon, a
+# log flood during ps), and poweroff through the CLI.
+# usage: run.sh PATH-TO-berth-init
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../lib/check.sh"
+init_bin=$(readlink -f "$1")
+[ "$(id -u)" = 0 ] || { echo "needs root"; echo "0 passed, 0 failed"; exit 77; }
+
+work=$(mktemp -d /var/tmp/berth-sup.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+root=$work/root
+mkdir -p "$root"/{proc,sys,dev,run,tmp,var,etc/berth,containers/services}
+# PID 1's root is made the root of its mount namespace (pivot_root, as after
+# the initramfs hand-over), so a container joining that namespace sees it too.
+cp "$init_bin" "$root/init"
+make_busybox_rootfs "$work/template"
+cp -a "$work/template/." "$root/"   # the driver runs in PID 1's own root
+
+# service NAME NS-JSON CAPS SCRIPT [POLICY-JSON]
+service() {
+    local dir=$root/containers/services/$1 ns=$2 caps=$3 script=$4 policy=${5:-}
+    mkdir -p "$dir" && cp -a "$work/template" "$dir/rootfs"
+    touch "$dir/rootfs/marker-$1"
+    local esc=${script//\\/\\\\}; esc=${esc//\"/\\\"}; esc=${esc//$'\n'/\\n}
+    local mounts='{"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+    {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}'
+    case $ns in *'"path"'*) mounts='' ;; esac
+    cat > "$dir/config.json" <<JSON
+{
+  "ociVersion": "1.0.2",
+  "root": {"path": "rootfs", "readonly": true},
+  "process": {
+    "args": ["/bin/sh", "-c", "$esc"], "env": ["PATH=/run/berth/bin:/bin"], "cwd": "/",
+    "user": {"uid": 0, "gid": 0},
+    "capabilities": {"bounding": $caps, "effective": $caps, "permitted": $caps}
+  },
+  "mounts": [$mounts],
+  "linux": {"namespaces": [$ns]}
+}
+JSON
+    [ -n "$policy" ] && echo "{\"berth\": $policy}" > "$dir/runtime.json"
+    return 0
+}
+own='{"type":"pid"},{"type":"mount"},{"type":"uts"}'
+all='["CAP_NET_BIND_SERVICE","CAP_NET_ADMIN","CAP_MKNOD","CAP_SETFCAP","CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FOWNER","CAP_KILL","CAP_SETGID","CAP_SETUID","CAP_SETPCAP","CAP_SYS_ADMIN","CAP_SYS_CHROOT","CAP_SYS_PTRACE"]'
+
+service crash "$own" '[]' 'echo crash-run; exit 1' \
+  '{"restartDelay": "500ms", "restartDelayMax": "2s", "giveUp": {"failures": 5, "window": "1m"}}'
+service db "$own" '[]' 'sleep 0.3; echo db: ready-now; echo >&5; exec sleep 1000' \
+  '{"readiness": {"type": "notify-fd", "fd": 5, "timeout": "5s"}}'
+service web "$own" '["CAP_NET_BIND_SERVICE"]' 'echo "web: fds=$(ls /proc/self/fd | tr "\n" " ")"; exec sleep 1000' \
+  '{"dependsOn": ["db"], "log": {"file": true}}'
+service daemon '{"type":"mount"}' '[]' '(sleep 1001 &); (sleep 1002 &); exec sleep 1000' '{"stopTimeout": "2s"}'
+service flood "$own" '[]' 'while :; do echo flood-line-flood-line-flood-line-flood-line; done' '{"log": {"console": false, "ringLines": 100}}'
+service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
+for i in $(seq 1 60); do berth status crash --json | grep -q "\"failed\"" && break; sleep 0.2; done
+echo "drv: ps-begin"; berth ps; echo "drv: ps-end"
+echo "drv: json-names=$(berth ps --json | grep -c "\"name\"")"
+berth status web --json | grep -E "\"(state|ready|readiness)\"" | sed "s/^/drv: status /"
+echo "drv: logs=$(berth logs web -n 5 | tail -1)"
+echo "drv: logfile=$(cat /var/log/web.log | head -1)"
+berth exec web sh -c "echo exec: marker=\$(ls /marker-*) pid1=\$(cat /proc/1/comm) \$(grep CapEff /proc/self/status)" | sed "s/^/drv: /"
+echo "drv: exec-missing-rc=$(berth exec web /nope >/dev/null 2>&1; echo $?)"
+for s in TSTP TTOU TTIN HUP QUIT ALRM WINCH; do kill -$s 1 2>/dev/null; done
+ms() { awk "{print int(\$1 * 1000)}" /proc/uptime; }   # busybox date has no %N; 10 ms resolution
+best() { b=999999; for i in 1 2 3 4 5; do t0=$(ms); "$@" >/dev/null; t1=$(ms); [ $((t1 - t0)) -lt $b ] && b=$((t1 - t0)); done; echo $b; }
+echo "drv: ps-ms=$(best berth ps) start-ms=$(best /init --version)"
+berth stop flood
+for i in $(seq 1 1000); do (sleep 0.3 &) ; done
+sleep 1.5
+echo "drv: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"
+echo "drv: daemon-procs-before=$(ps -o args | grep -c "^sleep 100[12]")"
+berth stop daemon; sleep 0.5
+echo "drv: daemon-state=$(berth status daemon --json | grep "\"state\"" | tr -d " ,")"
+echo "drv: daemon-left=$(ps -o args | grep -c "^sleep 100[12]")"
+berth kill -s KILL db; sleep 0.3
+echo "drv: db-after-kill=$(berth status db --json | grep "\"state\"" | tr -d " ,")"
+echo "drv: unknown=$(berth stop nosuch 2>&1)"
+echo "drv: poweroff"; berth poweroff; sleep 100
+' '{"restart": "no"}'
+
+log=$work/console.log
+timeout -k 5 90 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && mkdir -p old && pivot_root . old &&
+         exec /bin/busybox sh -c 'cd / && umount -l /old && exec /init'" > "$log" 2>&1
+rc=$?
+grep -v "flood-line" "$log" | sed 's/^/  | /'
+
+ms_of() { sed -E 's/^\[ *([0-9]+) ms\].*/\1/'; }
+check "PID 1 went down through reboot(2) (status $rc, not a timeout)" [ "$rc" != 124 -a "$rc" != 137 ]
+# Backoff: each "restarting in N ms" is followed by the next start N ms later (±10 %).
+starts=$(grep -E 'services crash: (restarting in|started)' "$log")
+backoff_ok=1; n=0
+while read -r line; do
+    if [[ $line =~ restarting\ in\ ([0-9]+)\ ms ]]; then want=${BASH_REMATCH[1]}; t=$(echo "$line" | ms_of)
+    elif [ -n "${want:-}" ]; then got=$(( $(echo "$line" | ms_of) - t )); n=$((n + 1))
+        echo "  crash restart $n: wanted $want ms, took $got ms"
+        [ "$got" -ge "$want" ] && [ "$got" -le $(( want * 11 / 10 + 20 )) ] || backoff_ok=0; want=
+    fi
+done <<< "$starts"
+check "crash loop: 4 restarts at 500, 1000, 2000, 2000 ms (±10 %)" [ "$backoff_ok" = 1 -a "$n" = 4 ]
+check "crash loop gave up after 5 failures" has "$log" 'services crash: gave up after 5 failures'
+check "readiness over fd 5: db ready" has "$log" 'services db: ready after [0-9]+ ms'
+check "web (dependsOn db) started only after db was ready" \
+  [ "$(line_of "$log" 'services web: started')" -gt "$(line_of "$log" 'services db: ready after')" ]
+check "service output captured and echoed with its name" has "$log" '^web: web: fds='
+check "service sees only fds 0-2 (+ the one ls opens)" has "$log" 'web: fds=0 1 2 3 $'
+check "ps table lists the services" has "$log" '^driver: (web|db) +services +running'
+check "ps --json lists every container" has "$log" 'drv: json-names=6'
+check "status --json: state, readiness" has "$log" 'drv: status +"readiness": "none"'
+check "logs NAME -n shows the captured line" has "$log" 'drv: logs=.*web: fds='
+check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logfile=[0-9]{4}-[0-9]{2}-[0-9]{2}T.*web: fds='
+check "exec runs in the service's root, pid namespace and capabilities" \
+  has "$log" 'drv: exec: marker=/marker-web pid1=sleep CapEff:[[:space:]]+0000000000000400'
+check "exec of a missing program fails with a distinct status" has "$log" 'drv: exec-missing-rc=12[67]'
+check "SIGTSTP/SIGTTOU/SIGHUP... to PID 1 are logged and ignored" has "$log" 'ignoring signal SIGTSTP'
+ps_ms=$(sed -n 's/.*drv: ps-ms=\([0-9]*\) start-ms=.*/\1/p' "$log"); start_ms=$(sed -n 's/.*drv: ps-ms=[0-9]* start-ms=\([0-9]*\).*/\1/p' "$log")
+echo "  berth ps: ${ps_ms:-?} ms, of which starting the binary: ${start_ms:-?} ms (best of 5, 10 ms resolution)"
+check "ps answers in < 50 ms (beyond process start) while a service floods its log" \
+  [ -n "$ps_ms" ] && [ -n "$start_ms" ] && [ $(( ps_ms - start_ms )) -lt 50 ]
+check "1,000 simultaneous orphan exits leave no zombie" has "$log" 'drv: zombies=0$'
+check "the double-forked daemon left 2 orphans running before stop" has "$log" 'drv: daemon-procs-before=2'
+check "stop: the daemon is exited and nothing of it is left" \
+  bash -c "grep -q 'drv: daemon-state=\"state\":\"exited\"' '$log' && grep -q 'drv: daemon-left=0' '$log'"
+check "kill -s KILL: db restarts (on-failure)" has "$log" 'services db: restarting in'
+check "unknown service: a clear error" has "$log" 'drv: unknown=berth stop: no container named "nosuch"'
+check "poweroff through the CLI reaches reboot(2)" has "$log" 'poweroff now'
+finish

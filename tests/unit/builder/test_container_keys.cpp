@@ -1,0 +1,198 @@
+#include <catch2/catch.hpp>
+
+#include "builder/bundle.hpp"
+#include "builder/container_keys.hpp"
+#include "builder/image_assembler.hpp"
+#include "builder/layer_unpack.hpp"
+#include "builder/oci_config_gen.hpp"
+#include "builder/outputs.hpp"
+#include "common/fs.hpp"
+#include "test_util.hpp"
+
+using namespace berth;
+using namespace berth::builder;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+
+namespace {
+
+const char* kHead = "kernel:\n  package: k\nservices:\n  - name: s\n    image: i\n    command: [x]\n";
+
+ImageSpec parse(const std::string& text) { return parse_image_yaml(text, "t.yml", "."); }
+
+json mount_at(const json& spec, const std::string& dst) {
+    for (const auto& m : spec["mounts"])
+        if (m["destination"] == dst) return m;
+    return json();
+}
+
+}  // namespace
+
+TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder][keys]") {
+    ImageSpec s = parse(std::string(kHead) +
+                        "    ambient: [CAP_NET_RAW]\n"
+                        "    mounts: [{destination: /m, type: tmpfs, options: [size=1m]}]\n"
+                        "    tmpfs: [\"/t:size=2m,mode=1777\"]\n"
+                        "    devices: [{path: /dev/fuse, type: c, major: 10, minor: 229, mode: \"0666\"}]\n"
+                        "    net: /run/netns/x\n    userns: new\n    cgroupns: new\n"
+                        "    additionalGids: [5, 6]\n    noNewPrivileges: false\n    oomScoreAdj: -500\n"
+                        "    rootfsPropagation: rshared\n    cgroupsPath: /berth/s\n"
+                        "    resources: {memory: {limit: 1000000}}\n"
+                        "    sysctl: {net.ipv4.ip_forward: \"1\"}\n    rlimits: [\"nofile,1024,2048\", \"RLIMIT_CORE,0,0\"]\n"
+                        "    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
+                        "    annotations: {a: b}\n    maskedPaths: []\n    seccomp: unconfined\n"
+                        "    runtime: {mkdir: [/var/x], bindNS: {net: /run/netns/s}}\n");
+    const ContainerSpec& c = s.services[0];
+    SecurityDefaults sec;
+    sec.seccomp = json{{"defaultAction", "SCMP_ACT_ERRNO"}};
+    sec.masked_paths = {"/proc/kcore"};
+    sec.readonly_paths = {"/proc/sys"};
+    json spec = generate_oci_config(c, {}, sec);
+    CHECK(spec["process"]["capabilities"]["ambient"] == json{"CAP_NET_RAW"});
+    CHECK(mount_at(spec, "/m")["type"] == "tmpfs");
+    CHECK(mount_at(spec, "/t")["options"] == json{"size=2m", "mode=1777"});
+    CHECK(spec["linux"]["devices"][0]["fileMode"] == 0666);
+    CHECK(spec["linux"]["namespaces"] ==
+          json::parse(R"([{"type":"pid"},{"type":"mount"},{"type":"network","path":"/run/netns/x"},)"
+                      R"({"type":"user"},{"type":"cgroup"}])"));
+    CHECK(spec["process"]["user"]["additionalGids"] == json{5, 6});
+    CHECK(spec["process"]["noNewPrivileges"] == false);
+    CHECK(spec["process"]["oomScoreAdj"] == -500);
+    CHECK(spec["linux"]["rootfsPropagation"] == "rshared");
+    CHECK(spec["linux"]["cgroupsPath"] == "/berth/s");
+    CHECK(spec["linux"]["resources"]["memory"]["limit"] == 1000000);
+    CHECK(spec["linux"]["sysctl"]["net.ipv4.ip_forward"] == "1");
+    CHECK(spec["process"]["rlimits"][0] == json{{"type", "RLIMIT_NOFILE"}, {"soft", 1024}, {"hard", 2048}});
+    CHECK(spec["linux"]["uidMappings"][0]["hostID"] == 1000);
+    CHECK(spec["annotations"]["a"] == "b");
+    // Opt-outs: no masked paths, no seccomp; read-only paths keep berth's default.
+    CHECK(spec["linux"]["maskedPaths"] == json::array());
+    CHECK_FALSE(spec["linux"].contains("seccomp"));
+    CHECK(spec["linux"]["readonlyPaths"] == json{"/proc/sys"});
+    json rt = generate_runtime_json(c);
+    CHECK(rt["mkdir"] == json{"/var/x"});
+    CHECK(rt["bindNS"]["net"] == "/run/netns/s");
+
+    // berth's defaults apply when the YAML says nothing.
+    json def = generate_oci_config(parse(kHead).services[0], {}, sec);
+    CHECK(def["linux"]["seccomp"] == sec.seccomp);
+    CHECK(def["linux"]["maskedPaths"] == json{"/proc/kcore"});
+}
+
+TEST_CASE("keys: malformed values point at the value", "[builder][keys]") {
+    std::string h = kHead;
+    CHECK_THROWS_WITH(parse(h + "    oomScoreAdj: 5000\n"), Contains("t.yml:7:18: services[0].oomScoreAdj: expected a number from -1000 to 1000"));
+    CHECK_THROWS_WITH(parse(h + "    rlimits: [\"nofil,1,2\"]\n"), Contains("unknown resource 'nofil'; did you mean 'nofile'?"));
+    CHECK_THROWS_WITH(parse(h + "    devices: [{path: /dev/x, type: z}]\n"), Contains("services[0].devices[0].type: expected c, b, u or p"));
+    CHECK_THROWS_WITH(parse(h + "    mounts: [{destinaton: /x}]\n"), Contains("did you mean 'destination'?"));
+    CHECK_THROWS_WITH(parse(h + "    runtime: {mkdirs: []}\n"), Contains("unknown key 'mkdirs'; did you mean 'mkdir'?"));
+    CHECK_THROWS_WITH(parse(h + "    seccomp: off\n"), Contains("expected default or unconfined"));
+    CHECK_THROWS_WITH(parse(h + "    restrat: always\n"), Contains("t.yml:7:5: services[0]: unknown key 'restrat'; did you mean 'restart'?"));
+}
+
+TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[builder][keys][policy]") {
+    std::string h = kHead;
+    ImageSpec s = parse(h + "    restart: always\n    restartDelay: 250ms\n    stopTimeout: 5\n    stopSignal: SIGINT\n"
+                            "    giveUp: {failures: 5, window: 1m, action: reboot}\n"
+                            "    readiness: {type: notify-fd, fd: 3, timeout: 10s}\n    watchdog: 30s\n"
+                            "    log: {file: true, maxSize: 512KiB, keep: 3}\n"
+                            "  - name: db\n    image: i\n    command: [y]\n");
+    REQUIRE_NOTHROW(check_policy(s.services[0]));
+    json rt = generate_runtime_json(s.services[0]);
+    CHECK(rt["berth"]["restart"] == "always");
+    CHECK(rt["berth"]["giveUp"]["action"] == "reboot");
+    CHECK(rt["berth"]["stopTimeout"] == 5);
+
+    auto policy_error = [&](const std::string& extra) {
+        ImageSpec bad = parse(h + extra);
+        check_policy(bad.services[0]);
+    };
+    CHECK_THROWS_WITH(policy_error("    restart: sometimes\n"),
+                      Contains("t.yml:7:14: services[0].restart: expected one of no, on-failure, always"));
+    CHECK_THROWS_WITH(policy_error("    restartDelay: -1s\n"), Contains("services[0].restartDelay: expected a non-negative duration"));
+    CHECK_THROWS_WITH(policy_error("    readiness: {type: notify-fd, fd: 1}\n"), Contains("readiness.fd: expected a file descriptor"));
+    CHECK_THROWS_WITH(policy_error("    log: {maxsize: 1}\n"), Contains("unknown key 'maxsize'; did you mean 'maxSize'?"));
+    CHECK_THROWS_WITH(policy_error("    onFailure: poweroff\n"), Contains("'onFailure' applies to onboot containers only"));
+
+    ImageSpec dep = parse(h + "    dependsOn: [dbb]\n  - name: db\n    image: i\n    command: [y]\n");
+    CHECK_THROWS_WITH(check_dependencies(dep), Contains("t.yml:7:17: services[0].dependsOn[0]: no service named 'dbb'; did you mean 'db'?"));
+    ImageSpec self = parse(h + "    after: [s]\n");
+    CHECK_THROWS_WITH(check_dependencies(self), Contains("cannot depend on itself"));
+    ImageSpec wd = parse(std::string(kHead) + "watchdog: {device: /dev/watchdog0, timeout: 60s, interval: 10s}\n");
+    CHECK(*wd.watchdog == json{{"device", "/dev/watchdog0"}, {"timeout", "60s"}, {"interval", "10s"}});
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "watchdog: {timeout: soon}\n"), Contains("watchdog.timeout: expected a non-negative duration"));
+}
+
+TEST_CASE("keys: the image label gives defaults that the YAML overrides key by key", "[builder][keys][label]") {
+    ImageSpec s = parse(std::string(kHead) + "    binds.add: [/c:/c]\n    net: new\n");
+    json label = json::parse(R"({"capabilities": ["CAP_SYS_ADMIN"], "binds": ["/a:/a", "/b:/b"], "net": "host",
+                                 "pid": "host", "restart": "always"})");
+    ContainerSpec m = merge_label(s.services[0], label, "image `i` label");
+    CHECK(m.capabilities == std::vector<std::string>{"CAP_SYS_ADMIN"});
+    REQUIRE(m.binds.size() == 3);
+    CHECK(m.binds[2].destination == "/c");
+    CHECK(m.net == Namespace::fresh);
+    CHECK(m.pid == Namespace::host);
+    CHECK(m.policy["restart"] == "always");
+    ImageSpec o = parse(std::string(kHead) + "    binds: [/z:/z]\n");
+    CHECK(merge_label(o.services[0], label, "l").binds.size() == 1);
+    CHECK_THROWS_WITH(merge_label(s.services[0], json::parse(R"({"capabilites": []})"), "image `i` label"),
+                      Contains("image `i` label: unknown key 'capabilites'; did you mean 'capabilities'?"));
+}
+
+TEST_CASE("bundles: a writable container gets lower/ and an overlay in runtime.json", "[builder][bundle]") {
+    test::TempDir tmp;
+    fs::mkdir_p(tmp / "img/bin");
+    fs::write_file(tmp / "img/bin/sh", "sh", 0755);
+    ImageSpec s = parse(std::string(kHead) + "    readonly: false\n");
+    ResolvedImage ri;
+    ri.path = tmp / "img";
+    ri.reference = "i";
+    Tree tree;
+    Bundle b = add_bundle(tree, s.services[0], ri, {});
+    CHECK(b.image_root == "containers/services/s/lower");
+    CHECK(tree.contains("containers/services/s/lower/bin/sh"));
+    CHECK(tree.find("containers/services/s/rootfs")->kind == TreeEntry::Kind::directory);
+    CHECK(tree.contains("containers/services/s/tmp"));
+    json rt = json::parse(b.runtime_text);
+    CHECK(rt["mounts"][0]["destination"] == "tmp");
+    CHECK(rt["mounts"][1]["options"] == json{"lowerdir=lower", "upperdir=tmp/upper", "workdir=tmp/work"});
+    CHECK(json::parse(b.config_text)["root"]["readonly"] == false);
+}
+
+TEST_CASE("outputs: tar is deterministic and keeps owners, links and xattrs", "[builder][outputs]") {
+    test::TempDir tmp;
+    auto make = [](Tree& t) {
+        t.add_directory("etc", 0755);
+        t.add_bytes("etc/a", "A", 0640, 5, 6);
+        TreeEntry e;
+        e.kind = TreeEntry::Kind::bytes_file;
+        e.data = "P";
+        e.size = 1;
+        e.mode = 0755;
+        e.host_dev = dev_t(-2);
+        e.host_ino = 7;
+        e.xattrs["security.capability"] = "cap";
+        t.add_entry("bin/p", e);
+        t.add_entry("bin/q", e);
+        t.add_symlink("l", "etc/a");
+    };
+    Tree t1, t2;
+    make(t1);
+    make(t2);
+    write_tar(t1, tmp / "a.tar", 1700000000);
+    write_tar(t2, tmp / "b.tar", 1700000000);
+    CHECK(fs::read_file(tmp / "a.tar") == fs::read_file(tmp / "b.tar"));
+    std::string listing;
+    FILE* p = ::popen(("tar --xattrs --numeric-owner -tvf " + tmp / "a.tar").c_str(), "r");
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, p)) listing += buf;
+    ::pclose(p);
+    CHECK_THAT(listing, Contains("-rw-r-----  5/6") && Contains("etc/a"));
+    CHECK_THAT(listing, Contains("bin/q link to bin/p"));
+    CHECK_THAT(listing, Contains("l -> etc/a"));
+    // Read back as a layer: the xattr survives the round trip.
+    Tree back;
+    apply_layer(back, "r", tmp / "a.tar", "tar");
+    CHECK(back.find("r/bin/p")->xattrs.at("security.capability") == "cap");
+}

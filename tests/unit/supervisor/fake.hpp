@@ -1,0 +1,98 @@
+// Shared fixtures: a temporary /containers tree, a launcher handing out fake
+// pids, and an event loop on a fake clock.
+#pragma once
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "supervisor/supervisor.hpp"
+
+namespace testing {
+
+using namespace berth::supervisor;
+namespace fs = berth::fs;
+
+struct TempTree {
+    std::string root;
+    TempTree() {
+        char tmpl[] = "/tmp/berth-sup-XXXXXX";
+        root = ::mkdtemp(tmpl);
+    }
+    ~TempTree() { std::system(("rm -rf " + root).c_str()); }
+    // A bundle directory, with runtime.json {"berth": policy} when policy is given.
+    void bundle(const std::string& kind, const std::string& name, const std::string& policy = "") {
+        fs::mkdir_p(root + "/" + kind + "/" + name);
+        if (!policy.empty()) fs::write_file(root + "/" + kind + "/" + name + "/runtime.json", "{\"berth\": " + policy + "}");
+    }
+};
+
+// Hands out fake pids and records the order of starts; fails names it is told to.
+struct FakeLauncher : Launcher {
+    std::vector<std::string> started;
+    std::vector<std::string> broken;
+    pid_t next = 1000;
+    void start(Container& c) override {
+        started.push_back(c.name);
+        for (auto& b : broken)
+            if (b == c.name) throw berth::Error("container `" + c.name + "`: exec: `/bin/nope` not found", ENOENT);
+        c.pid = next++;
+    }
+    int count(const std::string& n) const {
+        int k = 0;
+        for (auto& s : started) k += s == n;
+        return k;
+    }
+};
+
+inline Settings settings(const std::string& root, Millis kill_wait, const std::string& notify_dir = "") {
+    Settings s;
+    s.containers_root = root;
+    s.kill_wait_ms = kill_wait;
+    s.notify_dir = notify_dir;
+    return s;
+}
+
+inline sigset_t no_signals() {
+    sigset_t s;
+    sigemptyset(&s);
+    return s;
+}
+
+struct Rig {
+    TempTree t;
+    EventLoop loop{no_signals(), [](const signalfd_siginfo&) {}};
+    FakeLauncher l;
+    Millis now = 1000000;
+    std::unique_ptr<Supervisor> s;
+    Rig() { loop.set_clock([this] { return now; }); }
+    Supervisor& make(Millis kill_wait = 100) {
+        s = std::make_unique<Supervisor>(loop, l, settings(t.root, kill_wait));
+        return *s;
+    }
+    void advance(Millis ms) {
+        // In small steps, so that timers set by timers fire in order.
+        Millis end = now + ms;
+        while (now < end) {
+            now = std::min(end, now + 10);
+            loop.run_due_timers();
+        }
+    }
+    const Container& get(const std::string& name) {
+        for (auto& c : s->containers())
+            if (c.name == name) return c;
+        throw std::runtime_error("no " + name);
+    }
+    void exit(const std::string& name, int code = 0, int how = CLD_EXITED) {
+        pid_t pid = get(name).pid;
+        if (pid <= 0) throw std::runtime_error(name + " is not running");
+        s->child_exited(pid, how, code);
+    }
+};
+
+}  // namespace testing

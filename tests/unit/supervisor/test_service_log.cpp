@@ -1,0 +1,129 @@
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fake.hpp"
+#include "supervisor/control_server.hpp"
+#include "supervisor/service_log.hpp"
+
+using namespace testing;
+using berth::config::LogPolicy;
+
+namespace {
+void put(int fd, const std::string& s) { REQUIRE(::write(fd, s.data(), s.size()) == ssize_t(s.size())); }
+}  // namespace
+
+TEST_CASE("lines are split, kept in a bounded ring, and the overflow is counted") {
+    LogPolicy p;
+    p.console = false;
+    p.ring_lines = 3;
+    ServiceLog log("svc", p, -1, "");
+    put(log.write_fd(), "one\ntw");
+    log.drain();
+    put(log.write_fd(), "o\nthree\nfour\nfive\n");
+    log.drain();
+    REQUIRE(log.lines().size() == 3);
+    CHECK(log.lines()[0].text == "three");
+    CHECK(log.lines()[2].text == "five");
+    CHECK(log.dropped() == 2);
+    CHECK(log.total() == 5);
+}
+
+TEST_CASE("reading never blocks and is bounded per round") {
+    LogPolicy p;
+    p.console = false;
+    ServiceLog log("svc", p, -1, "");
+    CHECK(log.drain() == 0);  // nothing there: returns at once
+    std::string big(60000, 'x');
+    put(log.write_fd(), big);
+    CHECK(log.drain(16384) <= 16384 + 8192);
+    CHECK(log.drain() > 0);
+    CHECK(log.lines().size() == 60000 / ServiceLog::kMaxLine);  // an endless line is cut at kMaxLine
+}
+
+TEST_CASE("console echo is prefixed and never blocks on a full console") {
+    int p[2];
+    REQUIRE(::pipe2(p, O_NONBLOCK) == 0);
+    LogPolicy pol;
+    ServiceLog log("web", pol, p[1], "");
+    log.add_line("hello");
+    char buf[64] = {};
+    REQUIRE(::read(p[0], buf, sizeof buf) == 11);
+    CHECK(std::string(buf) == "web: hello\n");
+    // Fill the "console" and keep logging: add_line returns, lines are still kept.
+    std::string chunk(4000, 'y');
+    for (int i = 0; i < 100; ++i) log.add_line(chunk);
+    CHECK(log.total() == 101);
+    ::close(p[0]);
+    ::close(p[1]);
+}
+
+TEST_CASE("the log file rotates by size and keeps N old files") {
+    TempTree t;
+    LogPolicy p;
+    p.console = false;
+    p.file = true;
+    p.max_size = 4096;
+    p.keep = 2;
+    ServiceLog log("svc", p, -1, t.root);
+    std::string line(1000, 'z');
+    for (int i = 0; i < 20; ++i) log.add_line(line);
+    struct stat st{};
+    REQUIRE(::stat((t.root + "/svc.log").c_str(), &st) == 0);
+    CHECK(st.st_size <= 4096);
+    CHECK(fs::exists(t.root + "/svc.log.1"));
+    CHECK(fs::exists(t.root + "/svc.log.2"));
+    CHECK_FALSE(fs::exists(t.root + "/svc.log.3"));
+    CHECK(fs::read_file(t.root + "/svc.log.1").find(line) != std::string::npos);
+}
+
+TEST_CASE("followers get new lines until they leave") {
+    LogPolicy p;
+    p.console = false;
+    ServiceLog log("svc", p, -1, "");
+    std::vector<std::string> got;
+    log.follow([&](const LogLine& l) {
+        got.push_back(l.text);
+        return got.size() < 2;
+    });
+    log.add_line("a");
+    log.add_line("b");
+    log.add_line("c");
+    CHECK(got == std::vector<std::string>{"a", "b"});
+}
+
+TEST_CASE("control requests: ps, status, stop, start, kill, logs") {
+    Rig r;
+    r.t.bundle("services", "web", R"({"restart": "always"})");
+    r.t.bundle("onboot", "000-init");
+    auto& s = r.make();
+    s.boot();
+    r.exit("000-init", 4);
+    bool powered = false;
+    ControlServer ctl(r.loop, s, r.t.root + "/control", [&](PowerAction a) { powered = a == PowerAction::halt; });
+    auto ps = ctl.handle({{"cmd", "ps"}});
+    REQUIRE(ps["ok"] == true);
+    REQUIRE(ps["containers"].size() == 2);
+    CHECK(ps["containers"][0]["name"] == "000-init");
+    CHECK(ps["containers"][0]["last_exit"] == "exit status 4");  // every onboot status is kept
+    CHECK(ps["containers"][1]["state"] == "running");
+    CHECK(ps["containers"][1]["pid"] == r.get("web").pid);
+    auto st = ctl.handle({{"cmd", "status"}, {"name", "web"}});
+    CHECK(st["container"]["restart"] == "always");
+    CHECK(ctl.handle({{"cmd", "status"}, {"name", "nope"}})["error"] == "no container named \"nope\"");
+    CHECK(ctl.handle({{"cmd", "stop"}, {"name", "web"}})["ok"] == true);
+    r.exit("web", SIGTERM, CLD_KILLED);
+    r.advance(5000);
+    CHECK(r.get("web").state == State::exited);  // restart: always, yet stopped stays stopped
+    CHECK(ctl.handle({{"cmd", "kill"}, {"name", "web"}, {"signal", 9}})["error"] == "web is not running");
+    CHECK(ctl.handle({{"cmd", "start"}, {"name", "web"}})["ok"] == true);
+    CHECK(r.get("web").state == State::running);
+    const_cast<Container&>(r.get("web")).log->add_line("hello from web");
+    auto logs = ctl.handle({{"cmd", "logs"}, {"name", "web"}, {"lines", 5}});
+    REQUIRE(logs["lines"].size() == 1);
+    CHECK(logs["lines"][0]["line"] == "hello from web");
+    CHECK(ctl.handle({{"cmd", "frobnicate"}, {"name", "web"}})["ok"] == false);
+    ctl.handle({{"cmd", "halt"}});
+    CHECK(powered);
+}

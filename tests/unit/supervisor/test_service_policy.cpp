@@ -1,0 +1,116 @@
+#include <catch2/catch.hpp>
+#include <signal.h>
+
+#include "config/service_policy.hpp"
+
+using namespace berth::config;
+using nlohmann::json;
+
+namespace {
+std::string error_of(const std::string& text) {
+    try {
+        parse_service_policy(json::parse(text), "runtime.json");
+    } catch (const ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+}  // namespace
+
+TEST_CASE("an empty berth object gives the documented defaults") {
+    ServicePolicy p = parse_service_policy(json::object(), "runtime.json");
+    CHECK(p.restart == Restart::on_failure);
+    CHECK(p.restart_delay_ms == 1000);
+    CHECK(p.restart_delay_max_ms == 60000);
+    CHECK(p.restart_reset_after_ms == 30000);
+    CHECK_FALSE(p.give_up);
+    CHECK(p.stop_signal == SIGTERM);
+    CHECK(p.stop_timeout_ms == 10000);
+    CHECK(p.timeout_ms == 300000);
+    CHECK(p.on_failure == PowerOnFailure::cont);
+    CHECK(p.readiness == Readiness::none);
+    CHECK(p.readiness_fd == 3);
+    CHECK(p.readiness_timeout_ms == 30000);
+    CHECK(p.log.console);
+    CHECK_FALSE(p.log.file);
+    CHECK(p.log.max_size == 1 << 20);
+    CHECK(p.log.keep == 2);
+    CHECK(p.log.ring_lines == 1000);
+}
+
+TEST_CASE("every key is read") {
+    ServicePolicy p = parse_service_policy(json::parse(R"({
+        "restart": "always", "restartDelay": "250ms", "restartDelayMax": "2m", "restartResetAfter": 5,
+        "giveUp": {"failures": 3, "window": "10s", "action": "poweroff"},
+        "stopSignal": "SIGINT", "stopTimeout": "1h", "timeout": 0.5, "onFailure": "reboot",
+        "dependsOn": ["db"], "waitsFor": ["dhcp"], "after": ["log"],
+        "readiness": {"type": "notify-fd", "fd": 5, "timeout": "3s"}, "watchdog": "20s",
+        "log": {"console": false, "file": true, "maxSize": "512KiB", "keep": 4, "ringLines": 50}})"),
+                                              "runtime.json");
+    CHECK(p.restart == Restart::always);
+    CHECK(p.restart_delay_ms == 250);
+    CHECK(p.restart_delay_max_ms == 120000);
+    CHECK(p.restart_reset_after_ms == 5000);
+    REQUIRE(p.give_up);
+    CHECK(p.give_up->failures == 3);
+    CHECK(p.give_up->window_ms == 10000);
+    CHECK(p.give_up->action == PowerOnFailure::poweroff);
+    CHECK(p.stop_signal == SIGINT);
+    CHECK(p.stop_timeout_ms == 3600000);
+    CHECK(p.timeout_ms == 500);
+    CHECK(p.on_failure == PowerOnFailure::reboot);
+    CHECK(p.depends_on == std::vector<std::string>{"db"});
+    CHECK(p.waits_for == std::vector<std::string>{"dhcp"});
+    CHECK(p.after == std::vector<std::string>{"log"});
+    CHECK(p.readiness == Readiness::notify_fd);
+    CHECK(p.readiness_fd == 5);
+    CHECK(p.readiness_timeout_ms == 3000);
+    CHECK(p.watchdog_ms == 20000);
+    CHECK_FALSE(p.log.console);
+    CHECK(p.log.file);
+    CHECK(p.log.max_size == 512 * 1024);
+    CHECK(p.log.keep == 4);
+    CHECK(p.log.ring_lines == 50);
+}
+
+TEST_CASE("signals by name, short name or number") {
+    CHECK(parse_signal(json("SIGHUP")) == SIGHUP);
+    CHECK(parse_signal(json("QUIT")) == SIGQUIT);
+    CHECK(parse_signal(json(9)) == 9);
+    CHECK(parse_signal(json("SIGNOPE")) == 0);
+    CHECK(parse_signal(json(0)) == 0);
+}
+
+TEST_CASE("bad policy: every problem with its path and reason") {
+    CHECK(error_of(R"({"restartDelay": "-1s"})") == "runtime.json: berth.restartDelay: negative duration");
+    CHECK(error_of(R"({"stopTimeout": -3})") == "runtime.json: berth.stopTimeout: negative duration");
+    CHECK(error_of(R"({"restartDelay": "10 parsecs"})").find("berth.restartDelay: expected a duration") != std::string::npos);
+    CHECK(error_of(R"({"restartDealy": "1s"})") == "runtime.json: berth.restartDealy: unknown key; did you mean \"restartDelay\"?");
+    CHECK(error_of(R"({"restart": "sometimes"})") ==
+          "runtime.json: berth.restart: expected one of no, on-failure, always, got \"sometimes\"");
+    CHECK(error_of(R"({"log": {"file": "yes"}})") == "runtime.json: berth.log.file: expected true or false, got \"yes\"");
+    CHECK(error_of(R"({"giveUp": {"window": "1m"}})") == "runtime.json: berth.giveUp.failures: required");
+    CHECK(error_of(R"({"dependsOn": "db"})").find("berth.dependsOn: expected a list") != std::string::npos);
+    CHECK(error_of(R"({"readiness": {"fd": 1}})").find("berth.readiness.fd: expected an integer >= 3") != std::string::npos);
+    CHECK(error_of(R"({"stopSignal": "SIGFOO"})").find("berth.stopSignal: expected a signal name") != std::string::npos);
+    CHECK(error_of(R"({"log": {"maxSize": "1 lightyear"}})").find("berth.log.maxSize: expected a size") != std::string::npos);
+    // Several problems are all listed, in one message.
+    std::string both = error_of(R"({"restart": 1, "timeout": "-5s", "zzzzzzzzzzzz": 1})");
+    CHECK(both.find("berth.restart: expected one of") != std::string::npos);
+    CHECK(both.find("berth.timeout: negative duration") != std::string::npos);
+    CHECK(both.find("berth.zzzzzzzzzzzz: unknown key") != std::string::npos);
+    CHECK(both.find("did you mean") == std::string::npos);  // nothing is close to it
+}
+
+TEST_CASE("durations and sizes") {
+    CHECK(parse_duration(json("250ms")) == 250);
+    CHECK(parse_duration(json("1.5s")) == 1500);
+    CHECK(parse_duration(json("2m")) == 120000);
+    CHECK(parse_duration(json(0)) == 0);
+    CHECK_FALSE(parse_duration(json("5")));
+    CHECK_FALSE(parse_duration(json("s")));
+    CHECK_FALSE(parse_duration(json(true)));
+    CHECK(parse_size(json("1MiB")) == 1u << 20);
+    CHECK(parse_size(json(4096)) == 4096u);
+    CHECK_FALSE(parse_size(json("1MB")));
+}
