@@ -110,7 +110,9 @@ std::vector<OutputFile> iso_bios(const Tree& tree, const OutputOptions& o) {
                                    "--modification-date=" + std::string(date), "-b", "isolinux/isolinux.bin",
                                    "-c", "isolinux/boot.cat", "--boot-catalog-hide", "-no-emul-boot", "-boot-load-size", "4",
                                    "-boot-info-table", "-isohybrid-mbr", o.isolinux_dir + "/isohdpfx.bin",
-                                   "-R", "--set_all_file_dates", std::string(date), stage,
+                                   // Rationalised Rock Ridge: owner 0 and r-x modes, so the
+                                   // builder's uid and umask never reach the image bytes.
+                                   "-r", "--set_all_file_dates", std::string(date), stage,
                                    // the root directory keeps the build time otherwise
                                    "--", "-alter_date_r", "b", std::string(date), "/", "--",
                                    "-alter_date_r", "c", std::string(date), "/", "--"});

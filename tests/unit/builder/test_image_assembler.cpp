@@ -1,5 +1,6 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -162,6 +163,23 @@ TEST_CASE("assembler: kernel+squashfs writes a small boot initrd and a determini
     bool listed = false;
     for (const auto& file : r.files) listed |= file.what == "squashfs" && file.bytes == fs::read_file(sq).size();
     CHECK(listed);
+}
+
+TEST_CASE("assembler: the iso-bios bytes do not depend on the umask", "[builder][assembler][iso]") {
+    if (!fs::exists("/usr/lib/ISOLINUX/isolinux.bin") || run_process({"xorriso", "-version"}).exit_code != 0) {
+        WARN("xorriso or isolinux missing: skipped");
+        return;
+    }
+    Fixture f;
+    BuildOptions o = f.options();
+    o.formats = {"iso-bios"};
+    mode_t old = ::umask(077);
+    build_image(o);
+    ::umask(022);
+    o.name = "again";
+    build_image(o);
+    ::umask(old);
+    CHECK(fs::read_file(f.tmp / "out/web.iso") == fs::read_file(f.tmp / "out/again.iso"));
 }
 
 TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
