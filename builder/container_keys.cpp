@@ -252,7 +252,9 @@ json id_mappings(const json& v, const std::string& p, const KeyFail& fail) {
     return out;
 }
 
-// LinuxKit's `runtime:` (runtime.json): checked for shape, passed through.
+// LinuxKit's `runtime:` (runtime.json): checked for shape, passed through. PID 1
+// applies mounts, mkdir and cgroups; the keys it does not implement are refused here
+// so that an image never boots meaning something else than under LinuxKit.
 json runtime(const json& v, const std::string& p, const KeyFail& fail) {
     static const std::vector<std::string> kKeys = {"cgroups", "mounts", "mkdir", "interfaces", "bindNS", "namespace"};
     if (v.is_null()) return json::object();
@@ -262,12 +264,9 @@ json runtime(const json& v, const std::string& p, const KeyFail& fail) {
         std::string kp = p + "." + k;
         if (k == "cgroups" || k == "mkdir") out[k] = str_list(x, kp, fail);
         else if (k == "mounts") out[k] = mounts(x, kp, fail);
-        else if (k == "namespace") out[k] = str(x, kp, fail);
-        else if (k == "bindNS") out[k] = str_map(x, kp, fail);
-        else if (k == "interfaces") {
-            if (!x.is_array()) expected(fail, kp, x, "a list of interfaces");
-            out[k] = x;
-        } else {
+        else if (k == "namespace" || k == "bindNS" || k == "interfaces")
+            fail(kp, "'" + k + "' is a LinuxKit runtime key that berth does not implement yet (see docs/linuxkit.md)");
+        else {
             auto best = closest_match(k, kKeys);
             fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
         }

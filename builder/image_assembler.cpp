@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <algorithm>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -125,6 +126,35 @@ void progress(const std::string& what) {
     if (tty) std::fprintf(stderr, "berth: %s ...\n", what.c_str());
 }
 
+// The small initrd of kernel+squashfs: /init, the modules that reach a virtio or
+// SCSI disk and read squashfs (with their dependencies; absent or built-in ones are
+// skipped) and the marker that makes PID 1 mount the squashfs as its root.
+Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel) {
+    Tree boot;
+    for (const char* d : {"dev", "proc", "sys", "etc", "etc/berth"}) boot.add_directory(d, 0755);
+    boot.add_char_device("dev/console", 5, 1, 0600);
+    boot.add_host_file("init", opts.init_binary, 0755);
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::string> builtin;
+    if (!kernel.modules_dir.empty()) {
+        ModuleTree mods(kernel.modules_dir);
+        std::vector<std::string> wanted;
+        for (const char* m : {"virtio_pci", "virtio_blk", "squashfs"})
+            if (mods.file_of(m) || mods.is_builtin(m)) wanted.push_back(m);
+        ModuleLoadPlan plan = resolve_modules(wanted, mods.facts());
+        for (const auto& m : plan.load_order) {
+            std::string rel = *mods.file_of(m);
+            boot.add_host_file("lib/modules/" + kernel.version + "/" + rel, fs::join(mods.dir(), rel), 0644);
+            files.emplace_back(rel, "");
+        }
+        builtin = plan.builtin;
+    }
+    boot.add_bytes("etc/berth/modules", modules_list_text(kernel.version, files, builtin), 0644);
+    boot.add_bytes("etc/berth/squashfs-root",
+                   "# berth-init mounts the squashfs root found on a disk (or berth.root=DEVICE) as /\n", 0644);
+    return boot;
+}
+
 }  // namespace
 
 void check_dependencies(const ImageSpec& spec) {
@@ -225,7 +255,15 @@ BuildResult build_image(const BuildOptions& opts) {
 
     // Kernel modules.
     std::vector<std::pair<std::string, std::string>> module_files;
-    if (!spec.kernel.modules.empty()) {
+    // A writable container needs overlayfs: load it when this kernel has it as a
+    // module (LinuxKit's kernels have it built in).
+    std::vector<ModuleRequest> modules = spec.kernel.modules;
+    bool writable = false;
+    for (const ContainerSpec* c : spec.containers()) writable |= !c->readonly;
+    if (writable && !kernel.modules_dir.empty() && ModuleTree(kernel.modules_dir).file_of("overlay") &&
+        std::none_of(modules.begin(), modules.end(), [](const auto& m) { return normalise_module_name(m.name) == "overlay"; }))
+        modules.push_back(ModuleRequest{"overlay", "", spec.kernel.pos});
+    if (!modules.empty()) {
         if (kernel.modules_dir.empty())
             throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel `" + spec.kernel.package +
                             "` has no lib/modules directory",
@@ -233,7 +271,7 @@ BuildResult build_image(const BuildOptions& opts) {
         ModuleTree mods(kernel.modules_dir);
         std::vector<std::string> requested;
         std::map<std::string, std::string> params;
-        for (const auto& m : spec.kernel.modules) {
+        for (const auto& m : modules) {
             requested.push_back(m.name);
             if (!m.params.empty()) params[normalise_module_name(m.name)] = m.params;
         }
@@ -278,6 +316,11 @@ BuildResult build_image(const BuildOptions& opts) {
     oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
+    Tree boot;
+    if (std::find(formats.begin(), formats.end(), "kernel+squashfs") != formats.end()) {
+        boot = squashfs_boot_tree(opts, kernel);
+        oo.boot_tree = &boot;
+    }
     for (const auto& f : formats) {
         progress("writing " + f);
         for (auto& file : write_output(f, tree, oo)) r.files.push_back(std::move(file));
@@ -306,14 +349,16 @@ std::string human_size(std::uint64_t n) {
 void print_summary(const BuildResult& r) {
     for (const auto& f : r.files) {
         if (f.what == "cmdline") {
-            std::printf("%-7s %s\n", f.what.c_str(), f.path.c_str());
+            std::printf("%-8s %s\n", f.what.c_str(), f.path.c_str());
             continue;
         }
         std::string extra = f.what == "kernel" ? " (" + r.kernel_version + ")"
-                            : f.raw_bytes ? " (" + human_size(f.raw_bytes) + " uncompressed, " +
-                                                std::to_string(r.initrd_entries) + " entries)"
+                            : f.raw_bytes && f.path == r.initrd_path
+                                ? " (" + human_size(f.raw_bytes) + " uncompressed, " + std::to_string(r.initrd_entries) +
+                                      " entries)"
+                            : f.raw_bytes ? " (" + human_size(f.raw_bytes) + " uncompressed)"
                                           : "";
-        std::printf("%-7s %-40s %10s%s\n", f.what.c_str(), f.path.c_str(), human_size(f.bytes).c_str(), extra.c_str());
+        std::printf("%-8s %-40s %10s%s\n", f.what.c_str(), f.path.c_str(), human_size(f.bytes).c_str(), extra.c_str());
     }
     for (const auto& p : r.parts)
         std::printf("  %-38s %10s in %zu files\n", p.what.c_str(), human_size(p.bytes).c_str(), p.files);

@@ -30,11 +30,14 @@ const char* kUsage =
     "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
     "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64] FILE.yml\n"
     "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
+    "           kernel+squashfs (OUTDIR/NAME-squashfs.img, -squashfs-initrd.img),\n"
     "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
     "  berth run qemu [--mem MB] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
     "                 [--disk FILE[,size=SIZE]]... [--accel auto|kvm|tcg] [--timeout SEC]\n"
-    "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64] PREFIX|FILE.iso\n"
-    "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), or a CD image\n"
+    "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
+    "                 PREFIX|PREFIX-squashfs.img|FILE.iso\n"
+    "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
+    "      root (attached as a read-only disk), or a CD image\n"
     "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
     "  berth image ls [--store DIR]\n"
     "  berth image rm [--store DIR] NAME[:TAG]...\n"
@@ -150,7 +153,7 @@ int cmd_build(Args& a) {
         else if (opt == "--arch") o.arch = arch_name(arch_option(a, opt));
         else if (opt == "--format" || opt == "-f") {
             std::string f = a.value(opt);
-            if (!is_output_format(f)) throw UsageError("--format: unknown format `" + f + "` (kernel+initrd, tar, iso-bios)");
+            if (!is_output_format(f)) throw UsageError("--format: unknown format `" + f + "` (kernel+initrd, kernel+squashfs, tar, iso-bios)");
             o.formats.push_back(f);
         } else if (opt == "--compress") {
             o.compression = a.value(opt);
@@ -185,10 +188,15 @@ int cmd_run_qemu(Args& a) {
     }
     if (prefixes.size() != 1) throw UsageError("run qemu: expected exactly one PREFIX (OUTDIR/NAME) or FILE.iso");
     const std::string& p = prefixes[0];
+    o.prefix = p;
+    const std::string sq = "-squashfs.img";
     if (p.size() > 4 && p.compare(p.size() - 4, 4, ".iso") == 0) o.iso = p;
+    if (p.size() > sq.size() && p.compare(p.size() - sq.size(), sq.size(), sq) == 0) {
+        o.squashfs = p;
+        o.prefix = p.substr(0, p.size() - sq.size());
+    }
     if (o.mem_mb < 64) throw UsageError("--mem: at least 64 MB");
     if (o.cpus < 1) throw UsageError("--cpus: at least 1");
-    o.prefix = prefixes[0];
     return run_qemu(o);
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "builder/bundle.hpp"
 #include "builder/capabilities.hpp"
 #include "common/fs.hpp"
 
@@ -252,13 +253,17 @@ json generate_runtime_json(const ContainerSpec& c) {
     json rt = c.runtime;
     if (!c.readonly) {
         // LinuxKit's writable container: the image is lower/, an overlay with its
-        // upper and work directories on a tmpfs becomes rootfs/ (paths are relative
-        // to the bundle). The tmpfs mount comes first.
+        // upper and work directories on a tmpfs at tmp/ becomes rootfs/. Paths are
+        // absolute: runtime.json's relative paths mean "under rootfs/". The tmpfs is
+        // made private (nothing else should see the layers), then the overlay.
+        std::string dir = "/" + container_dir(c);
         json mounts = json::array();
-        mounts.push_back({{"destination", "tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+        mounts.push_back({{"destination", dir + "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
                           {"options", {"nodev", "nosuid", "noexec"}}});
-        mounts.push_back({{"destination", "rootfs"}, {"type", "overlay"}, {"source", "overlay"},
-                          {"options", {"lowerdir=lower", "upperdir=tmp/upper", "workdir=tmp/work"}}});
+        mounts.push_back({{"destination", dir + "/tmp"}, {"options", {"remount", "private"}}});
+        mounts.push_back({{"destination", dir + "/rootfs"}, {"type", "overlay"}, {"source", "overlay"},
+                          {"options", {"lowerdir=" + dir + "/lower", "upperdir=" + dir + "/tmp/upper",
+                                       "workdir=" + dir + "/tmp/work"}}});
         // The overlay's upperdir and workdir are created by whoever mounts it (as
         // LinuxKit's service prepare step does): they live on the fresh tmpfs.
         for (const auto& m : rt.value("mounts", json::array())) mounts.push_back(m);

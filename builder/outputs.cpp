@@ -51,6 +51,26 @@ std::vector<OutputFile> kernel_initrd(const Tree& tree, const OutputOptions& o) 
     return out;
 }
 
+// The root on a squashfs: the kernel, a small initrd whose /init finds and mounts
+// the squashfs (the marker etc/berth/squashfs-root tells it to), and the image.
+std::vector<OutputFile> kernel_squashfs(const Tree& tree, const OutputOptions& o) {
+    if (!o.boot_tree) throw Error("kernel+squashfs: no boot initrd contents (internal error)", EINVAL);
+    std::vector<OutputFile> out;
+    std::string kernel = o.prefix + "-kernel", initrd = o.prefix + "-squashfs-initrd.img",
+                image = o.prefix + "-squashfs.img", cmdline = o.prefix + "-cmdline";
+    write_atomic(kernel, fs::read_file(o.kernel_image));
+    out.push_back({"kernel", kernel, file_size(kernel), 0});
+    CpioOptions copts;
+    copts.mtime = o.mtime;
+    copts.zstd = o.compression == "zstd";
+    ArchiveStats st = write_cpio(*o.boot_tree, initrd, copts);
+    out.push_back({"initrd", initrd, st.written_bytes, st.uncompressed_bytes});
+    out.push_back({"squashfs", image, write_squashfs(tree, image, o.mtime, o.compression), 0});
+    write_atomic(cmdline, o.cmdline);
+    out.push_back({"cmdline", cmdline, o.cmdline.size(), 0});
+    return out;
+}
+
 // A CD image: isolinux loads the kernel and initrd (BIOS El Torito, no emulation),
 // with isohybrid MBR so the same file also boots as a disk.
 std::vector<OutputFile> iso_bios(const Tree& tree, const OutputOptions& o) {
@@ -90,7 +110,9 @@ std::vector<OutputFile> iso_bios(const Tree& tree, const OutputOptions& o) {
                                    "--modification-date=" + std::string(date), "-b", "isolinux/isolinux.bin",
                                    "-c", "isolinux/boot.cat", "--boot-catalog-hide", "-no-emul-boot", "-boot-load-size", "4",
                                    "-boot-info-table", "-isohybrid-mbr", o.isolinux_dir + "/isohdpfx.bin",
-                                   "-R", "--set_all_file_dates", std::string(date), stage,
+                                   // Rationalised Rock Ridge: owner 0 and r-x modes, so the
+                                   // builder's uid and umask never reach the image bytes.
+                                   "-r", "--set_all_file_dates", std::string(date), stage,
                                    // the root directory keeps the build time otherwise
                                    "--", "-alter_date_r", "b", std::string(date), "/", "--",
                                    "-alter_date_r", "c", std::string(date), "/", "--"});
@@ -176,6 +198,33 @@ std::uint64_t write_tar(const Tree& tree, const std::string& path, std::int64_t 
     return file_size(path);
 }
 
+std::uint64_t write_squashfs(const Tree& tree, const std::string& path, std::int64_t mtime,
+                             const std::string& compression) {
+    std::string tar = path + ".tar.tmp", tmp = path + ".tmp";
+    write_tar(tree, tar, mtime);
+    std::string defaults = "uid=0,gid=0,mode=0755,mtime=" + std::to_string(mtime);
+    // One compressor job: the block order, hence the bytes, never depends on timing.
+    std::vector<std::string> argv = {"tar2sqfs", "--quiet", "--force", "--no-skip", "--num-jobs", "1",
+                                     "--compressor", compression, "--defaults", defaults, tmp};
+    ProcessResult r;
+    try {
+        r = run_process(argv, "", tar);
+    } catch (const Error& e) {
+        ::unlink(tar.c_str());
+        throw Error(std::string("kernel+squashfs: ") + e.what() + " (tar2sqfs is in squashfs-tools-ng)", e.code());
+    }
+    ::unlink(tar.c_str());
+    if (r.exit_code != 0) {
+        ::unlink(tmp.c_str());
+        throw Error("kernel+squashfs: `" + quote_command(argv) + "` failed (exit " + std::to_string(r.exit_code) +
+                        "): " + fs::trim(r.err.empty() ? r.out : r.err),
+                    EIO);
+    }
+    set_mtime(tmp, mtime);
+    if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
+    return file_size(path);
+}
+
 std::vector<OutputFile> write_output(const std::string& format, const Tree& tree, const OutputOptions& o) {
     if (o.compression != "gzip" && o.compression != "zstd")
         throw Error("unknown compression `" + o.compression + "` (gzip or zstd)", EINVAL);
@@ -185,6 +234,7 @@ std::vector<OutputFile> write_output(const std::string& format, const Tree& tree
         return {{"tar", path, write_tar(tree, path, o.mtime), 0}};
     }
     if (format == "iso-bios") return iso_bios(tree, o);
+    if (format == "kernel+squashfs") return kernel_squashfs(tree, o);
     throw Error("output format `" + format + "` is not implemented", ENOTSUP);
 }
 

@@ -1,6 +1,9 @@
 // The output formats of `berth build`, all written from the same Tree:
 //   kernel+initrd    PREFIX-kernel, PREFIX-initrd.img (newc cpio, gzip or zstd), PREFIX-cmdline
 //   tar              PREFIX.tar: the root file system (pax, with owners and xattrs)
+//   kernel+squashfs  PREFIX-kernel, PREFIX-squashfs.img (the root file system, read-only),
+//                    PREFIX-squashfs-initrd.img (/init and the modules to reach the
+//                    disk; PID 1 mounts the squashfs as /), PREFIX-cmdline
 //   iso-bios         PREFIX.iso: isolinux boots kernel + initrd from a CD image
 //                    (BIOS), no -kernel needed
 // Same tree + same options => same bytes (fixed mtime, owners, order).
@@ -19,6 +22,7 @@ struct OutputOptions {
     std::string cmdline;
     std::string compression = "gzip";  // gzip | zstd (kernel+initrd, iso-bios)
     std::int64_t mtime = 0;
+    const Tree* boot_tree = nullptr;  // kernel+squashfs: the small initrd's contents
     std::string isolinux_dir = "/usr/lib/ISOLINUX";             // isolinux.bin
     std::string syslinux_modules = "/usr/lib/syslinux/modules/bios";  // ldlinux.c32
 };
@@ -31,6 +35,12 @@ struct OutputFile {
 };
 
 std::vector<OutputFile> write_output(const std::string& format, const Tree& tree, const OutputOptions& o);
+
+// Writes the tree as a squashfs image (tar2sqfs from squashfs-tools-ng reads the
+// deterministic tar, so owners, modes, xattrs and hard links are kept without root
+// and every timestamp is `mtime`). compression: gzip | zstd.
+std::uint64_t write_squashfs(const Tree& tree, const std::string& path, std::int64_t mtime,
+                             const std::string& compression);
 
 // Writes the tree as a deterministic pax tar to `path` (atomically).
 std::uint64_t write_tar(const Tree& tree, const std::string& path, std::int64_t mtime);

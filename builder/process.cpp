@@ -27,7 +27,9 @@ std::string quote_command(const std::vector<std::string>& argv) {
     return out;
 }
 
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd) {
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd, const std::string& stdin_path) {
+    fs::Fd input(::open(stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!input) throw_errno("open `" + stdin_path + "` as the input of `" + argv.at(0) + "`");
     int out_pipe[2], err_pipe[2];
     if (::pipe2(out_pipe, O_CLOEXEC) < 0) throw_errno("pipe");
     fs::Fd out_r(out_pipe[0]), out_w(out_pipe[1]);
@@ -39,8 +41,7 @@ ProcessResult run_process(const std::vector<std::string>& argv, const std::strin
     if (pid == 0) {
         ::dup2(out_w.get(), 1);
         ::dup2(err_w.get(), 2);
-        int devnull = ::open("/dev/null", O_RDONLY);
-        if (devnull >= 0) ::dup2(devnull, 0);
+        ::dup2(input.get(), 0);
         if (!cwd.empty() && ::chdir(cwd.c_str()) < 0) _exit(126);
         std::vector<char*> args;
         for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

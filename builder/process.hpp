@@ -13,7 +13,9 @@ struct ProcessResult {
 
 // Runs argv[0] (looked up in PATH) in `cwd` (if not empty) and waits for it.
 // Throws berth::Error only if it cannot be started.
-ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = "");
+// `stdin_path`, when set, is opened as the child's standard input (/dev/null otherwise).
+ProcessResult run_process(const std::vector<std::string>& argv, const std::string& cwd = "",
+                          const std::string& stdin_path = "");
 
 // Like run_process, but a non-zero exit is an Error quoting the command and its stderr.
 std::string run_checked(const std::vector<std::string>& argv, const std::string& cwd = "");

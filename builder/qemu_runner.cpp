@@ -106,8 +106,9 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
     };
     if (o.iso.empty()) {
-        for (const std::string& a : {std::string("-kernel"), o.prefix + "-kernel", std::string("-initrd"),
-                                     o.prefix + "-initrd.img", std::string("-append"), append})
+        std::string initrd = o.prefix + (o.squashfs.empty() ? "-initrd.img" : "-squashfs-initrd.img");
+        for (const std::string& a : {std::string("-kernel"), o.prefix + "-kernel", std::string("-initrd"), initrd,
+                                     std::string("-append"), append})
             argv.push_back(a);
     } else {
         // The CD's own boot loader passes the command line built into the image.
@@ -119,6 +120,12 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
         argv.push_back("-drive");
         argv.push_back("file=" + d.path + ",format=raw,if=virtio");
     }
+    // After the persistent disks, so they keep their names; PID 1 finds the root by
+    // its squashfs signature.
+    if (!o.squashfs.empty()) {
+        argv.push_back("-drive");
+        argv.push_back("file=" + o.squashfs + ",format=raw,if=virtio,readonly=on");
+    }
     for (const std::string& a : {
              std::string("-display"), std::string("none"), std::string("-monitor"),
              o.monitor.empty() ? std::string("none") : "unix:" + o.monitor + ",server=on,wait=off",
@@ -129,10 +136,16 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
     return argv;
 }
 
-int run_qemu(const QemuOptions& o) {
+int run_qemu(const QemuOptions& given) {
+    QemuOptions o = given;
+    if (o.iso.empty() && o.squashfs.empty() && !fs::exists(o.prefix + "-initrd.img") &&
+        fs::exists(o.prefix + "-squashfs.img"))
+        o.squashfs = o.prefix + "-squashfs.img";
     std::string cmdline;
     if (o.iso.empty()) {
-        for (const char* suffix : {"-kernel", "-initrd.img", "-cmdline"})
+        bool sq = !o.squashfs.empty();
+        for (const char* suffix : {"-kernel", sq ? "-squashfs-initrd.img" : "-initrd.img", "-cmdline",
+                                   sq ? "-squashfs.img" : "-cmdline"})
             if (!fs::exists(o.prefix + suffix))
                 throw Error("`" + o.prefix + suffix + "` does not exist (build it with `berth build`)", ENOENT);
         cmdline = fs::trim(fs::read_file(o.prefix + "-cmdline"));

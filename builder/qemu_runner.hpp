@@ -46,6 +46,11 @@ struct QemuOptions {
     // Boot a CD image (iso-bios output) instead of PREFIX-kernel + initrd: set when
     // the argument ends in ".iso".
     std::string iso;
+    // The root on a squashfs (kernel+squashfs output): PREFIX-squashfs.img, attached
+    // read-only as the last virtio disk, booted with PREFIX-squashfs-initrd.img. Set
+    // when the argument ends in "-squashfs.img", or by run_qemu when PREFIX has no
+    // initrd but has a squashfs image.
+    std::string squashfs;
 };
 
 // qemu-system-x86_64 | qemu-system-aarch64

@@ -40,7 +40,7 @@ std::vector<const ContainerSpec*> ImageSpec::containers() const {
 }
 
 const std::vector<std::string>& output_formats() {
-    static const std::vector<std::string> f = {"kernel+initrd", "tar", "iso-bios"};
+    static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios"};
     return f;
 }
 

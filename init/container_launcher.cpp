@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "config/oci_spec.hpp"
+#include "init/bundle_prepare.hpp"
 #include "runtime/launcher.hpp"
 
 namespace berth::init {
@@ -54,6 +55,8 @@ private:
 void RuntimeLauncher::start(supervisor::Container& c) {
     // A broken config.json fails this container only, with the file and field named.
     oci::Spec spec = oci::load_bundle(c.bundle);
+    // runtime.json's mounts (the overlay of a writable container...) come first.
+    prepare_bundle_once(c.bundle);
     runtime::LaunchRequest req;
     req.id = c.name;
     req.bundle_dir = c.bundle;

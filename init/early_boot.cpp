@@ -153,7 +153,12 @@ void enable_cgroup_controllers(const std::string& dir) {
 BootSummary early_boot(SysOps& sys) {
     BootSummary summary;
     const char* handover = ::getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
-    if (::getpid() == 1 && root_is_initramfs() && !(handover && std::strcmp(handover, "0") == 0)) {
+    if (::getpid() == 1 && root_is_initramfs() && wants_squashfs_root()) {
+        // kernel+squashfs: a failure leaves us on the small initramfs, which has no
+        // containers; the boot goes on so that the console shows why.
+        std::string err = switch_to_squashfs_root();
+        if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
+    } else if (::getpid() == 1 && root_is_initramfs() && !(handover && std::strcmp(handover, "0") == 0)) {
         std::string err = hand_over_initramfs();
         if (!err.empty()) log::error("initramfs hand-over failed, staying on it: {}", err);
     }

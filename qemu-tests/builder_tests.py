@@ -4,6 +4,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 
 from harness import BootFailure, Vm, free_port, http_get
 
@@ -53,6 +54,19 @@ def digest(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+def first_differences(a, b, limit=8):
+    """Offsets and bytes where two files differ (for a reproducibility failure)."""
+    with open(a, "rb") as f, open(b, "rb") as g:
+        x, y = f.read(), g.read()
+    out = [f"sizes {len(x)} {len(y)}"] if len(x) != len(y) else []
+    for i in range(min(len(x), len(y))):
+        if x[i] != y[i]:
+            out.append(f"@{i}: {x[i]:02x} {y[i]:02x}")
+            if len(out) >= limit:
+                break
+    return ", ".join(out)
+
+
 def oci_boot(args, s):
     store = os.path.join(args.out, "store")
     shutil.rmtree(store, ignore_errors=True)
@@ -95,11 +109,121 @@ def iso_boot(args, s):
 
     def reproducible():
         first = {f: digest(prefix + f) for f in (".iso", ".tar")}
+        kept = prefix + ".first.iso"
+        shutil.copyfile(prefix + ".iso", kept)
+        # A different wall-clock second for the second build: nothing may depend on it.
+        time.sleep(1.5)
         again = build(args, yml, "web-iso", store, ["--format", "iso-bios", "--format", "tar",
                                                      "--format", "kernel+initrd"])
         second = {f: digest(again + f) for f in (".iso", ".tar")}
-        assert first == second, f"{first} != {second}"
+        assert first == second, f"{first} != {second}; first differing bytes: {first_differences(kept, again + '.iso')}"
+        os.unlink(kept)
         initrd = digest(again + "-initrd.img")
         build(args, yml, "web-iso", store)
         assert digest(again + "-initrd.img") == initrd, "the initrd changed between two builds"
     s.check("two builds give identical iso, tar and initrd bytes", reproducible)
+
+
+def make_podman_images(args, store):
+    """busybox imported with `podman import` into a private podman storage, saved
+    with `podman save` as an oci-dir and as an oci-archive, both imported."""
+    work = os.path.join(args.out, "podman-work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    tarball = os.path.join(work, "busybox.tar")
+    sh(["tar", "-C", os.path.join(args.images, "busybox"), "-cf", tarball, "."])
+    podman = ["podman", "--root", os.path.join(work, "storage"), "--runroot", os.path.join(work, "run"),
+              "--storage-driver", "vfs"]
+    sh(podman + ["import", "--change", 'CMD ["sh", "-c", "echo podman: $MARK; exec sleep 100000"]',
+                 "--change", "ENV MARK=podman-env", tarball, "localhost/podman-bb:1"])
+    sh(podman + ["save", "--format", "oci-dir", "-o", os.path.join(work, "oci-dir"), "localhost/podman-bb:1"])
+    sh(podman + ["save", "--format", "oci-archive", "-o", os.path.join(work, "oci.tar"), "localhost/podman-bb:1"])
+    berth = [args.berth, "image"]
+    sh(berth + ["import", "--store", store, os.path.join(work, "oci-dir"), "podman-dir:1"])
+    sh(berth + ["import", "--store", store, os.path.join(work, "oci.tar"), "podman-archive:1"])
+    listing = sh(berth + ["ls", "--store", store])
+    assert "podman-dir:1" in listing and "podman-archive:1" in listing, listing
+
+
+PODMAN_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0 panic=-1 quiet"
+services:
+  - name: from-podman-dir
+    image: podman-dir:1
+  - name: from-podman-archive
+    image: podman-archive:1
+    command: ["sh", "-c", "echo podman archive: $MARK; exec sleep 100000"]
+"""
+
+
+def podman_boot(args, s):
+    store = os.path.join(args.out, "store-podman")
+    shutil.rmtree(store, ignore_errors=True)
+    s.check("podman-saved images (oci-dir and oci-archive) import into the store",
+            lambda: make_podman_images(args, store))
+    yml = os.path.join(args.out, "podman.yml")
+    with open(yml, "w") as f:
+        f.write(PODMAN_YML)
+    prefix = build(args, yml, "podman", store)
+    vm = Vm(args.berth, prefix, os.path.join(args.out, "podman.console"), timeout=args.boot_timeout)
+    try:
+        s.check("podman-saved images boot as services",
+                lambda: vm.expect(r"boot complete in \d+ ms: 0 onboot ok, 0 onboot failed, 2 services running",
+                                  args.boot_timeout))
+        s.check("the oci-dir image runs its config's Cmd with its Env", lambda: vm.expect(r"podman: podman-env", 30))
+        s.check("the oci-archive image keeps its Env", lambda: vm.expect(r"podman archive: podman-env", 30))
+    finally:
+        vm.close()
+
+
+SQUASHFS_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0 panic=-1 quiet"
+services:
+  - name: ro
+    image: busybox
+    command: ["sh", "-c", "if touch /x 2>/dev/null; then echo ro: writable; else echo ro: read-only; fi; exec sleep 100000"]
+  # readonly: false: runtime.json's tmpfs + overlay on lower/, mounted by PID 1 on
+  # the read-only squashfs root.
+  - name: rw
+    image: busybox
+    readonly: false
+    runtime:
+      mkdir: [/var/lib/rw-data]
+    command: ["sh", "-c", "echo overlay > /written && echo rw: $(cat /written) && exec sleep 100000"]
+files:
+  - path: etc/marker
+    contents: "from the squashfs\\n"
+"""
+
+
+def squashfs_boot(args, s):
+    yml = os.path.join(args.out, "squashfs.yml")
+    with open(yml, "w") as f:
+        f.write(SQUASHFS_YML)
+    store = os.path.join(args.out, "store")
+    prefix = build(args, yml, "sq", store, ["--format", "kernel+squashfs"])
+    with open(prefix + "-squashfs.img", "rb") as f:
+        assert f.read(4) == b"hsqs", "not a squashfs image"
+    # `berth run qemu PREFIX` finds the squashfs (there is no PREFIX-initrd.img).
+    vm = Vm(args.berth, prefix, os.path.join(args.out, "squashfs.console"), timeout=args.boot_timeout)
+    try:
+        s.check("PID 1 mounts the squashfs on the virtio disk as its root",
+                lambda: vm.expect(r"root is the squashfs on /dev/vd[a-z] \(read-only\)", args.boot_timeout))
+        s.check("the kernel+squashfs image boots its services",
+                lambda: vm.expect(r"boot complete in \d+ ms: 0 onboot ok, 0 onboot failed, 2 services running",
+                                  args.boot_timeout))
+        s.check("a read-only container cannot write its root", lambda: vm.expect(r"ro: read-only", 30))
+        s.check("a writable container writes through its runtime.json overlay", lambda: vm.expect(r"rw: overlay", 30))
+    finally:
+        vm.close()
+
+    def reproducible():
+        first = digest(prefix + "-squashfs.img"), digest(prefix + "-squashfs-initrd.img")
+        again = build(args, yml, "sq", store, ["--format", "kernel+squashfs"])
+        second = digest(again + "-squashfs.img"), digest(again + "-squashfs-initrd.img")
+        assert first == second, f"{first} != {second}"
+    s.check("two kernel+squashfs builds give identical bytes", reproducible)

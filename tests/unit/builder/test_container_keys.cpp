@@ -41,7 +41,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
                         "    sysctl: {net.ipv4.ip_forward: \"1\"}\n    rlimits: [\"nofile,1024,2048\", \"RLIMIT_CORE,0,0\"]\n"
                         "    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
                         "    annotations: {a: b}\n    maskedPaths: []\n    seccomp: unconfined\n"
-                        "    runtime: {mkdir: [/var/x], bindNS: {net: /run/netns/s}}\n");
+                        "    runtime: {mkdir: [/var/x], cgroups: [berth/s]}\n");
     const ContainerSpec& c = s.services[0];
     SecurityDefaults sec;
     sec.seccomp = json{{"defaultAction", "SCMP_ACT_ERRNO"}};
@@ -71,7 +71,9 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     CHECK(spec["linux"]["readonlyPaths"] == json{"/proc/sys"});
     json rt = generate_runtime_json(c);
     CHECK(rt["mkdir"] == json{"/var/x"});
-    CHECK(rt["bindNS"]["net"] == "/run/netns/s");
+    CHECK(rt["cgroups"] == json{"berth/s"});
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {bindNS: {net: /run/netns/s}}\n"),
+                      Contains("services[0].runtime.bindNS: 'bindNS' is a LinuxKit runtime key that berth does not implement"));
 
     // berth's defaults apply when the YAML says nothing.
     json def = generate_oci_config(parse(kHead).services[0], {}, sec);
@@ -109,9 +111,14 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
     };
     CHECK_THROWS_WITH(policy_error("    restart: sometimes\n"),
                       Contains("t.yml:7:14: services[0].restart: expected one of no, on-failure, always"));
-    CHECK_THROWS_WITH(policy_error("    restartDelay: -1s\n"), Contains("services[0].restartDelay: expected a non-negative duration"));
-    CHECK_THROWS_WITH(policy_error("    readiness: {type: notify-fd, fd: 1}\n"), Contains("readiness.fd: expected a file descriptor"));
-    CHECK_THROWS_WITH(policy_error("    log: {maxsize: 1}\n"), Contains("unknown key 'maxsize'; did you mean 'maxSize'?"));
+    CHECK_THROWS_WITH(policy_error("    restartDelay: -1s\n"), Contains("t.yml:7:19: services[0].restartDelay: negative duration"));
+    CHECK_THROWS_WITH(policy_error("    readiness: {type: notify-fd, fd: 1}\n"), Contains("services[0].readiness.fd: expected an integer >= 3, got 1"));
+    CHECK_THROWS_WITH(policy_error("    log: {maxsize: 1}\n"), Contains("t.yml:7:11: services[0].log: unknown key 'maxsize'; did you mean 'maxSize'?"));
+    // The builder and PID 1 share the parser: what PID 1 would reject fails the build.
+    CHECK_THROWS_WITH(policy_error("    log: {maxSize: 100}\n"), Contains("services[0].log.maxSize: expected a size of at least 4KiB"));
+    CHECK_THROWS_WITH(policy_error("    restartDelay: 10s\n    restartDelayMax: 1s\n"),
+                      Contains("services[0].restartDelayMax: shorter than restartDelay"));
+    CHECK_THROWS_WITH(policy_error("    giveUp: {window: 1m}\n"), Contains("services[0].giveUp.failures: required"));
     CHECK_THROWS_WITH(policy_error("    onFailure: poweroff\n"), Contains("'onFailure' applies to onboot containers only"));
 
     ImageSpec dep = parse(h + "    dependsOn: [dbb]\n  - name: db\n    image: i\n    command: [y]\n");
@@ -155,8 +162,15 @@ TEST_CASE("bundles: a writable container gets lower/ and an overlay in runtime.j
     CHECK(tree.find("containers/services/s/rootfs")->kind == TreeEntry::Kind::directory);
     CHECK(tree.contains("containers/services/s/tmp"));
     json rt = json::parse(b.runtime_text);
-    CHECK(rt["mounts"][0]["destination"] == "tmp");
-    CHECK(rt["mounts"][1]["options"] == json{"lowerdir=lower", "upperdir=tmp/upper", "workdir=tmp/work"});
+    // LinuxKit's shape: absolute paths (relative ones would mean "under rootfs/").
+    CHECK(rt["mounts"][0] == json::parse(R"({"destination": "/containers/services/s/tmp", "type": "tmpfs",
+                                             "source": "tmpfs", "options": ["nodev", "nosuid", "noexec"]})"));
+    CHECK(rt["mounts"][1] == json::parse(R"({"destination": "/containers/services/s/tmp",
+                                             "options": ["remount", "private"]})"));
+    CHECK(rt["mounts"][2]["destination"] == "/containers/services/s/rootfs");
+    CHECK(rt["mounts"][2]["options"] == json{"lowerdir=/containers/services/s/lower",
+                                             "upperdir=/containers/services/s/tmp/upper",
+                                             "workdir=/containers/services/s/tmp/work"});
     CHECK(json::parse(b.config_text)["root"]["readonly"] == false);
 }
 

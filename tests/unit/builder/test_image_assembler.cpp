@@ -1,10 +1,12 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <catch2/catch.hpp>
 #include <map>
 
 #include "builder/image_assembler.hpp"
+#include "builder/process.hpp"
 #include "common/fs.hpp"
 #include "test_util.hpp"
 
@@ -116,6 +118,68 @@ TEST_CASE("assembler: output names and the image layout", "[builder][assembler]"
     BuildResult r2 = build_image(o2);
     CHECK(r2.initrd_path == f.tmp / "out/again-initrd.img");
     CHECK(fs::read_file(r.initrd_path) == fs::read_file(r2.initrd_path));
+}
+
+TEST_CASE("assembler: kernel+squashfs writes a small boot initrd and a deterministic squashfs", "[builder][assembler][squashfs]") {
+    Fixture f;
+    std::string mods = f.tmp / "kernel/lib/modules/6.1.0-test/kernel/drivers";
+    test::write_fake_module(mods + "/virtio/virtio_blk.ko", {"depends=virtio,virtio_ring"});
+    BuildOptions o = f.options();
+    o.formats = {"kernel+squashfs"};
+    BuildResult r = build_image(o);
+    std::string sq = f.tmp / "out/web-squashfs.img";
+    REQUIRE(fs::exists(sq));
+    CHECK(fs::read_file(sq).substr(0, 4) == "hsqs");
+    CHECK_FALSE(fs::exists(f.tmp / "out/web-initrd.img"));
+
+    // The boot initrd: /init, the disk modules with their dependencies, the marker.
+    auto boot = read_initrd(f.tmp / "out/web-squashfs-initrd.img");
+    CHECK(boot.at("init") == "not really an init");
+    CHECK(boot.count("etc/berth/squashfs-root") == 1);
+    const std::string mod = "/lib/modules/6.1.0-test/kernel/drivers/virtio/";
+    CHECK_THAT(boot.at("etc/berth/modules"),
+               Contains(mod + "virtio_ring.ko\n" + mod + "virtio.ko\n" + mod + "virtio_blk.ko\n"));
+    CHECK(boot.count("containers/services/web/config.json") == 0);
+    CHECK(boot.count("lib/modules/6.1.0-test/kernel/drivers/virtio/virtio_net.ko") == 0);
+
+    // The squashfs holds the whole root, owners and all (read back as a tar).
+    ProcessResult list = run_process({"sqfs2tar", sq}, "");
+    REQUIRE(list.exit_code == 0);
+    fs::write_file(f.tmp / "sq.tar", list.out);
+    ProcessResult names = run_process({"tar", "-tvf", f.tmp / "sq.tar"});
+    CHECK_THAT(names.out, Contains("containers/services/web/rootfs/bin/busybox") && Contains("etc/berth/modules") &&
+                              Contains(" 0/0 ") && Contains(" init\n"));
+    CHECK_THAT(names.out, !Contains("squashfs-root"));
+
+    // Same inputs, another time: the same bytes.
+    ::setenv("SOURCE_DATE_EPOCH", "0", 1);
+    BuildOptions o2 = o;
+    o2.name = "again";
+    build_image(o2);
+    ::unsetenv("SOURCE_DATE_EPOCH");
+    CHECK(fs::read_file(sq) == fs::read_file(f.tmp / "out/again-squashfs.img"));
+    CHECK(fs::read_file(f.tmp / "out/web-squashfs-initrd.img") == fs::read_file(f.tmp / "out/again-squashfs-initrd.img"));
+    // The size summary names the squashfs.
+    bool listed = false;
+    for (const auto& file : r.files) listed |= file.what == "squashfs" && file.bytes == fs::read_file(sq).size();
+    CHECK(listed);
+}
+
+TEST_CASE("assembler: the iso-bios bytes do not depend on the umask", "[builder][assembler][iso]") {
+    if (!fs::exists("/usr/lib/ISOLINUX/isolinux.bin") || run_process({"xorriso", "-version"}).exit_code != 0) {
+        WARN("xorriso or isolinux missing: skipped");
+        return;
+    }
+    Fixture f;
+    BuildOptions o = f.options();
+    o.formats = {"iso-bios"};
+    mode_t old = ::umask(077);
+    build_image(o);
+    ::umask(022);
+    o.name = "again";
+    build_image(o);
+    ::umask(old);
+    CHECK(fs::read_file(f.tmp / "out/web.iso") == fs::read_file(f.tmp / "out/again.iso"));
 }
 
 TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {

@@ -172,3 +172,27 @@ TEST_CASE("tree: later entries replace earlier ones; parents are implied", "[bui
     CHECK_THROWS_WITH(t.add_bytes("etc/hostname/x", "x"), Contains("is not a directory"));
     CHECK_THROWS_WITH(t.add_bytes("../x", "x"), Contains(".."));
 }
+
+TEST_CASE("cpio: a file of 4 GiB or more is an error, never truncated", "[builder][cpio][malformed]") {
+    test::TempDir tmp;
+    // A sparse file: 4 GiB + 1 byte of size, no disk space.
+    std::string big = tmp / "big.bin";
+    {
+        fs::Fd fd(::open(big.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+        REQUIRE(fd);
+        REQUIRE(::ftruncate(fd.get(), off_t((std::uint64_t(1) << 32) + 1)) == 0);
+    }
+    Tree t;
+    t.add_bytes("etc/hostname", "x\n", 0644);
+    t.add_host_file("var/big.bin", big, 0644);
+    CpioOptions raw;
+    raw.gzip = false;
+    // The archive limit speaks first ...
+    CHECK_THROWS_WITH(write_cpio(t, tmp / "a.cpio", raw), Contains("a newc cpio archive can hold"));
+    // ... and with no archive limit, the per-file field size still refuses it.
+    raw.max_size = ~std::uint64_t(0);
+    CHECK_THROWS_WITH(write_cpio(t, tmp / "a.cpio", raw),
+                      Contains("`var/big.bin` is 4.0 GiB: newc cpio cannot hold files of 4 GiB or more"));
+    CHECK_FALSE(fs::exists(tmp / "a.cpio"));
+    CHECK_FALSE(fs::exists(tmp / "a.cpio.tmp"));
+}

@@ -66,6 +66,17 @@ TEST_CASE("qemu: the command line", "[builder][qemu]") {
     CHECK(has_pair(argv, "-device", "virtio-rng-pci"));
     CHECK(std::find(argv.begin(), argv.end(), "-no-reboot") != argv.end());
     CHECK(has_pair(qemu_command(o, Accel::kvm, ""), "-cpu", "host"));
+
+    // kernel+squashfs: the small initrd, the image as the last (read-only) disk.
+    o.disks = {DiskOption{"data.img", 1 << 20}};
+    o.squashfs = "out/web-squashfs.img";
+    auto sq = qemu_command(o, Accel::tcg, "");
+    CHECK(has_pair(sq, "-initrd", "out/web-squashfs-initrd.img"));
+    CHECK(has_pair(sq, "-drive", "file=data.img,format=raw,if=virtio"));
+    CHECK(has_pair(sq, "-drive", "file=out/web-squashfs.img,format=raw,if=virtio,readonly=on"));
+    auto data = std::find(sq.begin(), sq.end(), "file=data.img,format=raw,if=virtio");
+    auto root = std::find(sq.begin(), sq.end(), "file=out/web-squashfs.img,format=raw,if=virtio,readonly=on");
+    CHECK(data < root);
 }
 
 TEST_CASE("qemu: exit status, --timeout and missing files", "[builder][qemu]") {

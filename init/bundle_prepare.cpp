@@ -1,0 +1,140 @@
+#include "init/bundle_prepare.hpp"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <set>
+
+#include "common/error.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "runtime/mount_options.hpp"
+
+namespace berth::init {
+
+using nlohmann::json;
+
+namespace {
+
+std::string absolute(const std::string& bundle_dir, const std::string& p) {
+    return !p.empty() && p[0] == '/' ? p : fs::join(fs::join(bundle_dir, "rootfs"), p);
+}
+
+void mkdir_all(const std::string& path, const std::string& what) {
+    try {
+        fs::mkdir_p(path, 0755);
+    } catch (const Error& e) {
+        throw Error(what + ": " + e.what(), e.code());
+    }
+}
+
+std::vector<std::string> strings(const json& v, const std::string& where) {
+    std::vector<std::string> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) throw Error(where + ": expected a list of strings", EINVAL);
+    for (const auto& s : v) {
+        if (!s.is_string()) throw Error(where + ": expected a list of strings", EINVAL);
+        out.push_back(s.get<std::string>());
+    }
+    return out;
+}
+
+// Returns the destination when a new mount was made there (for the rollback).
+std::string apply_mount(const json& m, const std::string& bundle_dir, const std::string& where) {
+    if (!m.is_object() || !m.value("destination", json()).is_string())
+        throw Error(where + ": expected a mount with a destination", EINVAL);
+    std::string dest = absolute(bundle_dir, m["destination"].get<std::string>());
+    std::string type = m.value("type", "");
+    std::string source = m.value("source", type);
+    std::vector<std::string> options = strings(m.value("options", json()), where + ".options");
+    mkdir_all(dest, where + ": create the mount point `" + dest + "`");
+    // An overlay's upper and work directories are created by whoever mounts it.
+    for (const auto& o : options) {
+        std::size_t eq = o.find('=');
+        if (eq == std::string::npos) continue;
+        std::string key = o.substr(0, eq);
+        if (key == "upperdir" || key == "workdir")
+            mkdir_all(absolute(bundle_dir, o.substr(eq + 1)), where + ": create the overlay " + key);
+    }
+    runtime::MountOptions mo = runtime::parse_mount_options(options);
+    // Overlay directories: relative ones are relative to rootfs/, like the rest.
+    std::string data;
+    for (std::size_t i = 0; i <= mo.data.size();) {
+        std::size_t j = mo.data.find(',', i);
+        if (j == std::string::npos) j = mo.data.size();
+        std::string o = mo.data.substr(i, j - i);
+        std::size_t eq = o.find('=');
+        std::string key = eq == std::string::npos ? "" : o.substr(0, eq);
+        if (type == "overlay" && (key == "lowerdir" || key == "upperdir" || key == "workdir"))
+            o = key + "=" + absolute(bundle_dir, o.substr(eq + 1));
+        if (!o.empty()) data += (data.empty() ? "" : ",") + o;
+        i = j + 1;
+    }
+    unsigned long flags = mo.flags & ~MS_REMOUNT;
+    // {destination, options: [remount, private]}: LinuxKit's way to change the
+    // propagation of a mount made just before.
+    bool propagation_only = type.empty() && mo.propagation != 0;
+    if (!propagation_only) {
+        if (type.empty() && !(flags & MS_BIND)) throw Error(where + ": a mount needs a type", EINVAL);
+        if (::mount(source.c_str(), dest.c_str(), type.empty() ? nullptr : type.c_str(), flags,
+                    data.empty() ? nullptr : data.c_str()) < 0)
+            throw_errno(where + ": mount " + (type.empty() ? "bind" : type) + " `" + source + "` on `" + dest + "`");
+    }
+    if (mo.propagation != 0 && ::mount(nullptr, dest.c_str(), nullptr, mo.propagation, nullptr) < 0)
+        throw_errno(where + ": change the propagation of `" + dest + "`");
+    return propagation_only ? std::string() : dest;
+}
+
+}  // namespace
+
+void apply_runtime_json(const json& rt, const std::string& bundle_dir) {
+    const std::string file = fs::join(bundle_dir, "runtime.json");
+    if (!rt.is_object()) throw Error(file + ": expected an object", EINVAL);
+    for (const char* key : {"interfaces", "bindNS", "namespace"}) {
+        auto it = rt.find(key);
+        if (it != rt.end() && !it->is_null() && !it->empty())
+            throw Error(file + ": `" + key + "` is a LinuxKit key berth does not implement", ENOTSUP);
+    }
+    // Mounts first, so that mkdir can make a directory under one.
+    if (auto it = rt.find("mounts"); it != rt.end() && !it->is_null()) {
+        if (!it->is_array()) throw Error(file + ": mounts: expected a list", EINVAL);
+        // All or nothing: a failure undoes this call's mounts, so that the next
+        // attempt (a restart) does not stack a second tmpfs on the first.
+        std::vector<std::string> made;
+        try {
+            for (std::size_t i = 0; i < it->size(); ++i) {
+                std::string dest = apply_mount((*it)[i], bundle_dir, file + ": mounts[" + std::to_string(i) + "]");
+                if (!dest.empty()) made.push_back(dest);
+            }
+        } catch (...) {
+            for (auto d = made.rbegin(); d != made.rend(); ++d)
+                if (::umount2(d->c_str(), MNT_DETACH) < 0)
+                    log::warn("{}: undo the mount on `{}`: {}", file, *d, std::strerror(errno));
+            throw;
+        }
+    }
+    for (const auto& d : strings(rt.value("mkdir", json()), file + ": mkdir"))
+        mkdir_all(absolute(bundle_dir, d), file + ": mkdir `" + d + "`");
+    for (const auto& c : strings(rt.value("cgroups", json()), file + ": cgroups")) {
+        if (c.empty() || c[0] == '/' || c.find("..") != std::string::npos)
+            throw Error(file + ": cgroups: `" + c + "` must be a relative cgroup name", EINVAL);
+        mkdir_all(fs::join("/sys/fs/cgroup", c), file + ": cgroups `" + c + "`");
+    }
+}
+
+void prepare_bundle_once(const std::string& bundle_dir) {
+    static std::set<std::string> prepared;
+    if (prepared.count(bundle_dir)) return;
+    const std::string file = fs::join(bundle_dir, "runtime.json");
+    auto text = fs::try_read_file(file);
+    if (text) {
+        json rt = json::parse(*text, nullptr, false);
+        if (rt.is_discarded()) throw Error(file + ": not valid JSON", EINVAL);
+        apply_runtime_json(rt, bundle_dir);
+    }
+    prepared.insert(bundle_dir);
+}
+
+}  // namespace berth::init
