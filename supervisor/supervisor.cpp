@@ -232,10 +232,11 @@ void Supervisor::on_exit(Container& c, bool failed) {
             return request_shutdown(power_of(c.policy.on_failure));
         }
         if (phase_ == Phase::onboot || phase_ == Phase::onshutdown) start_next_sequenced();
+        else if (phase_ == Phase::onboot_draining) run_onshutdown_when_onboot_stopped();
         else if (phase_ == Phase::stopping) check_stopped();
         return;
     }
-    if (phase_ == Phase::stopping || phase_ == Phase::onshutdown) {
+    if (phase_ == Phase::stopping || phase_ == Phase::onshutdown || phase_ == Phase::onboot_draining) {
         if (phase_ == Phase::stopping) stop_services();
         return;
     }
