@@ -200,6 +200,7 @@ void Supervisor::report_boot_complete() {
     }
     log::info("boot complete in {} ms: {} onboot ok, {} onboot failed, {} services running",
               loop_.now() - settings_.boot_started_ms, ok, failed, running);
+    if (settings_.on_boot_complete) settings_.on_boot_complete();
 }
 
 void Supervisor::child_exited(pid_t pid, int code, int status) {

@@ -23,6 +23,7 @@ struct Settings {
     int console_fd = -1;                // service output echo; -1: none
     std::string log_dir;                // "/var/log"; "" keeps logs in memory only
     std::string notify_dir;             // "/run/berth/notify"; "" disables NOTIFY_SOCKET
+    std::function<void()> on_boot_complete;  // once, after the boot summary
 };
 
 // Starts one container; returns its pid and pidfd or throws berth::Error.
