@@ -92,7 +92,8 @@ void Supervisor::launch(Container& c) {
         prepare_io(c);
         launcher_.start(c);
         c.state = State::running;
-        log::info("{} {}: started, pid {}", kind_name(c.kind), c.name, c.pid);
+        // With the launch time, so that the moment the start began can be told.
+        log::info("{} {}: started, pid {} in {} ms", kind_name(c.kind), c.name, c.pid, loop_.now() - c.started_ms);
     } catch (const std::exception& e) {
         // An exec failure is a failure like any other: it counts toward give-up.
         c.error = e.what();
