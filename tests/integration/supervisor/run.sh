@@ -81,6 +81,9 @@ echo "drv: logfile=$(cat /var/log/web.log | head -1)"
 berth exec web sh -c "echo exec: marker=\$(ls /marker-*) pid1=\$(cat /proc/1/comm) \$(grep CapEff /proc/self/status)" | sed "s/^/drv: /"
 echo "drv: exec-missing-rc=$(berth exec web /nope >/dev/null 2>&1; echo $?)"
 for s in TSTP TTOU TTIN HUP QUIT ALRM WINCH; do kill -$s 1 2>/dev/null; done
+# Every other signal too, the shutdown ones (INT USR1 USR2 TERM PWR) aside.
+for s in $(seq 1 64); do case $s in 2|10|12|15|30) ;; *) kill -$s 1 2>/dev/null ;; esac; done
+sleep 0.3; echo "drv: after-signals ps-rc=$(berth ps >/dev/null; echo $?)"
 ms() { awk "{print int(\$1 * 1000)}" /proc/uptime; }   # busybox date has no %N; 10 ms resolution
 best() { b=999999; for i in 1 2 3 4 5; do t0=$(ms); "$@" >/dev/null; t1=$(ms); [ $((t1 - t0)) -lt $b ] && b=$((t1 - t0)); done; echo $b; }
 echo "drv: ps-ms=$(best berth ps) start-ms=$(best /init --version)"
@@ -152,6 +155,8 @@ check "exec runs in the service's root, pid namespace and capabilities" \
   has "$log" 'drv: exec: marker=/marker-web pid1=sleep CapEff:[[:space:]]+0000000000000400'
 check "exec of a missing program fails with a distinct status" has "$log" 'drv: exec-missing-rc=12[67]'
 check "SIGTSTP/SIGTTOU/SIGHUP... to PID 1 are logged and ignored" has "$log" 'ignoring signal SIGTSTP'
+check "every other signal (1-64 but INT USR1 USR2 TERM PWR) to PID 1 is ignored; PID 1 still answers" \
+  bash -c "grep -q 'drv: after-signals ps-rc=0' '$log' && [ \$(grep -c 'ignoring signal' '$log') -ge 45 ]"
 ps_ms=$(sed -n 's/.*drv: ps-ms=\([0-9]*\) start-ms=.*/\1/p' "$log"); start_ms=$(sed -n 's/.*drv: ps-ms=[0-9]* start-ms=\([0-9]*\).*/\1/p' "$log")
 echo "  berth ps: ${ps_ms:-?} ms, of which starting the binary: ${start_ms:-?} ms (best of 5, 10 ms resolution)"
 check "ps answers in < 50 ms (beyond process start) while a service floods its log" \
