@@ -8,13 +8,17 @@
 
 #include <fcntl.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
+#include "init/hw_watchdog.hpp"
+#include "init/resident_trim.hpp"
 #include "init/ctl.hpp"
 #include "init/shutdown.hpp"
 #include "supervisor/control_server.hpp"
@@ -60,6 +64,54 @@ std::string prepare_cgroups(bool have_cgroup2) {
     return root;
 }
 
+constexpr const char* kImageJson = "/etc/berth/image.json";
+
+// The hardware watchdog when the image asks for one; a missing device or a bad
+// setting is loud and leaves the machine without it, never stops the boot.
+std::unique_ptr<HardwareWatchdog> arm_watchdog() {
+    auto text = fs::try_read_file(kImageJson);
+    if (!text) return nullptr;
+    try {
+        auto config = parse_watchdog_config(*text, kImageJson);
+        if (!config) return nullptr;
+        auto w = std::make_unique<HardwareWatchdog>(*config);
+        log::info("watchdog: {} armed, timeout {} s, petted every {} ms", config->device, w->timeout_s(),
+                  w->interval_ms());
+        return w;
+    } catch (const std::exception& e) {
+        log::error("{}; no hardware watchdog this boot", e.what());
+        return nullptr;
+    }
+}
+
+// Petting rides on the event loop: if the loop stops turning, the machine resets.
+void pet_periodically(supervisor::EventLoop& loop, HardwareWatchdog& w) {
+    loop.add_timer(w.interval_ms(), [&loop, &w] {
+        w.pet();
+        pet_periodically(loop, w);
+    });
+}
+
+// Test-only: `berth.test-hang=SECONDS` on the kernel command line of an image
+// that has a hardware watchdog hangs PID 1's loop for good after that many
+// seconds, to show that the watchdog resets the machine. Without a watchdog
+// the flag is refused, so it can never freeze an ordinary image.
+void arm_test_hang(supervisor::EventLoop& loop, const std::map<std::string, std::string>& cmdline, bool watchdog) {
+    auto it = cmdline.find("berth.test-hang");
+    if (it == cmdline.end()) return;
+    if (!watchdog) {
+        log::warn("berth.test-hang ignored: the image has no hardware watchdog");
+        return;
+    }
+    long secs = std::strtol(it->second.c_str(), nullptr, 10);
+    if (secs < 0 || secs > 3600) secs = 0;
+    log::warn("watchdog test: PID 1 will hang in {} s (berth.test-hang)", secs);
+    loop.add_timer(secs * 1000, [] {
+        log::warn("watchdog test: PID 1 hangs now; the watchdog must reset the machine");
+        for (;;) ::pause();  // every signal is blocked: this never returns
+    });
+}
+
 [[noreturn]] void idle_forever() {
     // PID 1 must never exit: the kernel would panic.
     for (;;) {
@@ -91,6 +143,9 @@ void pid1_main() {
         settings.console_fd = 1;
         settings.log_dir = "/var/log";
         settings.notify_dir = "/run/berth/notify";
+        settings.on_boot_complete = [] {
+            log::info("released {} kB of boot-time pages from PID 1's resident set", release_boot_memory());
+        };
         fs::mkdir_p("/run/berth/notify", 0755);
         // The CLI is this binary: `berth` on a PATH that includes /run/berth/bin.
         fs::mkdir_p("/run/berth/bin", 0755);
@@ -124,11 +179,19 @@ void pid1_main() {
         } catch (const std::exception& e) {
             log::error("control socket: {}; no `berth` commands this boot", e.what());
         }
+        std::unique_ptr<HardwareWatchdog> watchdog = arm_watchdog();
+        if (watchdog) pet_periodically(loop, *watchdog);
+        arm_test_hang(loop, boot.cmdline, bool(watchdog));
         sup.boot();
         while (!sup.shutdown_complete()) loop.run_once(-1);
 
+        // The last steps are bounded but outside the loop: pet between them,
+        // disarm only when nothing but reboot(2) is left.
+        if (watchdog) watchdog->pet();
         kill_everything(3000);
+        if (watchdog) watchdog->pet();
         unmount_all(sys);
+        if (watchdog) watchdog->disarm();
         final_reboot(sup.action());
     } catch (const std::exception& e) {
         log::error("PID 1: {}", e.what());

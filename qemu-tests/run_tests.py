@@ -132,13 +132,15 @@ def main():
     p.add_argument("--arch", default="amd64", choices=("amd64", "arm64"))
     p.add_argument("--init", help="the PID 1 binary (default: berth's for --arch)")
     p.add_argument("--host-images", help="host-architecture images (with --arch)")
-    p.add_argument("--only", help="comma-separated boot functions to run (e.g. squashfs_boot,podman_boot)")
+    p.add_argument("--only", action="append", help="run only the boots whose name contains this (repeatable)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     s = Suite()
     import builder_tests
+    import supervisor_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
-             builder_tests.squashfs_boot, builder_tests.podman_boot)
+             builder_tests.squashfs_boot, builder_tests.podman_boot) + \
+        supervisor_tests.boots(build, expect_boot)
     if args.arch != "amd64":
         import arch_tests
 
@@ -147,8 +149,7 @@ def main():
         boots = (build_checks, suite_boot)
         print(f"# {args.arch} images, booted with qemu-system-aarch64 -M virt (TCG)", flush=True)
     if args.only:
-        wanted = set(args.only.split(","))
-        boots = tuple(b for b in boots if b.__name__ in wanted)
+        boots = tuple(b for b in boots if any(o in b.__name__ for o in args.only))
     for boot in boots:
         try:
             boot(args, s)

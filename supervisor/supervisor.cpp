@@ -92,7 +92,8 @@ void Supervisor::launch(Container& c) {
         prepare_io(c);
         launcher_.start(c);
         c.state = State::running;
-        log::info("{} {}: started, pid {}", kind_name(c.kind), c.name, c.pid);
+        // With the launch time, so that the moment the start began can be told.
+        log::info("{} {}: started, pid {} in {} ms", kind_name(c.kind), c.name, c.pid, loop_.now() - c.started_ms);
     } catch (const std::exception& e) {
         // An exec failure is a failure like any other: it counts toward give-up.
         c.error = e.what();
@@ -200,6 +201,7 @@ void Supervisor::report_boot_complete() {
     }
     log::info("boot complete in {} ms: {} onboot ok, {} onboot failed, {} services running",
               loop_.now() - settings_.boot_started_ms, ok, failed, running);
+    if (settings_.on_boot_complete) settings_.on_boot_complete();
 }
 
 void Supervisor::child_exited(pid_t pid, int code, int status) {
@@ -232,10 +234,11 @@ void Supervisor::on_exit(Container& c, bool failed) {
             return request_shutdown(power_of(c.policy.on_failure));
         }
         if (phase_ == Phase::onboot || phase_ == Phase::onshutdown) start_next_sequenced();
+        else if (phase_ == Phase::onboot_draining) run_onshutdown_when_onboot_stopped();
         else if (phase_ == Phase::stopping) check_stopped();
         return;
     }
-    if (phase_ == Phase::stopping || phase_ == Phase::onshutdown) {
+    if (phase_ == Phase::stopping || phase_ == Phase::onshutdown || phase_ == Phase::onboot_draining) {
         if (phase_ == Phase::stopping) stop_services();
         return;
     }

@@ -23,6 +23,7 @@ struct Settings {
     int console_fd = -1;                // service output echo; -1: none
     std::string log_dir;                // "/var/log"; "" keeps logs in memory only
     std::string notify_dir;             // "/run/berth/notify"; "" disables NOTIFY_SOCKET
+    std::function<void()> on_boot_complete;  // once, after the boot summary
 };
 
 // Starts one container; returns its pid and pidfd or throws berth::Error.
@@ -41,7 +42,7 @@ public:
     void child_exited(pid_t pid, int code, int status);  // from the reaper (siginfo code/status)
     void request_shutdown(PowerAction action);      // idempotent; the first request wins
     bool shutdown_complete() const { return phase_ == Phase::done; }
-    bool shutting_down() const { return phase_ >= Phase::onshutdown; }
+    bool shutting_down() const { return phase_ >= Phase::onboot_draining; }
     PowerAction action() const { return action_; }
     const std::vector<Container>& containers() const { return table_; }
     Container* find(const std::string& name);       // a service by name, else any container
@@ -59,9 +60,14 @@ public:
     void mark_ready(Container& c);
 
 private:
-    enum class Phase { init, onboot, services, onshutdown, stopping, done };
+    // onboot_draining: shutdown was asked for while an onboot container ran; it
+    // is stopped (bounded by its stop timeout and the kill wait) before any
+    // onshutdown container starts.
+    enum class Phase { init, onboot, services, onboot_draining, onshutdown, stopping, done };
 
     void start_next_sequenced();
+    void run_onshutdown_when_onboot_stopped();
+    void stopped_for_good(Container& c);  // the kill wait ran out: move the shutdown on
     void start_services();
     void schedule();                 // starts every service whose dependencies allow it
     bool may_start(const Container& c, std::string& blocked_by);

@@ -63,7 +63,7 @@ void Supervisor::begin_stop(Container& c, const char* why) {
             log::error("{}: did not die after SIGKILL, giving up on it", c.name);
             c.state = State::failed;
             c.error = "did not die after SIGKILL";
-            if (phase_ == Phase::stopping) stop_services();
+            stopped_for_good(c);
         });
     });
 }
@@ -117,8 +117,13 @@ std::string Supervisor::kill(const std::string& name, int sig) {
     return "";
 }
 
+void Supervisor::stopped_for_good(Container& c) {
+    if (phase_ == Phase::stopping) stop_services();
+    else if (phase_ == Phase::onboot_draining && c.kind == Kind::onboot) run_onshutdown_when_onboot_stopped();
+}
+
 void Supervisor::request_shutdown(PowerAction action) {
-    if (phase_ >= Phase::onshutdown) {
+    if (phase_ >= Phase::onboot_draining) {
         log::info("{} already in progress", action_name(action_));
         return;
     }
@@ -141,6 +146,20 @@ void Supervisor::request_shutdown(PowerAction action) {
             if (c->error.empty()) c->fail_reason = "not started: shutting down";
         }
     log::info("{} requested: running onshutdown containers, then stopping services", action_name(action_));
+    phase_ = Phase::onboot_draining;
+    run_onshutdown_when_onboot_stopped();
+}
+
+// Onshutdown containers never run beside an onboot container: whatever onboot
+// still runs is stopped first (its stop timeout, then SIGKILL and the kill
+// wait, so this wait is bounded too).
+void Supervisor::run_onshutdown_when_onboot_stopped() {
+    if (phase_ != Phase::onboot_draining) return;
+    for (Container* c : of_kind(Kind::onboot))
+        if (c->alive()) {
+            log::info("onboot {}: waiting for it to stop before onshutdown", c->name);
+            return;
+        }
     phase_ = Phase::onshutdown;
     start_next_sequenced();
 }

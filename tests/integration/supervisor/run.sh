@@ -22,9 +22,9 @@ cp "$init_bin" "$root/init"
 make_busybox_rootfs "$work/template"
 cp -a "$work/template/." "$root/"   # the driver runs in PID 1's own root
 
-# service NAME NS-JSON CAPS SCRIPT [POLICY-JSON]
+# service NAME NS-JSON CAPS SCRIPT [POLICY-JSON]   (KIND=onshutdown for another kind)
 service() {
-    local dir=$root/containers/services/$1 ns=$2 caps=$3 script=$4 policy=${5:-}
+    local dir=$root/containers/${KIND:-services}/$1 ns=$2 caps=$3 script=$4 policy=${5:-}
     mkdir -p "$dir" && cp -a "$work/template" "$dir/rootfs"
     touch "$dir/rootfs/marker-$1"
     local esc=${script//\\/\\\\}; esc=${esc//\"/\\\"}; esc=${esc//$'\n'/\\n}
@@ -32,6 +32,7 @@ service() {
     {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
     {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}'
     case $ns in *'"path"'*) mounts='' ;; esac
+    local res=''; [ -n "${RESOURCES:-}" ] && res=", \"resources\": $RESOURCES"
     cat > "$dir/config.json" <<JSON
 {
   "ociVersion": "1.0.2",
@@ -42,7 +43,7 @@ service() {
     "capabilities": {"bounding": $caps, "effective": $caps, "permitted": $caps}
   },
   "mounts": [$mounts],
-  "linux": {"namespaces": [$ns]}
+  "linux": {"namespaces": [$ns]$res}
 }
 JSON
     [ -n "$policy" ] && echo "{\"berth\": $policy}" > "$dir/runtime.json"
@@ -59,6 +60,17 @@ service web "$own" '["CAP_NET_BIND_SERVICE"]' 'echo "web: fds=$(ls /proc/self/fd
   '{"dependsOn": ["db"], "log": {"file": true}}'
 service daemon '{"type":"mount"}' '[]' '(sleep 1001 &); (sleep 1002 &); exec sleep 1000' '{"stopTimeout": "2s"}'
 service flood "$own" '[]' 'while :; do echo flood-line-flood-line-flood-line-flood-line; done' '{"log": {"console": false, "ringLines": 100}}'
+service ticker "$own" '[]' 'i=0; while :; do i=$((i + 1)); echo tick-$i; sleep 0.2; done' '{"log": {"console": false}}'
+# A fork bomb held by pids.max; it refuses to start outside its own berth cgroup
+# so that a host without cgroup v2 never sees an unbounded one.
+RESOURCES='{"pids": {"limit": 32}}' service bomb "$own" '[]' '
+grep -q "::/berth/services/bomb$" /proc/self/cgroup || { echo "bomb: not in its cgroup, not bombing"; exec sleep 1000; }
+echo bomb: starting; f() { f | f & }; f; exec sleep 1000' '{"restart": "no", "log": {"console": false}}'
+# Exec failures: the program does not exist; each attempt is a distinct start error counted toward give-up.
+service noexec "$own" '[]' 'unused' '{"restartDelay": "100ms", "giveUp": {"failures": 3, "window": "1m"}}'
+sed -i 's|"args": \["/bin/sh", "-c", "unused"\]|"args": ["/bin/no-such-program"]|' "$root/containers/services/noexec/config.json"
+KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
+  '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
 for i in $(seq 1 60); do berth status crash --json | grep -q "\"failed\"" && break; sleep 0.2; done
 echo "drv: ps-begin"; berth ps; echo "drv: ps-end"
@@ -69,10 +81,32 @@ echo "drv: logfile=$(cat /var/log/web.log | head -1)"
 berth exec web sh -c "echo exec: marker=\$(ls /marker-*) pid1=\$(cat /proc/1/comm) \$(grep CapEff /proc/self/status)" | sed "s/^/drv: /"
 echo "drv: exec-missing-rc=$(berth exec web /nope >/dev/null 2>&1; echo $?)"
 for s in TSTP TTOU TTIN HUP QUIT ALRM WINCH; do kill -$s 1 2>/dev/null; done
+# Every other signal too, the shutdown ones (INT USR1 USR2 TERM PWR) aside.
+for s in $(seq 1 64); do case $s in 2|10|12|15|30) ;; *) kill -$s 1 2>/dev/null ;; esac; done
+sleep 0.3; echo "drv: after-signals ps-rc=$(berth ps >/dev/null; echo $?)"
 ms() { awk "{print int(\$1 * 1000)}" /proc/uptime; }   # busybox date has no %N; 10 ms resolution
 best() { b=999999; for i in 1 2 3 4 5; do t0=$(ms); "$@" >/dev/null; t1=$(ms); [ $((t1 - t0)) -lt $b ] && b=$((t1 - t0)); done; echo $b; }
 echo "drv: ps-ms=$(best berth ps) start-ms=$(best /init --version)"
 berth stop flood
+# A fork bomb in one service: the others and ps stay responsive; stop ends all of it.
+if [ -e /sys/fs/cgroup/berth/services/bomb/pids.max ]; then
+  sleep 1
+  echo "drv: bomb-pids=$(cat /sys/fs/cgroup/berth/services/bomb/pids.current) max=$(cat /sys/fs/cgroup/berth/services/bomb/pids.max)"
+  echo "drv: bomb-ps-ms=$(best berth ps) web=$(berth status web --json | grep "\"state\"" | tr -d " ,")"
+  berth stop bomb; sleep 0.5
+  echo "drv: bomb-after-stop=$(cat /sys/fs/cgroup/berth/services/bomb/pids.current 2>/dev/null || echo 0)"
+else
+  echo "drv: no-cgroup"
+fi
+berth stop bomb
+# logs -f follows new lines through the socket; restart gives a new process.
+berth logs ticker -f -n 1 > /tmp/follow.txt & fpid=$!
+sleep 1.5; kill $fpid
+echo "drv: follow-lines=$(grep -c "tick-" /tmp/follow.txt)"
+pid_of() { berth status "$1" --json | sed -n "s/.*\"pid\": *\([0-9-]*\).*/\1/p"; }
+p0=$(pid_of ticker); berth restart ticker; rrc=$?; sleep 1
+echo "drv: restart rc=$rrc before=$p0 after=$(pid_of ticker) $(berth status ticker --json | grep "\"state\"" | tr -d " ,")"
+echo "drv: noexec=$(berth status noexec --json | grep "\"state\"" | tr -d " ,")"
 for i in $(seq 1 1000); do (sleep 0.3 &) ; done
 sleep 1.5
 echo "drv: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"
@@ -113,7 +147,7 @@ check "web (dependsOn db) started only after db was ready" \
 check "service output captured and echoed with its name" has "$log" '^web: web: fds='
 check "service sees only fds 0-2 (+ the one ls opens)" has "$log" 'web: fds=0 1 2 3 $'
 check "ps table lists the services" has "$log" '^driver: (web|db) +services +running'
-check "ps --json lists every container" has "$log" 'drv: json-names=6'
+check "ps --json lists every container" has "$log" 'drv: json-names=10'
 check "status --json: state, readiness" has "$log" 'drv: status +"readiness": "none"'
 check "logs NAME -n shows the captured line" has "$log" 'drv: logs=.*web: fds='
 check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logfile=[0-9]{4}-[0-9]{2}-[0-9]{2}T.*web: fds='
@@ -121,6 +155,8 @@ check "exec runs in the service's root, pid namespace and capabilities" \
   has "$log" 'drv: exec: marker=/marker-web pid1=sleep CapEff:[[:space:]]+0000000000000400'
 check "exec of a missing program fails with a distinct status" has "$log" 'drv: exec-missing-rc=12[67]'
 check "SIGTSTP/SIGTTOU/SIGHUP... to PID 1 are logged and ignored" has "$log" 'ignoring signal SIGTSTP'
+check "every other signal (1-64 but INT USR1 USR2 TERM PWR) to PID 1 is ignored; PID 1 still answers" \
+  bash -c "grep -q 'drv: after-signals ps-rc=0' '$log' && [ \$(grep -c 'ignoring signal' '$log') -ge 45 ]"
 ps_ms=$(sed -n 's/.*drv: ps-ms=\([0-9]*\) start-ms=.*/\1/p' "$log"); start_ms=$(sed -n 's/.*drv: ps-ms=[0-9]* start-ms=\([0-9]*\).*/\1/p' "$log")
 echo "  berth ps: ${ps_ms:-?} ms, of which starting the binary: ${start_ms:-?} ms (best of 5, 10 ms resolution)"
 check "ps answers in < 50 ms (beyond process start) while a service floods its log" \
@@ -132,4 +168,36 @@ check "stop: the daemon is exited and nothing of it is left" \
 check "kill -s KILL: db restarts (on-failure)" has "$log" 'services db: restarting in'
 check "unknown service: a clear error" has "$log" 'drv: unknown=berth stop: no container named "nosuch"'
 check "poweroff through the CLI reaches reboot(2)" has "$log" 'poweroff now'
+if has "$log" 'drv: no-cgroup'; then
+    echo "  SKIP fork bomb checks: no pids controller delegated here ($(grep -o 'pids controller is not available.*' "$log" | head -1)); the QEMU tests cover it"
+else
+    check "fork bomb held by pids.max (32)" has "$log" 'drv: bomb-pids=(3[0-2]|[12][0-9]|[1-9]) max=32'
+    bomb_ps=$(sed -n 's/.*drv: bomb-ps-ms=\([0-9]*\) .*/\1/p' "$log")
+    echo "  berth ps during the fork bomb: ${bomb_ps:-?} ms (best of 5, process start included)"
+    check "ps answers in < 100 ms and web keeps running during the fork bomb" \
+      bash -c "[ -n '$bomb_ps' ] && [ '${bomb_ps:-999}' -lt 100 ] && grep -q 'drv: bomb-ps-ms=.* web=\"state\":\"running\"' '$log'"
+    check "stop ends every process of the fork bomb" has "$log" 'drv: bomb-after-stop=0$'
+fi
+check "logs -f streams new lines through the socket" \
+  [ "$(sed -n 's/.*drv: follow-lines=\([0-9]*\).*/\1/p' "$log")" -ge 5 ]
+check "restart through the socket: a new process, running" \
+  bash -c "grep -E 'drv: restart rc=0 before=([0-9]+) after=([0-9]+) \"state\":\"running\"' '$log' | grep -vE 'before=([0-9]+) after=\\1 ' | grep -q ."
+check "restart stops then starts the service" has "$log" 'services ticker: stopping \(restart requested\)'
+check "exec failure: a distinct start error naming the program" \
+  has "$log" 'services noexec: FAILED to start: .*no-such-program'
+check "exec failures count toward give-up (3 attempts, then gave up)" \
+  bash -c "[ \$(grep -c 'services noexec: FAILED to start' '$log') = 3 ] && grep -q 'services noexec: gave up after 3 failures' '$log'"
+hang_line=$(line_of "$log" 'onshutdown 000-hang: still running after 1000 ms, killing it')
+check "a hung onshutdown container is killed after its timeout and the shutdown goes on" \
+  [ "$hang_line" -gt 0 ] && [ "$(line_of "$log" 'poweroff now')" -gt "$hang_line" ]
+
+# halt and reboot through the socket, each in a PID 1 of its own.
+rm -rf "$root/containers/services"/* "$root/containers/onshutdown"
+for act in reboot halt; do
+    service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" "sleep 0.5; berth $act; sleep 100" '{"restart": "no"}'
+    timeout -k 5 30 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+      sh -c "mount --bind '$root' '$root' && cd '$root' && mkdir -p old && pivot_root . old &&
+             exec /bin/busybox sh -c 'cd / && umount -l /old && exec /init'" > "$work/$act.log" 2>&1
+    check "berth $act through the socket reaches reboot(2) as $act" has "$work/$act.log" "$act now"
+done
 finish

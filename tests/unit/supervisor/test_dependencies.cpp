@@ -192,3 +192,33 @@ TEST_CASE("nothing restarts during shutdown; a service in backoff is not started
     CHECK(r.l.count("svc") == 1);
     CHECK(s.shutdown_complete());
 }
+
+TEST_CASE("a shutdown during onboot stops the onboot container before any onshutdown container runs") {
+    Rig r;
+    r.t.bundle("onboot", "000-slow", R"({"stopTimeout": "1s", "timeout": "1m"})");
+    r.t.bundle("onboot", "001-never");
+    r.t.bundle("onshutdown", "000-save");
+    auto& s = r.make(200);
+    s.boot();
+    REQUIRE(r.get("000-slow").state == State::running);
+    s.request_shutdown(PowerAction::poweroff);
+    CHECK(r.get("000-slow").state == State::stopping);
+    CHECK(r.get("001-never").state == State::failed);
+    r.advance(900);
+    CHECK(r.l.count("000-save") == 0);  // the onboot container is still stopping
+
+    SECTION("it exits on its stop signal: onshutdown runs at once") {
+        r.exit("000-slow", SIGTERM, CLD_KILLED);
+        CHECK(r.l.count("000-save") == 1);
+    }
+    SECTION("it ignores everything: bounded by stopTimeout + the kill wait") {
+        r.advance(200);  // 1 s stop timeout: SIGKILL
+        CHECK(r.l.count("000-save") == 0);
+        r.advance(200);  // kill wait over: given up on, onshutdown goes on
+        CHECK(r.get("000-slow").state == State::failed);
+        CHECK(r.l.count("000-save") == 1);
+    }
+    r.exit("000-save");
+    CHECK(s.shutdown_complete());
+    CHECK(r.l.count("001-never") == 0);
+}

@@ -1,0 +1,108 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "common/error.hpp"
+#include "init/hw_watchdog.hpp"
+
+using namespace berth::init;
+
+static std::string error_of(const std::string& text) {
+    try {
+        parse_watchdog_config(text, "/etc/berth/image.json");
+    } catch (const berth::Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST_CASE("watchdog settings from image.json, as berth build writes them") {
+    CHECK_FALSE(parse_watchdog_config("{}", "image.json"));
+    auto c = parse_watchdog_config(R"({"watchdog": {"device": "/dev/watchdog1", "timeout": "20s", "interval": 2.5}})",
+                                   "image.json");
+    REQUIRE(c);
+    CHECK(c->device == "/dev/watchdog1");
+    CHECK(c->timeout_s == 20);
+    CHECK(c->interval_ms == 2500);
+    auto d = parse_watchdog_config(R"({"watchdog": {"device": "/dev/watchdog"}})", "image.json");
+    REQUIRE(d);
+    CHECK(d->timeout_s == 30);
+    CHECK(d->interval_ms == 0);
+}
+
+TEST_CASE("bad watchdog settings name the file, the field and the reason") {
+    CHECK(error_of(R"({"watchdog": {"timeout": "-3s"}})") ==
+          "/etc/berth/image.json: watchdog.timeout: expected a duration such as \"10s\"");
+    CHECK(error_of(R"({"watchdog": {"timeout": "500ms"}})").find("watchdog.timeout: must be between 1s and 1h") !=
+          std::string::npos);
+    CHECK(error_of(R"({"watchdog": {"device": "/tmp/x"}})").find("watchdog.device: expected a device path") !=
+          std::string::npos);
+    CHECK(error_of(R"({"watchdog": {"timout": "5s"}})").find("watchdog.timout: unknown key") != std::string::npos);
+    CHECK(error_of("{").find("/etc/berth/image.json: not JSON") == 0);
+}
+
+TEST_CASE("petting writes a keepalive; disarming writes the magic V and closes") {
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+    berth::fs::Fd r(p[0]);
+    HardwareWatchdog w(berth::fs::Fd(p[1]), 10, 3000);
+    w.pet();
+    w.pet();
+    CHECK(w.armed());
+    w.disarm();
+    CHECK_FALSE(w.armed());
+    w.pet();  // after disarming: nothing
+    char buf[16];
+    ssize_t n = ::read(r.get(), buf, sizeof buf);
+    REQUIRE(n == 3);
+    CHECK(std::string(buf, 3) == std::string("\0\0V", 3));
+    CHECK(::read(r.get(), buf, sizeof buf) == 0);  // the write end was closed
+}
+
+TEST_CASE("a missing device is an error with errno") {
+    WatchdogConfig c;
+    c.device = "/dev/berth-no-such-watchdog";
+    try {
+        HardwareWatchdog w(c);
+        FAIL("opened a missing device");
+    } catch (const berth::Error& e) {
+        CHECK(e.code() == ENOENT);
+        CHECK(std::string(e.what()).find("watchdog: open /dev/berth-no-such-watchdog") == 0);
+    }
+}
+
+#include "init/resident_trim.hpp"
+
+TEST_CASE("only the executable's read-only mappings without copied pages are released") {
+    const std::string smaps =
+        "00401000-005d5000 r-xp 00001000 fe:00 1171541                            /init\n"
+        "Size:               1872 kB\n"
+        "Rss:                1788 kB\n"
+        "Anonymous:             0 kB\n"
+        "AnonHugePages:         0 kB\n"
+        "00656000-00662000 r--p 00255000 fe:00 1171541                            /init\n"
+        "Rss:                  48 kB\n"
+        "Anonymous:            48 kB\n"
+        "00662000-00665000 rw-p 00261000 fe:00 1171541                            /init\n"
+        "Anonymous:            12 kB\n"
+        "005d5000-00656000 r--p 001d5000 fe:00 1171541                            /init\n"
+        "Anonymous:             0 kB\n"
+        "7f0000000000-7f0000001000 r--p 00000000 fe:00 99                         /lib/other.so\n"
+        "Anonymous:             0 kB\n"
+        "17f8c000-17fee000 rw-p 00000000 00:00 0                                  [heap]\n"
+        "Anonymous:           196 kB\n";
+    auto r = clean_readonly_mappings(smaps, "/init");
+    REQUIRE(r.size() == 2);
+    CHECK(r[0].start == 0x401000);
+    CHECK(r[0].end == 0x5d5000);
+    CHECK(r[1].start == 0x5d5000);
+    CHECK(r[1].end == 0x656000);
+}
+
+TEST_CASE("releasing boot memory keeps the process working") {
+    volatile int x = 41;
+    long kb = release_boot_memory();
+    CHECK(kb >= 0);
+    CHECK(x + 1 == 42);  // the test binary still runs from the pages it faulted back in
+}
