@@ -1,10 +1,13 @@
 // Test tool: launches one bundle like PID 1 would and waits for it.
-//   berth-launch-test [--id NAME] [--cgroup DIR] BUNDLE_DIR
+//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] BUNDLE_DIR
+// --report-start prints "start-decided NS" (CLOCK_MONOTONIC) at the moment PID 1
+// would decide to start the service, before config.json is read.
 // Prints "exit status N" or "killed by signal N" and exits with the status;
 // a launch error is printed as "launch error: ..." with exit code 125.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <climits>
@@ -19,10 +22,12 @@
 
 int main(int argc, char** argv) {
     std::string id = "test", cgroup, bundle;
+    bool report_start = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--id" && i + 1 < argc) id = argv[++i];
         else if (a == "--cgroup" && i + 1 < argc) cgroup = argv[++i];
+        else if (a == "--report-start") report_start = true;
         else bundle = a;
     }
     if (bundle.empty()) {
@@ -42,6 +47,12 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
 
     berth::runtime::Process p;
+    if (report_start) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        std::printf("start-decided %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        std::fflush(stdout);
+    }
     try {
         berth::oci::Spec spec = berth::oci::load_bundle(abs);
         berth::runtime::LaunchRequest req;
