@@ -1,5 +1,5 @@
 // Test tool: launches one bundle like PID 1 would and waits for it.
-//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] BUNDLE_DIR
+//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] [--seccomp-cache DIR] BUNDLE_DIR
 // --report-start prints "start-decided NS" (CLOCK_MONOTONIC) at the moment PID 1
 // would decide to start the service, before config.json is read.
 // Prints "exit status N" or "killed by signal N" and exits with the status;
@@ -21,13 +21,14 @@
 #include "runtime/launcher.hpp"
 
 int main(int argc, char** argv) {
-    std::string id = "test", cgroup, bundle;
+    std::string id = "test", cgroup, bundle, seccomp_cache;
     bool report_start = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--id" && i + 1 < argc) id = argv[++i];
         else if (a == "--cgroup" && i + 1 < argc) cgroup = argv[++i];
         else if (a == "--report-start") report_start = true;
+        else if (a == "--seccomp-cache" && i + 1 < argc) seccomp_cache = argv[++i];
         else bundle = a;
     }
     if (bundle.empty()) {
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
         req.spec = &spec;
         req.stdio = {0, 1, 2};
         req.cgroup_path = cgroup;
+        req.seccomp_cache_dir = seccomp_cache;
         p = berth::runtime::launch(req);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "launch error: %s\n", e.what());
