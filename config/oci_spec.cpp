@@ -232,6 +232,12 @@ bool parse(Reader& r, const json& v, const std::string& path, CpuResources& out)
     field(r, v, path, "period", out.period);
     field(r, v, path, "cpus", out.cpus);
     field(r, v, path, "mems", out.mems);
+    field(r, v, path, "burst", out.burst);
+    if (field(r, v, path, "idle", out.idle) && *out.idle != 0 && *out.idle != 1)
+        r.problem(member_path(path, "idle"), fmt::format("must be 0 or 1, got {}", *out.idle));
+    for (const char* key : {"realtimeRuntime", "realtimePeriod"})
+        if (r.member(v, path, key, false))
+            r.problem(member_path(path, key), "cgroup v2 has no real-time CPU bandwidth");
     return true;
 }
 
@@ -400,6 +406,38 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     return true;
 }
 
+// Known spec fields berth does not apply. The spec lets a runtime ignore
+// unknown properties, not known ones: set (non-empty), they are errors.
+void refuse_unsupported(Reader& r, const json& obj, const std::string& path,
+                        std::initializer_list<std::pair<const char*, const char*>> fields) {
+    if (!obj.is_object()) return;
+    for (const auto& [key, reason] : fields) {
+        const json* m = r.member(obj, path, key, false);
+        if (!m || (m->is_string() && m->get_ref<const std::string&>().empty()) ||
+            ((m->is_array() || m->is_object()) && m->empty()))
+            continue;
+        r.problem(member_path(path, key), fmt::format("not supported by berth: {}", reason));
+    }
+}
+
+void refuse_unsupported_fields(Reader& r, const json& j) {
+    if (const json* p = j.is_object() ? r.member(j, "", "process", false) : nullptr)
+        refuse_unsupported(r, *p, "process",
+                           {{"apparmorProfile", "no AppArmor profile is applied"},
+                            {"selinuxLabel", "no SELinux label is applied"},
+                            {"ioPriority", "the I/O priority is not set"},
+                            {"scheduler", "the scheduling policy is not set"},
+                            {"execCPUAffinity", "the CPU affinity is not set"}});
+    if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
+        refuse_unsupported(r, *l, "linux",
+                           {{"devices", "device nodes are not created (the default set is)"},
+                            {"mountLabel", "no SELinux mount label is applied"},
+                            {"personality", "the execution domain is not set"},
+                            {"timeOffsets", "time namespace offsets are not written"},
+                            {"intelRdt", "no resctrl support"},
+                            {"memoryPolicy", "the NUMA memory policy is not set"}});
+}
+
 }  // namespace detail
 
 Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
@@ -419,6 +457,7 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
             r.problem("hostname", "requires a new uts namespace");
         if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
             r.problem("domainname", "requires a new uts namespace");
+        refuse_unsupported_fields(r, j);
     }
     if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
     spec.raw = std::make_shared<const json>(j);

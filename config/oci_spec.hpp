@@ -116,6 +116,8 @@ struct CpuResources {
     std::optional<std::uint64_t> period; // microseconds
     std::string cpus;
     std::string mems;
+    std::optional<std::uint64_t> burst;  // microseconds, cpu.max.burst
+    std::optional<std::int64_t> idle;    // 0 or 1, cpu.idle
 };
 
 struct PidsResources {

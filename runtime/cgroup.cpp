@@ -51,6 +51,8 @@ std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci
         }
         if (!c.cpus.empty()) out.emplace_back("cpuset.cpus", c.cpus);
         if (!c.mems.empty()) out.emplace_back("cpuset.mems", c.mems);
+        if (c.burst) out.emplace_back("cpu.max.burst", std::to_string(*c.burst));
+        if (c.idle) out.emplace_back("cpu.idle", std::to_string(*c.idle));
     }
     if (r.pids) out.emplace_back("pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max");
     if (r.block_io) {

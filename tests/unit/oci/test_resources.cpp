@@ -73,7 +73,31 @@ TEST_CASE("resources: bad values and fields cgroup v2 cannot honour name their p
           std::vector<std::string>{"linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
                                    "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"});
     CHECK(problems_with(json::parse(R"({"memory": {"disableOOMKiller": false, "kernel": 1}})")).empty());
+    CHECK(problems_with(json::parse(R"({"cpu": {"realtimeRuntime": 1, "idle": 2}})")) ==
+          std::vector<std::string>{"linux.resources.cpu.idle: must be 0 or 1, got 2",
+                                   "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time CPU bandwidth"});
     CHECK(problems_with(json::parse(R"({"network": {"classID": 1}})")) ==
           std::vector<std::string>{
               "linux.resources.network: not supported by berth (no cgroup v2 equivalent it enforces)"});
+}
+
+TEST_CASE("known fields berth does not apply are errors with their path; empty ones are not") {
+    json j = minimal_config();
+    j["process"]["apparmorProfile"] = "containers-default";
+    j["process"]["selinuxLabel"] = "";
+    j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+    j["linux"]["personality"] = {{"domain", "LINUX32"}};
+    j["linux"]["devices"] = json::array();
+    j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    std::vector<std::string> problems;
+    try {
+        parse_spec(j, "config.json");
+    } catch (const ConfigError& e) {
+        problems = e.problems();
+    }
+    CHECK(problems == std::vector<std::string>{
+                          "process.apparmorProfile: not supported by berth: no AppArmor profile is applied",
+                          "process.ioPriority: not supported by berth: the I/O priority is not set",
+                          "linux.personality: not supported by berth: the execution domain is not set",
+                          "linux.timeOffsets: not supported by berth: time namespace offsets are not written"});
 }
