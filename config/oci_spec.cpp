@@ -90,6 +90,11 @@ bool parse(Reader& r, const json& v, const std::string& path, Mount& out) {
     field(r, v, path, "type", out.type);
     field(r, v, path, "source", out.source);
     field(r, v, path, "options", out.options);
+    for (const char* key : {"uidMappings", "gidMappings"}) {
+        const json* m = r.member(v, path, key, false);
+        if (m && !(m->is_array() && m->empty()))
+            r.problem(member_path(path, key), "not supported by berth: idmapped mounts are not implemented");
+    }
     return true;
 }
 

@@ -62,7 +62,8 @@ sec = json.load(open(defaults + "/security.json"))
 seccomp = json.load(open(defaults + "/seccomp.json"))
 def m(dest, typ, src, opts):
     return {"destination": dest, "type": typ, "source": src, "options": opts}
-# The mounts the image builder writes for a container with its own network namespace.
+# The mounts the image builder writes (builder/oci_config_gen.cpp) for a container
+# without CAP_SYS_ADMIN, plus a /tmp tmpfs.
 mounts = [m("/proc", "proc", "proc", ["nosuid", "nodev", "noexec", "relatime"]),
           m("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
           m("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
@@ -77,13 +78,12 @@ process = {"args": ["/bin/escape-probe"] + args, "cwd": "/", "env": ["PATH=/bin"
 linux = {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")],
          "maskedPaths": sec["maskedPaths"], "readonlyPaths": sec["readonlyPaths"],
          "seccomp": seccomp}
-if "fork-bomb" not in args:
-    args.append("no-fork-bomb")
-    process["args"].append("no-fork-bomb")
-else:
-    args.remove("fork-bomb")
+# A trailing "fork-bomb" from the caller: run it, held by pids.max; else tell the probe to skip it.
+if "fork-bomb" in args:
     process["args"].remove("fork-bomb")
     linux["resources"] = {"pids": {"limit": 64}}
+else:
+    process["args"].append("no-fork-bomb")
 if mode == "privileged":
     everything = ["CAP_" + n for n in (
         "CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE "

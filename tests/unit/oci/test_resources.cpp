@@ -89,6 +89,8 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
     j["linux"]["personality"] = {{"domain", "LINUX32"}};
     j["linux"]["devices"] = json::array();
     j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    j["mounts"] = {{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"},
+                    {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}}};
     std::vector<std::string> problems;
     try {
         parse_spec(j, "config.json");
@@ -96,6 +98,7 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
         problems = e.problems();
     }
     CHECK(problems == std::vector<std::string>{
+                          "mounts[0].uidMappings: not supported by berth: idmapped mounts are not implemented",
                           "process.apparmorProfile: not supported by berth: no AppArmor profile is applied",
                           "process.ioPriority: not supported by berth: the I/O priority is not set",
                           "linux.personality: not supported by berth: the execution domain is not set",
