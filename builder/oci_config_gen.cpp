@@ -188,7 +188,9 @@ json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const
     mounts["/dev/pts"] = mount("/dev/pts", "devpts", "devpts",
                                {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"});
     std::vector<std::string> sys_opts = {"nosuid", "noexec", "nodev"};
-    if (c.net == Namespace::host) sys_opts.push_back("ro");
+    // Read-only unless the container could remount it anyway: a writable sysfs
+    // without a user namespace reaches host-wide settings (/sys/kernel/mm/...).
+    if (std::find(caps.begin(), caps.end(), "CAP_SYS_ADMIN") == caps.end()) sys_opts.push_back("ro");
     mounts["/sys"] = mount("/sys", "sysfs", "sysfs", sys_opts);
     mounts["/sys/fs/cgroup"] = mount("/sys/fs/cgroup", "cgroup2", "cgroup", {"ro", "nosuid", "noexec", "nodev"});
     for (const auto& m : c.mounts) {

@@ -90,6 +90,11 @@ bool parse(Reader& r, const json& v, const std::string& path, Mount& out) {
     field(r, v, path, "type", out.type);
     field(r, v, path, "source", out.source);
     field(r, v, path, "options", out.options);
+    for (const char* key : {"uidMappings", "gidMappings"}) {
+        const json* m = r.member(v, path, key, false);
+        if (m && !(m->is_array() && m->empty()))
+            r.problem(member_path(path, key), "not supported by berth: idmapped mounts are not implemented");
+    }
     return true;
 }
 
@@ -215,6 +220,13 @@ bool parse(Reader& r, const json& v, const std::string& path, MemoryResources& o
     field(r, v, path, "limit", out.limit);
     field(r, v, path, "reservation", out.reservation);
     field(r, v, path, "swap", out.swap);
+    // Known, but cgroup v2 has no such knob: refused rather than dropped.
+    // kernel and kernelTCP are deprecated by the spec and ignored, as crun does.
+    if (r.member(v, path, "swappiness", false))
+        r.problem(member_path(path, "swappiness"), "cgroup v2 has no per-cgroup swappiness");
+    bool no_oom_killer = false;
+    if (field(r, v, path, "disableOOMKiller", no_oom_killer) && no_oom_killer)
+        r.problem(member_path(path, "disableOOMKiller"), "cgroup v2 cannot disable the OOM killer");
     return true;
 }
 
@@ -225,6 +237,12 @@ bool parse(Reader& r, const json& v, const std::string& path, CpuResources& out)
     field(r, v, path, "period", out.period);
     field(r, v, path, "cpus", out.cpus);
     field(r, v, path, "mems", out.mems);
+    field(r, v, path, "burst", out.burst);
+    if (field(r, v, path, "idle", out.idle) && *out.idle != 0 && *out.idle != 1)
+        r.problem(member_path(path, "idle"), fmt::format("must be 0 or 1, got {}", *out.idle));
+    for (const char* key : {"realtimeRuntime", "realtimePeriod"})
+        if (r.member(v, path, key, false))
+            r.problem(member_path(path, key), "cgroup v2 has no real-time CPU bandwidth");
     return true;
 }
 
@@ -234,11 +252,104 @@ bool parse(Reader& r, const json& v, const std::string& path, PidsResources& out
     return true;
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, DeviceRule& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "allow", out.allow, true);
+    std::string type = "a";
+    if (field(r, v, path, "type", type)) {
+        if (type != "a" && type != "b" && type != "c")
+            r.problem(member_path(path, "type"), fmt::format("expected \"a\", \"b\" or \"c\", got \"{}\"", type));
+        else
+            out.type = type[0];
+    }
+    field(r, v, path, "major", out.major);
+    field(r, v, path, "minor", out.minor);
+    if (field(r, v, path, "access", out.access) &&
+        (out.access.empty() || out.access.find_first_not_of("rwm") != std::string::npos))
+        r.problem(member_path(path, "access"), fmt::format("expected letters of \"rwm\", got \"{}\"", out.access));
+    return true;
+}
+
+bool parse_block_device(Reader& r, const json& v, const std::string& path, BlockIODevice& out, bool throttle) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "major", out.major, true);
+    field(r, v, path, "minor", out.minor, true);
+    if (throttle) {
+        field(r, v, path, "rate", out.rate, true);
+    } else {
+        field(r, v, path, "weight", out.weight);
+        field(r, v, path, "leafWeight", out.leaf_weight);
+    }
+    return true;
+}
+
+void block_devices(Reader& r, const json& v, const std::string& path, const char* key,
+                   std::vector<BlockIODevice>& out, bool throttle) {
+    const json* m = r.member(v, path, key, false);
+    if (!m || !r.expect(*m, member_path(path, key), json::value_t::array)) return;
+    for (size_t i = 0; i < m->size(); ++i) {
+        BlockIODevice d;
+        if (parse_block_device(r, (*m)[i], index_path(member_path(path, key), i), d, throttle)) out.push_back(d);
+    }
+}
+
+void check_blkio_weight(Reader& r, const std::string& path, const std::optional<std::uint32_t>& w) {
+    if (w && (*w < 10 || *w > 1000)) r.problem(path, fmt::format("must be between 10 and 1000, got {}", *w));
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, BlockIO& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "weight", out.weight)) check_blkio_weight(r, member_path(path, "weight"), out.weight);
+    field(r, v, path, "leafWeight", out.leaf_weight);
+    block_devices(r, v, path, "weightDevice", out.weight_device, false);
+    for (size_t i = 0; i < out.weight_device.size(); ++i)
+        check_blkio_weight(r, member_path(index_path(member_path(path, "weightDevice"), i), "weight"),
+                           out.weight_device[i].weight);
+    block_devices(r, v, path, "throttleReadBpsDevice", out.throttle_read_bps, true);
+    block_devices(r, v, path, "throttleWriteBpsDevice", out.throttle_write_bps, true);
+    block_devices(r, v, path, "throttleReadIOPSDevice", out.throttle_read_iops, true);
+    block_devices(r, v, path, "throttleWriteIOPSDevice", out.throttle_write_iops, true);
+    return true;
+}
+
+bool parse(Reader& r, const json& v, const std::string& path, HugepageLimit& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    if (field(r, v, path, "pageSize", out.page_size, true)) {
+        size_t digits = out.page_size.find_first_not_of("0123456789");
+        std::string unit = digits == std::string::npos ? "" : out.page_size.substr(digits);
+        if (digits == 0 || (unit != "KB" && unit != "MB" && unit != "GB"))
+            r.problem(member_path(path, "pageSize"),
+                      fmt::format("expected a size like \"2MB\" or \"1GB\", got \"{}\"", out.page_size));
+    }
+    field(r, v, path, "limit", out.limit, true);
+    return true;
+}
+
 bool parse(Reader& r, const json& v, const std::string& path, Resources& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     field(r, v, path, "memory", out.memory);
     field(r, v, path, "cpu", out.cpu);
     field(r, v, path, "pids", out.pids);
+    field(r, v, path, "devices", out.devices);
+    field(r, v, path, "blockIO", out.block_io);
+    field(r, v, path, "hugepageLimits", out.hugepage_limits);
+    if (field(r, v, path, "unified", out.unified))
+        for (const auto& [file, value] : out.unified)
+            if (file.empty() || file.find('/') != std::string::npos || file.find('.') == std::string::npos ||
+                file[0] == '.' || file.rfind("cgroup.", 0) == 0)
+                r.problem(member_path(member_path(path, "unified").c_str(), file.c_str()),
+                          "expected a controller file name such as \"memory.high\"");
+    // Known fields with no cgroup v2 file: refused rather than dropped.
+    if (out.block_io && out.block_io->leaf_weight)
+        r.problem(member_path(member_path(path, "blockIO"), "leafWeight"), "cgroup v2 has no leaf weight");
+    if (out.block_io)
+        for (size_t i = 0; i < out.block_io->weight_device.size(); ++i)
+            if (out.block_io->weight_device[i].leaf_weight)
+                r.problem(member_path(index_path(member_path(member_path(path, "blockIO"), "weightDevice"), i),
+                                      "leafWeight"), "cgroup v2 has no leaf weight");
+    for (const char* key : {"network", "rdma"})
+        if (r.member(v, path, key, false))
+            r.problem(member_path(path, key), "not supported by berth (no cgroup v2 equivalent it enforces)");
     return true;
 }
 
@@ -300,6 +411,38 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     return true;
 }
 
+// Known spec fields berth does not apply. The spec lets a runtime ignore
+// unknown properties, not known ones: set (non-empty), they are errors.
+void refuse_unsupported(Reader& r, const json& obj, const std::string& path,
+                        std::initializer_list<std::pair<const char*, const char*>> fields) {
+    if (!obj.is_object()) return;
+    for (const auto& [key, reason] : fields) {
+        const json* m = r.member(obj, path, key, false);
+        if (!m || (m->is_string() && m->get_ref<const std::string&>().empty()) ||
+            ((m->is_array() || m->is_object()) && m->empty()))
+            continue;
+        r.problem(member_path(path, key), fmt::format("not supported by berth: {}", reason));
+    }
+}
+
+void refuse_unsupported_fields(Reader& r, const json& j) {
+    if (const json* p = j.is_object() ? r.member(j, "", "process", false) : nullptr)
+        refuse_unsupported(r, *p, "process",
+                           {{"apparmorProfile", "no AppArmor profile is applied"},
+                            {"selinuxLabel", "no SELinux label is applied"},
+                            {"ioPriority", "the I/O priority is not set"},
+                            {"scheduler", "the scheduling policy is not set"},
+                            {"execCPUAffinity", "the CPU affinity is not set"}});
+    if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
+        refuse_unsupported(r, *l, "linux",
+                           {{"devices", "device nodes are not created (the default set is)"},
+                            {"mountLabel", "no SELinux mount label is applied"},
+                            {"personality", "the execution domain is not set"},
+                            {"timeOffsets", "time namespace offsets are not written"},
+                            {"intelRdt", "no resctrl support"},
+                            {"memoryPolicy", "the NUMA memory policy is not set"}});
+}
+
 }  // namespace detail
 
 Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
@@ -319,6 +462,7 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
             r.problem("hostname", "requires a new uts namespace");
         if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
             r.problem("domainname", "requires a new uts namespace");
+        refuse_unsupported_fields(r, j);
     }
     if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
     spec.raw = std::make_shared<const json>(j);

@@ -116,16 +116,50 @@ struct CpuResources {
     std::optional<std::uint64_t> period; // microseconds
     std::string cpus;
     std::string mems;
+    std::optional<std::uint64_t> burst;  // microseconds, cpu.max.burst
+    std::optional<std::int64_t> idle;    // 0 or 1, cpu.idle
 };
 
 struct PidsResources {
     std::int64_t limit = 0;  // <= 0 = unlimited
 };
 
+// linux.resources.devices[]: an allow/deny rule; later rules win.
+struct DeviceRule {
+    bool allow = false;
+    char type = 'a';                    // 'a' (all), 'c' or 'b'
+    std::optional<std::int64_t> major;  // absent or -1 = any
+    std::optional<std::int64_t> minor;
+    std::string access = "rwm";         // subset of "rwm"
+};
+
+struct BlockIODevice {
+    std::int64_t major = 0, minor = 0;
+    std::optional<std::uint32_t> weight;       // weightDevice: 10..1000
+    std::optional<std::uint32_t> leaf_weight;  // no cgroup v2 equivalent
+    std::uint64_t rate = 0;                    // throttle*Device
+};
+
+struct BlockIO {
+    std::optional<std::uint32_t> weight;       // 10..1000
+    std::optional<std::uint32_t> leaf_weight;  // no cgroup v2 equivalent
+    std::vector<BlockIODevice> weight_device;
+    std::vector<BlockIODevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+};
+
+struct HugepageLimit {
+    std::string page_size;  // "2MB", "1GB", "64KB"
+    std::uint64_t limit = 0;
+};
+
 struct Resources {
     std::optional<MemoryResources> memory;
     std::optional<CpuResources> cpu;
     std::optional<PidsResources> pids;
+    std::vector<DeviceRule> devices;
+    std::optional<BlockIO> block_io;
+    std::vector<HugepageLimit> hugepage_limits;
+    std::map<std::string, std::string> unified;  // cgroup v2 file -> value
 };
 
 struct Linux {

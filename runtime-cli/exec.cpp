@@ -123,6 +123,7 @@ int cmd_exec(const Context& c) {
     req.spec = &ex;
     req.stdio = {0, 1, 2};
     req.cgroup_path = st.cgroup;
+    req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
     req.console_socket = a.get("console-socket");
     req.preserve_fds = int(parse_id(a.get("preserve-fds", "0"), "preserve-fds"));
 

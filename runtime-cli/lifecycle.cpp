@@ -112,6 +112,7 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     req.exec_fifo_fd = fifo.get();
     req.preserve_fds = preserve_fds(a);
     req.console_socket = a.get("console-socket");
+    req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
     req.cgroup_path = runtime::container_cgroup_dir(spec.linux_.cgroups_path, id);
     if (req.cgroup_path.empty() && spec.linux_.resources)
         throw Error("linux.resources: this host has no cgroup v2 hierarchy (cgroup v1 is not supported)", ENOTSUP);

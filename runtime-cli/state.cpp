@@ -136,7 +136,7 @@ std::vector<std::string> Store::ids() const {
     if (!fs::is_dir(root_)) return {};
     std::vector<std::string> out;
     for (const auto& name : fs::list_dir(root_))
-        if (fs::is_dir(fs::join(root_, name))) out.push_back(name);
+        if (name[0] != '.' && fs::is_dir(fs::join(root_, name))) out.push_back(name);  // .seccomp-cache
     return out;
 }
 

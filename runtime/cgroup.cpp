@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/device_filter.hpp"
 #include "runtime/sysfile.hpp"
 
 namespace berth::runtime {
@@ -20,6 +21,11 @@ namespace berth::runtime {
 std::uint64_t shares_to_weight(std::uint64_t shares) {
     shares = std::clamp<std::uint64_t>(shares, 2, 262144);
     return 1 + ((shares - 2) * 9999) / 262142;
+}
+
+std::uint64_t blkio_to_io_weight(std::uint64_t weight) {
+    weight = std::clamp<std::uint64_t>(weight, 10, 1000);
+    return 1 + ((weight - 10) * 9999) / 990;
 }
 
 std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci::Resources& r) {
@@ -45,8 +51,27 @@ std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci
         }
         if (!c.cpus.empty()) out.emplace_back("cpuset.cpus", c.cpus);
         if (!c.mems.empty()) out.emplace_back("cpuset.mems", c.mems);
+        if (c.burst) out.emplace_back("cpu.max.burst", std::to_string(*c.burst));
+        if (c.idle) out.emplace_back("cpu.idle", std::to_string(*c.idle));
     }
     if (r.pids) out.emplace_back("pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max");
+    if (r.block_io) {
+        const auto& b = *r.block_io;
+        if (b.weight) out.emplace_back("io.weight", fmt::format("default {}", blkio_to_io_weight(*b.weight)));
+        for (const auto& d : b.weight_device)
+            if (d.weight) out.emplace_back("io.weight", fmt::format("{}:{} {}", d.major, d.minor, blkio_to_io_weight(*d.weight)));
+        // One line per key: the kernel merges the keys of a device.
+        auto throttle = [&](const std::vector<oci::BlockIODevice>& list, const char* key) {
+            for (const auto& d : list) out.emplace_back("io.max", fmt::format("{}:{} {}={}", d.major, d.minor, key, d.rate));
+        };
+        throttle(b.throttle_read_bps, "rbps");
+        throttle(b.throttle_write_bps, "wbps");
+        throttle(b.throttle_read_iops, "riops");
+        throttle(b.throttle_write_iops, "wiops");
+    }
+    for (const auto& h : r.hugepage_limits) out.emplace_back("hugetlb." + h.page_size + ".max", std::to_string(h.limit));
+    // Last, so an explicit unified value wins over a converted one (crun's order).
+    for (const auto& [file, value] : r.unified) out.emplace_back(file, value);
     return out;
 }
 
@@ -111,6 +136,9 @@ void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
             write_kernel_file(p, value);
         }
     }
+    // Before the process joins: it must never run unfiltered.
+    if (l.resources && !l.resources->devices.empty())
+        attach_device_filter(path, device_rules_with_defaults(l.resources->devices));
     write_kernel_file(fs::join(path, "cgroup.procs"), std::to_string(pid));
 }
 

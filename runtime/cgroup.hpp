@@ -14,6 +14,9 @@ namespace berth::runtime {
 // (file, value) pairs to write for the resources, e.g. {"memory.max", "67108864"}.
 std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci::Resources& r);
 
+// blockIO weight (10..1000) to io.weight (1..10000), crun's formula.
+std::uint64_t blkio_to_io_weight(std::uint64_t weight);
+
 // cpu.shares (2..262144) to cpu.weight (1..10000), crun's formula.
 std::uint64_t shares_to_weight(std::uint64_t shares);
 

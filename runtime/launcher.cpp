@@ -18,6 +18,7 @@
 #include "runtime/hooks.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/seccomp.hpp"
+#include "runtime/seccomp_cache.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -92,7 +93,7 @@ Process launch(const LaunchRequest& req) {
     const oci::Linux& l = req.spec->linux_;
     std::optional<SeccompProgram> seccomp;
     if (l.seccomp) {
-        parent_step(req, "seccomp", [&] { seccomp = compile_seccomp(*l.seccomp); });
+        parent_step(req, "seccomp", [&] { seccomp = compile_seccomp_cached(*l.seccomp, req.seccomp_cache_dir); });
         for (const auto& name : seccomp->skipped)
             log::warn("container `{}`: seccomp: syscall `{}` unknown to this libseccomp, rule skipped", req.id, name);
     }

@@ -28,6 +28,9 @@ struct LaunchRequest {
     // With process.terminal: the engine's unix socket that receives the pty
     // master (runc's --console-socket); the pty then replaces `stdio`.
     std::string console_socket;
+    // Directory of compiled seccomp programs shared by launches (see
+    // seccomp_cache.hpp); "" = this process's memory only.
+    std::string seccomp_cache_dir;
 };
 
 struct Process {

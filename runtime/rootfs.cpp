@@ -34,6 +34,7 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
     {"stdout", "/proc/self/fd/1"},
     {"stderr", "/proc/self/fd/2"},
     {"ptmx", "pts/ptmx"},
+    {"core", "/proc/kcore"},  // as runc and crun provide it (masked by the default paths)
 };
 
 }  // namespace

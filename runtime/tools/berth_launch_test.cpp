@@ -1,10 +1,13 @@
 // Test tool: launches one bundle like PID 1 would and waits for it.
-//   berth-launch-test [--id NAME] [--cgroup DIR] BUNDLE_DIR
+//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] [--seccomp-cache DIR] BUNDLE_DIR
+// --report-start prints "start-decided NS" (CLOCK_MONOTONIC) at the moment PID 1
+// would decide to start the service, before config.json is read.
 // Prints "exit status N" or "killed by signal N" and exits with the status;
 // a launch error is printed as "launch error: ..." with exit code 125.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <climits>
@@ -18,11 +21,14 @@
 #include "runtime/launcher.hpp"
 
 int main(int argc, char** argv) {
-    std::string id = "test", cgroup, bundle;
+    std::string id = "test", cgroup, bundle, seccomp_cache;
+    bool report_start = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--id" && i + 1 < argc) id = argv[++i];
         else if (a == "--cgroup" && i + 1 < argc) cgroup = argv[++i];
+        else if (a == "--report-start") report_start = true;
+        else if (a == "--seccomp-cache" && i + 1 < argc) seccomp_cache = argv[++i];
         else bundle = a;
     }
     if (bundle.empty()) {
@@ -42,6 +48,12 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_SETMASK, &all, nullptr);
 
     berth::runtime::Process p;
+    if (report_start) {
+        timespec ts{};
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        std::printf("start-decided %lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+        std::fflush(stdout);
+    }
     try {
         berth::oci::Spec spec = berth::oci::load_bundle(abs);
         berth::runtime::LaunchRequest req;
@@ -50,6 +62,7 @@ int main(int argc, char** argv) {
         req.spec = &spec;
         req.stdio = {0, 1, 2};
         req.cgroup_path = cgroup;
+        req.seccomp_cache_dir = seccomp_cache;
         p = berth::runtime::launch(req);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "launch error: %s\n", e.what());

@@ -4,6 +4,7 @@
 
 #include "config/oci_names.hpp"
 #include "runtime/cgroup.hpp"
+#include "runtime/device_filter.hpp"
 #include "runtime/child_report.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/system.hpp"
@@ -71,4 +72,49 @@ TEST_CASE("cgroup v2 resource files") {
 TEST_CASE("sysctl keys map to /proc/sys") {
     CHECK(sysctl_path("net.ipv4.ip_forward") == "/proc/sys/net/ipv4/ip_forward");
     CHECK(sysctl_path("net/ipv4/conf/eth0.100/forwarding") == "/proc/sys/net/ipv4/conf/eth0.100/forwarding");
+}
+
+TEST_CASE("blockIO, hugepage limits and unified map to cgroup v2 files, unified last") {
+    oci::Resources r;
+    r.block_io = oci::BlockIO{};
+    r.block_io->weight = 10;
+    oci::BlockIODevice d;
+    d.major = 8;
+    d.minor = 0;
+    d.weight = 1000;
+    r.block_io->weight_device = {d};
+    d.rate = 1048576;
+    r.block_io->throttle_read_bps = {d};
+    d.rate = 200;
+    r.block_io->throttle_write_iops = {d};
+    r.hugepage_limits = {{"2MB", 4194304}};
+    r.unified = {{"memory.high", "1000000"}, {"io.weight", "default 77"}};
+    using P = std::pair<std::string, std::string>;
+    CHECK(cgroup_resource_files(r) == std::vector<P>{{"io.weight", "default 1"},
+                                                     {"io.weight", "8:0 10000"},
+                                                     {"io.max", "8:0 rbps=1048576"},
+                                                     {"io.max", "8:0 wiops=200"},
+                                                     {"hugetlb.2MB.max", "4194304"},
+                                                     {"io.weight", "default 77"},
+                                                     {"memory.high", "1000000"}});
+    CHECK(blkio_to_io_weight(500) == 4950);
+}
+
+TEST_CASE("the device program: rules last to first, then deny; defaults appended") {
+    std::vector<oci::DeviceRule> rules = {{false, 'a', std::nullopt, std::nullopt, "rwm"},
+                                          {true, 'c', 10, 200, "m"}};
+    auto all = device_rules_with_defaults(rules);
+    REQUIRE(all.size() == rules.size() + 9);
+    CHECK(all.back().major == 136);
+    CHECK(all.back().minor == -1);
+    auto prog = device_filter_program(rules);
+    // prologue 6; c 10:200 m: type, mov+and+jne, major, minor, verdict 2 = 8; deny-all: verdict 2,
+    // which ends the program (a default after it would be unreachable)
+    CHECK(prog.size() == 6 + 8 + 2);
+    CHECK(device_filter_program({rules[1]}).size() == 6 + 8 + 2);  // the default deny instead
+    CHECK(prog.back().code == (BPF_JMP | BPF_EXIT));
+    CHECK(prog[6].code == (BPF_JMP | BPF_JNE | BPF_K));
+    CHECK(prog[6].off == 7);  // to the next rule's block
+    CHECK(prog[6 + 6].imm == 1);  // allow
+    CHECK(prog[6 + 8].imm == 0);  // the deny-all rule's verdict
 }

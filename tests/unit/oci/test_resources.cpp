@@ -1,0 +1,106 @@
+// linux.resources beyond memory/cpu/pids: the device list, blockIO, hugepage
+// limits, unified; known fields cgroup v2 cannot honour are errors with their path.
+#include <catch2/catch.hpp>
+
+#include "config/oci_spec.hpp"
+#include "spec_fixture.hpp"
+
+using namespace berth::oci;
+using nlohmann::json;
+
+namespace {
+
+std::vector<std::string> problems_with(const json& resources) {
+    json j = minimal_config();
+    j["linux"]["resources"] = resources;
+    try {
+        parse_spec(j, "config.json");
+    } catch (const ConfigError& e) {
+        return e.problems();
+    }
+    return {};
+}
+
+Resources parsed(const json& resources) {
+    json j = minimal_config();
+    j["linux"]["resources"] = resources;
+    return *parse_spec(j, "config.json").linux_.resources;
+}
+
+}  // namespace
+
+TEST_CASE("resources: devices, blockIO, hugepageLimits and unified are modelled") {
+    Resources r = parsed(json::parse(R"({
+      "devices": [{"allow": false, "access": "rwm"},
+                  {"allow": true, "type": "c", "major": 10, "minor": 200, "access": "m"}],
+      "blockIO": {"weight": 500, "weightDevice": [{"major": 8, "minor": 0, "weight": 100}],
+                  "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 1048576}],
+                  "throttleWriteIOPSDevice": [{"major": 8, "minor": 16, "rate": 100}]},
+      "hugepageLimits": [{"pageSize": "2MB", "limit": 4194304}],
+      "unified": {"memory.high": "100000000"}})"));
+    REQUIRE(r.devices.size() == 2);
+    CHECK_FALSE(r.devices[0].allow);
+    CHECK(r.devices[0].type == 'a');
+    CHECK_FALSE(r.devices[0].major);
+    CHECK(r.devices[1].type == 'c');
+    CHECK(r.devices[1].major == 10);
+    CHECK(r.devices[1].access == "m");
+    REQUIRE(r.block_io);
+    CHECK(r.block_io->weight == 500u);
+    CHECK(r.block_io->weight_device.at(0).weight == 100u);
+    CHECK(r.block_io->throttle_read_bps.at(0).rate == 1048576u);
+    CHECK(r.block_io->throttle_write_iops.at(0).minor == 16);
+    CHECK(r.hugepage_limits.at(0).page_size == "2MB");
+    CHECK(r.unified.at("memory.high") == "100000000");
+}
+
+TEST_CASE("resources: bad values and fields cgroup v2 cannot honour name their path") {
+    CHECK(problems_with(json::parse(R"({"devices": [{"allow": true, "type": "x", "access": "rwz"}]})")) ==
+          std::vector<std::string>{"linux.resources.devices[0].type: expected \"a\", \"b\" or \"c\", got \"x\"",
+                                   "linux.resources.devices[0].access: expected letters of \"rwm\", got \"rwz\""});
+    CHECK(problems_with(json::parse(R"({"devices": [{"access": "r"}]})")) ==
+          std::vector<std::string>{"linux.resources.devices[0].allow: required"});
+    CHECK(problems_with(json::parse(R"({"blockIO": {"weight": 5, "leafWeight": 100}})")) ==
+          std::vector<std::string>{"linux.resources.blockIO.weight: must be between 10 and 1000, got 5",
+                                   "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight"});
+    CHECK(problems_with(json::parse(R"({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}})")) ==
+          std::vector<std::string>{"linux.resources.blockIO.throttleReadBpsDevice[0].rate: required"});
+    CHECK(problems_with(json::parse(R"({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]})")) ==
+          std::vector<std::string>{
+              "linux.resources.hugepageLimits[0].pageSize: expected a size like \"2MB\" or \"1GB\", got \"2M\""});
+    CHECK(problems_with(json::parse(R"({"unified": {"../x": "1", "cgroup.procs": "1"}})")).size() == 2);
+    CHECK(problems_with(json::parse(R"({"memory": {"swappiness": 10, "disableOOMKiller": true}})")) ==
+          std::vector<std::string>{"linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
+                                   "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"});
+    CHECK(problems_with(json::parse(R"({"memory": {"disableOOMKiller": false, "kernel": 1}})")).empty());
+    CHECK(problems_with(json::parse(R"({"cpu": {"realtimeRuntime": 1, "idle": 2}})")) ==
+          std::vector<std::string>{"linux.resources.cpu.idle: must be 0 or 1, got 2",
+                                   "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time CPU bandwidth"});
+    CHECK(problems_with(json::parse(R"({"network": {"classID": 1}})")) ==
+          std::vector<std::string>{
+              "linux.resources.network: not supported by berth (no cgroup v2 equivalent it enforces)"});
+}
+
+TEST_CASE("known fields berth does not apply are errors with their path; empty ones are not") {
+    json j = minimal_config();
+    j["process"]["apparmorProfile"] = "containers-default";
+    j["process"]["selinuxLabel"] = "";
+    j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+    j["linux"]["personality"] = {{"domain", "LINUX32"}};
+    j["linux"]["devices"] = json::array();
+    j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    j["mounts"] = {{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"},
+                    {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}}};
+    std::vector<std::string> problems;
+    try {
+        parse_spec(j, "config.json");
+    } catch (const ConfigError& e) {
+        problems = e.problems();
+    }
+    CHECK(problems == std::vector<std::string>{
+                          "mounts[0].uidMappings: not supported by berth: idmapped mounts are not implemented",
+                          "process.apparmorProfile: not supported by berth: no AppArmor profile is applied",
+                          "process.ioPriority: not supported by berth: the I/O priority is not set",
+                          "linux.personality: not supported by berth: the execution domain is not set",
+                          "linux.timeOffsets: not supported by berth: time namespace offsets are not written"});
+}
