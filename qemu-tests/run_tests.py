@@ -132,11 +132,15 @@ def main():
     p.add_argument("--arch", default="amd64", choices=("amd64", "arm64"))
     p.add_argument("--init", help="the PID 1 binary (default: berth's for --arch)")
     p.add_argument("--host-images", help="host-architecture images (with --arch)")
+    p.add_argument("--only", action="append", default=[],
+                   help="run only these boots (suite_boot, example_boot, oci_boot, iso_boot, minimal_boot, redis_boot)")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
     s = Suite()
     import builder_tests
-    boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot)
+    import example_tests
+    boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
+             example_tests.minimal_boot, example_tests.redis_boot)
     if args.arch != "amd64":
         import arch_tests
 
@@ -144,6 +148,8 @@ def main():
             arch_tests.build_checks(a, s, build)
         boots = (build_checks, suite_boot)
         print(f"# {args.arch} images, booted with qemu-system-aarch64 -M virt (TCG)", flush=True)
+    if args.only:
+        boots = tuple(b for b in boots if b.__name__ in args.only)
     for boot in boots:
         try:
             boot(args, s)
