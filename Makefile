@@ -4,10 +4,10 @@
 BUILD    ?= build
 OUT      ?= $(BUILD)/out
 IMAGES   ?= $(BUILD)/test-images
-PORT     ?= 8080
+PORT     ?= 6379
 BERTH     = $(BUILD)/builder/berth
 
-.PHONY: all deps build images demo test unit-test qemu-test bench clean
+.PHONY: all deps build images redis-images demo demo-stop test unit-test qemu-test bench clean
 
 all: build
 
@@ -24,14 +24,31 @@ build: deps $(BUILD)/build.ninja
 images: build
 	@examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null
 
-demo: images
-	$(BERTH) build -o $(OUT) --images $(IMAGES) examples/web.yml
+# The Redis OS's images: redis:7 from Debian's redis-server (imported into a store in
+# the build tree) and the disk formatter; the .debs are cached in ~/.cache/berth/debs.
+STORE    ?= $(BUILD)/store
+DISK     ?= $(BUILD)/redis-data.img
+DEMO_MONITOR ?= $(BUILD)/demo.monitor
+redis-images: images
+	@examples/images/make-disk-image $(IMAGES)/disk >/dev/null
+	@BERTH=$(BERTH) examples/images/make-redis-image --import redis:7 --store $(STORE) $(BUILD)/redis-oci >/dev/null
+
+demo: redis-images
+	$(BERTH) build -o $(OUT) --images $(IMAGES) --store $(STORE) examples/redis.yml
 	@echo
-	@echo "Booting examples/web.yml. When you see 'boot complete', open another terminal and run:"
-	@echo "    curl http://localhost:$(PORT)/"
-	@echo "Leave QEMU with Ctrl-a x (or run 'kill -USR2 1' style poweroff from a service)."
+	@echo "Booting examples/redis.yml (Redis on a persistent disk, $(DISK))."
+	@echo "When the console says 'Ready to accept connections', in another terminal run:"
+	@echo "    redis-cli -p $(PORT) ping          # PONG"
+	@echo "    redis-cli -p $(PORT) set greeting hello; redis-cli -p $(PORT) get greeting"
+	@echo "To leave: 'make demo-stop' in another terminal presses the power button (Redis"
+	@echo "saves, the disk is unmounted, QEMU exits; the data is there on the next 'make demo');"
+	@echo "Ctrl-C here stops QEMU at once."
 	@echo
-	$(BERTH) run qemu --publish $(PORT):80 $(OUT)/web
+	$(BERTH) run qemu --publish $(PORT):6379 --disk $(DISK),size=256M --monitor $(DEMO_MONITOR) $(OUT)/redis
+
+# The power button of the demo's machine, through QEMU's monitor socket.
+demo-stop:
+	@python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n"); time.sleep(0.3)' $(DEMO_MONITOR)
 
 unit-test: build
 	meson test -C $(BUILD) --print-errorlogs

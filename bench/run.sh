@@ -61,5 +61,8 @@ else
     echo "(arm64 figures skipped: no ${ARM64_BUILD:-$build-arm64}/init/berth-init; run make arm64)"
 fi
 
+# Builder figures: examples/redis.yml build times, initrd size, /init to Redis ready.
+bash "$here/builder/run.sh" "$build" "$runs" || echo "(builder figures failed)"
+
 # Supervisor figures: PID 1 in namespaces (needs root; skipped otherwise).
 bash "$here/supervisor/run.sh" "$build/init/berth-init" || echo "(supervisor figures failed)"

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "builder/bundle.hpp"
 #include "builder/capabilities.hpp"
@@ -215,7 +216,11 @@ json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const
     for (const auto& b : c.binds) {
         std::vector<std::string> opts = b.options.empty() ? std::vector<std::string>{"rw"} : b.options;
         opts.push_back("rbind");
-        opts.push_back("rprivate");
+        // rprivate unless the bind names its own propagation (LinuxKit's `/var:/var:rshared`).
+        static const std::set<std::string> propagation = {"private", "rprivate", "slave", "rslave",
+                                                          "shared", "rshared", "unbindable", "runbindable"};
+        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return propagation.count(o) > 0; }))
+            opts.push_back("rprivate");
         mounts[b.destination] = mount(b.destination, "bind", b.source, opts);
     }
     json mount_list = json::array();

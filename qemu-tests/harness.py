@@ -23,7 +23,7 @@ def free_port():
 
 
 class Vm:
-    def __init__(self, berth, prefix, console_path, publish=(), timeout=120, mem=512, extra=()):
+    def __init__(self, berth, prefix, console_path, publish=(), timeout=120, mem=512, extra=(), typing=False):
         self.console_path = console_path
         self.monitor_path = console_path + ".monitor"
         if os.path.exists(self.monitor_path):
@@ -38,7 +38,7 @@ class Vm:
         self._lock = threading.Condition()
         self._console = open(console_path, "w")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.PIPE if typing else subprocess.DEVNULL)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -92,6 +92,11 @@ class Vm:
             s.connect(self.monitor_path)
             s.sendall(command.encode() + b"\n")
             time.sleep(0.3)
+
+    def type(self, text):
+        """Types text on the serial console (a Vm made with typing=True)."""
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
 
     def wait_exit(self, timeout):
         try:

@@ -6,7 +6,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -26,6 +29,24 @@ unsigned long checked_propagation(const std::string& name) {
     return p;
 }
 
+// The mount point of the mount holding `path` (a canonical path): the longest mount
+// point in /proc/self/mountinfo that is `path` or one of its parents.
+std::string mount_point_of(const std::string& path) {
+    std::ifstream in("/proc/self/mountinfo");
+    if (!in) throw_errno("open /proc/self/mountinfo");
+    std::string line, best = "/";
+    while (std::getline(in, line)) {
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, point;
+        if (!(fields >> id >> parent >> devno >> root >> point)) continue;
+        // Spaces in paths are escaped as \040; such a mount point never matches
+        // a container path here, which is fine.
+        bool holds = point == "/" || path == point || path.rfind(point + "/", 0) == 0;
+        if (holds && point.size() > best.size()) best = point;
+    }
+    return best;
+}
+
 constexpr const char* kDevices[] = {"null", "zero", "full", "random", "urandom", "tty"};
 
 constexpr std::pair<const char*, const char*> kDevLinks[] = {
@@ -41,11 +62,23 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
 
 void prepare_rootfs(const std::string& rootfs, const std::string& propagation) {
     unsigned long p = checked_propagation(propagation);
-    // A shared "/" would make every container mount appear on the host, and
-    // pivot_root refuses shared mounts: go private now, share after the pivot.
-    unsigned long first = is_shared(p) ? (MS_PRIVATE | MS_REC) : (p | MS_REC);
-    if (::mount(nullptr, "/", nullptr, first, nullptr) < 0) throw_errno("make `/` private");
     if (!fs::is_dir(rootfs)) throw Error("rootfs `" + rootfs + "`: not a directory", ENOTDIR);
+    if (!is_shared(p)) {
+        if (::mount(nullptr, "/", nullptr, p | MS_REC, nullptr) < 0) throw_errno("set the propagation of `/`");
+    } else {
+        // Shared (LinuxKit's `binds: /var:/var:rshared` with `rootfsPropagation: shared`,
+        // so that a mount made in the container shows on the host): the host's mounts
+        // stay peers of ours. Only `/` and the mount holding the rootfs go private (not
+        // recursively), as runc does, so the rootfs bind below does not propagate and
+        // neither pivot_root nor its MS_MOVE fallback can reach the host's root.
+        char* real = ::realpath(rootfs.c_str(), nullptr);
+        if (!real) throw_errno("rootfs `" + rootfs + "`");
+        std::string canonical(real);
+        std::free(real);
+        for (const std::string& m : {std::string("/"), mount_point_of(canonical)})
+            if (::mount(nullptr, m.c_str(), nullptr, MS_PRIVATE, nullptr) < 0)
+                throw_errno("make `" + m + "` private");
+    }
     if (::mount(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
         throw_errno("bind rootfs `" + rootfs + "`");
 }

@@ -80,6 +80,14 @@ TEST_CASE("oci: capabilities, namespaces, binds and env follow the YAML", "[buil
     CHECK(spec["root"]["readonly"] == false);
 }
 
+TEST_CASE("oci: a bind naming its propagation keeps it; others are rprivate", "[builder][oci]") {
+    json spec = generate_oci_config(service(
+        "    binds: [\"/var:/var:rshared,rbind\", \"/dev:/dev\"]\n    rootfsPropagation: shared\n"));
+    CHECK(find_mount(spec, "/var")["options"] == json{"rshared", "rbind", "rbind"});
+    CHECK(find_mount(spec, "/dev")["options"] == json{"rw", "rbind", "rprivate"});
+    CHECK(spec["linux"]["rootfsPropagation"] == "shared");
+}
+
 TEST_CASE("oci: a non-root user gets the capabilities as ambient ones; all expands", "[builder][oci]") {
     json spec = generate_oci_config(service("    uid: 33\n    gid: 33\n    capabilities: [CAP_NET_BIND_SERVICE]\n"));
     CHECK(spec["process"]["capabilities"]["ambient"] == json{"CAP_NET_BIND_SERVICE"});

@@ -1,0 +1,149 @@
+"""Boot tests of examples/redis.yml (the Redis OS: PONG through --publish, data on a
+persistent disk surviving a clean poweroff and a second boot) and examples/minimal.yml
+(a shell on the serial console)."""
+import os
+import shutil
+import subprocess
+import time
+
+from harness import BootFailure, Vm, free_port
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+IMAGES = os.path.join(ROOT, "examples", "images")
+BOOT_DONE = r"boot complete in \d+ ms: (\d+) onboot ok, (\d+) onboot failed, (\d+) services running"
+
+
+def sh(cmd, **kw):
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    return r.stdout
+
+
+def redis_cli(port, *words, timeout=60):
+    """redis-cli's answer, retrying while the guest's network or Redis comes up."""
+    deadline, last = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        r = subprocess.run(["redis-cli", "-p", str(port), *words], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=20)
+        last = r.stdout.strip()
+        if r.returncode == 0 and not last.startswith(("Could not connect", "Error")):
+            return last
+        time.sleep(1)
+    raise BootFailure(f"redis-cli -p {port} {' '.join(words)}: {last}")
+
+
+def redis_images(args):
+    """The redis:7 image from Debian's packages in a store of its own, and the disk image."""
+    store, extra = os.path.join(args.out, "redis-store"), os.path.join(args.out, "redis-images")
+    shutil.rmtree(store, ignore_errors=True)
+    env = dict(os.environ, BERTH=os.path.abspath(args.berth))
+    sh([os.path.join(IMAGES, "make-redis-image"), "--import", "redis:7", "--store", store,
+        os.path.join(args.out, "redis-oci")], env=env)
+    sh([os.path.join(IMAGES, "make-disk-image"), os.path.join(extra, "disk")])
+    return store, extra
+
+
+def build_redis(args):
+    store, extra = redis_images(args)
+    out = os.path.join(args.out, "images")
+    os.makedirs(out, exist_ok=True)
+    sh([args.berth, "build", "-o", out, "--name", "redis", "--images", args.images, "--images", extra,
+        "--store", store, os.path.join(ROOT, "examples", "redis.yml")])
+    return os.path.join(out, "redis")
+
+
+def boot_redis(args, prefix, disk, n):
+    port = free_port()
+    vm = Vm(args.berth, prefix, os.path.join(args.out, f"redis{n}.console"), publish=[f"{port}:6379"],
+            timeout=args.boot_timeout + 120, extra=["--disk", f"{disk},size=256M"])
+    return vm, port
+
+
+def redis_boot(args, s):
+    if shutil.which("redis-cli") is None:
+        raise BootFailure("redis-cli not found (apt-get install redis-tools)")
+    prefix = build_redis(args)
+    disk = os.path.join(args.out, "redis-data.img")
+    if os.path.exists(disk):
+        os.unlink(disk)
+    value = f"kept-{os.getpid()}-{int(time.time())}"
+
+    vm, port = boot_redis(args, prefix, disk, 1)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("2", "0", "2"), m.group(0)
+            vm.expect(r"mount-disk: /dev/vda is blank, formatting it as ext4", 1)
+        s.check("examples/redis.yml boots, formatting the blank disk", boots)
+        def ping():
+            got = redis_cli(port, "ping")
+            assert got == "PONG", got
+        s.check("redis-cli ping answers PONG through --publish", ping)
+
+        def set_key():
+            assert redis_cli(port, "set", "berth:k", value) == "OK"
+            assert redis_cli(port, "get", "berth:k") == value
+        s.check("SET then GET on the first boot", set_key)
+
+        def powerdown():
+            vm.monitor("system_powerdown")
+            vm.expect(r"acpid: power button, powering off", 30)
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+            c = vm.console
+            assert "Redis is now ready to exit" in c, "redis did not shut down cleanly"
+            assert "poweroff now" in c
+        s.check("the power button (system_powerdown) stops Redis and powers off cleanly", powerdown)
+    finally:
+        vm.close()
+
+    vm, port = boot_redis(args, prefix, disk, 2)
+    try:
+        def second_boot():
+            vm.expect(BOOT_DONE, args.boot_timeout)
+            vm.expect(r"mount-disk: /dev/vda holds an ext file system, keeping it", 1)
+            got = redis_cli(port, "get", "berth:k")
+            assert got == value, f"GET after reboot gave {got!r}, expected {value!r}"
+        s.check("the value written before the poweroff is there after booting the same disk again",
+                second_boot)
+    finally:
+        vm.close()
+
+
+def minimal_boot(args, s):
+    out = os.path.join(args.out, "images")
+    os.makedirs(out, exist_ok=True)
+    sh([args.berth, "build", "-o", out, "--name", "minimal", "--images", args.images,
+        os.path.join(ROOT, "examples", "minimal.yml")])
+    vm = Vm(args.berth, os.path.join(out, "minimal"), os.path.join(args.out, "minimal.console"),
+            timeout=args.boot_timeout, typing=True)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("0", "0", "1"), m.group(0)
+        s.check("examples/minimal.yml boots with one service", boots)
+
+        def shell():
+            # The prompt may have gone by before the test looked; Enter asks for another.
+            deadline = time.monotonic() + 60
+            while True:
+                vm.type("\n")
+                try:
+                    vm.expect(r"berth# ", 3)
+                    break
+                except BootFailure:
+                    if time.monotonic() > deadline:
+                        raise
+            vm.type("echo shell-$((6 * 7)) on $(cat /proc/sys/kernel/osrelease)\n")
+            vm.expect(r"^shell-42 on \d+\.\d+", 30)
+        s.check("a shell on the serial console runs a command", shell)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the shell powers the machine off", leave)
+    finally:
+        vm.close()
