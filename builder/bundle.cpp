@@ -92,6 +92,25 @@ void add_mount_points(Tree& tree, const std::string& rootfs, const std::string& 
     }
 }
 
+namespace {
+
+// PID 1 binds the service's NOTIFY_SOCKET directory (/run/berth/notify/NAME) at
+// the same path inside the container; a read-only root needs the mount point.
+void add_notify_mount_point(Tree& tree, const Bundle& b) {
+    if (b.spec.stage != Stage::services || b.spec.policy.empty()) return;
+    auto readiness = config::parse_service_policy(b.spec.policy, b.spec.name).readiness;
+    if (readiness != config::Readiness::systemd) return;
+    std::string dir = b.image_root;
+    for (const char* part : {"/run", "/berth", "/notify"}) {
+        dir += part;
+        const TreeEntry* e = tree.find(dir);
+        if (e && e->kind != TreeEntry::Kind::directory) return;  // a symlink: left to the runtime
+    }
+    tree.add_directory(dir + "/" + b.spec.name, 0755);
+}
+
+}  // namespace
+
 Bundle add_bundle(Tree& tree, const ContainerSpec& c, const ResolvedImage& image, const SecurityDefaults& security) {
     Bundle b;
     b.dir = container_dir(c);
@@ -116,6 +135,7 @@ Bundle add_bundle(Tree& tree, const ContainerSpec& c, const ResolvedImage& image
     b.runtime_text = rt.dump(2) + "\n";
     tree.add_bytes(b.dir + "/config.json", b.config_text, 0644);
     tree.add_bytes(b.dir + "/runtime.json", b.runtime_text, 0644);
+    add_notify_mount_point(tree, b);
     return b;
 }
 

@@ -174,6 +174,25 @@ TEST_CASE("bundles: a writable container gets lower/ and an overlay in runtime.j
     CHECK(json::parse(b.config_text)["root"]["readonly"] == false);
 }
 
+TEST_CASE("bundles: systemd readiness gets its notify mount point in a read-only root", "[builder][bundle]") {
+    test::TempDir tmp;
+    fs::mkdir_p(tmp / "img/bin");
+    fs::write_file(tmp / "img/bin/sh", "sh", 0755);
+    ResolvedImage ri;
+    ri.path = tmp / "img";
+    ri.reference = "i";
+    Tree tree;
+    ImageSpec s = parse(std::string(kHead) + "    readiness: {type: systemd}\n");
+    Bundle b = add_bundle(tree, s.services[0], ri, {});
+    const TreeEntry* e = tree.find(b.image_root + "/run/berth/notify/" + s.services[0].name);
+    REQUIRE(e);
+    CHECK(e->kind == TreeEntry::Kind::directory);
+    Tree plain;
+    ImageSpec n = parse(std::string(kHead));
+    Bundle c = add_bundle(plain, n.services[0], ri, {});
+    CHECK_FALSE(plain.contains(c.image_root + "/run/berth"));
+}
+
 TEST_CASE("outputs: tar is deterministic and keeps owners, links and xattrs", "[builder][outputs]") {
     test::TempDir tmp;
     auto make = [](Tree& t) {
