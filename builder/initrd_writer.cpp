@@ -143,6 +143,23 @@ void copy_host_data(struct archive* a, const Planned& p) {
 
 }  // namespace
 
+void set_archive_file_type(archive_entry* ae, const TreeEntry& e) {
+    switch (e.kind) {
+        case TreeEntry::Kind::directory: archive_entry_set_filetype(ae, AE_IFDIR); break;
+        case TreeEntry::Kind::host_file:
+        case TreeEntry::Kind::bytes_file: archive_entry_set_filetype(ae, AE_IFREG); break;
+        case TreeEntry::Kind::symlink:
+            archive_entry_set_filetype(ae, AE_IFLNK);
+            archive_entry_copy_symlink(ae, e.data.c_str());
+            break;
+        case TreeEntry::Kind::char_device:
+            archive_entry_set_filetype(ae, AE_IFCHR);
+            archive_entry_set_rdevmajor(ae, e.rdev_major);
+            archive_entry_set_rdevminor(ae, e.rdev_minor);
+            break;
+    }
+}
+
 std::int64_t source_date_epoch() {
     const char* s = std::getenv("SOURCE_DATE_EPOCH");
     if (!s || !*s) return 0;
@@ -199,20 +216,7 @@ ArchiveStats write_cpio(const Tree& tree, int fd, const CpioOptions& opts) {
         archive_entry_set_ino64(ae.get(), p.ino);
         archive_entry_set_nlink(ae.get(), p.nlink);
         archive_entry_set_size(ae.get(), std::int64_t(p.data_size));
-        switch (e.kind) {
-            case TreeEntry::Kind::directory: archive_entry_set_filetype(ae.get(), AE_IFDIR); break;
-            case TreeEntry::Kind::host_file:
-            case TreeEntry::Kind::bytes_file: archive_entry_set_filetype(ae.get(), AE_IFREG); break;
-            case TreeEntry::Kind::symlink:
-                archive_entry_set_filetype(ae.get(), AE_IFLNK);
-                archive_entry_copy_symlink(ae.get(), e.data.c_str());
-                break;
-            case TreeEntry::Kind::char_device:
-                archive_entry_set_filetype(ae.get(), AE_IFCHR);
-                archive_entry_set_rdevmajor(ae.get(), e.rdev_major);
-                archive_entry_set_rdevminor(ae.get(), e.rdev_minor);
-                break;
-        }
+        set_archive_file_type(ae.get(), e);
         if (archive_write_header(a.get(), ae.get()) != ARCHIVE_OK)
             fail(a.get(), "write header of `" + *p.path + "`");
         if (p.data_size == 0 || e.kind == TreeEntry::Kind::symlink) continue;

@@ -11,7 +11,13 @@
 
 #include "builder/tree.hpp"
 
+struct archive_entry;
+
 namespace berth::builder {
+
+// Sets the file type of a libarchive entry from a tree entry, with the symlink
+// target or device numbers (the cpio and tar writers share it; sizes are theirs).
+void set_archive_file_type(archive_entry* ae, const TreeEntry& e);
 
 struct CpioOptions {
     std::int64_t mtime = 0;

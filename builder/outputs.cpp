@@ -167,23 +167,9 @@ std::uint64_t write_tar(const Tree& tree, const std::string& path, std::int64_t 
                 continue;
             }
         }
-        switch (e.kind) {
-            case TreeEntry::Kind::directory: archive_entry_set_filetype(ae.get(), AE_IFDIR); break;
-            case TreeEntry::Kind::host_file:
-            case TreeEntry::Kind::bytes_file:
-                archive_entry_set_filetype(ae.get(), AE_IFREG);
-                archive_entry_set_size(ae.get(), std::int64_t(e.size));
-                break;
-            case TreeEntry::Kind::symlink:
-                archive_entry_set_filetype(ae.get(), AE_IFLNK);
-                archive_entry_copy_symlink(ae.get(), e.data.c_str());
-                break;
-            case TreeEntry::Kind::char_device:
-                archive_entry_set_filetype(ae.get(), AE_IFCHR);
-                archive_entry_set_rdevmajor(ae.get(), e.rdev_major);
-                archive_entry_set_rdevminor(ae.get(), e.rdev_minor);
-                break;
-        }
+        set_archive_file_type(ae.get(), e);
+        if (e.kind == TreeEntry::Kind::host_file || e.kind == TreeEntry::Kind::bytes_file)
+            archive_entry_set_size(ae.get(), std::int64_t(e.size));
         if (archive_write_header(a.get(), ae.get()) != ARCHIVE_OK) fail("`" + p + "`");
         if (e.kind == TreeEntry::Kind::bytes_file) {
             if (!e.data.empty() && archive_write_data(a.get(), e.data.data(), e.data.size()) < 0) fail("`" + p + "`");

@@ -45,9 +45,11 @@ class Vm:
     def _read(self):
         for raw in iter(lambda: self.proc.stdout.read1(4096), b""):
             text = raw.decode("utf-8", "replace").replace("\r", "")
-            self._console.write(text)
-            self._console.flush()
             with self._lock:
+                # close() may give up on a reader whose pipe a leftover process holds.
+                if not self._console.closed:
+                    self._console.write(text)
+                    self._console.flush()
                 self._buf += text
                 self._lock.notify_all()
         with self._lock:
@@ -109,7 +111,8 @@ class Vm:
             self.proc.kill()
             self.proc.wait()
         self._reader.join(5)
-        self._console.close()
+        with self._lock:
+            self._console.close()
 
 
 def http_get(url, timeout=30):

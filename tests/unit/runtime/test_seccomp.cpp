@@ -16,6 +16,7 @@
 
 #include "config/oci_defaults.hpp"
 #include "config/oci_spec.hpp"
+#include "seccomp_model.hpp"
 #include "runtime/seccomp.hpp"
 
 using namespace berth;
@@ -23,13 +24,7 @@ using nlohmann::json;
 
 namespace {
 
-oci::Seccomp model(const json& seccomp) {
-    json j = json::parse(R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
-      "process": {"args": ["/bin/sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
-      "linux": {"namespaces": [{"type": "mount"}]}})");
-    j["linux"]["seccomp"] = seccomp;
-    return *oci::parse_spec(j, "config.json").linux_.seccomp;
-}
+using test::seccomp_model;
 
 // Runs probe() in a child under the filter; returns the errno it produced
 // (0 = the call succeeded), or 1000 + signal when the child was killed.
@@ -58,7 +53,7 @@ long getprio(long which, long who) { return ::syscall(SYS_getpriority, which, wh
 }  // namespace
 
 TEST_CASE("default action with defaultErrnoRet and a per-rule errnoRet") {
-    auto p = runtime::compile_seccomp(model(json::parse(R"({
+    auto p = runtime::compile_seccomp(seccomp_model(json::parse(R"({
       "defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 95,
       "syscalls": [{"names": ["exit", "exit_group", "getpid", "prctl", "seccomp"], "action": "SCMP_ACT_ALLOW"},
                    {"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]})")));
@@ -69,7 +64,7 @@ TEST_CASE("default action with defaultErrnoRet and a per-rule errnoRet") {
 }
 
 TEST_CASE("conditions on the same argument are ORed, on different arguments ANDed") {
-    auto p = runtime::compile_seccomp(model(json::parse(R"({
+    auto p = runtime::compile_seccomp(seccomp_model(json::parse(R"({
       "defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [
         {"names": ["getpriority"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18,
@@ -88,7 +83,7 @@ TEST_CASE("conditions on the same argument are ORed, on different arguments ANDe
 }
 
 TEST_CASE("kill and trap actions end the process with SIGSYS") {
-    auto p = runtime::compile_seccomp(model(json::parse(R"({
+    auto p = runtime::compile_seccomp(seccomp_model(json::parse(R"({
       "defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_KILL_PROCESS"},
                    {"names": ["getuid"], "action": "SCMP_ACT_TRAP"}]})")));
@@ -97,7 +92,7 @@ TEST_CASE("kill and trap actions end the process with SIGSYS") {
 }
 
 TEST_CASE("unknown syscall names are skipped and reported, the rest applies") {
-    auto p = runtime::compile_seccomp(model(json::parse(R"({
+    auto p = runtime::compile_seccomp(seccomp_model(json::parse(R"({
       "defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["no_such_syscall", "getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 18}]})")));
     CHECK(p.skipped == std::vector<std::string>{"no_such_syscall"});
@@ -105,7 +100,7 @@ TEST_CASE("unknown syscall names are skipped and reported, the rest applies") {
 }
 
 TEST_CASE("listed architectures and flags reach the program") {
-    oci::Seccomp one = model(json::parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
+    oci::Seccomp one = seccomp_model(json::parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}]})"));
     oci::Seccomp multi = one;
     multi.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_AARCH64"};
@@ -118,7 +113,7 @@ TEST_CASE("listed architectures and flags reach the program") {
 }
 
 TEST_CASE("the shipped default profile blocks what Docker's blocks") {
-    auto p = runtime::compile_seccomp(model(oci::load_default_seccomp_json()));
+    auto p = runtime::compile_seccomp(seccomp_model(oci::load_default_seccomp_json()));
     CHECK(p.skipped.empty());
     CHECK(p.insns.size() < 4096);
     CHECK(errno_under(p, [] { return ::syscall(SYS_getpid); }) == 0);

@@ -15,6 +15,7 @@
 #include "common/fs.hpp"
 #include "config/oci_defaults.hpp"
 #include "config/oci_spec.hpp"
+#include "seccomp_model.hpp"
 #include "runtime/seccomp_cache.hpp"
 
 using namespace berth;
@@ -22,13 +23,7 @@ using nlohmann::json;
 
 namespace {
 
-oci::Seccomp model(const json& seccomp) {
-    json j = json::parse(R"({"ociVersion": "1.0.2", "root": {"path": "rootfs"},
-      "process": {"args": ["/bin/sh"], "cwd": "/", "user": {"uid": 0, "gid": 0}},
-      "linux": {"namespaces": [{"type": "mount"}]}})");
-    j["linux"]["seccomp"] = seccomp;
-    return *oci::parse_spec(j, "config.json").linux_.seccomp;
-}
+using test::seccomp_model;
 
 bool same(const runtime::SeccompProgram& a, const runtime::SeccompProgram& b) {
     return a.flags == b.flags && a.skipped == b.skipped && a.insns.size() == b.insns.size() &&
@@ -44,7 +39,7 @@ std::string only_file(const std::string& dir) {
 }  // namespace
 
 TEST_CASE("seccomp cache: the key covers every field compile_seccomp reads") {
-    oci::Seccomp a = model(oci::load_default_seccomp_json());
+    oci::Seccomp a = seccomp_model(oci::load_default_seccomp_json());
     const std::string base = runtime::seccomp_cache_key(a);
     oci::Seccomp b = a;
     b.default_errno_ret = 2;
@@ -68,7 +63,7 @@ TEST_CASE("seccomp cache: a directory entry gives the program a fresh compile gi
     // A profile of its own so the in-memory cache of earlier cases cannot answer.
     json j = oci::load_default_seccomp_json();
     j["defaultErrnoRet"] = 13;
-    oci::Seccomp s = model(j);
+    oci::Seccomp s = seccomp_model(j);
 
     const auto fresh = runtime::compile_seccomp(s);
     const auto first = runtime::compile_seccomp_cached(s, dir);
@@ -92,7 +87,7 @@ TEST_CASE("seccomp cache: a directory entry gives the program a fresh compile gi
     // so it is recompiled, not used.
     json j2 = j;
     j2["defaultErrnoRet"] = 14;
-    oci::Seccomp s2 = model(j2);
+    oci::Seccomp s2 = seccomp_model(j2);
     const auto other = runtime::compile_seccomp_cached(s2, dir);
     CHECK(same(other, runtime::compile_seccomp(s2)));
     std::string other_file;
