@@ -66,3 +66,6 @@ bash "$here/builder/run.sh" "$build" "$runs" || echo "(builder figures failed)"
 
 # Supervisor figures: PID 1 in namespaces (needs root; skipped otherwise).
 bash "$here/supervisor/run.sh" "$build/init/berth-init" || echo "(supervisor figures failed)"
+
+# Runtime figures: berth-runc, crun and runc side by side on the same bundle (needs root).
+bash "$here/runtime/run.sh" "$build" "$(( runs > 10 ? runs : 10 ))" || echo "(runtime figures failed)"
