@@ -74,6 +74,10 @@ namespace detail {
 
 // Defined in oci_seccomp.cpp.
 bool parse(Reader& r, const json& v, const std::string& path, Seccomp& out);
+// Defined in oci_sched.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, IoPriority& out);
+bool parse(Reader& r, const json& v, const std::string& path, Scheduler& out);
+bool parse(Reader& r, const json& v, const std::string& path, Personality& out);
 
 bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
@@ -187,6 +191,8 @@ bool parse(Reader& r, const json& v, const std::string& path, Process& out) {
         (*out.oom_score_adj < -1000 || *out.oom_score_adj > 1000))
         r.problem(member_path(path, "oomScoreAdj"),
                   fmt::format("must be between -1000 and 1000, got {}", *out.oom_score_adj));
+    field(r, v, path, "ioPriority", out.io_priority);
+    field(r, v, path, "scheduler", out.scheduler);
     return true;
 }
 
@@ -408,6 +414,7 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
         r.problem(member_path(path, "rootfsPropagation"),
                   fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
     field(r, v, path, "seccomp", out.seccomp);
+    field(r, v, path, "personality", out.personality);
     return true;
 }
 
@@ -430,14 +437,11 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
         refuse_unsupported(r, *p, "process",
                            {{"apparmorProfile", "no AppArmor profile is applied"},
                             {"selinuxLabel", "no SELinux label is applied"},
-                            {"ioPriority", "the I/O priority is not set"},
-                            {"scheduler", "the scheduling policy is not set"},
                             {"execCPUAffinity", "the CPU affinity is not set"}});
     if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
         refuse_unsupported(r, *l, "linux",
                            {{"devices", "device nodes are not created (the default set is)"},
                             {"mountLabel", "no SELinux mount label is applied"},
-                            {"personality", "the execution domain is not set"},
                             {"timeOffsets", "time namespace offsets are not written"},
                             {"intelRdt", "no resctrl support"},
                             {"memoryPolicy", "the NUMA memory policy is not set"}});

@@ -78,6 +78,30 @@ struct ConsoleSize {
     std::uint32_t width = 0;
 };
 
+// process.ioPriority: ioprio_set(2) of the container's process.
+struct IoPriority {
+    std::string class_name;  // "IOPRIO_CLASS_BE"
+    int io_class = 0;        // IOPRIO_CLASS_BE = 2
+    int priority = 0;        // 0 (highest) .. 7
+};
+
+// process.scheduler: sched_setattr(2) of the container's process.
+struct Scheduler {
+    std::string policy_name;  // "SCHED_FIFO"
+    int policy = 0;           // SCHED_FIFO
+    int nice = 0;             // -20..19
+    int priority = 0;         // 1..99 for SCHED_FIFO/SCHED_RR, else 0
+    std::vector<std::string> flags;
+    std::uint64_t flag_bits = 0;  // SCHED_FLAG_* of `flags`
+    std::uint64_t runtime = 0, deadline = 0, period = 0;  // ns, SCHED_DEADLINE only
+};
+
+// linux.personality: personality(2) right before exec.
+struct Personality {
+    std::string domain;          // "LINUX" or "LINUX32"
+    unsigned long persona = 0;   // PER_LINUX / PER_LINUX32
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -89,6 +113,8 @@ struct Process {
     std::vector<Rlimit> rlimits;
     bool no_new_privileges = false;
     std::optional<int> oom_score_adj;
+    std::optional<IoPriority> io_priority;
+    std::optional<Scheduler> scheduler;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -173,6 +199,7 @@ struct Linux {
     std::vector<std::string> readonly_paths;
     std::string rootfs_propagation;  // "" = rprivate
     std::optional<Seccomp> seccomp;
+    std::optional<Personality> personality;
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).

@@ -20,6 +20,7 @@
 #include "runtime/namespaces.hpp"
 #include "runtime/process.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/sched_attrs.hpp"
 #include "runtime/system.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/user.hpp"
@@ -102,6 +103,16 @@ struct Child {
         }
         step = "rlimits";
         apply_rlimits(proc.rlimits);
+        // Before the capability steps: raising either may need CAP_SYS_NICE
+        // or CAP_SYS_ADMIN, which the container may not keep.
+        if (proc.io_priority) {
+            step = "ioPriority";
+            set_io_priority(*proc.io_priority);
+        }
+        if (proc.scheduler) {
+            step = "scheduler";
+            set_scheduler(*proc.scheduler);
+        }
 
         if (l.creates_namespace(NamespaceType::mount)) {
             step = "rootfs";
@@ -197,6 +208,10 @@ struct Child {
             load_seccomp(*seccomp);
         }
 
+        if (l.personality) {
+            step = "personality";
+            set_personality(*l.personality);
+        }
         step = "exec";
         exec_process(proc.args, build_env(proc.env, id.home));
     }
