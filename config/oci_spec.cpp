@@ -78,6 +78,8 @@ bool parse(Reader& r, const json& v, const std::string& path, Seccomp& out);
 bool parse(Reader& r, const json& v, const std::string& path, IoPriority& out);
 bool parse(Reader& r, const json& v, const std::string& path, Scheduler& out);
 bool parse(Reader& r, const json& v, const std::string& path, Personality& out);
+// Defined in oci_devices.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, Device& out);
 
 bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
@@ -415,6 +417,13 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
                   fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
     field(r, v, path, "seccomp", out.seccomp);
     field(r, v, path, "personality", out.personality);
+    if (field(r, v, path, "devices", out.devices)) {
+        std::set<std::string> seen;
+        for (size_t i = 0; i < out.devices.size(); ++i)
+            if (!seen.insert(out.devices[i].path).second)
+                r.problem(index_path(member_path(path, "devices"), i),
+                          fmt::format("device \"{}\" listed twice", out.devices[i].path));
+    }
     return true;
 }
 
@@ -440,8 +449,7 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
                             {"execCPUAffinity", "the CPU affinity is not set"}});
     if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
         refuse_unsupported(r, *l, "linux",
-                           {{"devices", "device nodes are not created (the default set is)"},
-                            {"mountLabel", "no SELinux mount label is applied"},
+                           {{"mountLabel", "no SELinux mount label is applied"},
                             {"timeOffsets", "time namespace offsets are not written"},
                             {"intelRdt", "no resctrl support"},
                             {"memoryPolicy", "the NUMA memory policy is not set"}});

@@ -188,6 +188,16 @@ struct Resources {
     std::map<std::string, std::string> unified;  // cgroup v2 file -> value
 };
 
+// linux.devices[]: a node created in the container's /dev (not the cgroup
+// allow list, which is linux.resources.devices).
+struct Device {
+    char type = 0;  // 'c', 'b', 'u' (unbuffered character) or 'p' (FIFO)
+    std::string path;  // below /dev
+    std::int64_t major = 0, minor = 0;  // ignored for 'p'
+    std::optional<std::uint32_t> file_mode;  // permission bits; default 0666
+    std::optional<std::uint32_t> uid, gid;   // default 0
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings;
@@ -200,6 +210,7 @@ struct Linux {
     std::string rootfs_propagation;  // "" = rprivate
     std::optional<Seccomp> seccomp;
     std::optional<Personality> personality;
+    std::vector<Device> devices;
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).

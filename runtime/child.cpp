@@ -15,6 +15,7 @@
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/dev_nodes.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/namespaces.hpp"
@@ -120,10 +121,9 @@ struct Child {
             prepare_rootfs(rootfs, l.rootfs_propagation);
             step = "mounts";
             do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr}, spec.mounts);
-            if (dev_is_tmpfs(spec.mounts)) {
-                step = "devices";
-                setup_dev(rootfs);
-            }
+            step = "devices";
+            if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
+            create_device_nodes(rootfs, l.devices, l.find_namespace(NamespaceType::user) != nullptr);
             step = "hooks";
             run_hooks(spec.hooks.create_container, "createContainer", state);
             step = "pivot_root";

@@ -388,6 +388,51 @@ B=$(EXTRA_LINUX='"personality":{"domain":"LINUX"}' mkbundle persona64 'echo pers
 launch "$B"
 expect_line "personality LINUX" "^persona=00000000 arch=$(uname -m)$"
 
+# --- 9c. linux.devices: nodes in the container's /dev -----------------------
+# (Not linux.resources.devices, the cgroup allow list of section 8.)
+DEV_LIST='"devices":[{"type":"c","path":"/dev/mynull","major":1,"minor":3,"fileMode":384,"uid":1000,"gid":2000},
+ {"type":"b","path":"/dev/blk/myloop","major":7,"minor":200,"fileMode":432},
+ {"type":"u","path":"/dev/myzero","major":1,"minor":5},
+ {"type":"p","path":"/dev/mypipe","fileMode":420},
+ {"type":"c","path":"/dev/null","major":1,"minor":3,"fileMode":438}]'
+DEV_SCRIPT='for f in /dev/mynull /dev/blk/myloop /dev/myzero /dev/mypipe /dev/null; do stat -c "%n %F %t:%T %a %u:%g" $f; done
+echo zero=$(head -c 3 /dev/myzero | od -An -tx1 | tr -d " ") null=$(echo x >/dev/null && echo usable)'
+B=$(EXTRA_LINUX="$DEV_LIST" mkbundle dev-nodes "$DEV_SCRIPT")
+launch "$B"
+expect_line "device c 1:3 with fileMode 0600 and uid:gid" '^/dev/mynull character special file 1:3 600 1000:2000$'
+expect_line "device b 7:200 in a new subdirectory" '^/dev/blk/myloop block special file 7:c8 660 0:0$'
+expect_line "device u is a character node, default mode 0666" '^/dev/myzero character special file 1:5 666 0:0$'
+expect_line "device p is a FIFO" '^/dev/mypipe fifo 0:0 644 0:0$'
+expect_line "a listed default device replaces the bound one" '^/dev/null character special file 1:3 666 0:0$'
+expect_line "created nodes work" '^zero=000000 null=usable$'
+# A symlink in the rootfs's /dev (no tmpfs over it) cannot send a node outside.
+ln -sfn /etc "$ROOTFS/dev/escape-link"
+B=$(MOUNTS='{"destination":"/proc","type":"proc","source":"proc"}' \
+    EXTRA_LINUX='"devices":[{"type":"p","path":"/dev/escape-link/planted"}]' mkbundle dev-escape 'true')
+launch "$B"
+expect_line "device path through a symlink out of /dev is refused" \
+    "^launch error: container \`test\`: devices: linux.devices \`/dev/escape-link/planted\` \(p\): resolves to \`/etc/planted\`, outside the container's /dev"
+[ -e "$ROOTFS/etc/planted" ] && bad "nothing created outside /dev" "$ROOTFS/etc/planted exists" || ok "nothing created outside /dev"
+rm -f "$ROOTFS/dev/escape-link"
+# In a user namespace mknod is not allowed: the host's node is bound.
+USERNS_JSON='"uidMappings":[{"containerID":0,"hostID":100000,"size":65536}],"gidMappings":[{"containerID":0,"hostID":100000,"size":65536}]'
+B=$(NAMESPACES="$NS_DEFAULT"',{"type":"user"}' \
+    EXTRA_LINUX="$USERNS_JSON"',"devices":[{"type":"c","path":"/dev/zero","major":1,"minor":5},{"type":"c","path":"/dev/null","major":1,"minor":3}]' \
+    mkbundle dev-userns 'stat -c "%n %t:%T" /dev/zero; grep -c " /dev/zero " /proc/self/mountinfo; echo null=$(echo x >/dev/null && echo usable)')
+launch "$B"
+if grep -q '^launch error' <<<"$OUT" && grep -q 'uid_map\|Operation not permitted' <<<"$OUT"; then
+    skip "user namespace not permitted here: $OUT"
+else
+    expect_line "user namespace: device bound from the host" '^/dev/zero 1:5$'
+    expect_line "user namespace: the node is a bind mount" '^1$'
+    expect_line "user namespace: bound /dev/null usable" '^null=usable$'
+    B=$(NAMESPACES="$NS_DEFAULT"',{"type":"user"}' \
+        EXTRA_LINUX="$USERNS_JSON"',"devices":[{"type":"c","path":"/dev/null","major":1,"minor":99}]' mkbundle dev-userns-bad 'true')
+    launch "$B"
+    expect_line "user namespace: a host node with other numbers is refused" \
+        "^launch error: container \`test\`: devices: linux.devices \`/dev/null\` \(c 1:99\): the host's \`/dev/null\` is a different device"
+fi
+
 # --- 10. parity with crun: the same bundles, the same observable result ------
 # Every line each container printed (caps, mounts, /dev, masked and read-only
 # paths, user and groups, umask, rlimits, oom score, sysctl) must match.
@@ -397,7 +442,7 @@ if command -v crun >/dev/null && [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" =
     # field in the spec) and binds (its symlink escape makes crun fail).
     # Nor ioPriority and scheduler: Debian 12's crun (1.8.1) accepts them and
     # applies neither (its container keeps the caller's class and policy).
-    for name in basics user limits seccomp-true seccomp-false devices devices-control persona32 persona64; do
+    for name in basics user limits seccomp-true seccomp-false devices devices-control persona32 persona64 dev-nodes; do
         B=$WORK/$name
         CRUN_OUT=$(cd "$B" && timeout 20 crun --root "$WORK/crun-state" run -b "$B" "berth-cmp-$name" 2>&1 </dev/null)
         crun --root "$WORK/crun-state" delete -f "berth-cmp-$name" >/dev/null 2>&1
