@@ -386,6 +386,34 @@ void check_paths(Reader& r, const std::string& path, const std::vector<std::stri
     for (size_t i = 0; i < paths.size(); ++i) check_absolute(r, index_path(path, i), paths[i]);
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, TimeOffset& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "secs", out.secs);
+    if (field(r, v, path, "nanosecs", out.nanosecs) && out.nanosecs >= 1000000000u)
+        r.problem(member_path(path, "nanosecs"), fmt::format("must be below 1000000000, got {}", out.nanosecs));
+    return true;
+}
+
+// linux.timeOffsets: only the two clocks a time namespace offsets, and only
+// with a time namespace of the container's own to write them into.
+void parse_time_offsets(Reader& r, const json& v, const std::string& path, Linux& out) {
+    const json* m = r.member(v, path, "timeOffsets", false);
+    if (!m) return;
+    const std::string mpath = member_path(path, "timeOffsets");
+    if (!r.expect(*m, mpath, json::value_t::object)) return;
+    for (const auto& [clock, value] : m->items()) {
+        const std::string cpath = member_path(mpath, clock.c_str());
+        if (clock != "monotonic" && clock != "boottime") {
+            r.problem(cpath, fmt::format("unknown clock \"{}\" (expected monotonic or boottime)", clock));
+            continue;
+        }
+        TimeOffset off;
+        if (parse(r, value, cpath, off)) out.time_offsets[clock] = off;
+    }
+    if (!m->empty() && !out.creates_namespace(NamespaceType::time))
+        r.problem(mpath, "requires a new time namespace (a \"time\" entry without a path in linux.namespaces)");
+}
+
 bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     if (field(r, v, path, "namespaces", out.namespaces)) {
@@ -417,6 +445,7 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
                   fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
     field(r, v, path, "seccomp", out.seccomp);
     field(r, v, path, "personality", out.personality);
+    parse_time_offsets(r, v, path, out);
     if (field(r, v, path, "devices", out.devices)) {
         std::set<std::string> seen;
         for (size_t i = 0; i < out.devices.size(); ++i)
@@ -450,7 +479,6 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
     if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
         refuse_unsupported(r, *l, "linux",
                            {{"mountLabel", "no SELinux mount label is applied"},
-                            {"timeOffsets", "time namespace offsets are not written"},
                             {"intelRdt", "no resctrl support"},
                             {"memoryPolicy", "the NUMA memory policy is not set"}});
 }

@@ -198,6 +198,13 @@ struct Device {
     std::optional<std::uint32_t> uid, gid;   // default 0
 };
 
+// linux.timeOffsets values: written to the new time namespace's
+// timens_offsets before any process is in it.
+struct TimeOffset {
+    std::int64_t secs = 0;
+    std::uint32_t nanosecs = 0;  // < 1e9
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings;
@@ -211,6 +218,7 @@ struct Linux {
     std::optional<Seccomp> seccomp;
     std::optional<Personality> personality;
     std::vector<Device> devices;
+    std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).

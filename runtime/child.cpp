@@ -90,6 +90,10 @@ struct Child {
         join_namespaces(l);
         if (l.creates_namespace(NamespaceType::cgroup) && ::unshare(CLONE_NEWCGROUP) < 0)
             throw_errno("unshare cgroup namespace");
+        if (!l.time_offsets.empty()) {
+            step = "timeOffsets";
+            enter_time_namespace_with_offsets(l.time_offsets);
+        }
 
         fs::Fd console;
         if (proc.terminal && !req.console_socket.empty()) {

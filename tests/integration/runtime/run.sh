@@ -433,6 +433,22 @@ else
         "^launch error: container \`test\`: devices: linux.devices \`/dev/null\` \(c 1:99\): the host's \`/dev/null\` is a different device"
 fi
 
+# --- 9d. linux.timeOffsets: a new time namespace with its offsets ------------
+B=$(NAMESPACES="$NS_DEFAULT"',{"type":"time"}' \
+    EXTRA_LINUX='"timeOffsets":{"monotonic":{"secs":86400,"nanosecs":5},"boottime":{"secs":864000}}' \
+    mkbundle time-offsets 'cat /proc/self/timens_offsets; echo up=$(cut -d. -f1 /proc/uptime)')
+launch "$B"
+expect_line "timeOffsets: monotonic offset in timens_offsets" '^monotonic\s+86400\s+5$'
+expect_line "timeOffsets: boottime offset in timens_offsets" '^boottime\s+864000\s+0$'
+HOST_UP=$(cut -d. -f1 /proc/uptime)
+UP=$(sed -n 's/^up=//p' <<<"$OUT")
+[ -n "$UP" ] && [ "$UP" -ge $((HOST_UP + 864000 - 60)) ] && ok "timeOffsets: /proc/uptime moved by the boottime offset ($UP s)" \
+    || bad "timeOffsets: /proc/uptime moved by the boottime offset" "host $HOST_UP, container ${UP:-none}"
+B=$(EXTRA_LINUX='"timeOffsets":{"monotonic":{"secs":1}}' mkbundle time-no-ns 'true')
+launch "$B"
+expect_line "timeOffsets without a new time namespace is a config error" \
+    'config.json: linux.timeOffsets: requires a new time namespace'
+
 # --- 10. parity with crun: the same bundles, the same observable result ------
 # Every line each container printed (caps, mounts, /dev, masked and read-only
 # paths, user and groups, umask, rlimits, oom score, sysctl) must match.
@@ -442,6 +458,8 @@ if command -v crun >/dev/null && [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" =
     # field in the spec) and binds (its symlink escape makes crun fail).
     # Nor ioPriority and scheduler: Debian 12's crun (1.8.1) accepts them and
     # applies neither (its container keeps the caller's class and policy).
+    # Nor timeOffsets: that crun fails the same bundle ("write to sync socket:
+    # Broken pipe").
     for name in basics user limits seccomp-true seccomp-false devices devices-control persona32 persona64 dev-nodes; do
         B=$WORK/$name
         CRUN_OUT=$(cd "$B" && timeout 20 crun --root "$WORK/crun-state" run -b "$B" "berth-cmp-$name" 2>&1 </dev/null)

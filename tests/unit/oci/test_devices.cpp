@@ -67,3 +67,34 @@ TEST_CASE("linux.devices: every invalid field is named") {
     CHECK(problems_of({{{"type", "p"}, {"path", "/dev/a"}}, {{"type", "p"}, {"path", "/dev/a"}}}) ==
           std::vector<std::string>{"linux.devices[1]: device \"/dev/a\" listed twice"});
 }
+
+// linux.timeOffsets lives with the other /dev-and-namespace fields of linux.
+TEST_CASE("linux.timeOffsets: the two clocks, with a new time namespace only") {
+    json j = minimal_config();
+    j["linux"]["namespaces"].push_back({{"type", "time"}});
+    j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 86400}, {"nanosecs", 5}}}, {"boottime", {{"secs", -10}}}};
+    auto offsets = parse_spec(j, "c").linux_.time_offsets;
+    REQUIRE(offsets.size() == 2);
+    CHECK(offsets["monotonic"].secs == 86400);
+    CHECK(offsets["monotonic"].nanosecs == 5u);
+    CHECK(offsets["boottime"].secs == -10);
+
+    j["linux"]["timeOffsets"] = {{"realtime", {{"secs", 1}}}, {"boottime", {{"nanosecs", 1000000000}}}};
+    std::vector<std::string> problems;
+    try {
+        parse_spec(j, "config.json");
+    } catch (const ConfigError& e) {
+        problems = e.problems();
+    }
+    CHECK(problems == std::vector<std::string>{
+                          "linux.timeOffsets.boottime.nanosecs: must be below 1000000000, got 1000000000",
+                          "linux.timeOffsets.realtime: unknown clock \"realtime\" (expected monotonic or boottime)"});
+
+    json k = minimal_config();
+    k["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    CHECK_THROWS_WITH(parse_spec(k, "config.json"),
+                      Catch::Contains("linux.timeOffsets: requires a new time namespace"));
+    k["linux"]["namespaces"].push_back({{"type", "time"}, {"path", "/proc/1/ns/time"}});
+    CHECK_THROWS_WITH(parse_spec(k, "config.json"),
+                      Catch::Contains("linux.timeOffsets: requires a new time namespace"));
+}

@@ -86,7 +86,7 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
     j["process"]["apparmorProfile"] = "containers-default";
     j["process"]["selinuxLabel"] = "";
     j["linux"]["devices"] = json::array();
-    j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    j["linux"]["intelRdt"] = {{"closID", "x"}};
     j["mounts"] = {{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"},
                     {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}}};
     std::vector<std::string> problems;
@@ -98,5 +98,5 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
     CHECK(problems == std::vector<std::string>{
                           "mounts[0].uidMappings: not supported by berth: idmapped mounts are not implemented",
                           "process.apparmorProfile: not supported by berth: no AppArmor profile is applied",
-                          "linux.timeOffsets: not supported by berth: time namespace offsets are not written"});
+                          "linux.intelRdt: not supported by berth: no resctrl support"});
 }
