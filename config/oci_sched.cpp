@@ -75,7 +75,7 @@ bool parse(Reader& r, const json& v, const std::string& path, Scheduler& out) {
         else if (!realtime && out.priority != 0)
             r.problem(member_path(path, "priority"),
                       fmt::format("only SCHED_FIFO and SCHED_RR take a priority, not {}", out.policy_name));
-    } else if (known_policy && realtime && !v.contains("priority")) {
+    } else if (known_policy && realtime && !r.member(v, path, "priority", false)) {
         r.problem(member_path(path, "priority"), fmt::format("required for {} (1..99)", out.policy_name));
     }
     if (field(r, v, path, "flags", out.flags)) {

@@ -92,6 +92,8 @@ TEST_CASE("scheduler: every invalid field is named") {
           std::vector<std::string>{"process.scheduler.priority: must be between 1 and 99 for SCHED_FIFO, got 100"});
     CHECK(scheduler_problems({{"policy", "SCHED_RR"}}) ==
           std::vector<std::string>{"process.scheduler.priority: required for SCHED_RR (1..99)"});
+    CHECK(scheduler_problems({{"policy", "SCHED_RR"}, {"priority", nullptr}}) ==
+          std::vector<std::string>{"process.scheduler.priority: required for SCHED_RR (1..99)"});
     CHECK(scheduler_problems({{"policy", "SCHED_OTHER"}, {"priority", 5}}) ==
           std::vector<std::string>{"process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a priority, not SCHED_OTHER"});
     CHECK(scheduler_problems({{"policy", "SCHED_OTHER"}, {"flags", {"SCHED_FLAG_BOGUS"}}}) ==
