@@ -74,6 +74,12 @@ namespace detail {
 
 // Defined in oci_seccomp.cpp.
 bool parse(Reader& r, const json& v, const std::string& path, Seccomp& out);
+// Defined in oci_sched.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, IoPriority& out);
+bool parse(Reader& r, const json& v, const std::string& path, Scheduler& out);
+bool parse(Reader& r, const json& v, const std::string& path, Personality& out);
+// Defined in oci_devices.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, Device& out);
 
 bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
@@ -187,6 +193,8 @@ bool parse(Reader& r, const json& v, const std::string& path, Process& out) {
         (*out.oom_score_adj < -1000 || *out.oom_score_adj > 1000))
         r.problem(member_path(path, "oomScoreAdj"),
                   fmt::format("must be between -1000 and 1000, got {}", *out.oom_score_adj));
+    field(r, v, path, "ioPriority", out.io_priority);
+    field(r, v, path, "scheduler", out.scheduler);
     return true;
 }
 
@@ -378,6 +386,34 @@ void check_paths(Reader& r, const std::string& path, const std::vector<std::stri
     for (size_t i = 0; i < paths.size(); ++i) check_absolute(r, index_path(path, i), paths[i]);
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, TimeOffset& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "secs", out.secs);
+    if (field(r, v, path, "nanosecs", out.nanosecs) && out.nanosecs >= 1000000000u)
+        r.problem(member_path(path, "nanosecs"), fmt::format("must be below 1000000000, got {}", out.nanosecs));
+    return true;
+}
+
+// linux.timeOffsets: only the two clocks a time namespace offsets, and only
+// with a time namespace of the container's own to write them into.
+void parse_time_offsets(Reader& r, const json& v, const std::string& path, Linux& out) {
+    const json* m = r.member(v, path, "timeOffsets", false);
+    if (!m) return;
+    const std::string mpath = member_path(path, "timeOffsets");
+    if (!r.expect(*m, mpath, json::value_t::object)) return;
+    for (const auto& [clock, value] : m->items()) {
+        const std::string cpath = member_path(mpath, clock.c_str());
+        if (clock != "monotonic" && clock != "boottime") {
+            r.problem(cpath, fmt::format("unknown clock \"{}\" (expected monotonic or boottime)", clock));
+            continue;
+        }
+        TimeOffset off;
+        if (parse(r, value, cpath, off)) out.time_offsets[clock] = off;
+    }
+    if (!m->empty() && !out.creates_namespace(NamespaceType::time))
+        r.problem(mpath, "requires a new time namespace (a \"time\" entry without a path in linux.namespaces)");
+}
+
 bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     if (field(r, v, path, "namespaces", out.namespaces)) {
@@ -408,6 +444,15 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
         r.problem(member_path(path, "rootfsPropagation"),
                   fmt::format("unknown propagation \"{}\"", out.rootfs_propagation));
     field(r, v, path, "seccomp", out.seccomp);
+    field(r, v, path, "personality", out.personality);
+    parse_time_offsets(r, v, path, out);
+    if (field(r, v, path, "devices", out.devices)) {
+        std::set<std::string> seen;
+        for (size_t i = 0; i < out.devices.size(); ++i)
+            if (!seen.insert(out.devices[i].path).second)
+                r.problem(index_path(member_path(path, "devices"), i),
+                          fmt::format("device \"{}\" listed twice", out.devices[i].path));
+    }
     return true;
 }
 
@@ -430,15 +475,10 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
         refuse_unsupported(r, *p, "process",
                            {{"apparmorProfile", "no AppArmor profile is applied"},
                             {"selinuxLabel", "no SELinux label is applied"},
-                            {"ioPriority", "the I/O priority is not set"},
-                            {"scheduler", "the scheduling policy is not set"},
                             {"execCPUAffinity", "the CPU affinity is not set"}});
     if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
         refuse_unsupported(r, *l, "linux",
-                           {{"devices", "device nodes are not created (the default set is)"},
-                            {"mountLabel", "no SELinux mount label is applied"},
-                            {"personality", "the execution domain is not set"},
-                            {"timeOffsets", "time namespace offsets are not written"},
+                           {{"mountLabel", "no SELinux mount label is applied"},
                             {"intelRdt", "no resctrl support"},
                             {"memoryPolicy", "the NUMA memory policy is not set"}});
 }

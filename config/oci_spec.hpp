@@ -78,6 +78,30 @@ struct ConsoleSize {
     std::uint32_t width = 0;
 };
 
+// process.ioPriority: ioprio_set(2) of the container's process.
+struct IoPriority {
+    std::string class_name;  // "IOPRIO_CLASS_BE"
+    int io_class = 0;        // IOPRIO_CLASS_BE = 2
+    int priority = 0;        // 0 (highest) .. 7
+};
+
+// process.scheduler: sched_setattr(2) of the container's process.
+struct Scheduler {
+    std::string policy_name;  // "SCHED_FIFO"
+    int policy = 0;           // SCHED_FIFO
+    int nice = 0;             // -20..19
+    int priority = 0;         // 1..99 for SCHED_FIFO/SCHED_RR, else 0
+    std::vector<std::string> flags;
+    std::uint64_t flag_bits = 0;  // SCHED_FLAG_* of `flags`
+    std::uint64_t runtime = 0, deadline = 0, period = 0;  // ns, SCHED_DEADLINE only
+};
+
+// linux.personality: personality(2) right before exec.
+struct Personality {
+    std::string domain;          // "LINUX" or "LINUX32"
+    unsigned long persona = 0;   // PER_LINUX / PER_LINUX32
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -89,6 +113,8 @@ struct Process {
     std::vector<Rlimit> rlimits;
     bool no_new_privileges = false;
     std::optional<int> oom_score_adj;
+    std::optional<IoPriority> io_priority;
+    std::optional<Scheduler> scheduler;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -162,6 +188,23 @@ struct Resources {
     std::map<std::string, std::string> unified;  // cgroup v2 file -> value
 };
 
+// linux.devices[]: a node created in the container's /dev (not the cgroup
+// allow list, which is linux.resources.devices).
+struct Device {
+    char type = 0;  // 'c', 'b', 'u' (unbuffered character) or 'p' (FIFO)
+    std::string path;  // below /dev
+    std::int64_t major = 0, minor = 0;  // ignored for 'p'
+    std::optional<std::uint32_t> file_mode;  // permission bits; default 0666
+    std::optional<std::uint32_t> uid, gid;   // default 0
+};
+
+// linux.timeOffsets values: written to the new time namespace's
+// timens_offsets before any process is in it.
+struct TimeOffset {
+    std::int64_t secs = 0;
+    std::uint32_t nanosecs = 0;  // < 1e9
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings;
@@ -173,6 +216,9 @@ struct Linux {
     std::vector<std::string> readonly_paths;
     std::string rootfs_propagation;  // "" = rprivate
     std::optional<Seccomp> seccomp;
+    std::optional<Personality> personality;
+    std::vector<Device> devices;
+    std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).

@@ -18,6 +18,7 @@
 #include "init/ctl_client.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/process.hpp"
+#include "runtime/sched_attrs.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/user.hpp"
 
@@ -66,6 +67,9 @@ void join_cgroup_of(pid_t pid) {
         std::optional<runtime::SeccompProgram> filter;
         if (spec.linux_.seccomp) filter = runtime::compile_seccomp(*spec.linux_.seccomp);
         if (filter && !proc.no_new_privileges) runtime::load_seccomp(*filter);
+        // As the container's own process has them; before capabilities drop.
+        if (proc.io_priority) runtime::set_io_priority(*proc.io_priority);
+        if (proc.scheduler) runtime::set_scheduler(*proc.scheduler);
         oci::Capabilities none;
         const oci::Capabilities& caps = proc.capabilities ? *proc.capabilities : none;
         runtime::drop_bounding(caps.bounding);
@@ -78,6 +82,7 @@ void join_cgroup_of(pid_t pid) {
         std::vector<std::string> args;
         for (char** a = argv; *a; ++a) args.push_back(*a);
         if (filter && proc.no_new_privileges) runtime::load_seccomp(*filter);
+        if (spec.linux_.personality) runtime::set_personality(*spec.linux_.personality);
         runtime::exec_process(args, runtime::build_env(proc.env, id.home));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "berth exec: %s\n", e.what());

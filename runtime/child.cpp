@@ -15,11 +15,13 @@
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/dev_nodes.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/process.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/sched_attrs.hpp"
 #include "runtime/system.hpp"
 #include "runtime/terminal.hpp"
 #include "runtime/user.hpp"
@@ -88,6 +90,10 @@ struct Child {
         join_namespaces(l);
         if (l.creates_namespace(NamespaceType::cgroup) && ::unshare(CLONE_NEWCGROUP) < 0)
             throw_errno("unshare cgroup namespace");
+        if (!l.time_offsets.empty()) {
+            step = "timeOffsets";
+            enter_time_namespace_with_offsets(l.time_offsets);
+        }
 
         fs::Fd console;
         if (proc.terminal && !req.console_socket.empty()) {
@@ -102,6 +108,16 @@ struct Child {
         }
         step = "rlimits";
         apply_rlimits(proc.rlimits);
+        // Before the capability steps: raising either may need CAP_SYS_NICE
+        // or CAP_SYS_ADMIN, which the container may not keep.
+        if (proc.io_priority) {
+            step = "ioPriority";
+            set_io_priority(*proc.io_priority);
+        }
+        if (proc.scheduler) {
+            step = "scheduler";
+            set_scheduler(*proc.scheduler);
+        }
 
         if (l.creates_namespace(NamespaceType::mount)) {
             step = "rootfs";
@@ -109,10 +125,9 @@ struct Child {
             prepare_rootfs(rootfs, l.rootfs_propagation);
             step = "mounts";
             do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr}, spec.mounts);
-            if (dev_is_tmpfs(spec.mounts)) {
-                step = "devices";
-                setup_dev(rootfs);
-            }
+            step = "devices";
+            if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
+            create_device_nodes(rootfs, l.devices, l.find_namespace(NamespaceType::user) != nullptr);
             step = "hooks";
             run_hooks(spec.hooks.create_container, "createContainer", state);
             step = "pivot_root";
@@ -197,6 +212,10 @@ struct Child {
             load_seccomp(*seccomp);
         }
 
+        if (l.personality) {
+            step = "personality";
+            set_personality(*l.personality);
+        }
         step = "exec";
         exec_process(proc.args, build_env(proc.env, id.home));
     }

@@ -1,6 +1,7 @@
 #include "runtime/namespaces.hpp"
 
 #include <fcntl.h>
+#include <time.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/syscall.h>
@@ -77,7 +78,23 @@ unsigned long clone_namespace_flags(const oci::Linux& l) {
     unsigned long flags = 0;
     for (const auto& ns : l.namespaces)
         if (ns.path.empty() && ns.type != oci::NamespaceType::cgroup) flags |= unsigned(clone_flag(ns.type));
+    // Born in it, the child would freeze its offsets: it makes its own instead.
+    if (!l.time_offsets.empty()) flags &= ~unsigned(CLONE_NEWTIME);
     return flags;
+}
+
+void enter_time_namespace_with_offsets(const std::map<std::string, oci::TimeOffset>& offsets) {
+    // unshare only prepares the namespace for children; the offsets can be
+    // written until a process is in it, then this process enters it itself.
+    if (::unshare(CLONE_NEWTIME) < 0) throw_errno("unshare time namespace");
+    std::string lines;
+    for (const auto& [clock, off] : offsets)
+        lines += fmt::format("{} {} {}\n", clock == "boottime" ? CLOCK_BOOTTIME : CLOCK_MONOTONIC, off.secs,
+                             off.nanosecs);
+    write_kernel_file("/proc/self/timens_offsets", lines);
+    fs::Fd ns(::open("/proc/self/ns/time_for_children", O_RDONLY | O_CLOEXEC));
+    if (!ns) throw_errno("open `/proc/self/ns/time_for_children`");
+    if (::setns(ns.get(), CLONE_NEWTIME) < 0) throw_errno("enter the new time namespace");
 }
 
 ChildNamespaceSwitch::ChildNamespaceSwitch(const oci::Linux& l) {

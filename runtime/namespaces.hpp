@@ -1,6 +1,8 @@
 // Namespaces: which to create at clone time, which to join, the raw clone and
 // the uid/gid maps the parent writes for a new user namespace.
 #pragma once
+#include <map>
+#include <string>
 #include <sys/types.h>
 
 #include "common/fs.hpp"
@@ -36,6 +38,10 @@ pid_t clone_process(unsigned long flags, int* pidfd);
 // (handled by the parent); the user namespace first so that the others are
 // joined with its capabilities.
 void join_namespaces(const oci::Linux& l);
+
+// Child side, for linux.timeOffsets (the clone left the time namespace out):
+// unshare a time namespace, write its timens_offsets, enter it.
+void enter_time_namespace_with_offsets(const std::map<std::string, oci::TimeOffset>& offsets);
 
 // Parent side: writes /proc/<pid>/{uid,gid}_map.
 void write_id_mappings(pid_t pid, const oci::Linux& l);

@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/dev_nodes.hpp"
 #include "runtime/mount_options.hpp"
 #include "runtime/mounts.hpp"
 #include "runtime/path_resolve.hpp"
@@ -89,9 +90,10 @@ bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts) {
     return false;
 }
 
-void setup_dev(const std::string& rootfs) {
+void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices) {
     const std::string dev = resolve_in_root(rootfs, "/dev");
     for (const char* name : kDevices) {
+        if (device_listed(devices, name)) continue;
         std::string host = std::string("/dev/") + name;
         if (!fs::exists(host)) {
             log::debug("/dev/{} missing on the host, not provided to the container", name);

@@ -14,8 +14,9 @@ namespace berth::runtime {
 void prepare_rootfs(const std::string& rootfs, const std::string& propagation);
 
 // When /dev is a tmpfs in the spec: bind the basic device nodes from the host
-// and create the /dev/fd, std{in,out,err} and ptmx symlinks.
-void setup_dev(const std::string& rootfs);
+// (but those linux.devices lists, made by create_device_nodes) and create the
+// /dev/fd, std{in,out,err} and ptmx symlinks.
+void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices);
 bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts);
 
 // Makes rootfs the new "/". Uses pivot_root and detaches the old root; where

@@ -85,10 +85,8 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
     json j = minimal_config();
     j["process"]["apparmorProfile"] = "containers-default";
     j["process"]["selinuxLabel"] = "";
-    j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
-    j["linux"]["personality"] = {{"domain", "LINUX32"}};
     j["linux"]["devices"] = json::array();
-    j["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+    j["linux"]["intelRdt"] = {{"closID", "x"}};
     j["mounts"] = {{{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"},
                     {"uidMappings", {{{"containerID", 0}, {"hostID", 1000}, {"size", 1}}}}}};
     std::vector<std::string> problems;
@@ -100,7 +98,5 @@ TEST_CASE("known fields berth does not apply are errors with their path; empty o
     CHECK(problems == std::vector<std::string>{
                           "mounts[0].uidMappings: not supported by berth: idmapped mounts are not implemented",
                           "process.apparmorProfile: not supported by berth: no AppArmor profile is applied",
-                          "process.ioPriority: not supported by berth: the I/O priority is not set",
-                          "linux.personality: not supported by berth: the execution domain is not set",
-                          "linux.timeOffsets: not supported by berth: time namespace offsets are not written"});
+                          "linux.intelRdt: not supported by berth: no resctrl support"});
 }
