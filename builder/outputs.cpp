@@ -221,7 +221,8 @@ std::vector<OutputFile> write_output(const std::string& format, const Tree& tree
     }
     if (format == "iso-bios") return iso_bios(tree, o);
     if (format == "kernel+squashfs") return kernel_squashfs(tree, o);
-    throw Error("output format `" + format + "` is not implemented", ENOTSUP);
+    // The YAML and the command line accept only output_formats(); this is a bug guard.
+    throw Error("unknown output format `" + format + "`", EINVAL);
 }
 
 }  // namespace berth::builder

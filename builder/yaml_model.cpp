@@ -390,7 +390,10 @@ public:
                      if (!is_output_format(o)) {
                          std::string msg = "unknown output '" + o + "'";
                          if (auto best = closest_match(o, output_formats())) msg += "; did you mean '" + *best + "'?";
-                         else msg += "; expected one of: kernel+initrd, tar, iso-bios";
+                         else {
+                             msg += "; expected one of:";
+                             for (const auto& f : output_formats()) msg += " " + f;
+                         }
                          fail(v, p, msg);
                      }
                  img.outputs = outs;

@@ -9,21 +9,14 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "supervisor/supervisor.hpp"
+#include "fake.hpp"
 
 using namespace berth::supervisor;
 namespace fs = berth::fs;
 
 namespace {
 
-struct TempTree {
-    std::string root;
-    TempTree() {
-        char tmpl[] = "/tmp/berth-sup-XXXXXX";
-        root = ::mkdtemp(tmpl);
-    }
-    ~TempTree() { std::system(("rm -rf " + root).c_str()); }
-    void bundle(const std::string& kind, const std::string& name) { fs::mkdir_p(root + "/" + kind + "/" + name); }
-};
+using testing::TempTree;
 
 // Hands out fake pids and records the order of starts; fails names it is told to.
 struct FakeLauncher : Launcher {
