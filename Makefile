@@ -1,8 +1,9 @@
 # Two entry points for a fresh Debian 12 machine:
 #   make demo   install what is missing, build, boot the default example under QEMU
+#               (ARCH=arm64: the same Redis OS built and booted for arm64)
 #   make test   install what is missing, build, run every test (unit, namespace, QEMU)
 BUILD    ?= build
-OUT      ?= $(BUILD)/out
+ARCH     ?= $(shell dpkg --print-architecture)
 IMAGES   ?= $(BUILD)/test-images
 PORT     ?= 6379
 BERTH     = $(BUILD)/builder/berth
@@ -24,19 +25,31 @@ build: deps $(BUILD)/build.ninja
 images: build
 	@examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null
 
-# The Redis OS's images: redis:7 from Debian's redis-server (imported into a store in
-# the build tree) and the disk formatter; the .debs are cached in ~/.cache/berth/debs.
+# The Redis OS's images for ARCH: redis:7 from Debian's redis-server (imported into a
+# store in the build tree) and the disk formatter; the .debs are cached in
+# ~/.cache/berth/debs. For another architecture the PID 1 is cross-built first.
+ifeq ($(ARCH),$(shell dpkg --print-architecture))
+OUT         ?= $(BUILD)/out
+DEMO_IMAGES ?= $(IMAGES)
+DEMO_PID1    =
+else
+OUT         ?= $(BUILD)/out-$(ARCH)
+DEMO_IMAGES ?= $(BUILD)/demo-images-$(ARCH)
+DEMO_PID1    = $(ARCH)-init
+endif
 STORE    ?= $(BUILD)/store
 DISK     ?= $(BUILD)/redis-data.img
 DEMO_MONITOR ?= $(BUILD)/demo.monitor
-redis-images: images
-	@examples/images/make-disk-image $(IMAGES)/disk >/dev/null
-	@BERTH=$(BERTH) examples/images/make-redis-image --import redis:7 --store $(STORE) $(BUILD)/redis-oci >/dev/null
+redis-images: images $(DEMO_PID1)
+	@examples/images/make-disk-image --arch $(ARCH) $(DEMO_IMAGES)/disk >/dev/null
+	@examples/images/make-busybox-image --arch $(ARCH) $(DEMO_IMAGES)/busybox >/dev/null
+	@BERTH=$(BERTH) examples/images/make-redis-image --arch $(ARCH) --import redis:7 --store $(STORE) \
+	    $(BUILD)/redis-oci >/dev/null
 
 demo: redis-images
-	$(BERTH) build -o $(OUT) --images $(IMAGES) --store $(STORE) examples/redis.yml
+	$(BERTH) build --arch $(ARCH) -o $(OUT) --images $(DEMO_IMAGES) --store $(STORE) examples/redis.yml
 	@echo
-	@echo "Booting examples/redis.yml (Redis on a persistent disk, $(DISK))."
+	@echo "Booting examples/redis.yml for $(ARCH) (Redis on a persistent disk, $(DISK))."
 	@echo "When the console says 'Ready to accept connections', in another terminal run:"
 	@echo "    redis-cli -p $(PORT) ping          # PONG"
 	@echo "    redis-cli -p $(PORT) set greeting hello; redis-cli -p $(PORT) get greeting"
@@ -70,13 +83,17 @@ clean:
 ARM64_BUILD  ?= $(BUILD)-arm64
 ARM64_IMAGES ?= $(BUILD)/test-images-arm64
 
-.PHONY: arm64 arm64-unit-test arm64-qemu-test
+.PHONY: arm64 arm64-init arm64-unit-test arm64-qemu-test
 
 $(ARM64_BUILD)/build.ninja:
 	meson setup --cross-file cross/aarch64-linux-gnu.ini $(ARM64_BUILD)
 
 arm64: deps $(ARM64_BUILD)/build.ninja
 	ninja -C $(ARM64_BUILD)
+
+# Only the PID 1 (what `make demo ARCH=arm64` needs).
+arm64-init: deps $(ARM64_BUILD)/build.ninja
+	ninja -C $(ARM64_BUILD) init/berth-init
 
 $(ARM64_IMAGES)/busybox/bin/busybox:
 	@examples/images/make-busybox-image --arch arm64 $(ARM64_IMAGES)/busybox >/dev/null

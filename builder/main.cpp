@@ -35,6 +35,7 @@ const char* kUsage =
     "  berth run qemu [--mem MB] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
     "                 [--disk FILE[,size=SIZE]]... [--accel auto|kvm|tcg] [--timeout SEC]\n"
     "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
+    "                 [--firmware FILE|none]\n"
     "                 PREFIX|PREFIX-squashfs.img|FILE.iso\n"
     "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
     "      root (attached as a read-only disk), or a CD image\n"
@@ -182,6 +183,7 @@ int cmd_run_qemu(Args& a) {
         else if (opt == "--append") o.append = a.value(opt);
         else if (opt == "--qemu") o.qemu = a.value(opt);
         else if (opt == "--monitor") o.monitor = a.value(opt);
+        else if (opt == "--firmware") o.firmware = a.value(opt);
         else if (opt == "--disk") o.disks.push_back(parse_disk(a.value(opt)));
         else if (opt == "--arch") o.arch = arch_option(a, opt);
         else throw UsageError("run qemu: unknown option `" + opt + "`");

@@ -88,6 +88,27 @@ Arch guest_arch(const QemuOptions& o) {
     return o.arch ? *o.arch : k ? *k : host_arch();
 }
 
+const char* const kArm64UefiFirmware = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
+
+std::string firmware_path(const QemuOptions& o, Arch arch) {
+    if (o.firmware == "none") return "";
+    if (!o.firmware.empty()) {
+        if (!fs::exists(o.firmware)) throw Error("--firmware: `" + o.firmware + "` does not exist", ENOENT);
+        return o.firmware;
+    }
+    if (arch != Arch::arm64) return "";
+    // Booted straight from a device tree, the virt board's power button is a GPIO
+    // key that Debian's cloud kernel has no driver for; through UEFI the kernel
+    // gets ACPI tables, and QEMU's `system_powerdown` reaches it as an ACPI power
+    // button, as on amd64.
+    if (!fs::exists(kArm64UefiFirmware))
+        throw Error(std::string("arm64 guests boot through UEFI firmware: `") + kArm64UefiFirmware +
+                        "` is missing (apt-get install qemu-efi-aarch64, or --firmware none to boot "
+                        "without it and without a power button)",
+                    ENOENT);
+    return kArm64UefiFirmware;
+}
+
 std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const std::string& cmdline) {
     Arch arch = o.arch.value_or(host_arch());
     std::string netdev = "user,id=net0";
@@ -105,6 +126,10 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
         "-cpu", accel == Accel::kvm ? "host" : tcg_cpu,
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
     };
+    if (std::string bios = firmware_path(o, arch); !bios.empty()) {
+        argv.push_back("-bios");
+        argv.push_back(bios);
+    }
     if (o.iso.empty()) {
         std::string initrd = o.prefix + (o.squashfs.empty() ? "-initrd.img" : "-squashfs-initrd.img");
         for (const std::string& a : {std::string("-kernel"), o.prefix + "-kernel", std::string("-initrd"), initrd,

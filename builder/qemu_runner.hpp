@@ -51,7 +51,18 @@ struct QemuOptions {
     // when the argument ends in "-squashfs.img", or by run_qemu when PREFIX has no
     // initrd but has a squashfs image.
     std::string squashfs;
+    // Firmware passed as -bios: "" = the architecture's default (arm64: Debian's UEFI
+    // build, so the guest sees ACPI and QEMU's power button; amd64: QEMU's own BIOS),
+    // "none" = boot the kernel directly (arm64: device tree, no power button).
+    std::string firmware;
 };
+
+// Debian's UEFI firmware for QEMU's arm64 `virt` board (package qemu-efi-aarch64).
+extern const char* const kArm64UefiFirmware;
+
+// The -bios file for these options, or "" for QEMU's default; throws when the
+// arm64 default is not installed or a named file does not exist.
+std::string firmware_path(const QemuOptions& o, Arch arch);
 
 // qemu-system-x86_64 | qemu-system-aarch64
 std::string qemu_binary(Arch arch);
@@ -62,8 +73,9 @@ Arch guest_arch(const QemuOptions& o);
 
 // The full QEMU command line for an already chosen accelerator. amd64 boots a q35
 // PC with the console on ttyS0; arm64 the `virt` board (GIC, PL011 console on
-// ttyAMA0, PSCI so that poweroff and reboot reach QEMU) with the same virtio
-// devices on its PCIe bus.
+// ttyAMA0, PSCI so that poweroff and reboot reach QEMU, UEFI firmware so the
+// kernel gets ACPI tables and the power button) with the same virtio devices on
+// its PCIe bus.
 std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const std::string& cmdline);
 
 // Runs QEMU in the foreground; returns its exit status (124 on --timeout, 128+N if

@@ -1,9 +1,11 @@
 """Boot tests of examples/redis.yml (the Redis OS: PONG through --publish, data on a
 persistent disk surviving a clean poweroff and a second boot) and examples/minimal.yml
 (a shell on the serial console)."""
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 
 from harness import BootFailure, Vm, free_port
@@ -35,23 +37,70 @@ def redis_cli(port, *words, timeout=60):
 
 
 def redis_images(args):
-    """The redis:7 image from Debian's packages in a store of its own, and the disk image."""
+    """The redis:7 image from Debian's packages in a store of its own, and the disk image.
+    For another architecture than amd64, redis:7 is a multi-arch index (amd64 and the
+    target), as images from a registry are."""
     store, extra = os.path.join(args.out, "redis-store"), os.path.join(args.out, "redis-images")
     shutil.rmtree(store, ignore_errors=True)
     env = dict(os.environ, BERTH=os.path.abspath(args.berth))
-    sh([os.path.join(IMAGES, "make-redis-image"), "--import", "redis:7", "--store", store,
+    arches = "amd64" if args.arch == "amd64" else f"amd64,{args.arch}"
+    sh([os.path.join(IMAGES, "make-redis-image"), "--arch", arches, "--import", "redis:7", "--store", store,
         os.path.join(args.out, "redis-oci")], env=env)
-    sh([os.path.join(IMAGES, "make-disk-image"), os.path.join(extra, "disk")])
+    sh([os.path.join(IMAGES, "make-disk-image"), "--arch", args.arch, os.path.join(extra, "disk")])
     return store, extra
 
 
-def build_redis(args):
-    store, extra = redis_images(args)
+def build_redis(args, store, extra):
     out = os.path.join(args.out, "images")
     os.makedirs(out, exist_ok=True)
-    sh([args.berth, "build", "-o", out, "--name", "redis", "--images", args.images, "--images", extra,
-        "--store", store, os.path.join(ROOT, "examples", "redis.yml")])
+    cmd = [args.berth, "build", "-o", out, "--name", "redis", "--arch", args.arch, "--images", args.images,
+           "--images", extra, "--store", store]
+    if args.init:
+        cmd += ["--init", args.init]
+    sh(cmd + [os.path.join(ROOT, "examples", "redis.yml")])
     return os.path.join(out, "redis")
+
+
+ELF_MACHINE = {62: "amd64", 183: "arm64"}  # EM_X86_64, EM_AARCH64
+REDIS_ELF = "containers/services/redis/rootfs/usr/bin/redis-check-rdb"  # redis-server links to it
+
+
+def elf_arch(initrd, member):
+    from arch_tests import cpio_member
+    elf = cpio_member(initrd, member)
+    assert elf[:4] == b"\x7fELF", f"{initrd}: {member} is not an ELF file"
+    return ELF_MACHINE.get(int.from_bytes(elf[18:20], "little"), "unknown")
+
+
+def multi_arch_checks(args, s, store, prefix):
+    """redis:7 is one index for amd64 and the target: each build takes its own entry."""
+    def index():
+        with open(os.path.join(store, "index.json")) as f:
+            top = json.load(f)
+        (entry,) = [m for m in top["manifests"]
+                    if m.get("annotations", {}).get("org.opencontainers.image.ref.name", "").endswith("redis:7")]
+        assert entry["mediaType"] == "application/vnd.oci.image.index.v1+json", entry
+        with open(os.path.join(store, "blobs", *entry["digest"].split(":"))) as f:
+            platforms = sorted(m["platform"]["architecture"] for m in json.load(f)["manifests"])
+        assert platforms == sorted(["amd64", args.arch]), platforms
+    s.check(f"redis:7 in the store is an image index for amd64 and {args.arch}", index)
+
+    s.check(f"the {args.arch} build took the {args.arch} Redis from the index",
+            lambda: _expect_eq(elf_arch(prefix + "-initrd.img", REDIS_ELF), args.arch))
+
+    def amd64_from_same_index():
+        with tempfile.TemporaryDirectory() as tmp:
+            yml = os.path.join(tmp, "redis-only.yml")
+            with open(yml, "w") as f:
+                f.write("kernel:\n  package: linux-image-cloud-amd64\n  cmdline: console=ttyS0\n"
+                        "services:\n  - name: redis\n    image: redis:7\n")
+            sh([args.berth, "build", "-o", tmp, "--name", "r", "--arch", "amd64", "--store", store, yml])
+            _expect_eq(elf_arch(os.path.join(tmp, "r-initrd.img"), REDIS_ELF), "amd64")
+    s.check("the same YAML and index build for amd64 with the amd64 Redis", amd64_from_same_index)
+
+
+def _expect_eq(got, want):
+    assert got == want, f"got {got}, expected {want}"
 
 
 def boot_redis(args, prefix, disk, n):
@@ -64,7 +113,10 @@ def boot_redis(args, prefix, disk, n):
 def redis_boot(args, s):
     if shutil.which("redis-cli") is None:
         raise BootFailure("redis-cli not found (apt-get install redis-tools)")
-    prefix = build_redis(args)
+    store, extra = redis_images(args)
+    prefix = build_redis(args, store, extra)
+    if args.arch != "amd64":
+        multi_arch_checks(args, s, store, prefix)
     disk = os.path.join(args.out, "redis-data.img")
     if os.path.exists(disk):
         os.unlink(disk)

@@ -52,7 +52,7 @@ def suite_boot(args, s):
             publish=[f"{web}:80", f"{ctl}:8081"], timeout=args.boot_timeout)
     try:
         s.check("boot completes with the expected counts",
-                lambda: expect_boot(vm, args.boot_timeout, ok=1, failed=1, running=4))
+                lambda: expect_boot(vm, args.boot_timeout, ok=1, failed=1, running=5))
 
         def onboot_first():
             c = vm.console
@@ -77,6 +77,15 @@ def suite_boot(args, s):
             status, body = http_get(f"http://127.0.0.1:{web}/", 60)
             assert status == 200 and "berth suite page" in body, body
         s.check("the page reaches the host through the published port", page)
+
+        def crash_restart():
+            vm.expect(r"crashy: run 1$", 30)
+            status, body = http_get(f"http://127.0.0.1:{ctl}/cgi-bin/crash", 30)
+            assert status == 200 and "crashed" in body, body
+            vm.expect(r"services crashy: .*killed by signal 9 \(SIGKILL\)", 30)
+            vm.expect(r"services crashy: restarting in 1000 ms", 10)
+            vm.expect(r"crashy: run 2$", 30)
+        s.check("a service killed from outside is restarted by its policy", crash_restart)
 
         def poweroff():
             vm.expect(r"graceful: ready", 30)
@@ -126,9 +135,9 @@ def main():
     p.add_argument("--images", required=True, help="directory of test images (busybox)")
     p.add_argument("--out", required=True)
     p.add_argument("--boot-timeout", type=int, default=120)
-    # Another architecture (arm64, under TCG): the build checks of arch_tests.py and
-    # the suite boot; --images then holds images for that architecture and
-    # --host-images the host's (for the wrong-architecture check).
+    # Another architecture (arm64, under TCG): the build checks of arch_tests.py, the
+    # suite boot and the Redis OS (from a multi-arch index); --images then holds images
+    # for that architecture and --host-images the host's (for the wrong-architecture check).
     p.add_argument("--arch", default="amd64", choices=("amd64", "arm64"))
     p.add_argument("--init", help="the PID 1 binary (default: berth's for --arch)")
     p.add_argument("--host-images", help="host-architecture images (with --arch)")
@@ -148,7 +157,7 @@ def main():
 
         def build_checks(a, s):
             arch_tests.build_checks(a, s, build)
-        boots = (build_checks, suite_boot)
+        boots = (build_checks, suite_boot, example_tests.redis_boot)
         print(f"# {args.arch} images, booted with qemu-system-aarch64 -M virt (TCG)", flush=True)
     if args.only:
         boots = tuple(b for b in boots if any(o in b.__name__ for o in args.only))

@@ -131,6 +131,7 @@ TEST_CASE("arch: the QEMU command line for arm64", "[builder][arch][qemu]") {
     o.prefix = "out/web";
     o.arch = Arch::arm64;
     o.publish = {parse_publish("8080:80")};
+    o.firmware = "none";
     auto argv = qemu_command(o, Accel::tcg, "console=ttyAMA0");
     CHECK(argv[0] == "qemu-system-aarch64");
     CHECK(has_pair(argv, "-machine", "virt"));
@@ -143,6 +144,33 @@ TEST_CASE("arch: the QEMU command line for arm64", "[builder][arch][qemu]") {
     o.arch = Arch::amd64;
     CHECK(qemu_command(o, Accel::tcg, "")[0] == "qemu-system-x86_64");
     CHECK(has_pair(qemu_command(o, Accel::tcg, ""), "-machine", "q35"));
+}
+
+TEST_CASE("arch: arm64 boots through UEFI firmware unless told otherwise", "[builder][arch][qemu]") {
+    test::TempDir tmp;
+    QemuOptions o;
+    o.prefix = "out/web";
+    auto bios = [&] {
+        auto argv = qemu_command(o, Accel::tcg, "");
+        auto it = std::find(argv.begin(), argv.end(), "-bios");
+        return it == argv.end() ? std::string() : *(it + 1);
+    };
+    o.arch = Arch::amd64;
+    CHECK(bios().empty());
+    o.arch = Arch::arm64;
+    if (fs::exists(kArm64UefiFirmware))
+        CHECK(bios() == kArm64UefiFirmware);
+    else
+        CHECK_THROWS_WITH(bios(), Contains("qemu-efi-aarch64") && Contains("--firmware none"));
+    o.firmware = "none";
+    CHECK(bios().empty());
+    write_at(tmp / "fw.fd", 0, 0, "x");
+    o.firmware = tmp / "fw.fd";
+    CHECK(bios() == tmp / "fw.fd");
+    o.arch = Arch::amd64;
+    CHECK(bios() == tmp / "fw.fd");
+    o.firmware = tmp / "missing.fd";
+    CHECK_THROWS_WITH(bios(), Contains("--firmware") && Contains("missing.fd` does not exist"));
 }
 
 TEST_CASE("arch: the guest architecture comes from the kernel image", "[builder][arch][qemu]") {
