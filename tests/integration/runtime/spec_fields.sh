@@ -77,13 +77,16 @@ USERNS='"namespaces":[{"type":"user"}],"linux":{"uidMappings":[{"containerID":0,
 mkdir -p "$WORK/idsrc"
 mount -t tmpfs -o mode=1777 tmpfs "$WORK/idsrc"
 touch "$WORK/idsrc/owned" "$WORK/idsrc/rootfile"
-chown 1000:1000 "$WORK/idsrc/owned"
+mkdir "$WORK/idsrc/shared"
+chown 1000:1000 "$WORK/idsrc/owned" "$WORK/idsrc/shared"
 STAT='stat -c "%n %u:%g" /data/owned /data/rootfile'
 
 # Without a user namespace: the mount's own mappings (stored 1000 shows as 5000).
+# Writes go to a directory whose owner is mapped (the kernel refuses writes to
+# an inode with an unmapped owner, such as the tmpfs root here).
 MAPPED='{"destination":"/data","type":"bind","source":"'$WORK'/idsrc","options":["bind","idmap"],
  "uidMappings":[{"containerID":1000,"hostID":5000,"size":10}],"gidMappings":[{"containerID":1000,"hostID":6000,"size":10}]}'
-B=$(bundle idmap-own "$STAT"'; touch /data/by-5000 && echo write=ok; grep " /data " /proc/self/mountinfo' \
+B=$(bundle idmap-own "$STAT"'; touch /data/shared/by-5000 && echo write=ok; grep " /data " /proc/self/mountinfo' \
     '{"mounts":['"$MAPPED"'],"process":{"user":{"uid":5000,"gid":6000}}}')
 launch "$B"
 expect "idmap: a stored 1000:1000 shows as the mapped 5000:6000" '^/data/owned 5000:6000$'
@@ -91,7 +94,7 @@ expect "idmap: an id outside the mapping shows as the overflow id" '^/data/rootf
 expect "idmap: mountinfo marks the mount idmapped" ' /data .*idmapped'
 expect "idmap: a mapped user can write" '^write=ok$'
 check "idmap: the file written as 5000:6000 is stored as 1000:1000" \
-    [ "$(stat -c %u:%g "$WORK/idsrc/by-5000" 2>/dev/null)" = 1000:1000 ]
+    [ "$(stat -c %u:%g "$WORK/idsrc/shared/by-5000" 2>/dev/null)" = 1000:1000 ]
 
 # With the container's user namespace and a bare "idmap": the container sees
 # the stored ids as its own, and root's files are stored as 0:0.
