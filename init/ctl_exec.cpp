@@ -59,8 +59,6 @@ void join_cgroup_of(pid_t pid) {
             runtime::set_cpu_affinity(0, proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
         runtime::check_lsm_field("process.apparmorProfile", proc.apparmor_profile);
         runtime::check_lsm_field("process.selinuxLabel", proc.selinux_label);
-        runtime::ExecLabels labels;  // opened through our /proc, before the mount namespace changes
-        labels.open(proc);
         join_cgroup_of(pid);
         for (auto& [fd, flag] : ns)
             if (::setns(fd.get(), flag) < 0) throw_errno("setns");
@@ -72,6 +70,10 @@ void join_cgroup_of(pid_t pid) {
             while (::waitpid(child, &st, 0) < 0 && errno == EINTR) {}
             ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
         }
+        // By the process that will exec (the kernel lets a task write only its
+        // own attributes), through the container's /proc.
+        runtime::ExecLabels labels;
+        labels.open(proc);
         runtime::Identity id = runtime::resolve_identity_in_container(proc.user);
         std::optional<runtime::SeccompProgram> filter;
         if (spec.linux_.seccomp) filter = runtime::compile_seccomp(*spec.linux_.seccomp);

@@ -130,7 +130,7 @@ struct Child {
         ExecLabels labels;
         if (!proc.apparmor_profile.empty() || !proc.selinux_label.empty()) {
             step = proc.apparmor_profile.empty() ? "selinuxLabel" : "apparmorProfile";
-            labels.open(proc);
+            labels.open(proc, 3 + req.preserve_fds);
         }
 
         if (l.creates_namespace(NamespaceType::mount)) {
@@ -185,7 +185,10 @@ struct Child {
             stdio = {pty.get(), pty.get(), pty.get()};
         }
         step = "stdio";
-        setup_stdio(stdio, devnull.get(), {sock, req.exec_fifo_fd}, req.preserve_fds);
+        std::vector<int> keep = labels.fds();
+        keep.push_back(sock);
+        keep.push_back(req.exec_fifo_fd);
+        setup_stdio(stdio, devnull.get(), keep, req.preserve_fds);
         pty.release();  // closed by setup_stdio
         devnull.reset();
         if (proc.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");

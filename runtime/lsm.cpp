@@ -30,6 +30,15 @@ void write_attr(int fd, const std::string& value, const char* field) {
     if (n != ssize_t(value.size())) throw_errno(fmt::format("{}: write `{}`", field, value));
 }
 
+// Opens `path`, moved to an fd at or above `min_fd`.
+fs::Fd open_attr(const char* path, int min_fd) {
+    fs::Fd fd(::open(path, O_WRONLY | O_CLOEXEC));
+    if (!fd || fd.get() >= min_fd) return fd;
+    fs::Fd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, min_fd));
+    if (!high) throw_errno(std::string("move `") + path + "` above fd " + std::to_string(min_fd));
+    return high;
+}
+
 }  // namespace
 
 bool lsm_enabled(std::string_view name) {
@@ -52,19 +61,26 @@ void check_lsm_field(std::string_view field, const std::string& value) {
                 ENOTSUP);
 }
 
-void ExecLabels::open(const oci::Process& p) {
+void ExecLabels::open(const oci::Process& p, int min_fd) {
     profile_ = p.apparmor_profile;
     label_ = p.selinux_label;
     if (!profile_.empty()) {
         // The AppArmor-specific file first (LSM stacking), the shared one else.
-        apparmor_.reset(::open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC));
-        if (!apparmor_) apparmor_.reset(::open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC));
+        apparmor_ = open_attr("/proc/thread-self/attr/apparmor/exec", min_fd);
+        if (!apparmor_) apparmor_ = open_attr("/proc/thread-self/attr/exec", min_fd);
         if (!apparmor_) throw_errno("process.apparmorProfile: open `/proc/thread-self/attr/exec`");
     }
     if (!label_.empty()) {
-        selinux_.reset(::open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC));
+        selinux_ = open_attr("/proc/thread-self/attr/exec", min_fd);
         if (!selinux_) throw_errno("process.selinuxLabel: open `/proc/thread-self/attr/exec`");
     }
+}
+
+std::vector<int> ExecLabels::fds() const {
+    std::vector<int> out;
+    for (const fs::Fd* f : {&apparmor_, &selinux_})
+        if (*f) out.push_back(f->get());
+    return out;
 }
 
 void ExecLabels::apply() {

@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/fs.hpp"
 #include "config/oci_spec.hpp"
@@ -27,8 +28,11 @@ void check_lsm_field(std::string_view field, const std::string& value);
 // before execve: the kernel switches to the profile or label at execve.
 class ExecLabels {
 public:
-    void open(const oci::Process& p);
+    // The files get fds at or above `min_fd` (above the ones a container
+    // inherits), to be kept open until apply(): see fds().
+    void open(const oci::Process& p, int min_fd = 3);
     void apply();
+    std::vector<int> fds() const;
 
 private:
     fs::Fd apparmor_, selinux_;
