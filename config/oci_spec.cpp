@@ -80,6 +80,14 @@ bool parse(Reader& r, const json& v, const std::string& path, Scheduler& out);
 bool parse(Reader& r, const json& v, const std::string& path, Personality& out);
 // Defined in oci_devices.cpp.
 bool parse(Reader& r, const json& v, const std::string& path, Device& out);
+// Defined in oci_idsets.cpp.
+bool parse(Reader& r, const json& v, const std::string& path, ExecCpuAffinity& out);
+bool parse(Reader& r, const json& v, const std::string& path, MemoryPolicy& out);
+// Defined in oci_idmap.cpp: after the whole spec is read (a bare "idmap"
+// takes linux.uidMappings).
+void resolve_mount_idmaps(Reader& r, Spec& spec);
+// Below.
+bool parse(Reader& r, const json& v, const std::string& path, IdMapping& out);
 
 bool parse(Reader& r, const json& v, const std::string& path, Root& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
@@ -96,11 +104,8 @@ bool parse(Reader& r, const json& v, const std::string& path, Mount& out) {
     field(r, v, path, "type", out.type);
     field(r, v, path, "source", out.source);
     field(r, v, path, "options", out.options);
-    for (const char* key : {"uidMappings", "gidMappings"}) {
-        const json* m = r.member(v, path, key, false);
-        if (m && !(m->is_array() && m->empty()))
-            r.problem(member_path(path, key), "not supported by berth: idmapped mounts are not implemented");
-    }
+    field(r, v, path, "uidMappings", out.uid_mappings);
+    field(r, v, path, "gidMappings", out.gid_mappings);
     return true;
 }
 
@@ -195,6 +200,9 @@ bool parse(Reader& r, const json& v, const std::string& path, Process& out) {
                   fmt::format("must be between -1000 and 1000, got {}", *out.oom_score_adj));
     field(r, v, path, "ioPriority", out.io_priority);
     field(r, v, path, "scheduler", out.scheduler);
+    field(r, v, path, "execCPUAffinity", out.exec_cpu_affinity);
+    field(r, v, path, "apparmorProfile", out.apparmor_profile);
+    field(r, v, path, "selinuxLabel", out.selinux_label);
     return true;
 }
 
@@ -446,6 +454,8 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     field(r, v, path, "seccomp", out.seccomp);
     field(r, v, path, "personality", out.personality);
     parse_time_offsets(r, v, path, out);
+    field(r, v, path, "memoryPolicy", out.memory_policy);
+    field(r, v, path, "mountLabel", out.mount_label);
     if (field(r, v, path, "devices", out.devices)) {
         std::set<std::string> seen;
         for (size_t i = 0; i < out.devices.size(); ++i)
@@ -456,31 +466,26 @@ bool parse(Reader& r, const json& v, const std::string& path, Linux& out) {
     return true;
 }
 
-// Known spec fields berth does not apply. The spec lets a runtime ignore
-// unknown properties, not known ones: set (non-empty), they are errors.
-void refuse_unsupported(Reader& r, const json& obj, const std::string& path,
-                        std::initializer_list<std::pair<const char*, const char*>> fields) {
-    if (!obj.is_object()) return;
-    for (const auto& [key, reason] : fields) {
-        const json* m = r.member(obj, path, key, false);
-        if (!m || (m->is_string() && m->get_ref<const std::string&>().empty()) ||
-            ((m->is_array() || m->is_object()) && m->empty()))
-            continue;
-        r.problem(member_path(path, key), fmt::format("not supported by berth: {}", reason));
+// The one known spec field berth does not apply: set (non-empty), it is an
+// error, since the spec lets a runtime ignore unknown properties, not known ones.
+std::string resctrl_reason() {
+    std::string fs;
+    try {
+        fs = fs::read_file("/proc/filesystems");
+    } catch (const std::exception&) {
     }
+    if (fs.find("\tresctrl\n") == std::string::npos)
+        return "this kernel has no resctrl file system (no Intel RDT/AMD QoS support on this hardware or kernel), "
+               "and berth does not drive resctrl";
+    return "berth does not drive the resctrl file system (Intel RDT) yet";
 }
 
 void refuse_unsupported_fields(Reader& r, const json& j) {
-    if (const json* p = j.is_object() ? r.member(j, "", "process", false) : nullptr)
-        refuse_unsupported(r, *p, "process",
-                           {{"apparmorProfile", "no AppArmor profile is applied"},
-                            {"selinuxLabel", "no SELinux label is applied"},
-                            {"execCPUAffinity", "the CPU affinity is not set"}});
-    if (const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr)
-        refuse_unsupported(r, *l, "linux",
-                           {{"mountLabel", "no SELinux mount label is applied"},
-                            {"intelRdt", "no resctrl support"},
-                            {"memoryPolicy", "the NUMA memory policy is not set"}});
+    const json* l = j.is_object() ? r.member(j, "", "linux", false) : nullptr;
+    if (!l || !l->is_object()) return;
+    const json* rdt = r.member(*l, "linux", "intelRdt", false);
+    if (rdt && !(rdt->is_object() && rdt->empty()))
+        r.problem("linux.intelRdt", fmt::format("not supported by berth: {}", resctrl_reason()));
 }
 
 }  // namespace detail
@@ -503,6 +508,7 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
         if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
             r.problem("domainname", "requires a new uts namespace");
         refuse_unsupported_fields(r, j);
+        resolve_mount_idmaps(r, spec);
     }
     if (!r.problems().empty()) throw ConfigError(source_name, r.problems());
     spec.raw = std::make_shared<const json>(j);

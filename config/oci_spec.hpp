@@ -40,11 +40,29 @@ struct Root {
     bool readonly = false;
 };
 
+struct IdMapping {
+    std::uint32_t container_id = 0;
+    std::uint32_t host_id = 0;
+    std::uint32_t size = 0;
+};
+
+// How a mount is idmapped (spec 1.2: mounts[].uidMappings/gidMappings and the
+// "idmap"/"ridmap" options).
+enum class IdmapMode { none, single, recursive };
+
 struct Mount {
     std::string destination;
     std::string type;
     std::string source;
     std::vector<std::string> options;
+    // An idmapped bind mount: the mappings written to the user namespace the
+    // mount is idmapped to ("containerID hostID size" lines, as crun writes
+    // them): a file stored with id containerID shows as hostID. Filled from
+    // the mount's own mappings, from crun's `idmap=uids=...;gids=...` option,
+    // or from linux.uidMappings/gidMappings for a bare `idmap`.
+    IdmapMode idmap = IdmapMode::none;
+    std::vector<IdMapping> uid_mappings;
+    std::vector<IdMapping> gid_mappings;
 };
 
 struct User {
@@ -102,6 +120,20 @@ struct Personality {
     unsigned long persona = 0;   // PER_LINUX / PER_LINUX32
 };
 
+// A set of CPUs or NUMA nodes: bit n of word n / 64 is CPU (node) n.
+struct IdSet {
+    std::string text;                  // as written: "0-3,7"
+    std::vector<std::uint64_t> words;  // empty when text is empty
+    bool empty() const { return words.empty(); }
+};
+
+// process.execCPUAffinity: for processes added by exec (the spec does not
+// apply it to the container's init process).
+struct ExecCpuAffinity {
+    IdSet initial;  // before the process joins the container's cgroup
+    IdSet final;    // right before execve; empty: every CPU the cgroup allows
+};
+
 struct Process {
     bool terminal = false;
     std::optional<ConsoleSize> console_size;
@@ -115,6 +147,9 @@ struct Process {
     std::optional<int> oom_score_adj;
     std::optional<IoPriority> io_priority;
     std::optional<Scheduler> scheduler;
+    std::optional<ExecCpuAffinity> exec_cpu_affinity;
+    std::string apparmor_profile;  // written as "exec PROFILE" before execve
+    std::string selinux_label;     // written to attr/exec before execve
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -122,12 +157,6 @@ enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
 struct Namespace {
     NamespaceType type = NamespaceType::mount;
     std::string path;  // empty: create a new one; otherwise join this one
-};
-
-struct IdMapping {
-    std::uint32_t container_id = 0;
-    std::uint32_t host_id = 0;
-    std::uint32_t size = 0;
 };
 
 struct MemoryResources {
@@ -205,6 +234,14 @@ struct TimeOffset {
     std::uint32_t nanosecs = 0;  // < 1e9
 };
 
+// linux.memoryPolicy: set_mempolicy(2) of the container's process.
+struct MemoryPolicy {
+    std::string mode_name;  // "MPOL_BIND"
+    int mode = 0;           // MPOL_BIND | the MPOL_F_* flags
+    IdSet nodes;
+    std::vector<std::string> flags;
+};
+
 struct Linux {
     std::vector<Namespace> namespaces;
     std::vector<IdMapping> uid_mappings;
@@ -219,6 +256,8 @@ struct Linux {
     std::optional<Personality> personality;
     std::vector<Device> devices;
     std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+    std::optional<MemoryPolicy> memory_policy;
+    std::string mount_label;  // SELinux context="..." of tmpfs, devpts, mqueue mounts
 
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).
@@ -264,6 +303,10 @@ Process parse_process(const nlohmann::json& j, const std::string& source_name);
 // Reads <bundle_dir>/config.json. A syntax error throws ConfigError naming the
 // file, the line, column and byte offset, and the reason.
 Spec load_bundle(const std::string& bundle_dir);
+
+// Parses a CPU or node list such as "0-3,7" (no spaces; ids below `limit`).
+// Throws std::invalid_argument with the reason.
+IdSet parse_id_set(const std::string& text, unsigned limit);
 
 std::string_view namespace_name(NamespaceType t);  // "pid", "network", ...
 std::optional<NamespaceType> namespace_from_name(std::string_view name);

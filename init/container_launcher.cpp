@@ -70,8 +70,13 @@ void RuntimeLauncher::start(supervisor::Container& c) {
         // The socket's directory is bound at the same path inside the container.
         std::string dir = c.notify_socket.substr(0, c.notify_socket.rfind('/'));
         if (spec.linux_.creates_namespace(oci::NamespaceType::mount) ||
-            spec.linux_.find_namespace(oci::NamespaceType::mount))
-            spec.mounts.push_back({dir, "bind", dir, {"rbind", "nosuid", "nodev", "noexec"}});
+            spec.linux_.find_namespace(oci::NamespaceType::mount)) {
+            oci::Mount bind;
+            bind.destination = bind.source = dir;
+            bind.type = "bind";
+            bind.options = {"rbind", "nosuid", "nodev", "noexec"};
+            spec.mounts.push_back(std::move(bind));
+        }
         spec.process.env.push_back("NOTIFY_SOCKET=" + c.notify_socket);
         if (c.policy.watchdog_ms > 0)
             spec.process.env.push_back("WATCHDOG_USEC=" + std::to_string(c.policy.watchdog_ms * 1000));

@@ -17,6 +17,8 @@
 #include "init/ctl.hpp"
 #include "init/ctl_client.hpp"
 #include "runtime/capabilities.hpp"
+#include "runtime/cpu_numa.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/process.hpp"
 #include "runtime/sched_attrs.hpp"
 #include "runtime/seccomp.hpp"
@@ -51,6 +53,12 @@ void join_cgroup_of(pid_t pid) {
             if (!fd) throw_errno("open " + theirs);
             ns.emplace_back(std::move(fd), flag);
         }
+        const auto& proc = spec.process;
+        // As runc exec: `initial` before joining the cgroup, `final` at the end.
+        if (proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty())
+            runtime::set_cpu_affinity(0, proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
+        runtime::check_lsm_field("process.apparmorProfile", proc.apparmor_profile);
+        runtime::check_lsm_field("process.selinuxLabel", proc.selinux_label);
         join_cgroup_of(pid);
         for (auto& [fd, flag] : ns)
             if (::setns(fd.get(), flag) < 0) throw_errno("setns");
@@ -62,7 +70,10 @@ void join_cgroup_of(pid_t pid) {
             while (::waitpid(child, &st, 0) < 0 && errno == EINTR) {}
             ::_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
         }
-        const auto& proc = spec.process;
+        // By the process that will exec (the kernel lets a task write only its
+        // own attributes), through the container's /proc.
+        runtime::ExecLabels labels;
+        labels.open(proc);
         runtime::Identity id = runtime::resolve_identity_in_container(proc.user);
         std::optional<runtime::SeccompProgram> filter;
         if (spec.linux_.seccomp) filter = runtime::compile_seccomp(*spec.linux_.seccomp);
@@ -70,6 +81,7 @@ void join_cgroup_of(pid_t pid) {
         // As the container's own process has them; before capabilities drop.
         if (proc.io_priority) runtime::set_io_priority(*proc.io_priority);
         if (proc.scheduler) runtime::set_scheduler(*proc.scheduler);
+        if (spec.linux_.memory_policy) runtime::set_memory_policy(*spec.linux_.memory_policy);
         oci::Capabilities none;
         const oci::Capabilities& caps = proc.capabilities ? *proc.capabilities : none;
         runtime::drop_bounding(caps.bounding);
@@ -81,6 +93,9 @@ void join_cgroup_of(pid_t pid) {
         if (::chdir(proc.cwd.c_str()) < 0) ::chdir("/");
         std::vector<std::string> args;
         for (char** a = argv; *a; ++a) args.push_back(*a);
+        if (proc.exec_cpu_affinity)
+            runtime::set_cpu_affinity(0, proc.exec_cpu_affinity->final, "process.execCPUAffinity.final");
+        labels.apply();
         if (filter && proc.no_new_privileges) runtime::load_seccomp(*filter);
         if (spec.linux_.personality) runtime::set_personality(*spec.linux_.personality);
         runtime::exec_process(args, runtime::build_env(proc.env, id.home));

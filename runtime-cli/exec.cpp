@@ -53,7 +53,10 @@ oci::Process exec_process_spec(const Args& a, const oci::Spec& spec, std::vector
         const std::string file = a.get("process");
         nlohmann::json j = nlohmann::json::parse(fs::read_file(file), nullptr, false);
         if (j.is_discarded()) throw Error(fmt::format("--process `{}`: invalid JSON", file), EINVAL);
-        return oci::parse_process(j, file);
+        oci::Process p = oci::parse_process(j, file);
+        // crun's rule: without its own execCPUAffinity the container's applies.
+        if (!p.exec_cpu_affinity) p.exec_cpu_affinity = spec.process.exec_cpu_affinity;
+        return p;
     }
     if (cmd.empty()) throw Error("exec: expected a command after the container id (or --process FILE)", EINVAL);
     oci::Process p = spec.process;
@@ -71,6 +74,8 @@ oci::Process exec_process_spec(const Args& a, const oci::Spec& spec, std::vector
     }
     for (const auto& g : a.all("additional-gids")) p.user.additional_gids.push_back(parse_id(g, "additional-gids"));
     if (a.has("no-new-privs")) p.no_new_privileges = true;
+    if (a.has("apparmor")) p.apparmor_profile = a.get("apparmor");
+    if (a.has("process-label")) p.selinux_label = a.get("process-label");
     if (!a.all("cap").empty()) {
         if (!p.capabilities) p.capabilities.emplace();
         for (const auto& name : a.all("cap")) {
@@ -90,9 +95,6 @@ int cmd_exec(const Context& c) {
     if (a.positional.empty()) throw Error("exec: expected a container id", EINVAL);
     const std::string id = a.positional[0];
     Store::check_id(id);
-    for (const char* unsupported : {"process-label", "apparmor"})
-        if (a.has(unsupported))
-            throw Error(fmt::format("exec: --{} is not supported (berth has no LSM support)", unsupported), ENOTSUP);
 
     State st = c.store.load(id);
     Status s = c.store.status(st);
@@ -116,11 +118,13 @@ int cmd_exec(const Context& c) {
     l.masked_paths.clear();
     l.readonly_paths.clear();
     l.resources.reset();
+    l.mount_label.clear();
 
     runtime::LaunchRequest req;
     req.id = id;
     req.bundle_dir = st.bundle;
     req.spec = &ex;
+    req.exec = true;
     req.stdio = {0, 1, 2};
     req.cgroup_path = st.cgroup;
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");

@@ -15,6 +15,8 @@
 #include "common/log.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/cpu_numa.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/dev_nodes.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/mounts.hpp"
@@ -70,6 +72,7 @@ struct Child {
     const LaunchRequest& req;
     const oci::Spec& spec;
     const SeccompProgram* seccomp;
+    const IdmappedTrees& idmapped;
     int sock;
     const char* step = "sync";
 
@@ -118,13 +121,26 @@ struct Child {
             step = "scheduler";
             set_scheduler(*proc.scheduler);
         }
+        // Set before the mounts so the setup's own allocations follow it too.
+        if (l.memory_policy) {
+            step = "memoryPolicy";
+            set_memory_policy(*l.memory_policy);
+        }
+        // Through the host's /proc: the container may have none.
+        ExecLabels labels;
+        if (!proc.apparmor_profile.empty() || !proc.selinux_label.empty()) {
+            step = proc.apparmor_profile.empty() ? "selinuxLabel" : "apparmorProfile";
+            labels.open(proc, 3 + req.preserve_fds);
+        }
 
         if (l.creates_namespace(NamespaceType::mount)) {
             step = "rootfs";
             const std::string rootfs = rootfs_path(req);
             prepare_rootfs(rootfs, l.rootfs_propagation);
             step = "mounts";
-            do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr}, spec.mounts);
+            do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr, &idmapped,
+                       l.mount_label},
+                      spec.mounts);
             step = "devices";
             if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
             create_device_nodes(rootfs, l.devices, l.find_namespace(NamespaceType::user) != nullptr);
@@ -169,7 +185,10 @@ struct Child {
             stdio = {pty.get(), pty.get(), pty.get()};
         }
         step = "stdio";
-        setup_stdio(stdio, devnull.get(), {sock, req.exec_fifo_fd}, req.preserve_fds);
+        std::vector<int> keep = labels.fds();
+        keep.push_back(sock);
+        keep.push_back(req.exec_fifo_fd);
+        setup_stdio(stdio, devnull.get(), keep, req.preserve_fds);
         pty.release();  // closed by setup_stdio
         devnull.reset();
         if (proc.terminal && ::isatty(0) && ::ioctl(0, TIOCSCTTY, 0) < 0) throw_errno("set controlling terminal");
@@ -205,6 +224,16 @@ struct Child {
         if (!spec.hooks.start_container.empty()) {
             step = "hooks";
             run_hooks(spec.hooks.start_container, "startContainer", state);
+        }
+        if (req.exec && proc.exec_cpu_affinity) {
+            step = "execCPUAffinity";
+            set_cpu_affinity(0, proc.exec_cpu_affinity->final, "process.execCPUAffinity.final");
+        }
+        // The kernel switches profile or label at execve; written before the
+        // filter, which may refuse the write.
+        if (!proc.apparmor_profile.empty() || !proc.selinux_label.empty()) {
+            step = proc.apparmor_profile.empty() ? "selinuxLabel" : "apparmorProfile";
+            labels.apply();
         }
         // Last, so the filter constrains only the container's own program.
         if (seccomp && proc.no_new_privileges) {
@@ -265,8 +294,9 @@ struct Child {
 
 }  // namespace
 
-void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, int sock) noexcept {
-    Child c{req, *req.spec, seccomp, sock};
+void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, const IdmappedTrees& idmapped,
+               int sock) noexcept {
+    Child c{req, *req.spec, seccomp, idmapped, sock};
     try {
         c.run();
     } catch (const Error& e) {

@@ -2,12 +2,15 @@
 // everything up and execs. Never returns and never lets an exception escape:
 // a failure is reported to the parent over `sock`, then _exit(127).
 #pragma once
+#include "runtime/idmap_mounts.hpp"
 #include "runtime/launcher.hpp"
 #include "runtime/seccomp.hpp"
 
 namespace berth::runtime {
 
-// `seccomp` is the compiled filter or nullptr when the spec has none.
-[[noreturn]] void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, int sock) noexcept;
+// `seccomp` is the compiled filter or nullptr when the spec has none;
+// `idmapped` holds the detached trees of the idmapped mounts.
+[[noreturn]] void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, const IdmappedTrees& idmapped,
+                            int sock) noexcept;
 
 }  // namespace berth::runtime

@@ -15,7 +15,10 @@
 #include "runtime/cgroup.hpp"
 #include "runtime/child.hpp"
 #include "runtime/child_report.hpp"
+#include "runtime/cpu_numa.hpp"
 #include "runtime/hooks.hpp"
+#include "runtime/idmap_mounts.hpp"
+#include "runtime/lsm.hpp"
 #include "runtime/namespaces.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/seccomp_cache.hpp"
@@ -98,6 +101,17 @@ Process launch(const LaunchRequest& req) {
             log::warn("container `{}`: seccomp: syscall `{}` unknown to this libseccomp, rule skipped", req.id, name);
     }
 
+    // An LSM field the kernel cannot honour fails before anything exists.
+    const oci::Process& proc = req.spec->process;
+    parent_step(req, "apparmorProfile", [&] { check_lsm_field("process.apparmorProfile", proc.apparmor_profile); });
+    parent_step(req, "selinuxLabel", [&] { check_lsm_field("process.selinuxLabel", proc.selinux_label); });
+    IdmappedTrees idmapped;
+    if (l.creates_namespace(oci::NamespaceType::mount)) {
+        parent_step(req, "mountLabel", [&] { check_lsm_field("linux.mountLabel", l.mount_label); });
+        // Before the clone: the child inherits the trees (see idmap_mounts.hpp).
+        parent_step(req, "mounts", [&] { idmapped = IdmappedTrees::prepare(req.spec->mounts, req.bundle_dir); });
+    }
+
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
         throw Error(fmt::format("container `{}`: socketpair: {}", req.id, std::strerror(errno)), errno);
@@ -110,14 +124,21 @@ Process launch(const LaunchRequest& req) {
         pid = clone_process(clone_namespace_flags(l), &pidfd);
         if (pid == 0) {
             parent_end.release();  // just forget it: closed by execve (CLOEXEC) or _exit
-            run_child(req, seccomp ? &*seccomp : nullptr, child_end.get());
+            run_child(req, seccomp ? &*seccomp : nullptr, idmapped, child_end.get());
         }
     });
     ChildGuard guard(pid, pidfd);
     child_end.reset();
+    idmapped = {};  // the child has its own copies
 
     if (l.creates_namespace(oci::NamespaceType::user))
         parent_step(req, "id mappings", [&] { write_id_mappings(pid, l); });
+    // The spec's `initial`: the CPUs the process runs on until it is in the
+    // container's cgroup (`final` is the child's, right before execve).
+    if (req.exec && proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty())
+        parent_step(req, "execCPUAffinity", [&] {
+            set_cpu_affinity(pid, proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
+        });
     if (!req.cgroup_path.empty())
         parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
 

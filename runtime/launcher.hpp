@@ -31,6 +31,9 @@ struct LaunchRequest {
     // Directory of compiled seccomp programs shared by launches (see
     // seccomp_cache.hpp); "" = this process's memory only.
     std::string seccomp_cache_dir;
+    // The launch adds a process to a running container (runc's `exec`):
+    // process.execCPUAffinity applies (the spec leaves the init process out).
+    bool exec = false;
 };
 
 struct Process {

@@ -52,6 +52,8 @@ std::vector<std::string> known_mount_options() {
     std::vector<std::string> out;
     for (const auto& f : kFlags) out.emplace_back(f.name);
     for (const auto& p : kPropagation) out.emplace_back(p.first);
+    out.emplace_back("idmap");
+    out.emplace_back("ridmap");
     return out;
 }
 
@@ -76,6 +78,9 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
             out.propagation = flag;
         }
         for (auto name : kIgnored) known = known || name == opt;
+        // Handled by the idmapped-mount code (config/oci_idmap.cpp), never mount data.
+        known = known || opt == "idmap" || opt == "ridmap" || opt.rfind("idmap=", 0) == 0 ||
+                opt.rfind("ridmap=", 0) == 0;
         if (known || opt.empty()) continue;
         if (!out.data.empty()) out.data += ',';
         out.data += opt;

@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/idmap_mounts.hpp"
 #include "runtime/mount_options.hpp"
 #include "runtime/path_resolve.hpp"
 
@@ -24,11 +25,8 @@ std::string describe(const oci::Mount& m, const std::string& type) {
                        m.source);
 }
 
-void bind_mount(const std::string& source, const std::string& target,
-                const MountOptions& o, const std::string& what) {
-    if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | (o.flags & MS_REC), nullptr) < 0)
-        throw_errno(what);
-    // MS_BIND ignores every other flag: "ro", "nosuid"... need a remount.
+// MS_BIND ignores every other flag: "ro", "nosuid"... need a remount.
+void remount_bind_flags(const std::string& target, const MountOptions& o, const std::string& what) {
     unsigned long extra = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra == 0) return;
     unsigned long flags = MS_REMOUNT | MS_BIND | extra;
@@ -38,6 +36,13 @@ void bind_mount(const std::string& source, const std::string& target,
     if (!o.atime_set) flags |= cur & kAtimeMask;
     if (::mount(nullptr, target.c_str(), nullptr, flags, nullptr) < 0)
         throw_errno(what + ": remount with options");
+}
+
+void bind_mount(const std::string& source, const std::string& target,
+                const MountOptions& o, const std::string& what) {
+    if (::mount(source.c_str(), target.c_str(), nullptr, MS_BIND | (o.flags & MS_REC), nullptr) < 0)
+        throw_errno(what);
+    remount_bind_flags(target, o, what);
 }
 
 }  // namespace
@@ -64,8 +69,15 @@ void remount_readonly(const std::string& path, unsigned long extra_flags) {
         throw_errno("remount `" + path + "` read-only");
 }
 
+std::string with_mount_label(const std::string& data, const std::string& type, const std::string& label) {
+    if (label.empty() || (type != "tmpfs" && type != "devpts" && type != "mqueue")) return data;
+    std::string ctx = fmt::format("context=\"{}\"", label);
+    return data.empty() ? ctx : data + "," + ctx;
+}
+
 void do_mounts(const MountContext& ctx, const std::vector<oci::Mount>& mounts) {
-    for (const auto& m : mounts) {
+    for (size_t index = 0; index < mounts.size(); ++index) {
+        const oci::Mount& m = mounts[index];
         MountOptions o = parse_mount_options(m.options);
         bool bind = m.type == "bind" || o.is_bind();
         // berth is cgroup2-only: "cgroup" is the unified hierarchy too.
@@ -85,11 +97,17 @@ void do_mounts(const MountContext& ctx, const std::vector<oci::Mount>& mounts) {
         }
         with_context(what + ": mount point", [&] { create_mount_point(target, as_file); });
 
-        if (bind) {
+        const int tree = ctx.idmapped ? ctx.idmapped->fd_for(index) : -1;
+        const std::string data = with_mount_label(o.data, type, ctx.mount_label);
+        if (tree >= 0) {
+            o.flags |= MS_BIND;
+            with_context(what, [&] { attach_tree(tree, target); });
+            remount_bind_flags(target, o, what);
+        } else if (bind) {
             o.flags |= MS_BIND;  // type "bind" without "rbind" is non-recursive, as in runc
             bind_mount(source, target, o, what);
         } else if (::mount(source.c_str(), target.c_str(), type.c_str(), o.flags,
-                           o.data.empty() ? nullptr : o.data.c_str()) < 0) {
+                           data.empty() ? nullptr : data.c_str()) < 0) {
             int err = errno;
             // sysfs cannot be mounted in a user namespace that does not own the
             // network namespace; like runc/crun, fall back to the host's /sys.

@@ -8,11 +8,19 @@
 
 namespace berth::runtime {
 
+class IdmappedTrees;
+
 struct MountContext {
     std::string rootfs;      // absolute host path of the bound rootfs
     std::string bundle_dir;  // relative bind sources are relative to it
     bool user_ns = false;    // in a new user namespace (some mounts need fallbacks)
+    const IdmappedTrees* idmapped = nullptr;  // detached trees made by the parent
+    std::string mount_label;  // linux.mountLabel: SELinux context of tmpfs, devpts, mqueue
 };
+
+// The mount data with crun's `context="LABEL"` added for the file systems
+// that take a mount label; unchanged for the others or without a label.
+std::string with_mount_label(const std::string& data, const std::string& type, const std::string& label);
 
 void do_mounts(const MountContext& ctx, const std::vector<oci::Mount>& mounts);
 

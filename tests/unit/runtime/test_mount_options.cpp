@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/mount_options.hpp"
+#include "runtime/mounts.hpp"
 
 using namespace berth::runtime;
 
@@ -45,4 +46,15 @@ TEST_CASE("rootfs propagation names") {
     CHECK(propagation_flags("shared") == MS_SHARED);
     CHECK(propagation_flags("runbindable") == (MS_UNBINDABLE | MS_REC));
     CHECK(propagation_flags("bogus") == 0);
+}
+
+TEST_CASE("idmap options never reach the mount data; the mount label does, for the right types") {
+    auto o = parse_mount_options({"rbind", "ridmap", "idmap", "idmap=uids=0-1-1;gids=0-1-1", "mode=755"});
+    CHECK(o.data == "mode=755");
+    CHECK(o.flags == (MS_BIND | MS_REC));
+    CHECK(with_mount_label("mode=755", "tmpfs", "system_u:object_r:c_t:s0") ==
+          "mode=755,context=\"system_u:object_r:c_t:s0\"");
+    CHECK(with_mount_label("", "mqueue", "l") == "context=\"l\"");
+    CHECK(with_mount_label("x", "proc", "l") == "x");
+    CHECK(with_mount_label("x", "tmpfs", "") == "x");
 }
