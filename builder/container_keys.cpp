@@ -320,6 +320,10 @@ const std::vector<std::pair<std::string, Setter>>& table() {
          }},
         {"noNewPrivileges", [](C& c, J v, S p, F f) { c.no_new_privileges = boolean(v, p, f); }},
         {"hostname", [](C& c, J v, S p, F f) { c.hostname = str(v, p, f); }},
+        {"apparmorProfile", [](C& c, J v, S p, F f) {
+             c.apparmor_profile = str(v, p, f);
+             if (c.apparmor_profile->empty()) expected(f, p, v, "the name of a loaded AppArmor profile");
+         }},
         {"oomScoreAdj", [](C& c, J v, S p, F f) {
              if (!v.is_number_integer() || v.get<long long>() < -1000 || v.get<long long>() > 1000)
                  expected(f, p, v, "a number from -1000 to 1000");

@@ -180,6 +180,7 @@ json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const
     };
     if (!c.rlimits.empty()) process["rlimits"] = rlimits(c.rlimits);
     if (c.oom_score_adj) process["oomScoreAdj"] = *c.oom_score_adj;
+    if (c.apparmor_profile) process["apparmorProfile"] = *c.apparmor_profile;
 
     // Mounts keyed by destination: later ones replace earlier ones at the same place
     // (defaults, then mounts:, tmpfs:, binds); the map's order puts parents first.

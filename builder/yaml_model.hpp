@@ -76,6 +76,7 @@ struct ContainerSpec {
     std::vector<std::string> additional_gids;
     std::optional<bool> no_new_privileges;
     std::optional<int> oom_score_adj;
+    std::optional<std::string> apparmor_profile;  // process.apparmorProfile
     std::optional<std::string> rootfs_propagation;
     std::optional<std::string> cgroups_path;
     std::optional<nlohmann::json> resources;  // OCI linux.resources

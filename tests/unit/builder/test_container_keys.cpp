@@ -36,6 +36,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
                         "    devices: [{path: /dev/fuse, type: c, major: 10, minor: 229, mode: \"0666\"}]\n"
                         "    net: /run/netns/x\n    userns: new\n    cgroupns: new\n"
                         "    additionalGids: [5, 6]\n    noNewPrivileges: false\n    oomScoreAdj: -500\n"
+                        "    apparmorProfile: berth-test\n"
                         "    rootfsPropagation: rshared\n    cgroupsPath: /berth/s\n"
                         "    resources: {memory: {limit: 1000000}}\n"
                         "    sysctl: {net.ipv4.ip_forward: \"1\"}\n    rlimits: [\"nofile,1024,2048\", \"RLIMIT_CORE,0,0\"]\n"
@@ -58,6 +59,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     CHECK(spec["process"]["user"]["additionalGids"] == json{5, 6});
     CHECK(spec["process"]["noNewPrivileges"] == false);
     CHECK(spec["process"]["oomScoreAdj"] == -500);
+    CHECK(spec["process"]["apparmorProfile"] == "berth-test");
     CHECK(spec["linux"]["rootfsPropagation"] == "rshared");
     CHECK(spec["linux"]["cgroupsPath"] == "/berth/s");
     CHECK(spec["linux"]["resources"]["memory"]["limit"] == 1000000);
