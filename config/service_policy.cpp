@@ -15,7 +15,9 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string shown(const json& v) { return v.is_string() ? "\"" + v.get<std::string>() + "\"" : v.dump(); }
+// A string value shown with its quotes, anything else as JSON (dump() quotes and
+// escapes strings the same way).
+std::string shown(const json& v) { return v.dump(); }
 
 // Collects problems with their JSON paths; the checks below add to it and
 // leave the default in place when a value is wrong.
