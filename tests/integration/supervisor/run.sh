@@ -69,6 +69,11 @@ echo bomb: starting; f() { f | f & }; f; exec sleep 1000' '{"restart": "no", "lo
 # Exec failures: the program does not exist; each attempt is a distinct start error counted toward give-up.
 service noexec "$own" '[]' 'unused' '{"restartDelay": "100ms", "giveUp": {"failures": 3, "window": "1m"}}'
 sed -i 's|"args": \["/bin/sh", "-c", "unused"\]|"args": ["/bin/no-such-program"]|' "$root/containers/services/noexec/config.json"
+# berth exec applies process.execCPUAffinity.final to what it starts; the spec keeps
+# it off the container's own process. Needs a second CPU to tell the two apart.
+if [ "$(nproc)" -ge 2 ]; then
+  sed -i 's|"cwd": "/",|"cwd": "/", "execCPUAffinity": {"final": "1"},|' "$root/containers/services/web/config.json"
+fi
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
@@ -80,6 +85,8 @@ echo "drv: logs=$(berth logs web -n 5 | tail -1)"
 echo "drv: logfile=$(cat /var/log/web.log | head -1)"
 berth exec web sh -c "echo exec: marker=\$(ls /marker-*) pid1=\$(cat /proc/1/comm) \$(grep CapEff /proc/self/status)" | sed "s/^/drv: /"
 echo "drv: exec-missing-rc=$(berth exec web /nope >/dev/null 2>&1; echo $?)"
+webpid=$(berth status web --json | sed -n "s/.*\"pid\": *\([0-9]*\).*/\1/p")
+echo "drv: exec-affinity=$(berth exec web grep Cpus_allowed_list /proc/self/status | tr -d "[:space:]") init=$(grep Cpus_allowed_list /proc/$webpid/status | tr -d "[:space:]")"
 for s in TSTP TTOU TTIN HUP QUIT ALRM WINCH; do kill -$s 1 2>/dev/null; done
 # Every other signal too, the shutdown ones (INT USR1 USR2 TERM PWR) aside.
 for s in $(seq 1 64); do case $s in 2|10|12|15|30) ;; *) kill -$s 1 2>/dev/null ;; esac; done
@@ -154,6 +161,12 @@ check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logf
 check "exec runs in the service's root, pid namespace and capabilities" \
   has "$log" 'drv: exec: marker=/marker-web pid1=sleep CapEff:[[:space:]]+0000000000000400'
 check "exec of a missing program fails with a distinct status" has "$log" 'drv: exec-missing-rc=12[67]'
+if [ "$(nproc)" -ge 2 ]; then
+  check "exec applies execCPUAffinity.final (CPU 1); the service's own process keeps every CPU" \
+    has "$log" "drv: exec-affinity=Cpus_allowed_list:1 init=Cpus_allowed_list:0-$(( $(nproc) - 1 ))$"
+else
+  echo "skip - execCPUAffinity through berth exec: one CPU only"
+fi
 check "SIGTSTP/SIGTTOU/SIGHUP... to PID 1 are logged and ignored" has "$log" 'ignoring signal SIGTSTP'
 check "every other signal (1-64 but INT USR1 USR2 TERM PWR) to PID 1 is ignored; PID 1 still answers" \
   bash -c "grep -q 'drv: after-signals ps-rc=0' '$log' && [ \$(grep -c 'ignoring signal' '$log') -ge 45 ]"
