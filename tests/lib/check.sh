@@ -14,6 +14,22 @@ finish() {
     echo "$PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
 }
+# run_in_private_mount_ns "$0" "$@": root tests exit 77 (meson's "skipped")
+# without root; with it the script runs again, once, in a private mount
+# namespace of its own, so whatever it mounts goes away with it.
+run_in_private_mount_ns() {
+    if [ "$(id -u)" != 0 ]; then
+        echo "needs root; skipping"
+        echo "0 passed, 0 failed"
+        exit 77
+    fi
+    [ -n "${BERTH_TEST_UNSHARED:-}" ] && return 0
+    exec env BERTH_TEST_UNSHARED=1 unshare --mount --propagation private bash "$@"
+}
+# cgroup v2 on /sys/fs/cgroup (in the private namespace), as berth, crun and runc want it.
+mount_cgroup2() {
+    [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup || true
+}
 # make_busybox_rootfs DIR: a busybox-static root file system
 make_busybox_rootfs() {
     local d=$1 bb

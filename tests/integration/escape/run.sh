@@ -13,15 +13,8 @@ PROBE=$(realpath "${2:?}")
 DEFAULTS=$(realpath "${3:?}")
 . "$(dirname "$0")/../../lib/check.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "needs root; skipping"
-    echo "0 passed, 0 failed"
-    exit 77
-fi
-if [ -z "${BERTH_ESCAPE_UNSHARED:-}" ]; then
-    exec env BERTH_ESCAPE_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
-fi
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup || true
+run_in_private_mount_ns "$0" "$@"
+mount_cgroup2
 # berth limits processes through cgroup v2 only; on a hybrid host whose pids
 # controller is bound to v1 the fork bomb cannot be held, and that is said.
 FORK_BOMB=yes

@@ -9,16 +9,10 @@ BUSYBOX=${2:-/bin/busybox}
 IGNORE_RT=${3:-}
 PASS=0
 FAIL=0
+. "$(dirname "$0")/../../lib/check.sh"   # run_in_private_mount_ns; ok/bad below are this file's own
 
-if [ "$(id -u)" != 0 ]; then
-    echo "needs root; skipping"
-    echo "0 passed, 0 failed"
-    exit 77
-fi
 # Everything below mounts: do it in a private mount namespace of our own.
-if [ -z "${BERTH_RT_UNSHARED:-}" ]; then
-    exec env BERTH_RT_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
-fi
+run_in_private_mount_ns "$0" "$@"
 
 LAUNCH=$(realpath "$LAUNCH")
 [ -n "$IGNORE_RT" ] && IGNORE_RT=$(realpath "$IGNORE_RT")

@@ -6,16 +6,9 @@ set -u
 RUNC=$(realpath "${1:?usage: runc_cli.sh BERTH_RUNC}")
 . "$(dirname "$0")/../../lib/check.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "needs root; skipping"
-    echo "0 passed, 0 failed"
-    exit 77
-fi
 # Own mount namespace with cgroup2 on /sys/fs/cgroup, as crun wants it too.
-if [ -z "${BERTH_RUNC_UNSHARED:-}" ]; then
-    exec env BERTH_RUNC_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
-fi
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup || true
+run_in_private_mount_ns "$0" "$@"
+mount_cgroup2
 
 WORK=$(mktemp -d /tmp/berth-runc-XXXXXX)
 chmod 755 "$WORK"

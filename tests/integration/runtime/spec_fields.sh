@@ -10,15 +10,8 @@ LAUNCH=$(realpath "${1:?usage: spec_fields.sh LAUNCH_TEST_BINARY BERTH_RUNC}")
 RUNC=$(realpath "${2:?usage: spec_fields.sh LAUNCH_TEST_BINARY BERTH_RUNC}")
 . "$(dirname "$0")/../../lib/check.sh"
 
-if [ "$(id -u)" != 0 ]; then
-    echo "needs root; skipping"
-    echo "0 passed, 0 failed"
-    exit 77
-fi
-if [ -z "${BERTH_FIELDS_UNSHARED:-}" ]; then
-    exec env BERTH_FIELDS_UNSHARED=1 unshare --mount --propagation private bash "$0" "$@"
-fi
-[ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ] || mount -t cgroup2 none /sys/fs/cgroup || true
+run_in_private_mount_ns "$0" "$@"
+mount_cgroup2
 
 WORK=$(mktemp -d /tmp/berth-fields-XXXXXX)
 chmod 755 "$WORK"

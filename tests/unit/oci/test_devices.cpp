@@ -15,14 +15,7 @@ json with_devices(const json& devices) {
     return j;
 }
 
-std::vector<std::string> problems_of(const json& devices) {
-    try {
-        parse_spec(with_devices(devices), "config.json");
-    } catch (const ConfigError& e) {
-        return e.problems();
-    }
-    return {};
-}
+std::vector<std::string> problems_of(const json& devices) { return spec_problems(with_devices(devices)); }
 
 }  // namespace
 

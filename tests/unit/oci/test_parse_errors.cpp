@@ -11,14 +11,7 @@ namespace {
 const std::string kSrc = "/containers/services/web/config.json";
 
 // The problems reported for j ("path: reason" each), or {} when it is valid.
-std::vector<std::string> problems_of(const json& j) {
-    try {
-        parse_spec(j, kSrc);
-    } catch (const ConfigError& e) {
-        return e.problems();
-    }
-    return {};
-}
+std::vector<std::string> problems_of(const json& j) { return spec_problems(j, kSrc); }
 
 std::string single_problem(const json& j) {
     auto p = problems_of(j);

@@ -10,14 +10,7 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> problems_of(const json& j) {
-    try {
-        parse_spec(j, "config.json");
-    } catch (const ConfigError& e) {
-        return e.problems();
-    }
-    return {};
-}
+std::vector<std::string> problems_of(const json& j) { return spec_problems(j); }
 
 json with_process(const char* key, const json& value) {
     json j = minimal_config();
