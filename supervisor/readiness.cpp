@@ -1,7 +1,17 @@
 // Per-container I/O PID 1 sets up before a start: the log pipe, and the
 // readiness channel (an s6-style notification pipe, or a NOTIFY_SOCKET
-// datagram socket whose senders are checked with SCM_CREDENTIALS), plus the
-// readiness timeout and the systemd watchdog.
+// datagram socket of the service's own), plus the readiness timeout and the
+// systemd watchdog.
+//
+// Who may notify: the socket is the identity. Each service gets its own
+// socket in its own directory (root-owned, 0755, so no one else can replace
+// it), and that directory is bound into that service's container only. A
+// datagram arriving there comes from a process that could reach the socket,
+// which is the service (any of its processes, under any user: the socket is
+// 0666, as systemd's is) or something already outside every container. The
+// sender's pid is not checked against the cgroup: reading /proc/PID/cgroup
+// after the datagram arrived races with the sender's exit, and helpers such as
+// systemd-notify exit right after sending. SCM_CREDENTIALS is kept for the log.
 #include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -11,30 +21,10 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace berth::supervisor {
-
-namespace {
-
-// True when `pid` runs in the container's cgroup (or below it); without
-// cgroups, only the main process is believed.
-bool belongs_to(const Container& c, pid_t pid) {
-    if (pid <= 0) return false;
-    if (pid == c.pid) return true;
-    if (c.cgroup.empty()) return false;
-    auto text = fs::try_read_file("/proc/" + std::to_string(pid) + "/cgroup");
-    if (!text) return false;
-    auto at = text->find("0::");
-    if (at == std::string::npos) return false;
-    std::string path = text->substr(at + 3);
-    path = path.substr(0, path.find('\n'));
-    const std::string mount = "/sys/fs/cgroup";
-    std::string want = c.cgroup.rfind(mount, 0) == 0 ? c.cgroup.substr(mount.size()) : c.cgroup;
-    return path == want || path.rfind(want + "/", 0) == 0;
-}
-
-}  // namespace
 
 void Supervisor::prepare_io(Container& c) {
     if (!c.log) {
@@ -98,6 +88,16 @@ void Supervisor::watch_notify(Container& c) {
     });
 }
 
+namespace {
+// STATUS= as shown by `berth status`: valid UTF-8, at most kMaxStatus bytes,
+// cut between characters.
+constexpr size_t kMaxStatus = 200;
+std::string status_text(std::string_view raw) {
+    std::string s = utf8::sanitize(raw.substr(0, kMaxStatus + 3));
+    return s.substr(0, utf8::cut(s, kMaxStatus));
+}
+}  // namespace
+
 void Supervisor::notify_data(Container& c, std::string_view data, pid_t sender) {
     if (c.state != State::running) return;
     if (c.policy.readiness == config::Readiness::notify_fd) {
@@ -105,17 +105,18 @@ void Supervisor::notify_data(Container& c, std::string_view data, pid_t sender) 
         if (data.find('\n') != std::string_view::npos) mark_ready(c);
         return;
     }
-    if (!belongs_to(c, sender)) {
-        log::warn("services {}: notification from pid {} outside the service ignored", c.name, sender);
-        return;
-    }
     // One datagram holds newline-separated assignments.
     while (!data.empty()) {
         std::string_view line = data.substr(0, data.find('\n'));
         data.remove_prefix(std::min(data.size(), line.size() + 1));
-        if (line == "READY=1") mark_ready(c);
-        else if (line.rfind("STATUS=", 0) == 0) c.status_text = std::string(line.substr(7, 200));
-        else if (line == "WATCHDOG=1" && c.ready) arm_watchdog(c);
+        if (line == "READY=1") {
+            if (!c.ready) log::debug("services {}: READY=1 from pid {}", c.name, sender);
+            mark_ready(c);
+        } else if (line.rfind("STATUS=", 0) == 0) {
+            c.status_text = status_text(line.substr(7));
+        } else if (line == "WATCHDOG=1" && c.ready) {
+            arm_watchdog(c);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/utf8.hpp"
 
 namespace berth::supervisor {
 
@@ -59,34 +60,52 @@ size_t ServiceLog::drain(size_t budget) {
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
         got += size_t(n);
-        for (ssize_t i = 0; i < n; ++i) {
-            if (buf[i] == '\n') {
-                add_line(partial_);
-                partial_.clear();
-            } else {
-                partial_ += buf[i];
-                if (partial_.size() >= kMaxLine) {  // a line without end is cut, not kept growing
-                    add_line(partial_);
-                    partial_.clear();
-                }
-            }
-        }
+        feed(std::string_view(buf, size_t(n)));
     }
     return got;
 }
 
+void ServiceLog::feed(std::string_view bytes) {
+    for (char b : bytes) {
+        if (b == '\n') {
+            add_line(partial_);
+            partial_.clear();
+        } else {
+            partial_ += b;
+            if (partial_.size() >= kMaxLine) cut_long_line();
+        }
+    }
+}
+
+// A line without end is cut at kMaxLine rather than kept growing; the cut
+// falls between characters, the start of a split character waits for the
+// next line.
+void ServiceLog::cut_long_line() {
+    size_t keep = utf8::incomplete_tail(partial_);
+    add_line(std::string_view(partial_).substr(0, partial_.size() - keep));
+    partial_.erase(0, partial_.size() - keep);
+}
+
 void ServiceLog::add_line(std::string_view text) {
-    LogLine l{wall_now_ms(), std::string(text)};
+    // Services write any bytes; what PID 1 keeps and serves is valid UTF-8.
+    LogLine l{wall_now_ms(), utf8::sanitize(text)};
     ++total_;
     if (policy_.console && console_fd_ >= 0) write_nonblocking(console_fd_, name_ + ": " + l.text + "\n");
     if (file_) to_file(format_wall(l.wall_ms) + " " + l.text + "\n");
-    for (auto it = followers_.begin(); it != followers_.end();)
-        it = (*it)(l) ? std::next(it) : followers_.erase(it);
-    lines_.push_back(std::move(l));
+    // In the ring before the followers hear of it, so that they can read it
+    // there by sequence number.
+    lines_.push_back(l);
     while (lines_.size() > size_t(policy_.ring_lines)) {
         lines_.pop_front();
         ++dropped_;
     }
+    for (auto it = followers_.begin(); it != followers_.end();)
+        it = (*it)(l) ? std::next(it) : followers_.erase(it);
+}
+
+const LogLine* ServiceLog::line(std::uint64_t seq) const {
+    if (seq < first_seq() || seq >= total_) return nullptr;
+    return &lines_[size_t(seq - first_seq())];
 }
 
 void ServiceLog::to_file(const std::string& formatted) {

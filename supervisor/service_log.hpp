@@ -1,7 +1,7 @@
 // One service's output: a pipe PID 1 creates once and keeps across restarts
 // (the container gets its write end as stdout and stderr), read without ever
 // blocking into a bounded ring of time-stamped lines that drops the oldest and
-// counts, echoed to the console and to /var/log/NAME.log with size rotation.
+// counts (bytes that are not UTF-8 become U+FFFD), echoed to the console and to /var/log/NAME.log with size rotation.
 // Every write PID 1 makes here is non-blocking: a slow console or a full disk
 // costs lines (counted), never a stall.
 #pragma once
@@ -33,19 +33,30 @@ public:
     // Reads what is available, at most `budget` bytes so that one flooding
     // service cannot hold the loop. Returns the bytes read.
     size_t drain(size_t budget = 65536);
+    // Splits bytes read from the pipe into lines (what drain() does with
+    // them; tests and the fuzzer call it directly).
+    void feed(std::string_view bytes);
     void add_line(std::string_view text);
 
     const std::deque<LogLine>& lines() const { return lines_; }
     std::uint64_t dropped() const { return dropped_; }
     std::uint64_t total() const { return total_; }
+    // Every line gets a sequence number (0, 1, ...); the ring holds
+    // [first_seq(), total()). line(seq) is null for a line no longer (or not
+    // yet) there. Readers that stream the ring keep a sequence number, not an
+    // index, so that lines dropped meanwhile are noticed.
+    std::uint64_t first_seq() const { return total_ - lines_.size(); }
+    const LogLine* line(std::uint64_t seq) const;
 
-    // Called with each new line; a follower returning false is removed.
+    // Called with each new line, once it is in the ring; a follower returning
+    // false is removed.
     using Follower = std::function<bool(const LogLine&)>;
     void follow(Follower f) { followers_.push_back(std::move(f)); }
 
     static constexpr size_t kMaxLine = 4096;
 
 private:
+    void cut_long_line();
     void to_file(const std::string& formatted);
     void rotate();
 

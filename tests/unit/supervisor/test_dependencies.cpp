@@ -1,5 +1,9 @@
 // Dependencies, readiness, onboot timeouts and shutdown order on a fake clock.
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fake.hpp"
 #include "supervisor/dependency_graph.hpp"
@@ -99,11 +103,13 @@ TEST_CASE("systemd notifications") {
     Container& c = *s.find("sd");
     REQUIRE(c.state == State::running);
     CHECK(fs::exists(notify + "/sd/notify"));
-    s.notify_data(c, "READY=1\n", 4242);  // not the service's process
+    s.notify_data(c, "STATUS=warming up\n", c.pid);
     CHECK_FALSE(c.ready);
-    s.notify_data(c, "STATUS=warming up\nREADY=1", c.pid);
-    CHECK(c.ready);
     CHECK(c.status_text == "warming up");
+    // A short-lived helper (systemd-notify) whose pid is gone by the time
+    // PID 1 reads the datagram: the socket is the identity, not the pid.
+    s.notify_data(c, "READY=1", 999999999);
+    CHECK(c.ready);
     r.advance(900);
     s.notify_data(c, "WATCHDOG=1", c.pid);
     r.advance(900);
@@ -114,6 +120,46 @@ TEST_CASE("systemd notifications") {
     CHECK(c.describe_exit().find("watchdog timeout") != std::string::npos);
     r.advance(10);
     CHECK(r.l.count("sd") == 2);
+}
+
+TEST_CASE("READY=1 from a helper that exited before PID 1 read it, over the real socket") {
+    Rig r;
+    r.t.bundle("services", "sd", R"({"readiness": {"type": "systemd"}, "restartDelay": 0})");
+    std::string notify = r.t.root + "/notify";
+    r.s = std::make_unique<Supervisor>(r.loop, r.l, settings(r.t.root, 100, notify));
+    r.s->boot();
+    Container& c = *r.s->find("sd");
+    REQUIRE(c.state == State::running);
+    pid_t helper = ::fork();
+    REQUIRE(helper >= 0);
+    if (helper == 0) {
+        int s = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        c.notify_socket.copy(a.sun_path, sizeof a.sun_path - 1);
+        const char msg[] = "READY=1\nSTATUS=up \xff\n";
+        ::_exit(::sendto(s, msg, sizeof msg - 1, 0, reinterpret_cast<sockaddr*>(&a), sizeof a) > 0 ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(helper, &status, 0) == helper);  // gone, reaped, before PID 1 reads
+    REQUIRE(WIFEXITED(status));
+    REQUIRE(WEXITSTATUS(status) == 0);
+    r.loop.run_once(1000);
+    CHECK(c.ready);
+    CHECK(c.status_text == "up \xEF\xBF\xBD");  // the byte that is not UTF-8 replaced
+}
+
+TEST_CASE("STATUS= is valid UTF-8 and cut between characters") {
+    Rig r;
+    r.t.bundle("services", "sd", R"({"readiness": {"type": "systemd"}})");
+    r.s = std::make_unique<Supervisor>(r.loop, r.l, settings(r.t.root, 100, r.t.root + "/notify"));
+    r.s->boot();
+    Container& c = *r.s->find("sd");
+    // 199 bytes, then a 2-byte character across the 200-byte limit.
+    r.s->notify_data(c, "STATUS=" + std::string(199, 'a') + "\xC3\xA9tail", c.pid);
+    CHECK(c.status_text == std::string(199, 'a'));
+    r.s->notify_data(c, "STATUS=caf\xE9", c.pid);  // Latin-1
+    CHECK(c.status_text == "caf\xEF\xBF\xBD");
 }
 
 TEST_CASE("a hung onboot container is killed after its timeout, reported, and the boot goes on") {
