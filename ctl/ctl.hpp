@@ -2,10 +2,11 @@
 // `berth-init ctl CMD...`, or CMD... directly when invoked as `berth` or
 // `berthctl`. Talks to PID 1 over its control socket.
 #pragma once
+#include "common/control_protocol.hpp"
 
 namespace berth::ctl {
 
-constexpr const char* kControlSocket = "/run/berth/control";
+constexpr const char* kControlSocket = control::kSocketPath;
 
 int ctl_main(int argc, char** argv);
 
