@@ -8,7 +8,7 @@ IMAGES   ?= $(BUILD)/test-images
 PORT     ?= 6379
 BERTH     = $(BUILD)/builder/berth
 
-.PHONY: all deps build images redis-images demo demo-stop test unit-test qemu-test bench clean
+.PHONY: all deps build images redis-images demo demo-stop test unit-test fuzz-test qemu-test bench clean
 
 all: build
 
@@ -66,10 +66,16 @@ demo-stop:
 unit-test: build
 	meson test -C $(BUILD) --print-errorlogs
 
+# A short libFuzzer run (about 25 s) of the control request parser, the service
+# log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
+# Long runs: tools/fuzz-long.
+fuzz-test: deps
+	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
+
 qemu-test: images
 	python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
 
-test: unit-test qemu-test
+test: unit-test fuzz-test qemu-test
 
 bench: images
 	bench/run.sh $(BUILD)
@@ -105,7 +111,13 @@ $(ARM64_IMAGES)/busybox/bin/busybox:
 arm64-unit-test: arm64
 	meson test -C $(ARM64_BUILD) --suite unit --print-errorlogs --test-args '-# ~[#test_seccomp]'
 
-arm64-qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
+arm64-# A short libFuzzer run (about 25 s) of the control request parser, the service
+# log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
+# Long runs: tools/fuzz-long.
+fuzz-test: deps
+	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
+
+qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
 	python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
 	    --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
 	    --out $(BUILD)/qemu-tests-arm64 --boot-timeout 300

@@ -1,5 +1,6 @@
 #include "ctl/ctl.hpp"
 
+#include <errno.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,8 +34,10 @@ int usage(int code) {
                  "       berth kill [-s SIGNAL] NAME\n"
                  "       berth exec NAME CMD [ARG...]\n"
                  "       berth poweroff|reboot|halt\n"
+                 "Options: --timeout SECONDS (or $BERTH_TIMEOUT; default %lld, 0: no limit) bounds\n"
+                 "the wait for PID 1; `logs -f` waits for new lines without a limit.\n"
                  "The socket is $BERTH_CONTROL or %s (root only).\n",
-                 kControlSocket);
+                 control::kClientTimeoutMs / 1000, kControlSocket);
     return code;
 }
 
@@ -64,8 +67,40 @@ void print_table(const json& list) {
     }
 }
 
-void print_line(const json& l) {
-    std::printf("%s %s\n", supervisor::format_wall(l.value("t", 0LL)).c_str(), l.value("line", "").c_str());
+// One message of a logs reply; false at its end.
+bool print_log_message(const json& m) {
+    namespace reply = control::reply;
+    if (m.value(reply::end, false)) return false;
+    if (m.contains(reply::skipped))
+        std::printf("(%llu lines dropped while reading: the ring moved on)\n", m.value(reply::skipped, 0ULL));
+    else
+        std::printf("%s %s\n", supervisor::format_wall(m.value(reply::time, 0LL)).c_str(),
+                    m.value(reply::line, "").c_str());
+    return true;
+}
+
+std::string dump(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+
+// A whole number of at most `max`, or -1.
+long long parse_count(const char* s, long long max) {
+    char* end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(s, &end, 10);
+    return *s && !*end && errno == 0 && v >= 0 && v <= max ? v : -1;
+}
+
+// SECONDS, decimals allowed ("0.5"), as milliseconds; -1 when malformed.
+long long parse_timeout(const char* s) {
+    char* end = nullptr;
+    errno = 0;
+    long long whole = std::strtoll(s, &end, 10);
+    if (end == s || errno || whole < 0 || whole > 86400 * 365) return -1;
+    long long ms = whole * 1000;
+    if (*end == '.') {
+        long long scale = 100;
+        for (++end; *end >= '0' && *end <= '9'; ++end, scale /= 10) ms += (*end - '0') * scale;
+    }
+    return *end ? -1 : ms;
 }
 
 }  // namespace
@@ -73,61 +108,82 @@ void print_line(const json& l) {
 int ctl_main(int argc, char** argv) {
     const char* env = std::getenv("BERTH_CONTROL");
     std::string path = env && *env ? env : kControlSocket;
+    long long timeout_ms = control::kClientTimeoutMs;
+    if (const char* t = std::getenv("BERTH_TIMEOUT"); t && *t) {
+        timeout_ms = parse_timeout(t);
+        if (timeout_ms < 0) return std::fprintf(stderr, "berth: BERTH_TIMEOUT: expected seconds, got %s\n", t), 2;
+    }
+    // --timeout may come before the command too.
+    while (argc >= 2 && std::string(argv[0]) == "--timeout") {
+        timeout_ms = parse_timeout(argv[1]);
+        if (timeout_ms < 0) return std::fprintf(stderr, "berth: --timeout: expected seconds, got %s\n", argv[1]), 2;
+        argc -= 2, argv += 2;
+    }
     if (argc < 1) return usage(2);
     std::string cmd = argv[0];
     if (cmd == "-h" || cmd == "--help" || cmd == "help") return usage(0);
     bool as_json = false, follow = false;
-    int lines = 100, sig = SIGTERM;
+    long long lines = control::kDefaultLogLines;
+    int sig = SIGTERM;
     std::vector<std::string> rest;
     if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--json") as_json = true;
         else if (a == "-f" || a == "--follow") follow = true;
-        else if ((a == "-n" || a == "--lines") && i + 1 < argc) lines = std::atoi(argv[++i]);
-        else if ((a == "-s" || a == "--signal") && i + 1 < argc) {
+        else if ((a == "-n" || a == "--lines") && i + 1 < argc) {
+            lines = parse_count(argv[++i], control::kMaxLogLines);
+            if (lines < 0)
+                return std::fprintf(stderr, "berth: -n: expected a number of lines up to %lld, got %s\n",
+                                    control::kMaxLogLines, argv[i]), 2;
+        } else if ((a == "-s" || a == "--signal") && i + 1 < argc) {
             sig = config::parse_signal(json(std::string(argv[++i])));
             if (!sig) sig = config::parse_signal(json(std::atoi(argv[i])));
             if (!sig) return std::fprintf(stderr, "berth: unknown signal %s\n", argv[i]), 2;
+        } else if (a == "--timeout" && i + 1 < argc) {
+            timeout_ms = parse_timeout(argv[++i]);
+            if (timeout_ms < 0) return std::fprintf(stderr, "berth: --timeout: expected seconds, got %s\n", argv[i]), 2;
         } else rest.push_back(a);
     }
-    json req = {{"cmd", cmd}};
+    namespace field = control::field;
+    json req = {{field::cmd, cmd}};
     bool needs_name = cmd == "status" || cmd == "logs" || cmd == "start" || cmd == "stop" || cmd == "restart" ||
                       cmd == "kill";
     bool no_name = cmd == "ps" || cmd == "poweroff" || cmd == "reboot" || cmd == "halt";
     if (!needs_name && !no_name) return std::fprintf(stderr, "berth: unknown command %s\n", cmd.c_str()), usage(2);
     if (rest.size() != (needs_name ? 1u : 0u)) return usage(2);
-    if (needs_name) req["name"] = rest[0];
-    if (cmd == "logs") req["lines"] = lines, req["follow"] = follow;
-    if (cmd == "kill") req["signal"] = sig;
+    if (needs_name) req[field::name] = rest[0];
+    if (cmd == "logs") req[field::lines] = lines, req[field::follow] = follow;
+    if (cmd == "kill") req[field::signal] = sig;
 
     try {
-        CtlConnection conn(path);
+        CtlConnection conn(path, timeout_ms);
         json reply = conn.request(req);
-        if (!reply.value("ok", false)) {
-            std::fprintf(stderr, "berth %s: %s\n", cmd.c_str(), reply.value("error", "failed").c_str());
+        if (!reply.value(control::reply::ok, false)) {
+            std::fprintf(stderr, "berth %s: %s\n", cmd.c_str(), reply.value(control::reply::error, "failed").c_str());
             return 1;
         }
         if (cmd == "ps") {
-            if (as_json) std::printf("%s\n", reply["containers"].dump(2).c_str());
-            else print_table(reply["containers"]);
+            if (as_json) std::printf("%s\n", dump(reply[control::reply::containers]).c_str());
+            else print_table(reply[control::reply::containers]);
         } else if (cmd == "status") {
-            if (as_json) std::printf("%s\n", reply["container"].dump(2).c_str());
-            else for (auto& [k, v] : reply["container"].items())
-                std::printf("%-12s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : v.dump().c_str());
+            const json& c = reply[control::reply::container];
+            if (as_json) std::printf("%s\n", dump(c).c_str());
+            else for (auto& [k, v] : c.items())
+                std::printf("%-12s %s\n", k.c_str(), v.is_string() ? v.get<std::string>().c_str() : dump(v).c_str());
         } else if (cmd == "logs") {
-            if (reply.value("dropped", 0) > 0) std::printf("(%llu older lines dropped)\n", reply.value("dropped", 0ULL));
-            for (const auto& l : reply["lines"]) print_line(l);
+            if (reply.value(control::reply::dropped, 0) > 0)
+                std::printf("(%llu older lines dropped)\n", reply.value(control::reply::dropped, 0ULL));
+            // The lines follow the header. Without -f the reply ends with
+            // {"end": true} and each message is due within the timeout; with
+            // -f new lines may take any time, and only the connection closing
+            // (PID 1 going away) ends it.
+            while (print_log_message(conn.next(follow ? -1 : timeout_ms))) std::fflush(stdout);
             std::fflush(stdout);
-            while (follow) {
-                json l = conn.next();
-                if (l.is_null()) break;
-                print_line(l);
-                std::fflush(stdout);
-            }
         }
         return 0;
     } catch (const std::exception& e) {
+        std::fflush(stdout);
         std::fprintf(stderr, "berth %s: %s\n", cmd.c_str(), e.what());
         return 1;
     }

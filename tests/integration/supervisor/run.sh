@@ -4,7 +4,8 @@
 # capture, the control CLI (ps, status, logs, stop, start, kill, exec) from a
 # "driver" service that shares PID 1's mount and pid namespaces, classic PID 1
 # bugs (1,000 simultaneous exits, signals to PID 1, a double-forked daemon, a
-# log flood during ps), and poweroff through the CLI.
+# log flood during ps), bytes that are not UTF-8 and a 4 MB `logs` reply, READY=1
+# from a helper that exits at once, the CLI's timeout, and poweroff through the CLI.
 # usage: run.sh PATH-TO-berth-init
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,6 +75,32 @@ sed -i 's|"args": \["/bin/sh", "-c", "unused"\]|"args": ["/bin/no-such-program"]
 if [ "$(nproc)" -ge 2 ]; then
   sed -i 's|"cwd": "/",|"cwd": "/", "execCPUAffinity": {"final": "1"},|' "$root/containers/services/web/config.json"
 fi
+# Bytes that are not UTF-8 in a log (a Latin-1 line, a character across the 4 KiB cut),
+# then 1,000 lines of 4 KiB: about 4 MB for one `logs` reply.
+service latin "$own" '[]' '
+printf "caf\351 latin-1\n"
+printf "%s\303\251\n" "$(head -c 4095 /dev/zero | tr "\0" a)"
+y=$(head -c 4000 /dev/zero | tr "\0" y); i=0
+while [ $i -lt 1000 ]; do i=$((i + 1)); echo "$i $y"; done
+exec sleep 1000' '{"log": {"console": false, "ringLines": 1003}}'
+# READY=1 from a helper that exits right after sending (as systemd-notify does).
+cc -static -O2 -o "$work/notify-send" -x c - <<'C' || echo "no static C compiler: notify check will fail"
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(int argc, char** argv) {
+    const char* path = getenv("NOTIFY_SOCKET");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+    if (!path || argc < 2 || s < 0) return 2;
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    return sendto(s, argv[1], strlen(argv[1]), 0, (struct sockaddr*)&a, sizeof a) < 0;
+}
+C
+service notified "$own" '[]' 'sleep 0.2; /bin/notify-send "STATUS=caf$(printf "\351")"; /bin/notify-send READY=1; echo "notified: sent"; exec sleep 1000' \
+  '{"readiness": {"type": "systemd", "timeout": "10s"}}'
+cp "$work/notify-send" "$root/containers/services/notified/rootfs/bin/" 2>/dev/null
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
@@ -124,6 +151,11 @@ echo "drv: daemon-left=$(ps -o args | grep -c "^sleep 100[12]")"
 berth kill -s KILL db; sleep 0.3
 echo "drv: db-after-kill=$(berth status db --json | grep "\"state\"" | tr -d " ,")"
 echo "drv: unknown=$(berth stop nosuch 2>&1)"
+echo "drv: latin-logs-rc=$(berth logs latin -n 1003 > /tmp/latin.txt; echo $?) ps-rc=$(berth ps >/dev/null; echo $?)"
+echo "drv: latin-first=$(grep -m1 caf /tmp/latin.txt | cut -d" " -f2-)"
+echo "drv: latin-cut=$(grep -m1 aaaa /tmp/latin.txt | cut -d" " -f2- | tr -d "\n" | wc -c) $(grep -A1 -m1 aaaa /tmp/latin.txt | tail -1 | cut -d" " -f2-)"
+echo "drv: big-lines=$(berth logs latin -n 1000 | grep -c yyyy) rc=$?"
+echo "drv: notified=$(berth status notified --json | grep -E "\"(ready|status)\"" | tr -d " ,\n")"
 echo "drv: poweroff"; berth poweroff; sleep 100
 ' '{"restart": "no"}'
 
@@ -154,7 +186,7 @@ check "web (dependsOn db) started only after db was ready" \
 check "service output captured and echoed with its name" has "$log" '^web: web: fds='
 check "service sees only fds 0-2 (+ the one ls opens)" has "$log" 'web: fds=0 1 2 3 $'
 check "ps table lists the services" has "$log" '^driver: (web|db) +services +running'
-check "ps --json lists every container" has "$log" 'drv: json-names=10'
+check "ps --json lists every container" has "$log" 'drv: json-names=12'
 check "status --json: state, readiness" has "$log" 'drv: status +"readiness": "none"'
 check "logs NAME -n shows the captured line" has "$log" 'drv: logs=.*web: fds='
 check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logfile=[0-9]{4}-[0-9]{2}-[0-9]{2}T.*web: fds='
@@ -180,6 +212,12 @@ check "stop: the daemon is exited and nothing of it is left" \
   bash -c "grep -q 'drv: daemon-state=\"state\":\"exited\"' '$log' && grep -q 'drv: daemon-left=0' '$log'"
 check "kill -s KILL: db restarts (on-failure)" has "$log" 'services db: restarting in'
 check "unknown service: a clear error" has "$log" 'drv: unknown=berth stop: no container named "nosuch"'
+check "logs and ps answer with bytes that are not UTF-8 in a log" has "$log" 'drv: latin-logs-rc=0 ps-rc=0'
+check "a Latin-1 byte is shown as U+FFFD" has "$log" $'drv: latin-first=caf\xEF\xBF\xBD latin-1'
+check "a line cut at 4 KiB keeps its last character whole for the next line" has "$log" $'drv: latin-cut=4095 \xC3\xA9$'
+check "logs -n 1000 of 4 KiB lines (4 MB) arrives whole" has "$log" 'drv: big-lines=1000 rc=0'
+check "READY=1 from a helper that exited at once makes the service ready" has "$log" 'drv: notified=.*"ready":true'
+check "STATUS= with a Latin-1 byte is shown with U+FFFD" has "$log" $'drv: notified=.*"status":"caf\xEF\xBF\xBD"'
 check "poweroff through the CLI reaches reboot(2)" has "$log" 'poweroff now'
 if has "$log" 'drv: no-cgroup'; then
     echo "  SKIP fork bomb checks: no pids controller delegated here ($(grep -o 'pids controller is not available.*' "$log" | head -1)); the QEMU tests cover it"
@@ -203,6 +241,24 @@ check "exec failures count toward give-up (3 attempts, then gave up)" \
 hang_line=$(line_of "$log" 'onshutdown 000-hang: still running after 1000 ms, killing it')
 check "a hung onshutdown container is killed after its timeout and the shutdown goes on" \
   [ "$hang_line" -gt 0 ] && [ "$(line_of "$log" 'poweroff now')" -gt "$hang_line" ]
+
+# The CLI bounds every wait: a server that accepts and never answers.
+python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+c = s.accept()[0]; d = s.accept()[0]; time.sleep(30)' "$work/stuck.sock" & stuck=$!
+for i in $(seq 50); do [ -S "$work/stuck.sock" ] && break; sleep 0.1; done
+t0=$(date +%s%N)
+out=$(BERTH_CONTROL=$work/stuck.sock BERTH_TIMEOUT=1 timeout 20 "$init_bin" ctl ps 2>&1); rc=$?
+t1=$(date +%s%N)
+out2=$(BERTH_CONTROL=$work/stuck.sock timeout 20 "$init_bin" ctl --timeout 0.5 status web 2>&1); rc2=$?
+kill $stuck 2>/dev/null; wait $stuck 2>/dev/null
+echo "  stuck server: rc=$rc in $(( (t1 - t0) / 1000000 )) ms: $out; rc=$rc2: $out2"
+check "CLI: no reply within BERTH_TIMEOUT=1: exit 1 with a clear message" \
+  bash -c "[ $rc = 1 ] && [ $(( (t1 - t0) / 1000000 )) -lt 5000 ] && grep -q 'no reply from PID 1 within 1 s' <<< '$out'"
+check "CLI: --timeout 0.5" bash -c "[ $rc2 = 1 ] && grep -q 'no reply from PID 1 within 500 ms' <<< '$out2'"
+out=$(BERTH_CONTROL=$work/nothing.sock timeout 20 "$init_bin" ctl ps 2>&1); rc=$?
+check "CLI: no socket: exit 1 naming it" bash -c "[ $rc = 1 ] && grep -q 'connect to .*nothing.sock' <<< '$out'"
 
 # halt and reboot through the socket, each in a PID 1 of its own.
 rm -rf "$root/containers/services"/* "$root/containers/onshutdown"
