@@ -101,6 +101,7 @@ C
 service notified "$own" '[]' 'sleep 0.2; /bin/notify-send "STATUS=caf$(printf "\351")"; /bin/notify-send READY=1; echo "notified: sent"; exec sleep 1000' \
   '{"readiness": {"type": "systemd", "timeout": "10s"}}'
 cp "$work/notify-send" "$root/containers/services/notified/rootfs/bin/" 2>/dev/null
+mkdir -p "$root/containers/services/notified/rootfs/run/berth/notify/notified"   # its notify directory's mount point (read-only root)
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
