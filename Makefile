@@ -69,7 +69,7 @@ unit-test: build
 # A short libFuzzer run (about 25 s) of the control request parser, the service
 # log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
 # Long runs: tools/fuzz-long.
-fuzz-test: deps
+fuzz-test: deps $(BUILD)/build.ninja
 	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
 
 qemu-test: images
@@ -114,7 +114,7 @@ arm64-unit-test: arm64
 arm64-# A short libFuzzer run (about 25 s) of the control request parser, the service
 # log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
 # Long runs: tools/fuzz-long.
-fuzz-test: deps
+fuzz-test: deps $(BUILD)/build.ninja
 	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
 
 qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
