@@ -210,7 +210,8 @@ bool ControlServer::read_input(Conn& c) {
     char buf[16384];
     ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
     if (n == 0) {
-        c.eof = true;  // shut for writing: its requests are still answered
+        c.eof = true;  // shut for writing: its requests are still answered,
+        if (!c.in.empty() && c.in.back() != '\n') c.in += '\n';  // the last one even without its newline
         return true;
     }
     if (n < 0) {

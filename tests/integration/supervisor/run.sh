@@ -98,6 +98,36 @@ int main(int argc, char** argv) {
     return sendto(s, argv[1], strlen(argv[1]), 0, (struct sockaddr*)&a, sizeof a) < 0;
 }
 C
+# A raw client of the control socket: stdin in one write, then every reply until
+# PID 1 closes; or `hold N`: N connections that never ask anything.
+cc -static -O2 -o "$root/bin/ctl-raw" -x c - <<'C' || echo "no static C compiler: raw socket checks will fail"
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+static int conn(void) {
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    strncpy(a.sun_path, "/run/berth/control", sizeof a.sun_path - 1);
+    return s >= 0 && connect(s, (struct sockaddr*)&a, sizeof a) == 0 ? s : -1;
+}
+int main(int argc, char** argv) {
+    static char buf[1 << 16];
+    if (argc > 2 && !strcmp(argv[1], "hold")) {
+        for (int i = atoi(argv[2]); i > 0; --i) if (conn() < 0) return 1;
+        pause();
+    }
+    size_t len = 0;
+    ssize_t n;
+    while (len < sizeof buf && (n = read(0, buf + len, sizeof buf - len)) > 0) len += (size_t)n;
+    int s = conn();
+    if (s < 0 || write(s, buf, len) != (ssize_t)len) return 1;
+    shutdown(s, SHUT_WR);
+    while ((n = read(s, buf, sizeof buf)) > 0) write(1, buf, (size_t)n);
+    return 0;
+}
+C
 service notified "$own" '[]' 'sleep 0.2; /bin/notify-send "STATUS=caf$(printf "\351")"; /bin/notify-send READY=1; echo "notified: sent"; exec sleep 1000' \
   '{"readiness": {"type": "systemd", "timeout": "10s"}}'
 cp "$work/notify-send" "$root/containers/services/notified/rootfs/bin/" 2>/dev/null
@@ -156,6 +186,11 @@ echo "drv: latin-logs-rc=$(berth logs latin -n 1003 > /tmp/latin.txt; echo $?) p
 echo "drv: latin-first=$(grep -m1 caf /tmp/latin.txt | cut -d" " -f2-)"
 echo "drv: latin-cut=$(grep -m1 aaaa /tmp/latin.txt | cut -d" " -f2- | tr -d "\n" | wc -c) $(grep -A1 -m1 aaaa /tmp/latin.txt | tail -1 | cut -d" " -f2-)"
 echo "drv: big-lines=$(berth logs latin -n 1000 | grep -c yyyy) rc=$?"
+printf "%s\n" "{\"cmd\":\"ps\"}" "{\"cmd\":5}" "{\"cmd\":\"kill\",\"name\":\"web\",\"signal\":\"CONT\"}" \
+  "{\"cmd\":\"logs\",\"name\":\"web\",\"lines\":\"x\"}" "{\"cmd\":\"status\",\"name\":\"web\"}" | ctl-raw > /tmp/raw.txt
+echo "drv: raw-replies=$(wc -l < /tmp/raw.txt) $(sed -n 2,4p /tmp/raw.txt | tr -d "\n")"
+ctl-raw hold 70 & holder=$!; sleep 1
+echo "drv: ps-with-70-idle rc=$(berth ps > /dev/null; echo $?)"; kill $holder
 echo "drv: notified=$(berth status notified --json | grep -E "\"(ready|status)\"" | tr -d " ,\n")"
 echo "drv: poweroff"; berth poweroff; sleep 100
 ' '{"restart": "no"}'
@@ -219,6 +254,9 @@ check "a line cut at 4 KiB keeps its last character whole for the next line" has
 check "logs -n 1000 of 4 KiB lines (4 MB) arrives whole" has "$log" 'drv: big-lines=1000 rc=0'
 check "READY=1 from a helper that exited at once makes the service ready" has "$log" 'drv: notified=.*"ready":true'
 check "STATUS= with a Latin-1 byte is shown with U+FFFD" has "$log" $'drv: notified=.*"status":"caf\xEF\xBF\xBD"'
+check "pipelined requests in one write, shut for writing after: 5 replies" has "$log" 'drv: raw-replies=5 '
+check "a wrong JSON type gets an error naming the field" has "$log" 'drv: raw-replies=.*"cmd: expected a string.*\{"ok":true\}.*"lines: expected an integer'
+check "70 idle connections do not lock the CLI out" has "$log" 'drv: ps-with-70-idle rc=0'
 check "poweroff through the CLI reaches reboot(2)" has "$log" 'poweroff now'
 if has "$log" 'drv: no-cgroup'; then
     echo "  SKIP fork bomb checks: no pids controller delegated here ($(grep -o 'pids controller is not available.*' "$log" | head -1)); the QEMU tests cover it"
