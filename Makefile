@@ -111,13 +111,7 @@ $(ARM64_IMAGES)/busybox/bin/busybox:
 arm64-unit-test: arm64
 	meson test -C $(ARM64_BUILD) --suite unit --print-errorlogs --test-args '-# ~[#test_seccomp]'
 
-arm64-# A short libFuzzer run (about 25 s) of the control request parser, the service
-# log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
-# Long runs: tools/fuzz-long.
-fuzz-test: deps $(BUILD)/build.ninja
-	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
-
-qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
+arm64-qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
 	python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
 	    --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
 	    --out $(BUILD)/qemu-tests-arm64 --boot-timeout 300
