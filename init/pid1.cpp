@@ -1,6 +1,7 @@
 #include "init/pid1.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -151,7 +152,9 @@ void pid1_main() {
         fs::mkdir_p("/run/berth/bin", 0755);
         ::symlink("/init", "/run/berth/bin/berth");
 
-        RuntimeLauncher launcher;
+        // Containers outlive their launch processes and come to PID 1; a
+        // subreaper keeps that true when berth-init runs under another init.
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
         supervisor::Supervisor* sup_ptr = nullptr;
         supervisor::EventLoop loop(signals, [&](const signalfd_siginfo& si) {
             int sig = int(si.ssi_signo);
@@ -170,6 +173,7 @@ void pid1_main() {
             log::info("SIG{} from pid {}: {}", abbrev ? abbrev : "?", si.ssi_pid, supervisor::action_name(a));
             if (sup_ptr) sup_ptr->request_shutdown(a);
         });
+        RuntimeLauncher launcher(loop, {"/run/berth/seccomp", "/run/berth/prepared"});
         supervisor::Supervisor sup(loop, launcher, settings);
         sup_ptr = &sup;
         std::unique_ptr<supervisor::ControlServer> control;

@@ -26,7 +26,7 @@ long long cgroup_value(const std::string& cgroup, const char* file) {
 
 json describe(const Container& c, Millis now) {
     json j = {{"name", c.name}, {"kind", kind_name(c.kind)}, {"state", state_name(c.state)},
-              {"pid", c.pid}, {"ready", c.ready}, {"restarts", c.restarts},
+              {"pid", c.pid}, {"ready", c.ready()}, {"restarts", c.restarts},
               {"readiness", config::readiness_name(c.policy.readiness)},
               {"restart", config::restart_name(c.policy.restart)}, {"bundle", c.bundle}};
     j["uptime_ms"] = c.alive() ? now - c.started_ms : 0;
@@ -34,9 +34,10 @@ json describe(const Container& c, Millis now) {
         j["exit_code"] = c.exit_code;
         j["exit_signal"] = c.exit_signal;
     }
-    if (c.state != State::pending && c.state != State::running && c.state != State::stopping)
+    if (c.state != State::pending && c.state != State::starting && !c.alive())
         j["last_exit"] = c.describe_exit();
     if (!c.error.empty()) j["error"] = c.error;
+    if (!c.waiting_for.empty()) j["waiting_for"] = c.waiting_for;
     if (!c.status_text.empty()) j["status"] = c.status_text;
     if (c.alive()) {
         j["memory"] = cgroup_value(c.cgroup, "memory.current");
