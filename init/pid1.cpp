@@ -18,6 +18,7 @@
 #include "common/log.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
+#include "init/emergency.hpp"
 #include "init/hw_watchdog.hpp"
 #include "init/resident_trim.hpp"
 #include "init/ctl.hpp"
@@ -39,16 +40,6 @@ sigset_t handled_signals() {
     return set;
 }
 
-PowerAction action_for(int sig) {
-    switch (sig) {
-        case SIGUSR2:
-        case SIGPWR: return PowerAction::poweroff;
-        case SIGUSR1: return PowerAction::halt;
-        case SIGTERM:
-        case SIGINT: return PowerAction::reboot;  // SIGINT is Ctrl-Alt-Del
-        default: return PowerAction::none;
-    }
-}
 
 std::string prepare_cgroups(bool have_cgroup2) {
     if (!have_cgroup2) return {};
@@ -113,14 +104,6 @@ void arm_test_hang(supervisor::EventLoop& loop, const std::map<std::string, std:
     });
 }
 
-[[noreturn]] void idle_forever() {
-    // PID 1 must never exit: the kernel would panic.
-    for (;;) {
-        supervisor::reap_children([](pid_t, int, int) {});
-        ::pause();
-    }
-}
-
 }  // namespace
 
 void pid1_main() {
@@ -132,8 +115,8 @@ void pid1_main() {
     ::setsid();
     log::info("berth {} starting as PID 1", BERTH_VERSION);
 
+    RealSysOps sys;
     try {
-        RealSysOps sys;
         BootSummary boot = early_boot(sys);
 
         supervisor::Settings settings;
@@ -164,7 +147,7 @@ void pid1_main() {
                 });
                 return;
             }
-            PowerAction a = action_for(sig);
+            PowerAction a = action_for_signal(sig);
             const char* abbrev = sigabbrev_np(sig);
             if (a == PowerAction::none) {
                 log::info("ignoring signal SIG{} from pid {}", abbrev ? abbrev : "?", si.ssi_pid);
@@ -192,17 +175,17 @@ void pid1_main() {
         // The last steps are bounded but outside the loop: pet between them,
         // disarm only when nothing but reboot(2) is left.
         if (watchdog) watchdog->pet();
-        kill_everything(3000);
+        kill_everything(sys, 3000);
         if (watchdog) watchdog->pet();
         unmount_all(sys);
         if (watchdog) watchdog->disarm();
-        final_reboot(sup.action());
+        final_reboot(sys, sup.action());
+        emergency(sys, "reboot(2) failed");
     } catch (const std::exception& e) {
-        log::error("PID 1: {}", e.what());
+        emergency(sys, e.what());
     } catch (...) {
-        log::error("PID 1: unknown error");
+        emergency(sys, "unknown error");
     }
-    idle_forever();
 }
 
 }  // namespace berth::init
