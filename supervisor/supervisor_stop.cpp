@@ -145,6 +145,7 @@ void Supervisor::request_shutdown(PowerAction action) {
     // Nothing restarts or starts from now on; a start under way is abandoned.
     for (Container* c : of_kind(Kind::service))
         if (c->state == State::backoff || c->state == State::pending || c->state == State::starting) {
+            if (c->state == State::starting) log::info("services {}: start abandoned (shutdown)", c->name);
             if (c->error.empty()) c->fail_reason = "not started: shutting down";
             move(*c, Event::stop);
         }
