@@ -6,8 +6,10 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -100,8 +102,27 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     return runtime::launch(req);
 }
 
+// PID 1's descriptors (control connections, other services' pipes, the
+// epoll and signal fds) are closed in the launch process: it could hold them
+// for as long as its hooks run, keeping a client from seeing its connection end.
+void close_inherited_fds(std::vector<int> keep) {
+    keep.push_back(2);
+    std::sort(keep.begin(), keep.end());
+    unsigned lo = 3;
+    for (int fd : keep) {
+        if (fd < int(lo)) continue;
+        if (unsigned(fd) > lo) ::syscall(SYS_close_range, lo, unsigned(fd) - 1, 0);
+        lo = unsigned(fd) + 1;
+    }
+    ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
 // The launch process: one start, one report, exit. Never returns.
 [[noreturn]] void launch_process(supervisor::Container& c, const LaunchDirs& dirs, int report_fd) {
+    std::vector<int> keep{report_fd};
+    if (c.log) keep.push_back(c.log->write_fd());
+    if (c.notify_w) keep.push_back(c.notify_w.get());
+    close_inherited_fds(keep);
     ::prctl(PR_SET_NAME, "berth-launch");
     // Killed with PID 1's loop if PID 1 ever goes (it should not).
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
