@@ -16,6 +16,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "init/cgroup_setup.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
 #include "init/emergency.hpp"
@@ -41,13 +42,13 @@ sigset_t handled_signals() {
 }
 
 
-std::string prepare_cgroups(bool have_cgroup2) {
+std::string prepare_cgroups(SysOps& sys, bool have_cgroup2) {
     if (!have_cgroup2) return {};
     const std::string root = "/sys/fs/cgroup/berth";
     try {
         for (const char* sub : {"", "/onboot", "/services", "/onshutdown"}) {
             fs::mkdir_p(root + sub);
-            enable_cgroup_controllers(root + sub);
+            enable_cgroup_controllers(sys, root + sub);
         }
     } catch (const std::exception& e) {
         log::error("cgroups: {}; containers run without their own cgroup", e.what());
@@ -120,7 +121,7 @@ void pid1_main() {
         BootSummary boot = early_boot(sys);
 
         supervisor::Settings settings;
-        settings.cgroup_root = prepare_cgroups(boot.cgroup2);
+        settings.cgroup_root = prepare_cgroups(sys, boot.cgroup2);
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
         // A slow serial console must cost lines, never stall PID 1.
         ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) | O_NONBLOCK);

@@ -24,6 +24,7 @@ struct FakeSys : berth::init::SysOps {
     std::map<std::string, std::string> files;
     std::vector<std::string> mounts;  // mount points in mount order
     std::set<std::string> busy;       // umount fails with EBUSY
+    std::set<std::string> refused;    // write_file data refused with EINVAL
     int reboot_result = 0;
     pid_t next_pid = 500;
     // What kill(-1, SIGTERM/SIGKILL) does to the children: the time they exit.
@@ -111,6 +112,8 @@ struct FakeSys : berth::init::SysOps {
         return it->second;
     }
     int write_file(const std::string& path, const std::string& data) override {
+        calls.push_back("write " + path + " " + data);
+        if (refused.count(data)) return -EINVAL;
         files[path] = data;
         return 0;
     }

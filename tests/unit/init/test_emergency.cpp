@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake_sys.hpp"
+#include "init/cgroup_setup.hpp"
 #include "init/emergency.hpp"
 #include "init/shutdown.hpp"
 
@@ -123,4 +124,17 @@ TEST_CASE("shutdown: final_reboot syncs first and maps the action to reboot(2)")
     FakeSys off;
     final_reboot(off, PowerAction::poweroff);
     CHECK(off.calls.back() == "reboot " + std::to_string(int(RB_POWER_OFF)));
+}
+
+TEST_CASE("cgroup controllers: each one enabled on its own, a refused one does not block the rest") {
+    FakeSys sys;
+    sys.files["/sys/fs/cgroup/cgroup.controllers"] = "cpuset cpu io memory pids\n";
+    sys.refused = {"+io"};
+    CHECK(enable_cgroup_controllers(sys, "/sys/fs/cgroup") == "cpuset cpu memory pids");
+    int writes = 0;
+    for (auto& c : sys.calls) writes += c.rfind("write /sys/fs/cgroup/cgroup.subtree_control +", 0) == 0;
+    CHECK(writes == 5);
+    FakeSys none;  // no cgroup2 there: nothing written
+    CHECK(enable_cgroup_controllers(none, "/sys/fs/cgroup").empty());
+    CHECK(none.calls.empty());
 }
