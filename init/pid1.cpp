@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 
+#include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "init/cgroup_setup.hpp"
@@ -119,6 +120,11 @@ void pid1_main() {
     RealSysOps sys;
     try {
         BootSummary boot = early_boot(sys);
+        // Test-only: `BERTH_TEST_SETUP_FAILURE=1` on the kernel command line (it
+        // reaches /init as an environment variable) fails PID 1's own setup
+        // here, to show the emergency path.
+        if (const char* f = ::getenv("BERTH_TEST_SETUP_FAILURE"); f && std::strcmp(f, "1") == 0)
+            throw Error("setup failure requested by BERTH_TEST_SETUP_FAILURE", ECANCELED);
 
         supervisor::Settings settings;
         settings.cgroup_root = prepare_cgroups(sys, boot.cgroup2);

@@ -115,4 +115,23 @@ check "all containers stopped before the end" has "$log" 'all containers stopped
 check "poweroff reached reboot(2)" has "$log" 'poweroff now'
 check "200 orphans re-parented to PID 1 were all reaped" has "$log" 'poweroff: zombies=0$'
 check "the whole run, shutdown included, took well under the 10 s grace (${elapsed_ms} ms)" [ "$elapsed_ms" -lt 9000 ]
+
+# The emergency path: PID 1's own setup fails (a test switch). It must log,
+# keep reaping and obey a poweroff signal at once, not freeze.
+elog=$work/emergency.log
+timeout 40 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$elog" 2>&1 &
+tpid=$!
+for i in $(seq 1 100); do grep -q 'emergency: reboot in 10 s' "$elog" && break; sleep 0.1; done
+upid=$(pgrep -P "$tpid" | head -1); ipid=$(pgrep -P "${upid:-0}" | head -1)
+sleep 1
+t0=$(date +%s%N)
+[ -n "$ipid" ] && kill -USR2 "$ipid"
+wait "$tpid"; erc=$?
+signal_to_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sed 's/^/  e| /' "$elog"
+check "a failure of PID 1's own setup is logged" has "$elog" 'PID 1 cannot go on: setup failure requested by BERTH_TEST_SETUP_FAILURE'
+check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10 s'
+check "a poweroff signal during the delay is obeyed at once (${signal_to_end_ms} ms, status $erc)" \
+  bash -c "grep -q 'emergency: signal 12: poweroff' '$elog' && grep -q 'poweroff now' '$elog' && [ $signal_to_end_ms -lt 5000 ] && [ $erc != 124 ]"
 finish
