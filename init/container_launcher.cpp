@@ -25,18 +25,29 @@ namespace berth::init {
 
 namespace {
 
+// fd moved to 1024 or above (the original closed); throws with `what` on failure.
+fs::Fd lifted(int fd, const std::string& what) {
+    if (fd < 0) throw_errno(what);
+    fs::Fd low(fd);
+    fs::Fd high(::fcntl(fd, F_DUPFD_CLOEXEC, 1024));
+    if (!high) throw_errno(what);
+    return high;
+}
+
 // Places the readiness pipe at fd N for the duration of one launch (the
 // runtime passes fds 3..N on), with /dev/null on 3..N-1 so nothing of PID 1
 // leaks; PID 1's own descriptors there are set aside and put back after.
 class FdPlacement {
 public:
     FdPlacement(int fd_number, int source) {
-        fs::Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!devnull) throw_errno("open /dev/null");
+        // Both sources above the range being filled: the launch process closed
+        // PID 1's low descriptors, so /dev/null or the pipe could sit in 3..N.
+        fs::Fd devnull = lifted(::open("/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null");
+        fs::Fd pipe = lifted(::fcntl(source, F_DUPFD_CLOEXEC, 3), "readiness fd");
         for (int i = 3; i <= fd_number; ++i) {
             int saved = ::fcntl(i, F_DUPFD_CLOEXEC, 1024);
             saved_.push_back(saved);  // -1: nothing was open there
-            if (::dup3(i == fd_number ? source : devnull.get(), i, O_CLOEXEC) < 0) {
+            if (::dup3(i == fd_number ? pipe.get() : devnull.get(), i, O_CLOEXEC) < 0) {
                 int err = errno;
                 restore();
                 throw_errno("place the readiness fd at " + std::to_string(fd_number), err);
@@ -75,7 +86,10 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     req.seccomp_cache_dir = dirs.seccomp_cache;
     // stdout and stderr share the pipe PID 1 keeps across restarts.
     req.stdio.in = -1;
-    req.stdio.out = c.log ? c.log->write_fd() : 1;
+    // Kept out of the range the readiness fd placement fills.
+    fs::Fd out;
+    if (c.log) out = lifted(::fcntl(c.log->write_fd(), F_DUPFD_CLOEXEC, 3), "log pipe");
+    req.stdio.out = out ? out.get() : 1;
     req.stdio.err = req.stdio.out;
     req.cgroup_path = c.cgroup;
     if (!c.notify_socket.empty()) {
