@@ -124,9 +124,17 @@ void apply_runtime_json(const json& rt, const std::string& bundle_dir) {
     }
 }
 
-void prepare_bundle_once(const std::string& bundle_dir) {
+void prepare_bundle_once(const std::string& bundle_dir, const std::string& marker_dir) {
     static std::set<std::string> prepared;
     if (prepared.count(bundle_dir)) return;
+    std::string marker;
+    if (!marker_dir.empty()) {
+        std::string name = bundle_dir;
+        for (char& ch : name)
+            if (ch == '/') ch = '_';
+        marker = fs::join(marker_dir, name);
+        if (fs::exists(marker)) return;
+    }
     const std::string file = fs::join(bundle_dir, "runtime.json");
     auto text = fs::try_read_file(file);
     if (text) {
@@ -135,6 +143,10 @@ void prepare_bundle_once(const std::string& bundle_dir) {
         apply_runtime_json(rt, bundle_dir);
     }
     prepared.insert(bundle_dir);
+    if (!marker.empty()) {
+        fs::mkdir_p(marker_dir, 0700);
+        fs::write_file(marker, "");
+    }
 }
 
 }  // namespace berth::init

@@ -16,7 +16,9 @@ namespace berth::init {
 void apply_runtime_json(const nlohmann::json& rt, const std::string& bundle_dir);
 
 // Reads <bundle_dir>/runtime.json (absent: nothing to do) and applies it, once per
-// bundle for the life of PID 1: a restarted service keeps its mounts.
-void prepare_bundle_once(const std::string& bundle_dir);
+// bundle for the life of PID 1: a restarted service keeps its mounts. Each
+// start runs in its own launch process, so "once" is remembered by a marker
+// file in marker_dir (on /run); "" remembers in this process's memory only.
+void prepare_bundle_once(const std::string& bundle_dir, const std::string& marker_dir = "");
 
 }  // namespace berth::init

@@ -1,11 +1,22 @@
 #include "init/container_launcher.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "common/error.hpp"
+#include "common/log.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
 #include "runtime/launcher.hpp"
@@ -14,18 +25,29 @@ namespace berth::init {
 
 namespace {
 
+// fd moved to 1024 or above (the original closed); throws with `what` on failure.
+fs::Fd lifted(int fd, const std::string& what) {
+    if (fd < 0) throw_errno(what);
+    fs::Fd low(fd);
+    fs::Fd high(::fcntl(fd, F_DUPFD_CLOEXEC, 1024));
+    if (!high) throw_errno(what);
+    return high;
+}
+
 // Places the readiness pipe at fd N for the duration of one launch (the
 // runtime passes fds 3..N on), with /dev/null on 3..N-1 so nothing of PID 1
 // leaks; PID 1's own descriptors there are set aside and put back after.
 class FdPlacement {
 public:
     FdPlacement(int fd_number, int source) {
-        fs::Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-        if (!devnull) throw_errno("open /dev/null");
+        // Both sources above the range being filled: the launch process closed
+        // PID 1's low descriptors, so /dev/null or the pipe could sit in 3..N.
+        fs::Fd devnull = lifted(::open("/dev/null", O_RDWR | O_CLOEXEC), "open /dev/null");
+        fs::Fd pipe = lifted(::fcntl(source, F_DUPFD_CLOEXEC, 3), "readiness fd");
         for (int i = 3; i <= fd_number; ++i) {
             int saved = ::fcntl(i, F_DUPFD_CLOEXEC, 1024);
             saved_.push_back(saved);  // -1: nothing was open there
-            if (::dup3(i == fd_number ? source : devnull.get(), i, O_CLOEXEC) < 0) {
+            if (::dup3(i == fd_number ? pipe.get() : devnull.get(), i, O_CLOEXEC) < 0) {
                 int err = errno;
                 restore();
                 throw_errno("place the readiness fd at " + std::to_string(fd_number), err);
@@ -50,20 +72,24 @@ private:
     std::vector<int> saved_;
 };
 
-}  // namespace
 
-void RuntimeLauncher::start(supervisor::Container& c) {
+// Everything that can block or allocate: runs in the launch process.
+runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& dirs, bool& pid_ns_init) {
     // A broken config.json fails this container only, with the file and field named.
-    oci::Spec spec = oci::load_bundle(c.bundle);
+    oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
     // runtime.json's mounts (the overlay of a writable container...) come first.
-    prepare_bundle_once(c.bundle);
+    prepare_bundle_once(c.bundle, dirs.prepared);
     runtime::LaunchRequest req;
     req.id = c.name;
     req.bundle_dir = c.bundle;
     req.spec = &spec;
+    req.seccomp_cache_dir = dirs.seccomp_cache;
     // stdout and stderr share the pipe PID 1 keeps across restarts.
     req.stdio.in = -1;
-    req.stdio.out = c.log ? c.log->write_fd() : 1;
+    // Kept out of the range the readiness fd placement fills.
+    fs::Fd out;
+    if (c.log) out = lifted(::fcntl(c.log->write_fd(), F_DUPFD_CLOEXEC, 3), "log pipe");
+    req.stdio.out = out ? out.get() : 1;
     req.stdio.err = req.stdio.out;
     req.cgroup_path = c.cgroup;
     if (!c.notify_socket.empty()) {
@@ -86,10 +112,160 @@ void RuntimeLauncher::start(supervisor::Container& c) {
         placed = std::make_unique<FdPlacement>(c.policy.readiness_fd, c.notify_w.get());
         req.preserve_fds = c.policy.readiness_fd - 2;
     }
-    runtime::Process p = runtime::launch(req);
-    c.pid = p.pid;
-    c.pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
-    c.pidfd.reset(p.pidfd);
+    pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
+    return runtime::launch(req);
+}
+
+// PID 1's descriptors (control connections, other services' pipes, the
+// epoll and signal fds) are closed in the launch process: it could hold them
+// for as long as its hooks run, keeping a client from seeing its connection end.
+void close_inherited_fds(std::vector<int> keep) {
+    keep.push_back(2);
+    std::sort(keep.begin(), keep.end());
+    unsigned lo = 3;
+    for (int fd : keep) {
+        if (fd < int(lo)) continue;
+        if (unsigned(fd) > lo) ::syscall(SYS_close_range, lo, unsigned(fd) - 1, 0);
+        lo = unsigned(fd) + 1;
+    }
+    ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+// The launch process: one start, one report, exit. Never returns.
+[[noreturn]] void launch_process(supervisor::Container& c, const LaunchDirs& dirs, int report_fd) {
+    std::vector<int> keep{report_fd};
+    if (c.log) keep.push_back(c.log->write_fd());
+    if (c.notify_w) keep.push_back(c.notify_w.get());
+    close_inherited_fds(keep);
+    ::prctl(PR_SET_NAME, "berth-launch");
+    // Killed with PID 1's loop if PID 1 ever goes (it should not).
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    std::string msg;
+    int pidfd = -1;
+    try {
+        bool ns_init = false;
+        runtime::Process p = launch_container(c, dirs, ns_init);
+        msg = fmt::format("ok {} {}", p.pid, ns_init ? 1 : 0);
+        pidfd = p.pidfd;
+    } catch (const std::exception& e) {
+        msg = std::string("error ") + e.what();
+    } catch (...) {
+        msg = "error container `" + c.name + "`: unknown failure in the launch process";
+    }
+    if (msg.size() > 60000) msg.resize(60000);
+    iovec iov{msg.data(), msg.size()};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (pidfd >= 0) {
+        m.msg_control = ctl;
+        m.msg_controllen = sizeof ctl;
+        cmsghdr* h = CMSG_FIRSTHDR(&m);
+        h->cmsg_level = SOL_SOCKET;
+        h->cmsg_type = SCM_RIGHTS;
+        h->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(h), &pidfd, sizeof(int));
+    }
+    while (::sendmsg(report_fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
+    }
+    ::_exit(0);
+}
+
+}  // namespace
+
+oci::Spec load_config_limited(const std::string& bundle_dir, std::size_t max_bytes) {
+    const std::string file = fs::join(bundle_dir, "config.json");
+    fs::Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open " + file);
+    struct stat st {};
+    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + file);
+    if (std::size_t(st.st_size) > max_bytes)
+        throw Error(fmt::format("{}: {} bytes, over the {}-byte limit for config.json", file, st.st_size, max_bytes),
+                    EFBIG);
+    return oci::load_bundle(bundle_dir);
+}
+
+RuntimeLauncher::RuntimeLauncher(supervisor::EventLoop& loop, LaunchDirs dirs) : loop_(loop), dirs_(std::move(dirs)) {}
+
+RuntimeLauncher::~RuntimeLauncher() {
+    for (auto& [key, f] : in_flight_) loop_.unwatch(f.report.get());
+}
+
+void RuntimeLauncher::start(supervisor::Container& c, Done done) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
+        throw_errno("container `" + c.name + "`: report socket");
+    fs::Fd ours(sv[0]), theirs(sv[1]);
+    // The child side blocks in its sends; only PID 1's end is non-blocking.
+    ::fcntl(theirs.get(), F_SETFL, ::fcntl(theirs.get(), F_GETFL) & ~O_NONBLOCK);
+    pid_t pid = ::fork();
+    if (pid < 0) throw_errno("container `" + c.name + "`: fork the launch process");
+    if (pid == 0) {
+        ::close(ours.get());
+        launch_process(c, dirs_, theirs.get());
+    }
+    theirs.reset();
+    launch_pids_.insert(pid);
+    int fd = ours.get();
+    const supervisor::Container* key = &c;
+    in_flight_[key] = InFlight{pid, std::move(ours), std::move(done), c.name};
+    loop_.watch(fd, EPOLLIN, [this, key](std::uint32_t) { on_report(key); });
+}
+
+void RuntimeLauncher::on_report(const supervisor::Container* key) {
+    auto it = in_flight_.find(key);
+    if (it == in_flight_.end()) return;
+    InFlight& f = it->second;
+    static char buf[64 * 1024];
+    iovec iov{buf, sizeof buf};
+    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctl;
+    m.msg_controllen = sizeof ctl;
+    ssize_t n = ::recvmsg(f.report.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    supervisor::LaunchResult r;
+    for (cmsghdr* h = CMSG_FIRSTHDR(&m); n > 0 && h; h = CMSG_NXTHDR(&m, h))
+        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+            int fd;
+            std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+            r.pidfd.reset(fd);
+        }
+    std::string msg = n > 0 ? std::string(buf, size_t(n)) : "";
+    if (msg.rfind("ok ", 0) == 0) {
+        int ns_init = 0;
+        if (std::sscanf(msg.c_str() + 3, "%d %d", &r.pid, &ns_init) != 2 || r.pid <= 0)
+            r.error = "container `" + f.name + "`: malformed launch report";
+        r.pid_ns_init = ns_init != 0;
+    } else if (msg.rfind("error ", 0) == 0) {
+        r.error = msg.substr(6);
+    } else {
+        r.error = "container `" + f.name + "`: the launch process ended without a report";
+    }
+    if (!r.error.empty()) r.pid = -1;
+    loop_.unwatch(f.report.get());
+    Done done = std::move(f.done);
+    in_flight_.erase(it);
+    done(std::move(r));
+}
+
+void RuntimeLauncher::cancel(supervisor::Container& c) {
+    auto it = in_flight_.find(&c);
+    if (it == in_flight_.end()) return;
+    // Not reaped yet (it is in launch_pids_), so the pid is still this process.
+    if (launch_pids_.count(it->second.pid)) ::kill(it->second.pid, SIGKILL);
+    loop_.unwatch(it->second.report.get());
+    in_flight_.erase(it);
+}
+
+bool RuntimeLauncher::reaped(pid_t pid, int code, int status) {
+    if (!launch_pids_.erase(pid)) return false;
+    if (code != CLD_EXITED || status != 0)
+        log::warn("launch process {} ended with {} {}", pid, code == CLD_EXITED ? "status" : "signal", status);
+    return true;
 }
 
 }  // namespace berth::init

@@ -1,4 +1,5 @@
 #include "init/early_boot.hpp"
+#include "init/cgroup_setup.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -138,18 +139,6 @@ void set_hostname(const std::map<std::string, std::string>& cmdline) {
         log::info("hostname {}", name);
 }
 
-void enable_cgroup_controllers(const std::string& dir) {
-    auto avail = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
-    if (!avail) return;
-    std::istringstream in(*avail);
-    std::string c, enabled;
-    while (in >> c) {
-        // One at a time: a controller the kernel refuses must not block the rest.
-        if (fs::try_write_file(fs::join(dir, "cgroup.subtree_control"), "+" + c)) enabled += " " + c;
-    }
-    log::info("cgroup controllers for {}:{}", dir, enabled.empty() ? " none" : enabled);
-}
-
 BootSummary early_boot(SysOps& sys) {
     BootSummary summary;
     const char* handover = ::getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
@@ -171,7 +160,7 @@ BootSummary early_boot(SysOps& sys) {
     log_steps(run_mount_steps(sys, kernel_mounts(filesystems)), &summary);
     summary.cmdline = parse_cmdline(fs::try_read_file("/proc/cmdline").value_or(""));
     ensure_console();
-    if (summary.cgroup2) enable_cgroup_controllers("/sys/fs/cgroup");
+    if (summary.cgroup2) enable_cgroup_controllers(sys, "/sys/fs/cgroup");
 
     // tmpfs first: moving a mount into place is refused once / is shared.
     for (const auto& s : tmpfs_mounts()) mount_tmpfs_keeping(sys, s);

@@ -21,7 +21,5 @@ BootSummary early_boot(SysOps& sys);
 void load_modules(const std::string& list_path, BootSummary& summary);
 void apply_sysctl_dir(const std::string& dir);
 void set_hostname(const std::map<std::string, std::string>& cmdline);
-// Enables every available cgroup v2 controller for the children of `dir`.
-void enable_cgroup_controllers(const std::string& dir);
 
 }  // namespace berth::init

@@ -1,6 +1,7 @@
 #include "init/pid1.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -13,10 +14,13 @@
 #include <map>
 #include <memory>
 
+#include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "init/cgroup_setup.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
+#include "init/emergency.hpp"
 #include "init/hw_watchdog.hpp"
 #include "init/resident_trim.hpp"
 #include "ctl/ctl.hpp"
@@ -38,24 +42,14 @@ sigset_t handled_signals() {
     return set;
 }
 
-PowerAction action_for(int sig) {
-    switch (sig) {
-        case SIGUSR2:
-        case SIGPWR: return PowerAction::poweroff;
-        case SIGUSR1: return PowerAction::halt;
-        case SIGTERM:
-        case SIGINT: return PowerAction::reboot;  // SIGINT is Ctrl-Alt-Del
-        default: return PowerAction::none;
-    }
-}
 
-std::string prepare_cgroups(bool have_cgroup2) {
+std::string prepare_cgroups(SysOps& sys, bool have_cgroup2) {
     if (!have_cgroup2) return {};
     const std::string root = "/sys/fs/cgroup/berth";
     try {
         for (const char* sub : {"", "/onboot", "/services", "/onshutdown"}) {
             fs::mkdir_p(root + sub);
-            enable_cgroup_controllers(root + sub);
+            enable_cgroup_controllers(sys, root + sub);
         }
     } catch (const std::exception& e) {
         log::error("cgroups: {}; containers run without their own cgroup", e.what());
@@ -112,14 +106,6 @@ void arm_test_hang(supervisor::EventLoop& loop, const std::map<std::string, std:
     });
 }
 
-[[noreturn]] void idle_forever() {
-    // PID 1 must never exit: the kernel would panic.
-    for (;;) {
-        supervisor::reap_children([](pid_t, int, int) {});
-        ::pause();
-    }
-}
-
 }  // namespace
 
 void pid1_main() {
@@ -131,12 +117,17 @@ void pid1_main() {
     ::setsid();
     log::info("berth {} starting as PID 1", BERTH_VERSION);
 
+    RealSysOps sys;
     try {
-        RealSysOps sys;
         BootSummary boot = early_boot(sys);
+        // Test-only: `BERTH_TEST_SETUP_FAILURE=1` on the kernel command line (it
+        // reaches /init as an environment variable) fails PID 1's own setup
+        // here, to show the emergency path.
+        if (const char* f = ::getenv("BERTH_TEST_SETUP_FAILURE"); f && std::strcmp(f, "1") == 0)
+            throw Error("setup failure requested by BERTH_TEST_SETUP_FAILURE", ECANCELED);
 
         supervisor::Settings settings;
-        settings.cgroup_root = prepare_cgroups(boot.cgroup2);
+        settings.cgroup_root = prepare_cgroups(sys, boot.cgroup2);
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
         // A slow serial console must cost lines, never stall PID 1.
         ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) | O_NONBLOCK);
@@ -151,7 +142,9 @@ void pid1_main() {
         fs::mkdir_p("/run/berth/bin", 0755);
         ::symlink("/init", "/run/berth/bin/berth");
 
-        RuntimeLauncher launcher;
+        // Containers outlive their launch processes and come to PID 1; a
+        // subreaper keeps that true when berth-init runs under another init.
+        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
         supervisor::Supervisor* sup_ptr = nullptr;
         supervisor::EventLoop loop(signals, [&](const signalfd_siginfo& si) {
             int sig = int(si.ssi_signo);
@@ -161,7 +154,7 @@ void pid1_main() {
                 });
                 return;
             }
-            PowerAction a = action_for(sig);
+            PowerAction a = action_for_signal(sig);
             const char* abbrev = sigabbrev_np(sig);
             if (a == PowerAction::none) {
                 log::info("ignoring signal SIG{} from pid {}", abbrev ? abbrev : "?", si.ssi_pid);
@@ -170,6 +163,7 @@ void pid1_main() {
             log::info("SIG{} from pid {}: {}", abbrev ? abbrev : "?", si.ssi_pid, supervisor::action_name(a));
             if (sup_ptr) sup_ptr->request_shutdown(a);
         });
+        RuntimeLauncher launcher(loop, {"/run/berth/seccomp", "/run/berth/prepared"});
         supervisor::Supervisor sup(loop, launcher, settings);
         sup_ptr = &sup;
         std::unique_ptr<supervisor::ControlServer> control;
@@ -188,17 +182,17 @@ void pid1_main() {
         // The last steps are bounded but outside the loop: pet between them,
         // disarm only when nothing but reboot(2) is left.
         if (watchdog) watchdog->pet();
-        kill_everything(3000);
+        kill_everything(sys, 3000);
         if (watchdog) watchdog->pet();
         unmount_all(sys);
         if (watchdog) watchdog->disarm();
-        final_reboot(sup.action());
+        final_reboot(sys, sup.action());
+        emergency(sys, "reboot(2) failed");
     } catch (const std::exception& e) {
-        log::error("PID 1: {}", e.what());
+        emergency(sys, e.what());
     } catch (...) {
-        log::error("PID 1: unknown error");
+        emergency(sys, "unknown error");
     }
-    idle_forever();
 }
 
 }  // namespace berth::init

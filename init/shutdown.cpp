@@ -18,28 +18,30 @@
 namespace berth::init {
 
 // Reaps until no child is left or the deadline passes. True when none is left.
-static bool reap_until(supervisor::Millis deadline) {
+static bool reap_until(SysOps& sys, std::int64_t deadline) {
     for (;;) {
-        supervisor::reap_children([](pid_t, int, int) {});
-        siginfo_t si{};
-        if (::waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD) return true;
-        if (supervisor::monotonic_ms() >= deadline) return false;
-        timespec ts{0, 20 * 1000000};
-        ::nanosleep(&ts, nullptr);
+        pid_t pid;
+        int code, status, r;
+        while ((r = sys.reap_one(pid, code, status)) == 1) {
+        }
+        if (r == -ECHILD) return true;
+        if (sys.now_ms() >= deadline) return false;
+        sys.sleep_ms(20);
     }
 }
 
-void kill_everything(int grace_ms) {
-    if (::kill(-1, SIGTERM) == 0) {
-        ::kill(-1, SIGCONT);
+void kill_everything(SysOps& sys, int grace_ms) {
+    int r = sys.kill(-1, SIGTERM);
+    if (r == 0) {
+        sys.kill(-1, SIGCONT);
         log::info("sent SIGTERM to all remaining processes");
-        if (reap_until(supervisor::monotonic_ms() + grace_ms)) return;
-    } else if (errno == ESRCH) {
-        reap_until(supervisor::monotonic_ms());
+        if (reap_until(sys, sys.now_ms() + grace_ms)) return;
+    } else if (r == -ESRCH) {
+        reap_until(sys, sys.now_ms());
         return;
     }
-    if (::kill(-1, SIGKILL) == 0) log::info("sent SIGKILL to all remaining processes");
-    if (!reap_until(supervisor::monotonic_ms() + grace_ms)) log::warn("some processes could not be reaped");
+    if (sys.kill(-1, SIGKILL) == 0) log::info("sent SIGKILL to all remaining processes");
+    if (!reap_until(sys, sys.now_ms() + grace_ms)) log::warn("some processes could not be reaped");
 }
 
 std::vector<std::string> parse_mount_points(const std::string& mountinfo) {
@@ -68,7 +70,7 @@ std::vector<std::string> parse_mount_points(const std::string& mountinfo) {
 int unmount_all(SysOps& sys) {
     int remaining = 0;
     for (int pass = 0; pass < 8; ++pass) {
-        auto points = parse_mount_points(fs::try_read_file("/proc/self/mountinfo").value_or(""));
+        auto points = parse_mount_points(sys.read_file("/proc/self/mountinfo").value_or(""));
         bool progress = false;
         remaining = 0;
         for (auto it = points.rbegin(); it != points.rend(); ++it) {
@@ -88,13 +90,13 @@ int unmount_all(SysOps& sys) {
     return remaining;
 }
 
-void final_reboot(supervisor::PowerAction action) {
-    ::sync();
+void final_reboot(SysOps& sys, supervisor::PowerAction action) {
+    sys.sync();
     int cmd = action == supervisor::PowerAction::reboot ? RB_AUTOBOOT
               : action == supervisor::PowerAction::halt ? RB_HALT_SYSTEM
                                                         : RB_POWER_OFF;
     log::info("{} now", supervisor::action_name(action));
-    if (::reboot(cmd) < 0) log::error("reboot(2): {}", std::strerror(errno));
+    if (int r = sys.reboot(cmd); r < 0) log::error("reboot(2): {}", std::strerror(-r));
 }
 
 }  // namespace berth::init

@@ -1,11 +1,19 @@
 #include "init/sys_ops.hpp"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "common/fs.hpp"
 
 namespace berth::init {
 
@@ -36,6 +44,77 @@ long RealSysOps::fs_type(const std::string& path) {
     struct statfs st {};
     if (::statfs(path.c_str(), &st) < 0) return -errno;
     return long(st.f_type);
+}
+
+}  // namespace berth::init
+
+namespace berth::init {
+
+int RealSysOps::kill(pid_t pid, int sig) { return result(::kill(pid, sig)); }
+
+int RealSysOps::reap_one(pid_t& pid, int& code, int& status) {
+    siginfo_t si{};
+    int rc;
+    while ((rc = ::waitid(P_ALL, 0, &si, WEXITED | WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (rc < 0) return -errno;
+    if (si.si_pid == 0) return 0;
+    pid = si.si_pid;
+    code = si.si_code;
+    status = si.si_status;
+    return 1;
+}
+
+int RealSysOps::wait_signal(int timeout_ms) {
+    sigset_t all;
+    sigfillset(&all);
+    timespec ts{timeout_ms / 1000, long(timeout_ms % 1000) * 1000000L};
+    int sig = ::sigtimedwait(&all, nullptr, &ts);
+    return sig > 0 ? sig : 0;
+}
+
+int RealSysOps::spawn_on_console(const std::string& program) {
+    pid_t pid = ::fork();
+    if (pid < 0) return -errno;
+    if (pid > 0) return pid;
+    // The child: a session of its own with the console as its terminal, and
+    // the signals PID 1 blocks unblocked.
+    ::setsid();
+    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY);
+    if (fd >= 0) {
+        ::ioctl(fd, TIOCSCTTY, 1);
+        for (int i = 0; i < 3; ++i) ::dup2(fd, i);
+        if (fd > 2) ::close(fd);
+    }
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    ::execl(program.c_str(), program.c_str(), (char*)nullptr);
+    ::_exit(127);
+}
+
+int RealSysOps::reboot(int cmd) { return result(::reboot(cmd)); }
+
+void RealSysOps::sync() { ::sync(); }
+
+std::optional<std::string> RealSysOps::read_file(const std::string& path) { return fs::try_read_file(path); }
+
+int RealSysOps::write_file(const std::string& path, const std::string& data) {
+    return fs::try_write_file(path, data) ? 0 : -(errno ? errno : EIO);
+}
+
+bool RealSysOps::exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+std::int64_t RealSysOps::now_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return std::int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
+}
+
+void RealSysOps::sleep_ms(int ms) {
+    timespec ts{ms / 1000, long(ms % 1000) * 1000000L};
+    while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+    }
 }
 
 }  // namespace berth::init

@@ -20,7 +20,11 @@ const char* kind_name(Kind k) {
 const char* state_name(State s) {
     switch (s) {
         case State::pending: return "pending";
+        case State::starting: return "starting";
         case State::running: return "running";
+        // Shown as running, as scripts and `berth exec` expect; the `ready`
+        // field tells the two apart.
+        case State::ready: return "running";
         case State::stopping: return "stopping";
         case State::backoff: return "backoff";
         case State::exited: return "exited";

@@ -11,15 +11,14 @@
 #include "supervisor/event_loop.hpp"
 #include "supervisor/restart_policy.hpp"
 #include "supervisor/service_log.hpp"
+#include "supervisor/service_state.hpp"
 
 namespace berth::supervisor {
 
 enum class Kind { onboot, service, onshutdown };
-// pending: not started yet (waiting for onboot or its dependencies);
-// running: started (ready tells whether it said so); backoff: waiting out its
-// restart delay; exited: ended and will not be restarted; failed: could not
-// start, or gave up.
-enum class State { pending, running, stopping, backoff, exited, failed };
+// What the user asked of a service: up (the default), down (`stop`: not
+// restarted), or restart (`restart`: start again once stopped).
+enum class Goal { up, down, restart };
 
 const char* kind_name(Kind k);
 const char* state_name(State s);
@@ -29,7 +28,8 @@ struct Container {
     std::string name;        // directory name: "000-dhcpcd" or "web"
     std::string bundle;      // absolute bundle directory
     std::string cgroup;      // absolute cgroup directory, "" when cgroup2 is absent
-    State state = State::pending;
+    State state = State::pending;  // changed only through Supervisor::move (service_state.hpp)
+    Goal goal = Goal::up;
     pid_t pid = -1;
     fs::Fd pidfd;            // signals go through it: a reaped pid is never hit
     Millis started_ms = 0, ended_ms = 0;
@@ -39,16 +39,15 @@ struct Container {
     bool pid_ns_init = false;  // pid 1 of its own pid namespace: the kernel drops signals it does not catch
 
     config::ServicePolicy policy;   // from runtime.json; a bad one fails this container only
-    bool ready = false;
     Millis ready_ms = 0;
-    bool want_up = true;         // false after `stop`: not restarted
-    bool restart_requested = false;  // `restart`: start again once stopped
+    std::string waiting_for;     // pending: what it waits for, "db (not ready)"; "" when it may start
     std::string fail_reason;     // set by PID 1 when it ends the process: "timed out", "not ready"...
     bool broken = false;         // bad runtime.json or dependencies: never started
     std::string status_text;     // last STATUS= from the service
     int restarts = 0;
+    std::uint64_t attempt = 0;   // the launch in progress; a stale report is ignored
     RestartTracker tracker;
-    EventLoop::TimerId timer = 0;     // restart delay, run/readiness timeout or stop timeout
+    EventLoop::TimerId timer = 0;     // the state's timer: setup deadline, run/readiness timeout, stop timeout, restart delay
     EventLoop::TimerId watchdog = 0;  // systemd WATCHDOG=1 deadline
     std::unique_ptr<ServiceLog> log;  // kept across restarts
     fs::Fd notify_r, notify_w;        // notify-fd pipe, or the NOTIFY_SOCKET socket in notify_r
@@ -58,7 +57,9 @@ struct Container {
     bool succeeded() const {
         return state == State::exited && exit_signal == 0 && exit_code == 0 && fail_reason.empty();
     }
-    bool alive() const { return state == State::running || state == State::stopping; }
+    bool ready() const { return state == State::ready; }
+    // Its process exists and PID 1 knows its pid.
+    bool alive() const { return state == State::running || state == State::ready || state == State::stopping; }
     std::string describe_exit() const;  // "exit status 3", "killed by signal 9 (SIGKILL)", the error
 };
 

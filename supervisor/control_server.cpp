@@ -50,7 +50,7 @@ std::string type_of(const json& v) {
 
 json describe(const Container& c, Millis now) {
     json j = {{"name", c.name}, {"kind", kind_name(c.kind)}, {"state", state_name(c.state)},
-              {"pid", c.pid}, {"ready", c.ready}, {"restarts", c.restarts},
+              {"pid", c.pid}, {"ready", c.ready()}, {"restarts", c.restarts},
               {"readiness", config::readiness_name(c.policy.readiness)},
               {"restart", config::restart_name(c.policy.restart)}, {"bundle", utf8::sanitize(c.bundle)}};
     j["uptime_ms"] = c.alive() ? now - c.started_ms : 0;
@@ -59,9 +59,10 @@ json describe(const Container& c, Millis now) {
         j["exit_signal"] = c.exit_signal;
     }
     // Errors may quote a file (a broken config.json): any bytes.
-    if (c.state != State::pending && c.state != State::running && c.state != State::stopping)
+    if (c.state != State::pending && c.state != State::starting && !c.alive())
         j["last_exit"] = utf8::sanitize(c.describe_exit());
     if (!c.error.empty()) j["error"] = utf8::sanitize(c.error);
+    if (!c.waiting_for.empty()) j["waiting_for"] = utf8::sanitize(c.waiting_for);
     if (!c.status_text.empty()) j["status"] = utf8::sanitize(c.status_text);
     if (c.alive()) {
         j["memory"] = cgroup_value(c.cgroup, "memory.current");

@@ -99,7 +99,7 @@ std::string status_text(std::string_view raw) {
 }  // namespace
 
 void Supervisor::notify_data(Container& c, std::string_view data, pid_t sender) {
-    if (c.state != State::running) return;
+    if (c.state != State::running && c.state != State::ready) return;
     if (c.policy.readiness == config::Readiness::notify_fd) {
         // s6: a newline, possibly after other bytes or in pieces, means ready.
         if (data.find('\n') != std::string_view::npos) mark_ready(c);
@@ -110,11 +110,11 @@ void Supervisor::notify_data(Container& c, std::string_view data, pid_t sender) 
         std::string_view line = data.substr(0, data.find('\n'));
         data.remove_prefix(std::min(data.size(), line.size() + 1));
         if (line == "READY=1") {
-            if (!c.ready) log::debug("services {}: READY=1 from pid {}", c.name, sender);
+            if (!c.ready()) log::debug("services {}: READY=1 from pid {}", c.name, sender);
             mark_ready(c);
         } else if (line.rfind("STATUS=", 0) == 0) {
             c.status_text = status_text(line.substr(7));
-        } else if (line == "WATCHDOG=1" && c.ready) {
+        } else if (line == "WATCHDOG=1" && c.ready()) {
             arm_watchdog(c);
         }
     }
@@ -124,7 +124,7 @@ void Supervisor::arm_readiness(Container& c) {
     if (c.policy.readiness == config::Readiness::none) return mark_ready(c);
     c.timer = loop_.add_timer(c.policy.readiness_timeout_ms, [this, &c] {
         c.timer = 0;
-        if (c.state != State::running || c.ready) return;
+        if (c.state != State::running) return;
         c.fail_reason = "not ready after " + std::to_string(c.policy.readiness_timeout_ms) + " ms";
         log::error("services {}: {}", c.name, c.fail_reason);
         begin_stop(c, "readiness timeout");
@@ -145,10 +145,8 @@ void Supervisor::arm_watchdog(Container& c) {
 }
 
 void Supervisor::mark_ready(Container& c) {
-    if (c.state != State::running || c.ready) return;
-    c.ready = true;
+    if (c.state != State::running || !move(c, Event::became_ready)) return;  // a second READY=1 is no news
     c.ready_ms = loop_.now();
-    cancel(c.timer);
     if (c.policy.readiness != config::Readiness::none)
         log::info("services {}: ready after {} ms", c.name, c.ready_ms - c.started_ms);
     arm_watchdog(c);

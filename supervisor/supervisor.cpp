@@ -1,8 +1,10 @@
 #include "supervisor/supervisor.hpp"
 
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 #include "common/log.hpp"
@@ -36,7 +38,7 @@ Supervisor::Supervisor(EventLoop& loop, Launcher& launcher, Settings settings)
     for (auto& c : table_) try {
             c.policy = config::load_service_policy(c.bundle);
         } catch (const std::exception& e) {
-            c.state = State::failed;
+            c.state = State::failed;  // before any event: it never enters the life cycle
             c.broken = true;
             c.error = e.what();
         }
@@ -83,51 +85,107 @@ void Supervisor::boot() {
     start_next_sequenced();
 }
 
+bool Supervisor::move(Container& c, Event e) {
+    auto t = transition(c.state, e);
+    if (!t) {
+        log::warn("{} {}: event `{}` ignored in state {}", kind_name(c.kind), c.name, event_name(e),
+                  state_name(c.state));
+        return false;
+    }
+    // Each state's timer belongs to that state.
+    cancel(c.timer);
+    cancel(c.watchdog);
+    if (t->cancel_launch) {
+        launcher_.cancel(c);
+        ++c.attempt;  // a report still under way is stale
+        kill_cgroup(c);
+    }
+    c.state = t->next;
+    if (c.state != State::pending) c.waiting_for.clear();
+    if (t->release_cgroup) release_cgroup(c);
+    report_boot_complete();
+    return true;
+}
+
+// The start runs in a launch process (see Launcher); PID 1 only arms the
+// setup deadline and goes back to its loop.
 void Supervisor::launch(Container& c) {
+    if (!move(c, Event::launch)) return;
     c.started_ms = loop_.now();
-    c.ready = false;
+    c.ready_ms = 0;
     c.fail_reason.clear();
+    c.error.clear();
     c.exit_code = c.exit_signal = 0;
+    std::uint64_t attempt = ++attempts_;
+    c.attempt = attempt;
     try {
         prepare_io(c);
-        launcher_.start(c);
-        c.state = State::running;
-        // With the launch time, so that the moment the start began can be told.
-        log::info("{} {}: started, pid {} in {} ms", kind_name(c.kind), c.name, c.pid, loop_.now() - c.started_ms);
-    } catch (const std::exception& e) {
-        // An exec failure is a failure like any other: it counts toward give-up.
-        c.error = e.what();
-        c.ended_ms = loop_.now();
-        c.state = State::failed;
-        log::error("{} {}: FAILED to start: {}", kind_name(c.kind), c.name, c.error);
-        release_cgroup(c);
-        if (c.kind == Kind::service && phase_ == Phase::services) after_service_exit(c, true);
-        return;
-    }
-    if (c.kind != Kind::service) {
-        // A hung onboot or onshutdown container must not hang the machine.
-        c.timer = loop_.add_timer(c.policy.timeout_ms, [this, &c] {
+        Millis limit = settings_.setup_timeout_ms;
+        c.timer = loop_.add_timer(limit, [this, &c, limit] {
             c.timer = 0;
-            log::error("{} {}: still running after {} ms, killing it", kind_name(c.kind), c.name, c.policy.timeout_ms);
-            c.fail_reason = "timed out after " + std::to_string(c.policy.timeout_ms) + " ms";
-            signal(c, SIGKILL);
+            launch_failed(c, "setup did not finish within " + std::to_string(limit) + " ms");
         });
-    } else {
-        arm_readiness(c);
+        launcher_.start(c, [this, &c, attempt](LaunchResult r) { launched(c, attempt, std::move(r)); });
+    } catch (const std::exception& e) {
+        launch_failed(c, e.what());
     }
+}
+
+void Supervisor::launched(Container& c, std::uint64_t attempt, LaunchResult r) {
+    if (c.state != State::starting || c.attempt != attempt) return;  // abandoned meanwhile
+    if (!r.error.empty()) return launch_failed(c, r.error);
+    c.pid = r.pid;
+    c.pidfd = std::move(r.pidfd);
+    c.pid_ns_init = r.pid_ns_init;
+    // With the launch time, so that the moment the start began can be told.
+    log::info("{} {}: started, pid {} in {} ms", kind_name(c.kind), c.name, c.pid, loop_.now() - c.started_ms);
+    move(c, Event::started);
+    // The process may have ended, and been reaped, before its report was read.
+    for (auto it = unclaimed_.begin(); it != unclaimed_.end(); ++it) {
+        if (it->pid != c.pid) continue;
+        Unclaimed u = *it;
+        unclaimed_.erase(it);
+        // A pidfd that is not readable means this process still runs: the
+        // record was an older process with the same pid.
+        if (c.pidfd) {
+            pollfd p{c.pidfd.get(), POLLIN, 0};
+            if (::poll(&p, 1, 0) == 0) break;
+        }
+        return process_ended(c, u.code, u.status);
+    }
+    arm_run_timers(c);
+}
+
+void Supervisor::launch_failed(Container& c, const std::string& error) {
+    if (c.state != State::starting) return;
+    c.error = error;
+    c.ended_ms = loop_.now();
+    // An exec failure is a failure like any other: it counts toward give-up.
+    move(c, Event::launch_failed);
+    log::error("{} {}: FAILED to start: {}", kind_name(c.kind), c.name, c.error);
+    after_end(c, true);
+}
+
+void Supervisor::arm_run_timers(Container& c) {
+    if (c.kind == Kind::service) return arm_readiness(c);
+    // A hung onboot or onshutdown container must not hang the machine.
+    c.timer = loop_.add_timer(c.policy.timeout_ms, [this, &c] {
+        c.timer = 0;
+        log::error("{} {}: still running after {} ms, killing it", kind_name(c.kind), c.name, c.policy.timeout_ms);
+        c.fail_reason = "timed out after " + std::to_string(c.policy.timeout_ms) + " ms";
+        signal(c, SIGKILL);
+    });
 }
 
 // Onboot and onshutdown containers run one at a time, in lexical order, each to
 // completion; a failure is loud and runs the container's onFailure action.
+// Called again when the current one ends (or fails to start).
 void Supervisor::start_next_sequenced() {
     Kind k = phase_ == Phase::onboot ? Kind::onboot : Kind::onshutdown;
     for (Container* c : of_kind(k)) {
-        if (c->state == State::running || c->state == State::stopping) return;  // still waiting for it
+        if (c->state == State::starting || c->alive()) return;  // still waiting for it
         if (c->state != State::pending) continue;
-        launch(*c);
-        if (c->state == State::running) return;
-        if (k == Kind::onboot && c->policy.on_failure != config::PowerOnFailure::cont)
-            return request_shutdown(power_of(c->policy.on_failure));
+        return launch(*c);
     }
     if (phase_ == Phase::onboot) start_services();
     else if (phase_ == Phase::onshutdown) stop_services();
@@ -156,13 +214,30 @@ bool Supervisor::may_start(const Container& c, std::string& blocked_by) {
     for (const auto& n : c.policy.depends_on)
         if (Container* d = find(n); d && gone(*d) && !d->succeeded()) down = true, blocked_by = n;
     if (down) return false;
-    return check(c.policy.depends_on, [](const Container& d) { return (d.state == State::running && d.ready) || d.succeeded(); }) &&
-           check(c.policy.waits_for, [&](const Container& d) { return (d.state == State::running && d.ready) || gone(d); }) &&
+    return check(c.policy.depends_on, [](const Container& d) { return d.ready() || d.succeeded(); }) &&
+           check(c.policy.waits_for, [&](const Container& d) { return d.ready() || gone(d); }) &&
            check(c.policy.after, [](const Container& d) { return d.state != State::pending; });
 }
 
+// "db (not ready)": the dependency a pending service waits for, and why.
+std::string Supervisor::blocker_text(const Container& d) {
+    const char* why = "";
+    switch (d.state) {
+        case State::pending: why = "not started"; break;
+        case State::starting: why = "starting"; break;
+        case State::running: why = "not ready"; break;
+        case State::ready: why = "ready"; break;
+        case State::stopping: why = "stopping"; break;
+        case State::backoff: why = "restarting"; break;
+        case State::exited: why = d.goal == Goal::up ? "exited" : "stopped"; break;
+        case State::failed: why = "failed"; break;
+    }
+    return d.name + " (" + why + ")";
+}
+
 // Every service whose relations allow it starts now; independent ones start
-// together, none waits for another's readiness unless it depends on it.
+// together (their setups run side by side in launch processes), none waits
+// for another's readiness unless it depends on it.
 void Supervisor::schedule() {
     if (phase_ != Phase::services || scheduling_) return;
     scheduling_ = true;  // launches below may make services ready: the loop sees it
@@ -170,18 +245,19 @@ void Supervisor::schedule() {
     while (progress) {
         progress = false;
         for (Container* c : of_kind(Kind::service)) {
-            if (c->state != State::pending || !c->want_up) continue;
+            if (c->state != State::pending || c->goal != Goal::up) continue;
             std::string dep;
             if (may_start(*c, dep)) {
                 launch(*c);
                 progress = true;
-            } else if (Container* d = find(dep); d && d->state != State::pending &&
-                                                 (d->state == State::failed || d->state == State::exited) &&
+            } else if (Container* d = find(dep); d && (d->state == State::failed || d->state == State::exited) &&
                                                  !d->succeeded()) {
-                c->state = State::failed;
                 c->error = "dependency " + dep + " failed";
                 log::error("services {}: not started: dependency {} failed", c->name, dep);
+                move(*c, Event::dependency_failed);
                 progress = true;
+            } else if (d) {
+                c->waiting_for = blocker_text(*d);
             }
         }
     }
@@ -189,45 +265,87 @@ void Supervisor::schedule() {
     report_boot_complete();
 }
 
+// A pending service is settled when it cannot start until something goes
+// right again by outside action or a restart: what it waits for has failed at
+// least once (stopping, restarting, exited, failed) or is itself settled.
+// While what it waits for is still starting, or running within its readiness
+// timeout, the boot is not over yet.
+bool Supervisor::settled(const Container& c, std::vector<const Container*>& seen) const {
+    if (std::find(seen.begin(), seen.end(), &c) != seen.end()) return true;  // cycles are refused earlier
+    seen.push_back(&c);
+    std::string dep;
+    auto* self = const_cast<Supervisor*>(this);
+    if (self->may_start(c, dep)) return false;
+    const Container* d = self->find(dep);
+    if (!d) return false;
+    switch (d->state) {
+        case State::pending: return settled(*d, seen);
+        case State::starting:
+        case State::running:
+        case State::ready: return false;
+        default: return true;
+    }
+}
+
 void Supervisor::report_boot_complete() {
-    if (boot_reported_) return;
-    for (Container* c : of_kind(Kind::service))
-        if (c->state == State::pending && c->want_up) return;
+    if (boot_reported_ || phase_ != Phase::services || scheduling_) return;
+    std::vector<const Container*> waiting;
+    for (Container* c : of_kind(Kind::service)) {
+        if (c->state == State::starting) return;
+        if (c->state != State::pending || c->goal != Goal::up) continue;
+        std::vector<const Container*> seen;
+        if (!settled(*c, seen)) return;
+        waiting.push_back(c);
+    }
     boot_reported_ = true;
     int ok = 0, failed = 0, running = 0;
     for (auto& c : table_) {
         if (c.kind == Kind::onboot) (c.succeeded() ? ok : failed)++;
-        if (c.kind == Kind::service && c.state == State::running) ++running;
+        if (c.kind == Kind::service && (c.state == State::running || c.state == State::ready)) ++running;
     }
     log::info("boot complete in {} ms: {} onboot ok, {} onboot failed, {} services running",
               loop_.now() - settings_.boot_started_ms, ok, failed, running);
+    if (!waiting.empty()) {
+        std::string list;
+        for (const Container* c : waiting) {
+            std::string dep;
+            may_start(*c, dep);
+            const Container* d = find(dep);
+            list += (list.empty() ? "" : ", ") + c->name + " (for " + (d ? blocker_text(*d) : dep) + ")";
+        }
+        log::warn("boot complete: still waiting: {}", list);
+    }
     if (settings_.on_boot_complete) settings_.on_boot_complete();
 }
 
 void Supervisor::child_exited(pid_t pid, int code, int status) {
-    for (auto& c : table_) {
-        if (c.pid != pid || !c.alive()) continue;
-        c.pid = -1;
-        c.pidfd.reset();
-        c.ended_ms = loop_.now();
-        c.state = State::exited;
-        c.exit_code = code == CLD_EXITED ? status : 0;
-        c.exit_signal = code == CLD_EXITED ? 0 : status;
-        cancel(c.timer);
-        cancel(c.watchdog);
-        // Output written just before the exit still belongs to this run.
-        if (c.log) c.log->drain();
-        on_exit(c, !c.succeeded());
-        return;
-    }
+    if (launcher_.reaped(pid, code, status)) return;
+    for (auto& c : table_)
+        if (c.pid == pid && c.alive()) return process_ended(c, code, status);
+    // Perhaps a container whose launch report is still on its way.
+    unclaimed_.push_back({pid, code, status});
+    if (unclaimed_.size() > kUnclaimedExits) unclaimed_.pop_front();
 }
 
-void Supervisor::on_exit(Container& c, bool failed) {
+void Supervisor::process_ended(Container& c, int code, int status) {
+    c.pid = -1;
+    c.pidfd.reset();
+    c.ended_ms = loop_.now();
+    c.exit_code = code == CLD_EXITED ? status : 0;
+    c.exit_signal = code == CLD_EXITED ? 0 : status;
+    move(c, Event::process_exited);
+    // Output written just before the exit still belongs to this run.
+    if (c.log) c.log->drain();
+    bool failed = !c.succeeded();
     Millis ran = c.ended_ms - c.started_ms;
     if (!failed) log::info("{} {}: {} after {} ms", kind_name(c.kind), c.name, c.describe_exit(), ran);
     else if (c.kind == Kind::onboot) log::error("onboot {}: FAILED: {} after {} ms", c.name, c.describe_exit(), ran);
     else log::warn("{} {}: {} after {} ms", kind_name(c.kind), c.name, c.describe_exit(), ran);
-    release_cgroup(c);
+    after_end(c, failed);
+}
+
+// What follows the end of a container's run, or of a start that failed.
+void Supervisor::after_end(Container& c, bool failed) {
     if (c.kind != Kind::service) {
         if (phase_ == Phase::onboot && failed && c.policy.on_failure != config::PowerOnFailure::cont) {
             log::error("onboot {}: onFailure {}", c.name, action_name(power_of(c.policy.on_failure)));
@@ -238,43 +356,40 @@ void Supervisor::on_exit(Container& c, bool failed) {
         else if (phase_ == Phase::stopping) check_stopped();
         return;
     }
-    if (phase_ == Phase::stopping || phase_ == Phase::onshutdown || phase_ == Phase::onboot_draining) {
-        if (phase_ == Phase::stopping) stop_services();
-        return;
-    }
-    after_service_exit(c, failed);
+    if (phase_ == Phase::stopping) return stop_services();
+    if (phase_ == Phase::services) after_service_exit(c, failed);
 }
 
 // The restart policy of one service whose process ended (or never started).
 void Supervisor::after_service_exit(Container& c, bool failed) {
-    if (!c.want_up) {
+    if (c.goal != Goal::up) {
         log::info("services {}: stopped", c.name);
-        if (c.restart_requested) {
-            c.restart_requested = false;
-            c.want_up = true;
-            c.state = State::pending;
+        if (c.goal == Goal::restart) {
+            c.goal = Goal::up;
+            move(c, Event::reset);
             schedule();
         }
         return;
     }
-    Millis up_since = c.ready ? c.ready_ms : c.started_ms;
+    Millis up_since = c.ready_ms ? c.ready_ms : c.started_ms;
     Decision d = decide_restart(c.policy, c.tracker, failed, up_since, loop_.now());
     if (d.verdict == Verdict::give_up) {
         log::error("services {}: gave up after {} failures{}", c.name, c.tracker.failures.size(),
                    c.policy.give_up->window_ms ? " within " + std::to_string(c.policy.give_up->window_ms) + " ms" : "");
         c.error = "gave up after " + std::to_string(c.tracker.failures.size()) + " failures";
-        c.state = State::failed;
+        move(c, Event::give_up);
         failed_for_good(c);
         PowerAction a = power_of(c.policy.give_up->action);
         if (a != PowerAction::none) request_shutdown(a);
         return;
     }
     if (d.verdict == Verdict::stay_down) {
+        move(c, Event::stay_down);
         if (failed) failed_for_good(c);
         schedule();
         return;
     }
-    c.state = State::backoff;
+    move(c, Event::retry);
     log::info("services {}: restarting in {} ms", c.name, d.delay_ms);
     c.timer = loop_.add_timer(d.delay_ms, [this, &c] {
         c.timer = 0;
@@ -289,13 +404,12 @@ void Supervisor::after_service_exit(Container& c, bool failed) {
 void Supervisor::failed_for_good(Container& c) {
     for (Container* d : dependents(c, true)) {
         if (d->alive()) {
-            d->want_up = false;
+            d->goal = Goal::down;
             d->error = "dependency " + c.name + " failed";
             begin_stop(*d, "its dependency failed");
-        } else if (d->state == State::backoff) {
-            cancel(d->timer);
-            d->state = State::failed;
+        } else if (d->state == State::backoff || d->state == State::starting) {
             d->error = "dependency " + c.name + " failed";
+            move(*d, Event::dependency_failed);
         }
     }
     schedule();

@@ -3,6 +3,7 @@
 // with readiness and restart policy, then (on request) the orderly stop:
 // onshutdown containers, services in reverse dependency order.
 #pragma once
+#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -24,14 +25,34 @@ struct Settings {
     std::string log_dir;                // "/var/log"; "" keeps logs in memory only
     std::string notify_dir;             // "/run/berth/notify"; "" disables NOTIFY_SOCKET
     std::function<void()> on_boot_complete;  // once, after the boot summary
+    // A start's setup (bundle, runtime.json, hooks, clone) must report within
+    // this; then its launch process and cgroup are killed and the start fails.
+    Millis setup_timeout_ms = 120000;
 };
 
-// Starts one container; returns its pid and pidfd or throws berth::Error.
-// Injected so that tests can replace the runtime. The container's log pipe
-// (c.log) and readiness fds are set up before start() is called.
+// What one start produced: a pid (and its pidfd), or the error.
+struct LaunchResult {
+    pid_t pid = -1;
+    fs::Fd pidfd;
+    bool pid_ns_init = false;  // pid 1 of its own pid namespace
+    std::string error;         // non-empty: the start failed
+};
+
+// Starts containers without blocking PID 1. Injected so that tests can
+// replace the runtime. The container's log pipe (c.log) and readiness fds are
+// set up before start() is called.
 struct Launcher {
+    using Done = std::function<void(LaunchResult)>;
     virtual ~Launcher() = default;
-    virtual void start(Container& c) = 0;  // fills pid and pidfd
+    // Begins starting c and returns at once. `done` runs exactly once with the
+    // outcome, from the event loop (a test's launcher may also call it before
+    // start() returns), unless cancel(c) is called first.
+    virtual void start(Container& c, Done done) = 0;
+    // Abandons c's start in progress: kills the launch process; `done` never
+    // runs. No-op when nothing is in progress.
+    virtual void cancel(Container& c) = 0;
+    // From the reaper: true when pid was one of the launcher's own processes.
+    virtual bool reaped(pid_t pid, int code, int status) = 0;
 };
 
 class Supervisor {
@@ -59,6 +80,10 @@ public:
     // Test hook: what the notify-fd / NOTIFY_SOCKET handlers call.
     void mark_ready(Container& c);
 
+    // How many recently reaped pids nobody claimed are kept: a container
+    // whose process exits before its launch report arrives is matched here.
+    static constexpr size_t kUnclaimedExits = 64;
+
 private:
     // onboot_draining: shutdown was asked for while an onboot container ran; it
     // is stopped (bounded by its stop timeout and the kill wait) before any
@@ -71,11 +96,18 @@ private:
     void start_services();
     void schedule();                 // starts every service whose dependencies allow it
     bool may_start(const Container& c, std::string& blocked_by);
+    bool move(Container& c, Event e);  // the one place state changes
     void launch(Container& c);
+    void launched(Container& c, std::uint64_t attempt, LaunchResult r);
+    void launch_failed(Container& c, const std::string& error);
+    void arm_run_timers(Container& c);
+    void process_ended(Container& c, int code, int status);
+    void after_end(Container& c, bool failed);
+    bool settled(const Container& c, std::vector<const Container*>& seen) const;
+    std::string blocker_text(const Container& c);
     void prepare_io(Container& c);
     void arm_readiness(Container& c);
     void arm_watchdog(Container& c);
-    void on_exit(Container& c, bool failed);
     void after_service_exit(Container& c, bool failed);
     void failed_for_good(Container& c);
     void report_boot_complete();
@@ -94,6 +126,12 @@ private:
     Launcher& launcher_;
     Settings settings_;
     std::vector<Container> table_;
+    struct Unclaimed {
+        pid_t pid;
+        int code, status;
+    };
+    std::deque<Unclaimed> unclaimed_;  // reaped before anyone knew the pid
+    std::uint64_t attempts_ = 0;
     Phase phase_ = Phase::init;
     PowerAction action_ = PowerAction::none;
     bool boot_reported_ = false;

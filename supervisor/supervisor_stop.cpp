@@ -34,10 +34,14 @@ void Supervisor::release_cgroup(Container& c) {
 }
 
 void Supervisor::begin_stop(Container& c, const char* why) {
-    if (c.state != State::running) return;
-    cancel(c.timer);
-    cancel(c.watchdog);
-    c.state = State::stopping;
+    if (c.state == State::starting) {
+        // Nothing runs yet: the launch is abandoned and the start never happened.
+        log::info("{} {}: start abandoned ({})", kind_name(c.kind), c.name, why);
+        c.ended_ms = loop_.now();
+        if (move(c, Event::stop)) after_end(c, false);
+        return;
+    }
+    if (!c.alive() || !move(c, Event::stop)) return;
     int sig = c.policy.stop_signal;
     log::info("{} {}: stopping ({}): SIG{}, {} ms before SIGKILL", kind_name(c.kind), c.name, why,
               sigabbrev_np(sig) ? sigabbrev_np(sig) : "?", c.policy.stop_timeout_ms);
@@ -61,8 +65,8 @@ void Supervisor::begin_stop(Container& c, const char* why) {
             if (c.state != State::stopping) return;
             // Unkillable (stuck in the kernel): stop waiting so the machine still goes down.
             log::error("{}: did not die after SIGKILL, giving up on it", c.name);
-            c.state = State::failed;
             c.error = "did not die after SIGKILL";
+            move(c, Event::unkillable);
             stopped_for_good(c);
         });
     });
@@ -72,12 +76,11 @@ std::string Supervisor::start(const std::string& name) {
     Container* c = find(name);
     if (!c || c->kind != Kind::service) return "no service named " + name;
     if (shutting_down()) return "shutting down";
-    if (c->alive()) return name + " is already running";
+    if (c->alive() || c->state == State::starting) return name + " is already running";
     if (c->broken) return c->error;
-    cancel(c->timer);
-    c->want_up = true;
+    c->goal = Goal::up;
     c->tracker = {};
-    c->state = State::pending;
+    move(*c, Event::reset);
     c->error.clear();
     if (phase_ == Phase::services) schedule();
     return "";
@@ -86,14 +89,12 @@ std::string Supervisor::start(const std::string& name) {
 std::string Supervisor::stop(const std::string& name) {
     Container* c = find(name);
     if (!c || c->kind != Kind::service) return "no service named " + name;
-    c->want_up = false;
-    c->restart_requested = false;
+    c->goal = Goal::down;
     if (c->state == State::backoff || c->state == State::pending) {
-        cancel(c->timer);
-        c->state = State::exited;
+        move(*c, Event::stop);
         return "";
     }
-    if (c->state == State::running) begin_stop(*c, "stop requested");
+    begin_stop(*c, "stop requested");
     return "";
 }
 
@@ -101,9 +102,8 @@ std::string Supervisor::restart(const std::string& name) {
     Container* c = find(name);
     if (!c || c->kind != Kind::service) return "no service named " + name;
     if (shutting_down()) return "shutting down";
-    if (!c->alive()) return start(name);
-    c->want_up = false;
-    c->restart_requested = true;
+    if (!c->alive() && c->state != State::starting) return start(name);
+    c->goal = Goal::restart;
     begin_stop(*c, "restart requested");
     return "";
 }
@@ -128,25 +128,28 @@ void Supervisor::request_shutdown(PowerAction action) {
         return;
     }
     if (action_ == PowerAction::none) action_ = action;
-    if (phase_ == Phase::onboot) {
+    Phase was = phase_;
+    phase_ = Phase::onboot_draining;  // from here on nothing starts but onshutdown containers
+    if (was == Phase::onboot) {
         // The running onboot container gets stopped like a service; the rest never starts.
         log::info("{} requested during onboot", action_name(action));
         for (Container* c : of_kind(Kind::onboot))
-            if (c->state == State::pending) c->state = State::failed, c->error = "not started: shutting down";
-            else if (c->state == State::running) {
+            if (c->state == State::pending || c->state == State::starting) {
+                c->error = "not started: shutting down";
+                move(*c, Event::abandoned);
+            } else if (c->alive()) {
                 c->policy.stop_timeout_ms = std::min(c->policy.stop_timeout_ms, c->policy.timeout_ms);
                 begin_stop(*c, "shutdown");
             }
     }
-    // Nothing restarts or starts from now on.
+    // Nothing restarts or starts from now on; a start under way is abandoned.
     for (Container* c : of_kind(Kind::service))
-        if (c->state == State::backoff || c->state == State::pending) {
-            cancel(c->timer);
-            c->state = State::exited;
+        if (c->state == State::backoff || c->state == State::pending || c->state == State::starting) {
+            if (c->state == State::starting) log::info("services {}: start abandoned (shutdown)", c->name);
             if (c->error.empty()) c->fail_reason = "not started: shutting down";
+            move(*c, Event::stop);
         }
     log::info("{} requested: running onshutdown containers, then stopping services", action_name(action_));
-    phase_ = Phase::onboot_draining;
     run_onshutdown_when_onboot_stopped();
 }
 
@@ -169,14 +172,14 @@ void Supervisor::run_onshutdown_when_onboot_stopped() {
 void Supervisor::stop_services() {
     phase_ = Phase::stopping;
     for (Container* c : of_kind(Kind::service)) {
-        if (c->state != State::running) continue;
+        if (c->state != State::running && c->state != State::ready) continue;
         bool needed = false;
         for (Container* d : dependents(*c, false))
             if (d->alive()) needed = true;
         if (!needed) begin_stop(*c, "shutdown");
     }
     for (Container* c : of_kind(Kind::onboot))
-        if (c->state == State::running) begin_stop(*c, "shutdown");
+        if (c->state == State::running || c->state == State::ready) begin_stop(*c, "shutdown");
     check_stopped();
 }
 

@@ -54,7 +54,23 @@ bundle services checker new '["CAP_NET_BIND_SERVICE"]' \
 bundle services graceful new '[]' \
   'trap "echo graceful: got SIGTERM; exit 0" TERM; echo graceful: ready; while :; do sleep 0.1; done'
 bundle services poweroff host '["CAP_KILL"]' \
-  'for i in $(seq 1 200); do (sleep 0.05 &); done; sleep 2; echo "poweroff: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"; echo poweroff: requesting; kill -USR2 1; exec sleep 1000'
+  'for i in $(seq 1 200); do (sleep 0.05 &); done; sleep 2; echo "poweroff: pid1 $(grep -E "^VmHWM" /proc/1/status)"; echo "poweroff: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"; echo poweroff: requesting; kill -USR2 1; exec sleep 1000'
+# A 5 MB config.json: refused before it is read, in the launch process; PID 1's
+# memory never sees it.
+bundle services huge new '[]' 'echo huge-ran'
+python3 - "$root/containers/services/huge/config.json" <<'PY'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["annotations"] = {"pad.%d" % i: "x" * 1000 for i in range(5000)}
+json.dump(c, open(p, "w"))
+PY
+# A service that never becomes ready, and one that depends on it: boot
+# complete names the one still waiting.
+bundle services neverready new '[]' 'echo neverready: up; exec sleep 1000'
+echo '{"berth": {"readiness": {"type": "notify-fd", "timeout": "1s"}, "restartDelay": "30s"}}' > "$root/containers/services/neverready/runtime.json"
+bundle services waiter new '[]' 'echo waiter-ran; exec sleep 1000'
+echo '{"berth": {"dependsOn": ["neverready"]}}' > "$root/containers/services/waiter/runtime.json"
 mkdir -p "$root/containers/services/broken/rootfs"
 echo '{"ociVersion": "1.0.2", "process": {"args": [42]}}' > "$root/containers/services/broken/config.json"
 
@@ -79,6 +95,11 @@ svc=$(line_of "$log" 'services [a-z]+: started')
 check "onboot containers ran in lexical order" [ "$first" -gt 0 ] && [ "$second" -gt "$first" ]
 check "every onboot container finished before any service started" [ "$svc" -gt "$(line_of "$log" 'onboot 002-last: exit status 0')" ]
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
+check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
+hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")
+check "PID 1's peak memory stays small with a 5 MB config.json (VmHWM ${hwm:-?} kB)" [ "${hwm:-999999}" -lt 16000 ]
+check "a service whose dependency never gets ready is named in the boot summary" has "$log" 'boot complete: still waiting: waiter \(for neverready \((stopping|restarting)\)\)'
+check "the waiting service never ran" bash -c "! grep -q waiter-ran '$log'"
 check "broken bundle fails alone" has "$log" 'services broken: FAILED to start: '
 check "broken bundle's error names file, field and reason" has "$log" 'services/broken/config.json: process.args\[0\]: expected string, got number'
 check "a service that ignores SIGTERM as pid 1 of its namespace is killed without waiting out the grace" has "$log" 'services checker: pid 1 of its namespace has no SIGTERM handler, sending SIGKILL now'
@@ -94,4 +115,23 @@ check "all containers stopped before the end" has "$log" 'all containers stopped
 check "poweroff reached reboot(2)" has "$log" 'poweroff now'
 check "200 orphans re-parented to PID 1 were all reaped" has "$log" 'poweroff: zombies=0$'
 check "the whole run, shutdown included, took well under the 10 s grace (${elapsed_ms} ms)" [ "$elapsed_ms" -lt 9000 ]
+
+# The emergency path: PID 1's own setup fails (a test switch). It must log,
+# keep reaping and obey a poweroff signal at once, not freeze.
+elog=$work/emergency.log
+timeout 40 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$elog" 2>&1 &
+tpid=$!
+for i in $(seq 1 100); do grep -q 'emergency: reboot in 10 s' "$elog" && break; sleep 0.1; done
+upid=$(pgrep -P "$tpid" | head -1); ipid=$(pgrep -P "${upid:-0}" | head -1)
+sleep 1
+t0=$(date +%s%N)
+[ -n "$ipid" ] && kill -USR2 "$ipid"
+wait "$tpid"; erc=$?
+signal_to_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+sed 's/^/  e| /' "$elog"
+check "a failure of PID 1's own setup is logged" has "$elog" 'PID 1 cannot go on: setup failure requested by BERTH_TEST_SETUP_FAILURE'
+check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10 s'
+check "a poweroff signal during the delay is obeyed at once (${signal_to_end_ms} ms, status $erc)" \
+  bash -c "grep -q 'emergency: signal 12: poweroff' '$elog' && grep -q 'poweroff now' '$elog' && [ $signal_to_end_ms -lt 5000 ] && [ $erc != 124 ]"
 finish

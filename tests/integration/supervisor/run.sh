@@ -132,11 +132,16 @@ service notified "$own" '[]' 'sleep 0.2; /bin/notify-send "STATUS=caf$(printf "\
   '{"readiness": {"type": "systemd", "timeout": "10s"}}'
 cp "$work/notify-send" "$root/containers/services/notified/rootfs/bin/" 2>/dev/null
 mkdir -p "$root/containers/services/notified/rootfs/run/berth/notify/notified"   # its notify directory's mount point (read-only root)
+# A prestart hook that never returns: the setup hangs in its launch process
+# while PID 1 goes on (other services start, the CLI answers, shutdown works).
+service hooked "$own" '[]' 'echo hooked-ran; exec sleep 1000' '{"restart": "no"}'
+sed -i 's|"ociVersion": "1.0.2",|"ociVersion": "1.0.2", "hooks": {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "1000"]}]},|' "$root/containers/services/hooked/config.json"
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
 for i in $(seq 1 60); do berth status crash --json | grep -q "\"failed\"" && break; sleep 0.2; done
 echo "drv: ps-begin"; berth ps; echo "drv: ps-end"
+echo "drv: hooked=$(berth status hooked --json | grep "\"state\"" | tr -d " ,")"
 echo "drv: json-names=$(berth ps --json | grep -c "\"name\"")"
 berth status web --json | grep -E "\"(state|ready|readiness)\"" | sed "s/^/drv: status /"
 echo "drv: logs=$(berth logs web -n 5 | tail -1)"
@@ -216,13 +221,17 @@ while read -r line; do
 done <<< "$starts"
 check "crash loop: 4 restarts at 500, 1000, 2000, 2000 ms (±10 %)" [ "$backoff_ok" = 1 -a "$n" = 4 ]
 check "crash loop gave up after 5 failures" has "$log" 'services crash: gave up after 5 failures'
+check "a hanging prestart hook leaves its service starting while the others run and the CLI answers" \
+  has "$log" 'drv: hooked="state":"starting"'
+check "the hung start is abandoned at shutdown" has "$log" 'services hooked: start abandoned'
+check "the hooked service never ran" bash -c "! grep -q hooked-ran '$log'"
 check "readiness over fd 5: db ready" has "$log" 'services db: ready after [0-9]+ ms'
 check "web (dependsOn db) started only after db was ready" \
   [ "$(line_of "$log" 'services web: started')" -gt "$(line_of "$log" 'services db: ready after')" ]
 check "service output captured and echoed with its name" has "$log" '^web: web: fds='
 check "service sees only fds 0-2 (+ the one ls opens)" has "$log" 'web: fds=0 1 2 3 $'
 check "ps table lists the services" has "$log" '^driver: (web|db) +services +running'
-check "ps --json lists every container" has "$log" 'drv: json-names=12'
+check "ps --json lists every container" has "$log" 'drv: json-names=13'
 check "status --json: state, readiness" has "$log" 'drv: status +"readiness": "none"'
 check "logs NAME -n shows the captured line" has "$log" 'drv: logs=.*web: fds='
 check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logfile=[0-9]{4}-[0-9]{2}-[0-9]{2}T.*web: fds='

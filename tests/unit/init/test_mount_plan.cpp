@@ -1,4 +1,6 @@
 #include <catch2/catch.hpp>
+
+#include "fake_sys.hpp"
 #include <linux/magic.h>
 
 #include <map>
@@ -9,7 +11,8 @@ using namespace berth::init;
 
 namespace {
 // Records calls; fails the mounts it is told to.
-struct FakeSys : SysOps {
+// Records the early-boot calls; the rest of the seam is the shared fake.
+struct FakeSys : testing::FakeSys {
     std::vector<std::string> calls;
     std::map<std::string, int> mount_errors;
     std::map<std::string, long> types;

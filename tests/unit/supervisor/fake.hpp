@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -32,16 +33,63 @@ struct TempTree {
     }
 };
 
-// Hands out fake pids and records the order of starts; fails names it is told to.
+// Hands out fake pids and records the order of starts; fails names it is told
+// to. Reports at once, as if setup took no time, unless `hold` is set: then
+// each start waits for finish(name) or fail(name, why), as a launch process
+// still setting up would.
 struct FakeLauncher : Launcher {
     std::vector<std::string> started;
     std::vector<std::string> broken;
+    std::vector<std::string> cancelled;
+    std::vector<pid_t> launch_pids;  // the launch processes' own pids, claimed by reaped()
+    std::map<std::string, Done> held;
+    bool hold = false;
     pid_t next = 1000;
-    void start(Container& c) override {
+    void start(Container& c, Done done) override {
         started.push_back(c.name);
+        if (hold) {
+            held[c.name] = std::move(done);
+            return;
+        }
+        done(outcome(c.name));
+    }
+    void cancel(Container& c) override {
+        if (held.erase(c.name)) cancelled.push_back(c.name);
+    }
+    bool reaped(pid_t pid, int, int) override {
+        for (auto it = launch_pids.begin(); it != launch_pids.end(); ++it)
+            if (*it == pid) {
+                launch_pids.erase(it);
+                return true;
+            }
+        return false;
+    }
+    LaunchResult outcome(const std::string& name) {
+        LaunchResult r;
         for (auto& b : broken)
-            if (b == c.name) throw berth::Error("container `" + c.name + "`: exec: `/bin/nope` not found", ENOENT);
-        c.pid = next++;
+            if (b == name) r.error = "container `" + name + "`: exec: `/bin/nope` not found";
+        if (r.error.empty()) r.pid = next++;
+        return r;
+    }
+    // Delivers a held start's report; returns the pid it reported.
+    pid_t finish(const std::string& name) {
+        auto it = held.find(name);
+        if (it == held.end()) throw std::runtime_error(name + " has no start held");
+        Done done = std::move(it->second);
+        held.erase(it);
+        LaunchResult r = outcome(name);
+        pid_t pid = r.pid;
+        done(std::move(r));
+        return pid;
+    }
+    void fail(const std::string& name, const std::string& why) {
+        auto it = held.find(name);
+        if (it == held.end()) throw std::runtime_error(name + " has no start held");
+        Done done = std::move(it->second);
+        held.erase(it);
+        LaunchResult r;
+        r.error = why;
+        done(std::move(r));
     }
     int count(const std::string& n) const {
         int k = 0;

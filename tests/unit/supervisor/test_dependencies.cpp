@@ -24,7 +24,7 @@ TEST_CASE("a cycle is rejected with the cycle printed; the others start") {
     CHECK(r.get("a").error.find("dependency cycle: a -> b -> c -> a") != std::string::npos);
     CHECK(r.get("c").error.find("dependency cycle") != std::string::npos);
     CHECK(r.get("typo").error.find("runtime.json: berth.dependsOn: unknown service \"nosuch\"") != std::string::npos);
-    CHECK(r.get("free").state == State::running);
+    CHECK(r.get("free").state == State::ready);
     CHECK(r.l.started == std::vector<std::string>{"free"});
 }
 
@@ -41,8 +41,8 @@ TEST_CASE("hard dependency: start after it is ready; independent services start 
     s.notify_data(*s.find("db"), "partial", r.get("db").pid);
     CHECK(r.get("web").state == State::pending);
     s.notify_data(*s.find("db"), "\n", r.get("db").pid);  // readiness split across reads
-    CHECK(r.get("db").ready);
-    CHECK(r.get("web").state == State::running);
+    CHECK(r.get("db").ready());
+    CHECK(r.get("web").state == State::ready);
 }
 
 TEST_CASE("soft dependency starts after the other failed; hard dependents of a failed service stop") {
@@ -54,7 +54,7 @@ TEST_CASE("soft dependency starts after the other failed; hard dependents of a f
     s.boot();
     CHECK(r.l.started == std::vector<std::string>{"net"});
     r.exit("net", 1);  // failed for good (restart: no)
-    CHECK(r.get("soft").state == State::running);
+    CHECK(r.get("soft").state == State::ready);
     CHECK(r.get("hard").state == State::failed);
     CHECK(r.get("hard").error == "dependency net failed");
 }
@@ -65,7 +65,7 @@ TEST_CASE("a hard dependency that gives up stops its running dependents") {
     r.t.bundle("services", "web", R"({"dependsOn": ["db"]})");
     auto& s = r.make();
     s.boot();
-    REQUIRE(r.get("web").state == State::running);
+    REQUIRE(r.get("web").state == State::ready);
     r.exit("db", 1);
     r.advance(10);
     r.exit("db", 1);
@@ -104,16 +104,16 @@ TEST_CASE("systemd notifications") {
     REQUIRE(c.state == State::running);
     CHECK(fs::exists(notify + "/sd/notify"));
     s.notify_data(c, "STATUS=warming up\n", c.pid);
-    CHECK_FALSE(c.ready);
+    CHECK_FALSE(c.ready());
     CHECK(c.status_text == "warming up");
     // A short-lived helper (systemd-notify) whose pid is gone by the time
     // PID 1 reads the datagram: the socket is the identity, not the pid.
     s.notify_data(c, "READY=1", 999999999);
-    CHECK(c.ready);
+    CHECK(c.ready());
     r.advance(900);
     s.notify_data(c, "WATCHDOG=1", c.pid);
     r.advance(900);
-    CHECK(c.state == State::running);  // the ping pushed the deadline
+    CHECK(c.state == State::ready);  // the ping pushed the deadline
     r.advance(100);
     CHECK(c.state == State::stopping);
     r.exit("sd", SIGTERM, CLD_KILLED);
@@ -145,7 +145,7 @@ TEST_CASE("READY=1 from a helper that exited before PID 1 read it, over the real
     REQUIRE(WIFEXITED(status));
     REQUIRE(WEXITSTATUS(status) == 0);
     r.loop.run_once(1000);
-    CHECK(c.ready);
+    CHECK(c.ready());
     CHECK(c.status_text == "up \xEF\xBF\xBD");  // the byte that is not UTF-8 replaced
 }
 
@@ -176,7 +176,7 @@ TEST_CASE("a hung onboot container is killed after its timeout, reported, and th
     CHECK(r.get("000-hang").describe_exit() == "timed out after 5000 ms, killed by signal 9 (SIGKILL)");
     CHECK_FALSE(r.get("000-hang").succeeded());
     r.exit("001-next", 0);
-    CHECK(r.get("svc").state == State::running);
+    CHECK(r.get("svc").state == State::ready);
 }
 
 TEST_CASE("onboot onFailure poweroff ends the boot") {
@@ -201,7 +201,7 @@ TEST_CASE("bad runtime.json fails that service only, naming file, field and reas
     s.boot();
     CHECK(r.get("bad").state == State::failed);
     CHECK(r.get("bad").error == r.t.root + "/services/bad/runtime.json: berth.restartDelay: negative duration");
-    CHECK(r.get("good").state == State::running);
+    CHECK(r.get("good").state == State::ready);
     CHECK(s.start("bad") == r.get("bad").error);
 }
 
@@ -215,12 +215,12 @@ TEST_CASE("shutdown stops services in reverse dependency order") {
     REQUIRE(r.l.started == std::vector<std::string>{"db", "app", "proxy"});
     s.request_shutdown(PowerAction::poweroff);
     CHECK(r.get("proxy").state == State::stopping);
-    CHECK(r.get("app").state == State::running);
-    CHECK(r.get("db").state == State::running);
+    CHECK(r.get("app").state == State::ready);
+    CHECK(r.get("db").state == State::ready);
     r.advance(1000);  // proxy ignores SIGTERM: SIGKILL at its stopTimeout
     r.exit("proxy", SIGKILL, CLD_KILLED);
     CHECK(r.get("app").state == State::stopping);
-    CHECK(r.get("db").state == State::running);
+    CHECK(r.get("db").state == State::ready);
     r.exit("app", SIGTERM, CLD_KILLED);
     CHECK(r.get("db").state == State::stopping);
     r.exit("db", SIGTERM, CLD_KILLED);

@@ -16,16 +16,20 @@ namespace {
 
 // Starts `sleep` for real and keeps a pidfd to it, as the runtime does.
 struct ForkingLauncher : Launcher {
-    void start(Container& c) override {
+    void start(Container&, Done done) override {
         pid_t pid = ::fork();
         if (pid < 0) throw berth::Error("fork", errno);
         if (pid == 0) {
             ::execl("/bin/sleep", "sleep", "100", (char*)nullptr);
             ::_exit(127);
         }
-        c.pid = pid;
-        c.pidfd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
+        LaunchResult r;
+        r.pid = pid;
+        r.pidfd.reset(int(::syscall(SYS_pidfd_open, pid, 0)));
+        done(std::move(r));
     }
+    void cancel(Container&) override {}
+    bool reaped(pid_t, int, int) override { return false; }
 };
 
 // Runs as pid 1 of a fresh pid namespace; the exit status says what went wrong.

@@ -54,7 +54,7 @@ TEST_CASE("restart no / on-failure / always") {
     r.advance(5000);
     CHECK(r.get("no").state == State::exited);
     CHECK(r.get("onfail").state == State::exited);
-    CHECK(r.get("always").state == State::running);
+    CHECK(r.get("always").state == State::ready);
     CHECK(r.l.count("always") == 2);
 }
 
@@ -82,7 +82,7 @@ TEST_CASE("failures outside the give-up window are forgotten") {
         r.advance(4000);  // each failure 5 s after the previous one
         r.exit("flaky", 1);
         r.advance(1000);
-        REQUIRE(r.get("flaky").state == State::running);
+        REQUIRE(r.get("flaky").state == State::ready);
     }
     CHECK(s.action() == PowerAction::none);
 }
@@ -99,10 +99,10 @@ TEST_CASE("stop: no restart; start: clean backoff; restart: stop then start") {
     CHECK(r.get("svc").state == State::exited);
     CHECK(r.l.count("svc") == 1);
     CHECK(s.start("svc") == "");
-    CHECK(r.get("svc").state == State::running);
+    CHECK(r.get("svc").state == State::ready);
     CHECK(s.restart("svc") == "");
     r.exit("svc", SIGTERM, CLD_KILLED);
-    CHECK(r.get("svc").state == State::running);
+    CHECK(r.get("svc").state == State::ready);
     CHECK(r.l.count("svc") == 3);
     CHECK(s.stop("nope").find("no service named nope") != std::string::npos);
 }

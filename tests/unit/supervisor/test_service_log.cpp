@@ -146,7 +146,7 @@ TEST_CASE("control requests: ps, status, stop, start, kill, logs") {
     CHECK(r.get("web").state == State::exited);  // restart: always, yet stopped stays stopped
     CHECK(ctl.handle({{"cmd", "kill"}, {"name", "web"}, {"signal", 9}})["error"] == "web is not running");
     CHECK(ctl.handle({{"cmd", "start"}, {"name", "web"}})["ok"] == true);
-    CHECK(r.get("web").state == State::running);
+    CHECK(r.get("web").state == State::ready);
     const_cast<Container&>(r.get("web")).log->add_line("hello from web");
     auto logs = ctl.handle({{"cmd", "logs"}, {"name", "web"}, {"lines", 5}});
     CHECK(logs["ok"] == true);  // the header; the lines stream over a socket (test_control_server)

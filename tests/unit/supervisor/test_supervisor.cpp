@@ -18,16 +18,15 @@ namespace {
 
 using testing::TempTree;
 
-// Hands out fake pids and records the order of starts; fails names it is told to.
-struct FakeLauncher : Launcher {
-    std::vector<std::string> started;
-    std::vector<std::string> broken;
-    pid_t next = 1000;
-    void start(Container& c) override {
+// The shared fake, with the error text this file's checks expect.
+struct FakeLauncher : testing::FakeLauncher {
+    void start(Container& c, Done done) override {
         started.push_back(c.name);
+        LaunchResult r;
         for (auto& b : broken)
-            if (b == c.name) throw berth::Error(c.bundle + "/config.json: process.args: required");
-        c.pid = next++;
+            if (b == c.name) r.error = c.bundle + "/config.json: process.args: required";
+        if (r.error.empty()) r.pid = next++;
+        done(std::move(r));
     }
 };
 
@@ -76,7 +75,7 @@ TEST_CASE("onboot containers run one at a time in lexical order, then all servic
     CHECK(l.started == std::vector<std::string>{"000-first", "001-second", "db", "web"});
     CHECK(get(s, "001-second").describe_exit() == "exit status 3");
     CHECK(get(s, "000-first").succeeded());
-    CHECK(get(s, "web").state == State::running);
+    CHECK(get(s, "web").state == State::ready);
 }
 
 TEST_CASE("a broken bundle fails alone") {
@@ -96,7 +95,7 @@ TEST_CASE("a broken bundle fails alone") {
     s.child_exited(pid_of(s, "001-good"), CLD_EXITED, 0);
     CHECK(get(s, "broken").state == State::backoff);  // a start failure follows the restart policy
     CHECK(get(s, "broken").error.find("process.args") != std::string::npos);
-    CHECK(get(s, "fine").state == State::running);
+    CHECK(get(s, "fine").state == State::ready);
 }
 
 TEST_CASE("shutdown: onshutdown containers first, then services, completes when all exit") {
@@ -109,7 +108,7 @@ TEST_CASE("shutdown: onshutdown containers first, then services, completes when 
     s.boot();
     s.request_shutdown(PowerAction::poweroff);
     CHECK(l.started.back() == "000-save");
-    CHECK(get(s, "web").state == State::running);  // not stopped before onshutdown is done
+    CHECK(get(s, "web").state == State::ready);  // not stopped before onshutdown is done
     s.request_shutdown(PowerAction::reboot);       // second request: ignored
     s.child_exited(pid_of(s, "000-save"), CLD_EXITED, 0);
     CHECK(get(s, "web").state == State::stopping);

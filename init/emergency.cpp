@@ -1,0 +1,91 @@
+#include "init/emergency.hpp"
+
+#include <signal.h>
+
+#include "common/log.hpp"
+#include "init/boot_files.hpp"
+#include "init/shutdown.hpp"
+
+namespace berth::init {
+
+using supervisor::PowerAction;
+
+EmergencyChoice emergency_choice(const std::map<std::string, std::string>& cmdline) {
+    auto it = cmdline.find("berth.emergency");
+    if (it == cmdline.end() || it->second == "reboot") return EmergencyChoice::reboot;
+    if (it->second == "poweroff") return EmergencyChoice::poweroff;
+    if (it->second == "halt") return EmergencyChoice::halt;
+    if (it->second == "shell") return EmergencyChoice::shell;
+    log::warn("berth.emergency={}: not one of shell, reboot, poweroff, halt; using reboot", it->second);
+    return EmergencyChoice::reboot;
+}
+
+PowerAction action_for_signal(int sig) {
+    switch (sig) {
+        case SIGUSR2:
+        case SIGPWR: return PowerAction::poweroff;
+        case SIGUSR1: return PowerAction::halt;
+        case SIGTERM:
+        case SIGINT: return PowerAction::reboot;  // SIGINT is Ctrl-Alt-Del
+        default: return PowerAction::none;
+    }
+}
+
+PowerAction emergency_wait(SysOps& sys, EmergencyChoice choice, int delay_ms) {
+    PowerAction fallback = choice == EmergencyChoice::poweroff ? PowerAction::poweroff
+                           : choice == EmergencyChoice::halt   ? PowerAction::halt
+                                                               : PowerAction::reboot;
+    pid_t shell = -1;
+    if (choice == EmergencyChoice::shell) {
+        if (!sys.exists(kRescueShell)) {
+            log::error("emergency: no {} in the image for a rescue shell", kRescueShell);
+        } else if (int r = sys.spawn_on_console(kRescueShell); r < 0) {
+            log::error("emergency: cannot start {}: errno {}", kRescueShell, -r);
+        } else {
+            shell = r;
+            log::error("emergency: rescue shell on the console (pid {}); the machine reboots when it exits", shell);
+        }
+    }
+    if (shell < 0)
+        log::error("emergency: {} in {} s (poweroff, reboot and halt signals work meanwhile)",
+                   supervisor::action_name(fallback), delay_ms / 1000);
+    std::int64_t deadline = sys.now_ms() + delay_ms;
+    for (;;) {
+        std::int64_t left = deadline - sys.now_ms();
+        if (shell < 0 && left <= 0) return fallback;
+        int sig = sys.wait_signal(shell < 0 ? int(left) : 1000);
+        pid_t pid;
+        int code, status;
+        while (sys.reap_one(pid, code, status) == 1)
+            if (pid == shell) {
+                log::info("emergency: the rescue shell exited");
+                return fallback;
+            }
+        PowerAction a = action_for_signal(sig);
+        if (a != PowerAction::none) {
+            log::info("emergency: signal {}: {}", sig, supervisor::action_name(a));
+            return a;
+        }
+    }
+}
+
+void emergency(SysOps& sys, const std::string& error) {
+    log::error("PID 1 cannot go on: {}", error);
+    auto cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
+    PowerAction a = emergency_wait(sys, emergency_choice(cmdline), kEmergencyDelayMs);
+    kill_everything(sys, 2000);
+    unmount_all(sys);
+    final_reboot(sys, a);
+    // reboot(2) refused: PID 1 must still never exit, nor leave zombies.
+    for (;;) {
+        int sig = sys.wait_signal(60000);
+        pid_t pid;
+        int code, status;
+        while (sys.reap_one(pid, code, status) == 1) {
+        }
+        PowerAction again = action_for_signal(sig);
+        if (again != PowerAction::none) final_reboot(sys, again);
+    }
+}
+
+}  // namespace berth::init
