@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "common/fs.hpp"
+#include "config/signals.hpp"
 
 namespace berth::config {
 
@@ -79,26 +80,6 @@ struct Checker {
 
 }  // namespace
 
-std::optional<Millis> parse_duration(const json& v) {
-    if (v.is_number()) {
-        double s = v.get<double>();
-        if (!(s >= 0) || s > 1e9) return std::nullopt;
-        return Millis(std::llround(s * 1000));
-    }
-    if (!v.is_string()) return std::nullopt;
-    const std::string s = v.get<std::string>();
-    size_t i = 0;
-    while (i < s.size() && (std::isdigit((unsigned char)s[i]) || s[i] == '.')) ++i;
-    if (i == 0 || i > 12) return std::nullopt;
-    char* end = nullptr;
-    double n = std::strtod(s.substr(0, i).c_str(), &end);
-    if (*end) return std::nullopt;
-    std::string unit = s.substr(i);
-    double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
-    if (scale < 0) return std::nullopt;
-    return Millis(std::llround(n * scale));
-}
-
 std::optional<std::uint64_t> parse_size(const json& v) {
     if (v.is_number_integer()) return v.get<std::int64_t>() >= 0 ? std::optional(v.get<std::uint64_t>()) : std::nullopt;
     if (!v.is_string()) return std::nullopt;
@@ -120,13 +101,7 @@ int parse_signal(const json& v) {
         return n > 0 && n < NSIG ? int(n) : 0;
     }
     if (!v.is_string()) return 0;
-    std::string s = v.get<std::string>();
-    if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-    for (int sig = 1; sig < SIGRTMIN; ++sig) {
-        const char* a = sigabbrev_np(sig);
-        if (a && s == a) return sig;
-    }
-    return 0;
+    return signal_from_name(v.get_ref<const std::string&>()).value_or(0);
 }
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {

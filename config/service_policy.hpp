@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/duration.hpp"
 #include "config/oci_spec.hpp"
 
 namespace berth::config {
 
-using Millis = std::int64_t;
 using ConfigError = oci::ConfigError;  // what() lists every problem with its path
 
 enum class Restart { no, on_failure, always };
@@ -60,11 +60,9 @@ ServicePolicy parse_service_policy(const nlohmann::json& berth_object, const std
 // object is absent. Other runtime.json keys (mounts, mkdir...) are not checked here.
 ServicePolicy load_service_policy(const std::string& bundle_dir);
 
-// "250ms", "10s", "2m", "1h", or a JSON number of seconds; nullopt when malformed.
-std::optional<Millis> parse_duration(const nlohmann::json& v);
 // "512KiB", "1MiB", "2GiB", "100B" or a number of bytes.
 std::optional<std::uint64_t> parse_size(const nlohmann::json& v);
-// "SIGTERM", "TERM" or a number; 0 when unknown.
+// "SIGTERM", "TERM" or a number (config/signals.hpp); 0 when unknown.
 int parse_signal(const nlohmann::json& v);
 // The candidate nearest to `word` by edit distance, "" when none is close.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);

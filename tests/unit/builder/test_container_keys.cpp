@@ -125,11 +125,27 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
 
     ImageSpec dep = parse(h + "    dependsOn: [dbb]\n  - name: db\n    image: i\n    command: [y]\n");
     CHECK_THROWS_WITH(check_dependencies(dep), Contains("t.yml:7:17: services[0].dependsOn[0]: no service named 'dbb'; did you mean 'db'?"));
+    // PID 1 fails every service on a cycle at boot; the build refuses it.
+    ImageSpec cycle = parse(h + "    dependsOn: [db]\n  - name: db\n    image: i\n    command: [y]\n    waitsFor: [s]\n");
+    CHECK_THROWS_WITH(check_dependencies(cycle), Contains("t.yml:7:16: services[0].dependsOn: dependency cycle: db -> s -> db"));
     ImageSpec self = parse(h + "    after: [s]\n");
     CHECK_THROWS_WITH(check_dependencies(self), Contains("cannot depend on itself"));
     ImageSpec wd = parse(std::string(kHead) + "watchdog: {device: /dev/watchdog0, timeout: 60s, interval: 10s}\n");
-    CHECK(*wd.watchdog == json{{"device", "/dev/watchdog0"}, {"timeout", "60s"}, {"interval", "10s"}});
+    CHECK(*wd.watchdog == berth::config::WatchdogConfig{"/dev/watchdog0", 60, 10000});
     CHECK_THROWS_WITH(parse(std::string(kHead) + "watchdog: {timeout: soon}\n"), Contains("watchdog.timeout: expected a non-negative duration"));
+}
+
+// PID 1 refuses a watchdog timeout under a second (the driver takes whole
+// seconds) and boots without the watchdog: the build must refuse it first, at its line.
+TEST_CASE("keys: a watchdog PID 1 would refuse is a build error at its line", "[builder][keys][watchdog]") {
+    std::string head = std::string(kHead);
+    int line = int(std::count(head.begin(), head.end(), '\n')) + 2;
+    CHECK_THROWS_WITH(parse(head + "watchdog:\n  timeout: 500ms\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":12: watchdog.timeout: must be between 1s and 1h"));
+    CHECK_THROWS_WITH(parse(head + "watchdog:\n  interval: 50ms\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":13: watchdog.interval: must be at least 100ms"));
+    ImageSpec ok = parse(head + "watchdog:\n  timeout: 1m\n");
+    CHECK(ok.watchdog->timeout_s == 60);
 }
 
 TEST_CASE("keys: the image label gives defaults that the YAML overrides key by key", "[builder][keys][label]") {

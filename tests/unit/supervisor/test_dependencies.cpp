@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake.hpp"
-#include "supervisor/dependency_graph.hpp"
+#include "config/dependency_graph.hpp"
 
 using namespace testing;
 
