@@ -323,7 +323,7 @@ public:
         walk_map(n, path, keys, {});
         try {
             return *config::parse_image_config({{"watchdog", w}}, file_).watchdog;
-        } catch (const config::ConfigError& e) {
+        } catch (const oci::ConfigError& e) {
             // "watchdog.timeout: must be between 1s and 1h" -> at the timeout value.
             const std::string& first = e.problems().front();
             std::string where = first.substr(0, first.find(": "));

@@ -5,6 +5,7 @@
 namespace berth::config {
 
 using json = nlohmann::json;
+using oci::ConfigError;
 
 namespace {
 

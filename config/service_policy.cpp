@@ -188,6 +188,48 @@ ServicePolicy parse_service_policy(const json& berth, const std::string& source)
     return p;
 }
 
+json to_json(const ServicePolicy& p) {
+    const ServicePolicy d;
+    json o = json::object();
+    auto dur = [&](const char* key, Millis v, Millis def) {
+        if (v != def) o[key] = format_duration(v);
+    };
+    if (p.restart != d.restart) o["restart"] = restart_name(p.restart);
+    dur("restartDelay", p.restart_delay_ms, d.restart_delay_ms);
+    dur("restartDelayMax", p.restart_delay_max_ms, d.restart_delay_max_ms);
+    dur("restartResetAfter", p.restart_reset_after_ms, d.restart_reset_after_ms);
+    if (p.give_up) {
+        json g = {{"failures", p.give_up->failures}};
+        if (p.give_up->window_ms) g["window"] = format_duration(p.give_up->window_ms);
+        if (p.give_up->action != PowerOnFailure::none) g["action"] = power_action_name(p.give_up->action);
+        o["giveUp"] = g;
+    }
+    if (p.stop_signal != d.stop_signal) {
+        std::string name = signal_name(p.stop_signal);
+        o["stopSignal"] = name.empty() ? json(p.stop_signal) : json(name);
+    }
+    dur("stopTimeout", p.stop_timeout_ms, d.stop_timeout_ms);
+    dur("timeout", p.timeout_ms, d.timeout_ms);
+    if (p.on_failure != d.on_failure) o["onFailure"] = power_action_name(p.on_failure);
+    if (!p.depends_on.empty()) o["dependsOn"] = p.depends_on;
+    if (!p.waits_for.empty()) o["waitsFor"] = p.waits_for;
+    if (!p.after.empty()) o["after"] = p.after;
+    json r = json::object();
+    if (p.readiness != d.readiness) r["type"] = readiness_name(p.readiness);
+    if (p.readiness_fd != d.readiness_fd) r["fd"] = p.readiness_fd;
+    if (p.readiness_timeout_ms != d.readiness_timeout_ms) r["timeout"] = format_duration(p.readiness_timeout_ms);
+    if (!r.empty()) o["readiness"] = r;
+    dur("watchdog", p.watchdog_ms, d.watchdog_ms);
+    json l = json::object();
+    if (p.log.console != d.log.console) l["console"] = p.log.console;
+    if (p.log.file != d.log.file) l["file"] = p.log.file;
+    if (p.log.max_size != d.log.max_size) l["maxSize"] = p.log.max_size;
+    if (p.log.keep != d.log.keep) l["keep"] = p.log.keep;
+    if (p.log.ring_lines != d.log.ring_lines) l["ringLines"] = p.log.ring_lines;
+    if (!l.empty()) o["log"] = l;
+    return o;
+}
+
 ServicePolicy load_service_policy(const std::string& bundle_dir) {
     std::string path = fs::join(bundle_dir, "runtime.json");
     auto text = fs::try_read_file(path);
@@ -205,6 +247,16 @@ const char* restart_name(Restart r) {
         case Restart::no: return "no";
         case Restart::on_failure: return "on-failure";
         case Restart::always: return "always";
+    }
+    return "?";
+}
+
+const char* power_action_name(PowerOnFailure a) {
+    switch (a) {
+        case PowerOnFailure::none: return "none";
+        case PowerOnFailure::cont: return "continue";
+        case PowerOnFailure::poweroff: return "poweroff";
+        case PowerOnFailure::reboot: return "reboot";
     }
     return "?";
 }

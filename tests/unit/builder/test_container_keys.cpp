@@ -41,6 +41,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
                         "    resources: {memory: {limit: 1000000}}\n"
                         "    sysctl: {net.ipv4.ip_forward: \"1\"}\n    rlimits: [\"nofile,1024,2048\", \"RLIMIT_CORE,0,0\"]\n"
                         "    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
+                        "    gidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
                         "    annotations: {a: b}\n    maskedPaths: []\n    seccomp: unconfined\n"
                         "    runtime: {mkdir: [/var/x], cgroups: [berth/s]}\n");
     const ContainerSpec& c = s.services[0];
@@ -105,7 +106,7 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
     json rt = generate_runtime_json(s.services[0]);
     CHECK(rt["berth"]["restart"] == "always");
     CHECK(rt["berth"]["giveUp"]["action"] == "reboot");
-    CHECK(rt["berth"]["stopTimeout"] == 5);
+    CHECK(rt["berth"]["stopTimeout"] == "5s");  // written by the policy model, read back the same
 
     auto policy_error = [&](const std::string& extra) {
         ImageSpec bad = parse(h + extra);
