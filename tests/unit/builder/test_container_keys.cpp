@@ -136,6 +136,26 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
     CHECK_THROWS_WITH(parse(std::string(kHead) + "watchdog: {timeout: soon}\n"), Contains("watchdog.timeout: expected a non-negative duration"));
 }
 
+// PID 1 loads every bundle with oci::parse_spec; what it would refuse at boot
+// fails the build at the YAML key it comes from.
+TEST_CASE("keys: a config.json PID 1 would refuse is a build error at its line", "[builder][keys][oci]") {
+    auto error_of = [](const std::string& extra) -> std::string {
+        try {
+            generate_oci_config(parse(std::string(kHead) + extra).services[0]);
+        } catch (const YamlError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK_THAT(error_of("    resources:\n      memory:\n        swappiness: 10\n"),
+               Contains("t.yml:9:21: services[0].resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness"));
+    CHECK_THAT(error_of("    userns: new\n    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"),
+               Contains("t.yml:4:5: services[0].gidMappings: required with a new user namespace"));
+    CHECK_THAT(error_of("    rlimits: [\"nofile,2048,1024\"]\n"),
+               Contains("t.yml:7:15: services[0].rlimits[0]: soft limit 2048 is above hard limit 1024"));
+    CHECK(error_of("    resources: {memory: {limit: 1000000}}\n").empty());
+}
+
 // PID 1 refuses a watchdog timeout under a second (the driver takes whole
 // seconds) and boots without the watchdog: the build must refuse it first, at its line.
 TEST_CASE("keys: a watchdog PID 1 would refuse is a build error at its line", "[builder][keys][watchdog]") {
