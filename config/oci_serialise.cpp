@@ -179,7 +179,7 @@ json seccomp(const Seccomp& s) {
             if (!r.args.empty())
                 j["args"] = array(r.args, [](const SeccompArg& a) {
                     json x = {{"index", a.index}, {"value", a.value}, {"op", std::string(seccomp_op_name(a.op))}};
-                    if (a.value_two) x["valueTwo"] = a.value_two;
+                    if (a.value_two || a.op == SeccompOp::masked_eq) x["valueTwo"] = a.value_two;  // the mask's operand
                     return x;
                 });
             return j;
