@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "init/ctl.hpp"
+#include "ctl/ctl.hpp"
 #include "init/pid1.hpp"
 
 int main(int argc, char** argv) {
@@ -13,9 +13,9 @@ int main(int argc, char** argv) {
     // argv[0] dispatch: `berth ps` through a symlink, `berth-init ctl ps` otherwise.
     std::string self = argc > 0 ? argv[0] : "";
     self = self.substr(self.rfind('/') + 1);
-    if (self == "berth" || self == "berthctl") return berth::init::ctl_main(argc - 1, argv + 1);
+    if (self == "berth" || self == "berthctl") return berth::ctl::ctl_main(argc - 1, argv + 1);
     std::string cmd = argc > 1 ? argv[1] : "";
-    if (cmd == "ctl") return berth::init::ctl_main(argc - 2, argv + 2);
+    if (cmd == "ctl") return berth::ctl::ctl_main(argc - 2, argv + 2);
     if (cmd == "--version" || cmd == "version") {
         std::printf("berth %s\n", BERTH_VERSION);
         return 0;

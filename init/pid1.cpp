@@ -19,7 +19,7 @@
 #include "init/early_boot.hpp"
 #include "init/hw_watchdog.hpp"
 #include "init/resident_trim.hpp"
-#include "init/ctl.hpp"
+#include "ctl/ctl.hpp"
 #include "init/shutdown.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/reaper.hpp"
@@ -174,7 +174,7 @@ void pid1_main() {
         sup_ptr = &sup;
         std::unique_ptr<supervisor::ControlServer> control;
         try {
-            control = std::make_unique<supervisor::ControlServer>(loop, sup, kControlSocket,
+            control = std::make_unique<supervisor::ControlServer>(loop, sup, ctl::kControlSocket,
                                                                  [&](PowerAction a) { sup.request_shutdown(a); });
         } catch (const std::exception& e) {
             log::error("control socket: {}; no `berth` commands this boot", e.what());

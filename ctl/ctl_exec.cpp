@@ -14,8 +14,8 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "config/oci_spec.hpp"
-#include "init/ctl.hpp"
-#include "init/ctl_client.hpp"
+#include "ctl/ctl.hpp"
+#include "ctl/ctl_client.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/cpu_numa.hpp"
 #include "runtime/lsm.hpp"
@@ -24,7 +24,7 @@
 #include "runtime/seccomp.hpp"
 #include "runtime/user.hpp"
 
-namespace berth::init {
+namespace berth::ctl {
 
 namespace {
 
@@ -133,4 +133,4 @@ int ctl_exec(const char* socket_path, int argc, char** argv) {
     }
 }
 
-}  // namespace berth::init
+}  // namespace berth::ctl

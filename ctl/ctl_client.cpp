@@ -1,4 +1,4 @@
-#include "init/ctl_client.hpp"
+#include "ctl/ctl_client.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -6,7 +6,7 @@
 
 #include "common/error.hpp"
 
-namespace berth::init {
+namespace berth::ctl {
 
 using json = nlohmann::json;
 
@@ -46,4 +46,4 @@ json CtlConnection::next() {
     }
 }
 
-}  // namespace berth::init
+}  // namespace berth::ctl

@@ -3,7 +3,7 @@
 // `berthctl`. Talks to PID 1 over its control socket.
 #pragma once
 
-namespace berth::init {
+namespace berth::ctl {
 
 constexpr const char* kControlSocket = "/run/berth/control";
 
@@ -13,4 +13,4 @@ int ctl_main(int argc, char** argv);
 // identity, capabilities and seccomp profile. Returns CMD's exit status.
 int ctl_exec(const char* socket_path, int argc, char** argv);
 
-}  // namespace berth::init
+}  // namespace berth::ctl

@@ -6,7 +6,7 @@
 
 #include "common/fs.hpp"
 
-namespace berth::init {
+namespace berth::ctl {
 
 class CtlConnection {
 public:
@@ -19,4 +19,4 @@ private:
     std::string buf_;
 };
 
-}  // namespace berth::init
+}  // namespace berth::ctl

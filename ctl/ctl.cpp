@@ -1,4 +1,4 @@
-#include "init/ctl.hpp"
+#include "ctl/ctl.hpp"
 
 #include <signal.h>
 #include <string.h>
@@ -15,10 +15,10 @@
 
 #include "common/fs.hpp"
 #include "config/service_policy.hpp"
-#include "init/ctl_client.hpp"
+#include "ctl/ctl_client.hpp"
 #include "supervisor/service_log.hpp"
 
-namespace berth::init {
+namespace berth::ctl {
 
 using json = nlohmann::json;
 
@@ -133,4 +133,4 @@ int ctl_main(int argc, char** argv) {
     }
 }
 
-}  // namespace berth::init
+}  // namespace berth::ctl
