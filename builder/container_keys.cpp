@@ -5,6 +5,7 @@
 
 #include "builder/capabilities.hpp"
 #include "builder/suggest.hpp"
+#include "config/oci_names.hpp"
 
 namespace berth::builder {
 
@@ -211,9 +212,16 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
 
 // "nofile,1024,4096" with a known resource name.
 std::vector<std::string> rlimits(const json& v, const std::string& p, const KeyFail& fail) {
-    static const std::vector<std::string> kNames = {
-        "as", "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice",
-        "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"};
+    // The names config.json's parser knows, as LinuxKit writes them ("nofile").
+    static const std::vector<std::string> kNames = [] {
+        std::vector<std::string> n;
+        for (auto name : oci::rlimit_names()) {
+            name = name.substr(7);  // "RLIMIT_"
+            for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+            n.push_back(name);
+        }
+        return n;
+    }();
     std::vector<std::string> out = str_list(v, p, fail);
     for (std::size_t i = 0; i < out.size(); ++i) {
         std::string s = out[i];

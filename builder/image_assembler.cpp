@@ -20,6 +20,7 @@
 #include "builder/bundle.hpp"
 #include "builder/oci_config_gen.hpp"
 #include "builder/outputs.hpp"
+#include "config/dependency_graph.hpp"
 #include "config/oci_defaults.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -178,6 +179,30 @@ void check_dependencies(const ImageSpec& spec) {
                 }
             }
         }
+    // Cycles: the graph PID 1 checks before it starts anything, over the same
+    // parsed policies; reported at the relation of the first service on the cycle.
+    std::map<std::string, config::ServicePolicy> policies;
+    std::map<std::string, const config::ServicePolicy*> graph;
+    for (const auto& s : spec.services) {
+        std::string entry = "services[" + std::to_string(s.index) + "]";
+        policies[s.name] = config::parse_service_policy(s.policy, entry);
+        graph[s.name] = &policies[s.name];
+    }
+    auto errors = config::check_dependencies(graph);
+    for (const auto& s : spec.services) {
+        auto err = errors.find(s.name);
+        if (err == errors.end()) continue;
+        std::string entry = "services[" + std::to_string(s.index) + "]";
+        std::string path = entry;
+        SourcePos pos = s.pos;
+        for (const char* key : {"dependsOn", "waitsFor", "after"})
+            if (auto it = s.key_pos.find(entry + "." + key); it != s.key_pos.end()) {
+                path = it->first;
+                pos = it->second;
+                break;
+            }
+        throw YamlError(pos, path, err->second);
+    }
 }
 
 std::string image_metadata(const ImageSpec& spec, const std::string& format) {
@@ -300,7 +325,8 @@ BuildResult build_image(const BuildOptions& opts) {
         bundles.push_back(add_bundle(tree, *c, img, security));
     }
     if (spec.watchdog)
-        tree.add_bytes("etc/berth/image.json", nlohmann::json{{"watchdog", *spec.watchdog}}.dump(2) + "\n", 0644);
+        tree.add_bytes(std::string(config::kImageConfigPath).substr(1),
+                       config::to_json(config::ImageConfig{spec.watchdog}).dump(2) + "\n", 0644);
 
     // files: last, so they can override anything above.
     add_files_section(tree, spec);

@@ -43,7 +43,8 @@ struct BuildResult {
 // The name used for output files when --name is not given ("web.yml" -> "web").
 std::string default_output_name(const std::string& yaml_file);
 
-// dependsOn/waitsFor/after must name services of the image; no service may name itself.
+// dependsOn/waitsFor/after must name services of the image; no service may name
+// itself and the relations may not form a cycle (PID 1's own graph check).
 void check_dependencies(const ImageSpec& spec);
 
 // The text for `files:` entries with `metadata: yaml|json`.

@@ -124,7 +124,64 @@ std::uint32_t resolve_id(const std::string& name, const std::string& db, const c
     throw Error(std::string("no entry for '") + name + "' in the image's " + db_name, ENOENT);
 }
 
+namespace {
+
+// The YAML path of a config.json problem path: process.* and linux.* keys are
+// the entry's own keys ("linux.resources.memory.swappiness" ->
+// "services[0].resources.memory.swappiness"), the rest the entry itself.
+std::string yaml_path_of(const ContainerSpec& c, const std::string& oci_path) {
+    for (const char* prefix : {"linux.", "process.", ""}) {
+        std::string pre = prefix;
+        if (oci_path.rfind(pre, 0) != 0) continue;
+        std::string rest = oci_path.substr(pre.size());
+        if (rest.rfind("user.", 0) == 0) rest = rest.substr(5);
+        return entry_path(c) + (rest.empty() ? "" : "." + rest);
+    }
+    return entry_path(c);
+}
+
+// Where a YAML path was written: the path itself, else its nearest recorded
+// parent, else the entry.
+SourcePos yaml_pos_of(const ContainerSpec& c, std::string path) {
+    while (!path.empty()) {
+        if (auto it = c.key_pos.find(path); it != c.key_pos.end()) return it->second;
+        std::size_t cut = path.find_last_of(".[");
+        if (cut == std::string::npos) break;
+        path = path.substr(0, cut);
+    }
+    return c.pos;
+}
+
+}  // namespace
+
+oci::Spec validate_oci_config(const ContainerSpec& c, const json& draft) {
+    try {
+        return oci::parse_spec(draft, c.pos.str() + ": " + entry_path(c));
+    } catch (const oci::ConfigError& e) {
+        // Every problem, the first at its line; PID 1 would refuse the bundle.
+        std::string first_path, message;
+        for (const auto& problem : e.problems()) {
+            std::size_t colon = problem.find(": ");
+            std::string oci_path = colon == std::string::npos ? "" : problem.substr(0, colon);
+            std::string why = colon == std::string::npos ? problem : problem.substr(colon + 2);
+            std::string path = yaml_path_of(c, oci_path);
+            if (first_path.empty()) {
+                first_path = path;
+                message = why;
+            } else {
+                message += "; " + path + ": " + why;
+            }
+        }
+        throw YamlError(yaml_pos_of(c, first_path), first_path, message);
+    }
+}
+
 json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {
+    // Written through the model PID 1 loads it with, after the same checks.
+    return oci::spec_to_json(validate_oci_config(c, draft_oci_config(c, img, sec)));
+}
+
+json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {
     const std::string at = entry_path(c);
     // Arguments: the YAML's command, else the image's Entrypoint + Cmd.
     std::vector<std::string> args;
@@ -257,7 +314,7 @@ std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& img, co
     return generate_oci_config(c, img, sec).dump(2) + "\n";  // nlohmann::json objects are key-sorted
 }
 
-json generate_runtime_json(const ContainerSpec& c) {
+config::RuntimeConfig runtime_config(const ContainerSpec& c) {
     json rt = c.runtime;
     if (!c.readonly) {
         // LinuxKit's writable container: the image is lower/, an overlay with its
@@ -278,7 +335,20 @@ json generate_runtime_json(const ContainerSpec& c) {
         rt["mounts"] = mounts;
     }
     if (!c.policy.empty()) rt["berth"] = c.policy;
-    return rt;
+    // The model PID 1 reads runtime.json with checks what it is written from.
+    try {
+        return config::parse_runtime_config(rt, c.pos.str() + ": " + entry_path(c));
+    } catch (const oci::ConfigError& e) {
+        // "cgroups[0]: ..." is the entry's runtime.cgroups[0]; "berth.restart: ..." its restart.
+        const std::string& first = e.problems().front();
+        std::size_t colon = first.find(": ");
+        std::string where = first.substr(0, colon);
+        std::string path = where.rfind("berth", 0) == 0 ? entry_path(c) + where.substr(5)
+                                                       : entry_path(c) + ".runtime." + where;
+        throw YamlError(yaml_pos_of(c, path), path, colon == std::string::npos ? first : first.substr(colon + 2));
+    }
 }
+
+json generate_runtime_json(const ContainerSpec& c) { return config::to_json(runtime_config(c)); }
 
 }  // namespace berth::builder

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "builder/yaml_model.hpp"
+#include "config/oci_spec.hpp"
+#include "config/runtime_config.hpp"
 
 namespace berth::builder {
 
@@ -28,9 +30,20 @@ struct SecurityDefaults {
     std::vector<std::string> masked_paths, readonly_paths;
 };
 
-// Throws YamlError (pointing at the container) when something required is missing.
+// config.json for the container: drafted from the entry, parsed and checked by
+// the model PID 1 loads bundles with (oci::parse_spec), and written from that
+// model. Throws YamlError at the entry's key (file:line:column) for anything
+// PID 1 would refuse, or when something required is missing.
 nlohmann::json generate_oci_config(const ContainerSpec& c, const ImageDefaults& image = {},
                                    const SecurityDefaults& security = {});
+
+// The unchecked document generate_oci_config() starts from.
+nlohmann::json draft_oci_config(const ContainerSpec& c, const ImageDefaults& image = {},
+                                const SecurityDefaults& security = {});
+
+// oci::parse_spec over `draft`, its problems turned into a YamlError at the
+// entry's key the first one comes from.
+oci::Spec validate_oci_config(const ContainerSpec& c, const nlohmann::json& draft);
 
 // Deterministic text (sorted keys, 2-space indent, trailing newline).
 std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& image = {},
@@ -38,6 +51,9 @@ std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& image =
 
 // runtime.json: the entry's `runtime:` keys plus the "berth" policy object; an
 // overlay mount on rootfs/ for a writable container (`lower` is its image).
+// Checked by the model PID 1 reads it with; throws oci::ConfigError.
+config::RuntimeConfig runtime_config(const ContainerSpec& c);
+// Its document, as written to the bundle.
 nlohmann::json generate_runtime_json(const ContainerSpec& c);
 
 // Looks `name_or_id` up in passwd/group text ("redis" -> 100); numbers pass through.

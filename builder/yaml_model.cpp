@@ -49,17 +49,6 @@ bool is_output_format(const std::string& f) {
     return std::find(all.begin(), all.end(), f) != all.end();
 }
 
-std::optional<std::uint64_t> parse_duration_ms(const std::string& s) {
-    std::size_t i = 0;
-    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
-    if (i == 0 || std::count(s.begin(), s.begin() + long(i), '.') > 1 || s[0] == '.') return std::nullopt;
-    double v = std::stod(s.substr(0, i));
-    std::string unit = s.substr(i);
-    double mult = unit == "ms" ? 1 : unit == "s" || unit.empty() ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
-    if (mult < 0 || v * mult > 1e15) return std::nullopt;
-    return std::uint64_t(v * mult);
-}
-
 namespace {
 
 using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
@@ -319,31 +308,41 @@ public:
         return f;
     }
 
-    // The hardware watchdog PID 1 opens and pings: {device, timeout, interval}.
-    nlohmann::json watchdog(const YAML::Node& n, const std::string& path) const {
-        nlohmann::json w = {{"device", "/dev/watchdog"}};
-        KeyTable keys = {
-            {"device", [&](const YAML::Node& v, const std::string& p) {
-                 std::string d = str(v, p);
-                 if (d.rfind("/dev/", 0) != 0) expected(v, p, "a device path under /dev");
-                 w["device"] = d;
-             }},
-            {"timeout", [&](const YAML::Node& v, const std::string& p) { w["timeout"] = duration(v, p); }},
-            {"interval", [&](const YAML::Node& v, const std::string& p) { w["interval"] = duration(v, p); }},
-        };
+    // The hardware watchdog PID 1 opens and pings: {device, timeout, interval},
+    // checked by the model PID 1 reads image.json with, so that a value PID 1
+    // would refuse at boot fails the build at its line.
+    config::WatchdogConfig watchdog(const YAML::Node& n, const std::string& path) const {
+        nlohmann::json w = nlohmann::json::object();
+        std::map<std::string, YAML::Node> nodes;
+        KeyTable keys;
+        for (const char* k : {"device", "timeout", "interval"})
+            keys.push_back({k, [&, k](const YAML::Node& v, const std::string& p) {
+                                nodes[k] = v;
+                                w[k] = k == std::string("device") ? nlohmann::json(str(v, p)) : duration(v, p);
+                            }});
         walk_map(n, path, keys, {});
-        return w;
+        try {
+            return *config::parse_image_config({{"watchdog", w}}, file_).watchdog;
+        } catch (const oci::ConfigError& e) {
+            // "watchdog.timeout: must be between 1s and 1h" -> at the timeout value.
+            const std::string& first = e.problems().front();
+            std::string where = first.substr(0, first.find(": "));
+            std::string key = where.substr(where.find('.') + 1);
+            auto it = nodes.find(key);
+            fail(it != nodes.end() ? it->second : n, join_path(path, key), first.substr(first.find(": ") + 2));
+        }
     }
 
     // DUR as in the service policy: "250ms", "10s", "2m", "1h" or a number of seconds.
     // Kept as written; the value is checked here so a typo fails the build.
     nlohmann::json duration(const YAML::Node& n, const std::string& path) const {
         if (!n.IsScalar()) expected(n, path, "a duration such as \"10s\"");
-        if (!parse_duration_ms(n.Scalar()))
-            expected(n, path, "a non-negative duration such as \"250ms\", \"10s\", \"2m\", \"1h\" or a number of seconds");
         const std::string& s = n.Scalar();
-        if (s.find_first_not_of("0123456789.") == std::string::npos) return std::stod(s);
-        return s;
+        bool seconds = !s.empty() && s.find_first_not_of("0123456789.") == std::string::npos;
+        nlohmann::json v = seconds ? nlohmann::json(std::strtod(s.c_str(), nullptr)) : nlohmann::json(s);
+        if (!config::parse_duration(v) || (seconds && std::count(s.begin(), s.end(), '.') > 1))
+            expected(n, path, "a non-negative duration such as \"250ms\", \"10s\", \"2m\", \"1h\" or a number of seconds");
+        return v;
     }
 
     ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base) const {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "config/image_config.hpp"
 
 namespace berth::builder {
 
@@ -133,7 +134,7 @@ struct ImageSpec {
     std::vector<ContainerSpec> services;
     std::vector<FileSpec> files;
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
-    std::optional<nlohmann::json> watchdog;  // {device, timeout?, interval?} -> /etc/berth/image.json
+    std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
     std::string text;                  // the YAML as read (for files: metadata)
 
     // All containers in build order: onboot, onshutdown, services.
@@ -143,9 +144,6 @@ struct ImageSpec {
 // kernel+initrd, tar, iso-bios.
 const std::vector<std::string>& output_formats();
 bool is_output_format(const std::string& f);
-
-// "250ms", "10s", "2m", "1h", "1.5s" or a plain number of seconds; nullopt if malformed.
-std::optional<std::uint64_t> parse_duration_ms(const std::string& s);
 
 // Parse YAML text; `file` names it in messages; `base_dir` anchors relative paths.
 ImageSpec parse_image_yaml(const std::string& text, const std::string& file,

@@ -1,4 +1,5 @@
 #include "common/log.hpp"
+#include "common/clock.hpp"
 
 #include <time.h>
 #include <unistd.h>
@@ -12,11 +13,7 @@ int g_fd = 2;
 Level g_min = Level::info;
 std::uint64_t g_start_ns = 0;
 
-std::uint64_t now_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::uint64_t(ts.tv_sec) * 1000000000ull + std::uint64_t(ts.tv_nsec);
-}
+std::uint64_t now_ns() { return clock::monotonic_ns(); }
 }  // namespace
 
 void set_program(std::string_view name) { g_program = name; }

@@ -56,3 +56,13 @@ std::optional<int> rlimit_from_name(std::string_view name) {
 }
 
 }  // namespace berth::oci
+
+namespace berth::oci {
+
+std::vector<std::string> rlimit_names() {
+    std::vector<std::string> out;
+    for (const auto& [n, r] : kRlimits) out.emplace_back(n);
+    return out;
+}
+
+}  // namespace berth::oci

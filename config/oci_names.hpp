@@ -3,7 +3,9 @@
 // and knows the same names whatever kernel berth later runs on.
 #pragma once
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace berth::oci {
 
@@ -16,5 +18,7 @@ int capability_last();
 
 // "RLIMIT_NOFILE" -> RLIMIT_NOFILE.
 std::optional<int> rlimit_from_name(std::string_view name);
+// Every rlimit name berth knows ("RLIMIT_AS" ... "RLIMIT_STACK").
+std::vector<std::string> rlimit_names();
 
 }  // namespace berth::oci

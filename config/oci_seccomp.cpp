@@ -58,6 +58,8 @@ std::string_view seccomp_action_name(SeccompAction a) { return kActions[size_t(a
 
 std::optional<SeccompOp> seccomp_op_from_name(std::string_view name) { return lookup<SeccompOp>(kOps, name); }
 
+std::string_view seccomp_op_name(SeccompOp o) { return kOps[size_t(o)]; }
+
 std::optional<unsigned> seccomp_flag_from_name(std::string_view name) {
     for (const auto& f : kFlags)
         if (f.name == name) return f.bit;

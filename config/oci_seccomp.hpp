@@ -20,6 +20,7 @@ struct SeccompArg {
     std::uint64_t value = 0;
     std::uint64_t value_two = 0;  // the mask's compared value for masked_eq
     SeccompOp op = SeccompOp::eq;
+    bool operator==(const SeccompArg&) const = default;
 };
 
 struct SeccompRule {
@@ -27,6 +28,7 @@ struct SeccompRule {
     SeccompAction action = SeccompAction::allow;
     std::optional<std::uint32_t> errno_ret;  // errno for ERRNO, message for TRACE
     std::vector<SeccompArg> args;
+    bool operator==(const SeccompRule&) const = default;
 };
 
 struct Seccomp {
@@ -35,11 +37,13 @@ struct Seccomp {
     std::vector<std::string> architectures;  // "SCMP_ARCH_X86_64", ...
     std::vector<std::string> flags;          // "SECCOMP_FILTER_FLAG_LOG", ...
     std::vector<SeccompRule> syscalls;
+    bool operator==(const Seccomp&) const = default;
 };
 
 std::optional<SeccompAction> seccomp_action_from_name(std::string_view name);
 std::string_view seccomp_action_name(SeccompAction a);
 std::optional<SeccompOp> seccomp_op_from_name(std::string_view name);
+std::string_view seccomp_op_name(SeccompOp o);
 // The kernel flag bit for "SECCOMP_FILTER_FLAG_*" names berth can honour.
 std::optional<unsigned> seccomp_flag_from_name(std::string_view name);
 bool seccomp_arch_known(std::string_view name);

@@ -38,12 +38,14 @@ private:
 struct Root {
     std::string path;  // relative paths are relative to the bundle directory
     bool readonly = false;
+    bool operator==(const Root&) const = default;
 };
 
 struct IdMapping {
     std::uint32_t container_id = 0;
     std::uint32_t host_id = 0;
     std::uint32_t size = 0;
+    bool operator==(const IdMapping&) const = default;
 };
 
 // How a mount is idmapped (spec 1.2: mounts[].uidMappings/gidMappings and the
@@ -63,6 +65,7 @@ struct Mount {
     IdmapMode idmap = IdmapMode::none;
     std::vector<IdMapping> uid_mappings;
     std::vector<IdMapping> gid_mappings;
+    bool operator==(const Mount&) const = default;
 };
 
 struct User {
@@ -73,6 +76,7 @@ struct User {
     // Spec field for Windows; berth also accepts it on Linux and resolves it
     // from the container's own /etc/passwd (it then overrides uid and gid).
     std::string username;
+    bool operator==(const User&) const = default;
 };
 
 // Capability numbers (CAP_*), validated against the names in oci_names.hpp.
@@ -82,6 +86,7 @@ struct Capabilities {
     std::vector<int> inheritable;
     std::vector<int> permitted;
     std::vector<int> ambient;
+    bool operator==(const Capabilities&) const = default;
 };
 
 struct Rlimit {
@@ -89,11 +94,13 @@ struct Rlimit {
     int resource = -1; // RLIMIT_NOFILE
     std::uint64_t hard = 0;
     std::uint64_t soft = 0;
+    bool operator==(const Rlimit&) const = default;
 };
 
 struct ConsoleSize {
     std::uint32_t height = 0;
     std::uint32_t width = 0;
+    bool operator==(const ConsoleSize&) const = default;
 };
 
 // process.ioPriority: ioprio_set(2) of the container's process.
@@ -101,6 +108,7 @@ struct IoPriority {
     std::string class_name;  // "IOPRIO_CLASS_BE"
     int io_class = 0;        // IOPRIO_CLASS_BE = 2
     int priority = 0;        // 0 (highest) .. 7
+    bool operator==(const IoPriority&) const = default;
 };
 
 // process.scheduler: sched_setattr(2) of the container's process.
@@ -112,12 +120,14 @@ struct Scheduler {
     std::vector<std::string> flags;
     std::uint64_t flag_bits = 0;  // SCHED_FLAG_* of `flags`
     std::uint64_t runtime = 0, deadline = 0, period = 0;  // ns, SCHED_DEADLINE only
+    bool operator==(const Scheduler&) const = default;
 };
 
 // linux.personality: personality(2) right before exec.
 struct Personality {
     std::string domain;          // "LINUX" or "LINUX32"
     unsigned long persona = 0;   // PER_LINUX / PER_LINUX32
+    bool operator==(const Personality&) const = default;
 };
 
 // A set of CPUs or NUMA nodes: bit n of word n / 64 is CPU (node) n.
@@ -125,6 +135,7 @@ struct IdSet {
     std::string text;                  // as written: "0-3,7"
     std::vector<std::uint64_t> words;  // empty when text is empty
     bool empty() const { return words.empty(); }
+    bool operator==(const IdSet&) const = default;
 };
 
 // process.execCPUAffinity: for processes added by exec (the spec does not
@@ -132,6 +143,7 @@ struct IdSet {
 struct ExecCpuAffinity {
     IdSet initial;  // before the process joins the container's cgroup
     IdSet final;    // right before execve; empty: every CPU the cgroup allows
+    bool operator==(const ExecCpuAffinity&) const = default;
 };
 
 struct Process {
@@ -150,6 +162,7 @@ struct Process {
     std::optional<ExecCpuAffinity> exec_cpu_affinity;
     std::string apparmor_profile;  // written as "exec PROFILE" before execve
     std::string selinux_label;     // written to attr/exec before execve
+    bool operator==(const Process&) const = default;
 };
 
 enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
@@ -157,12 +170,14 @@ enum class NamespaceType { pid, network, mount, ipc, uts, user, cgroup, time };
 struct Namespace {
     NamespaceType type = NamespaceType::mount;
     std::string path;  // empty: create a new one; otherwise join this one
+    bool operator==(const Namespace&) const = default;
 };
 
 struct MemoryResources {
     std::optional<std::int64_t> limit;        // bytes, -1 = unlimited
     std::optional<std::int64_t> reservation;  // bytes
     std::optional<std::int64_t> swap;         // memory+swap bytes, -1 = unlimited
+    bool operator==(const MemoryResources&) const = default;
 };
 
 struct CpuResources {
@@ -173,10 +188,12 @@ struct CpuResources {
     std::string mems;
     std::optional<std::uint64_t> burst;  // microseconds, cpu.max.burst
     std::optional<std::int64_t> idle;    // 0 or 1, cpu.idle
+    bool operator==(const CpuResources&) const = default;
 };
 
 struct PidsResources {
     std::int64_t limit = 0;  // <= 0 = unlimited
+    bool operator==(const PidsResources&) const = default;
 };
 
 // linux.resources.devices[]: an allow/deny rule; later rules win.
@@ -186,6 +203,7 @@ struct DeviceRule {
     std::optional<std::int64_t> major;  // absent or -1 = any
     std::optional<std::int64_t> minor;
     std::string access = "rwm";         // subset of "rwm"
+    bool operator==(const DeviceRule&) const = default;
 };
 
 struct BlockIODevice {
@@ -193,6 +211,7 @@ struct BlockIODevice {
     std::optional<std::uint32_t> weight;       // weightDevice: 10..1000
     std::optional<std::uint32_t> leaf_weight;  // no cgroup v2 equivalent
     std::uint64_t rate = 0;                    // throttle*Device
+    bool operator==(const BlockIODevice&) const = default;
 };
 
 struct BlockIO {
@@ -200,11 +219,13 @@ struct BlockIO {
     std::optional<std::uint32_t> leaf_weight;  // no cgroup v2 equivalent
     std::vector<BlockIODevice> weight_device;
     std::vector<BlockIODevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+    bool operator==(const BlockIO&) const = default;
 };
 
 struct HugepageLimit {
     std::string page_size;  // "2MB", "1GB", "64KB"
     std::uint64_t limit = 0;
+    bool operator==(const HugepageLimit&) const = default;
 };
 
 struct Resources {
@@ -215,6 +236,7 @@ struct Resources {
     std::optional<BlockIO> block_io;
     std::vector<HugepageLimit> hugepage_limits;
     std::map<std::string, std::string> unified;  // cgroup v2 file -> value
+    bool operator==(const Resources&) const = default;
 };
 
 // linux.devices[]: a node created in the container's /dev (not the cgroup
@@ -225,6 +247,7 @@ struct Device {
     std::int64_t major = 0, minor = 0;  // ignored for 'p'
     std::optional<std::uint32_t> file_mode;  // permission bits; default 0666
     std::optional<std::uint32_t> uid, gid;   // default 0
+    bool operator==(const Device&) const = default;
 };
 
 // linux.timeOffsets values: written to the new time namespace's
@@ -232,6 +255,7 @@ struct Device {
 struct TimeOffset {
     std::int64_t secs = 0;
     std::uint32_t nanosecs = 0;  // < 1e9
+    bool operator==(const TimeOffset&) const = default;
 };
 
 // linux.memoryPolicy: set_mempolicy(2) of the container's process.
@@ -240,6 +264,7 @@ struct MemoryPolicy {
     int mode = 0;           // MPOL_BIND | the MPOL_F_* flags
     IdSet nodes;
     std::vector<std::string> flags;
+    bool operator==(const MemoryPolicy&) const = default;
 };
 
 struct Linux {
@@ -262,6 +287,7 @@ struct Linux {
     const Namespace* find_namespace(NamespaceType t) const;
     // True when the namespace is listed without a path (a new one is created).
     bool creates_namespace(NamespaceType t) const;
+    bool operator==(const Linux&) const = default;
 };
 
 struct Hook {
@@ -269,6 +295,7 @@ struct Hook {
     std::vector<std::string> args;  // args[0] is argv[0]; empty: just the path
     std::vector<std::string> env;
     std::optional<int> timeout;  // seconds, > 0
+    bool operator==(const Hook&) const = default;
 };
 
 struct Hooks {
@@ -278,6 +305,7 @@ struct Hooks {
     std::vector<Hook> start_container;
     std::vector<Hook> poststart;
     std::vector<Hook> poststop;
+    bool operator==(const Hooks&) const = default;
 };
 
 struct Spec {
@@ -291,6 +319,8 @@ struct Spec {
     Hooks hooks;
     Linux linux_;  // "linux" can be a predefined macro in GNU mode
     std::shared_ptr<const nlohmann::json> raw;  // the whole document, for fields not modelled yet
+    // Every modelled field; `raw` (the document it was read from) is not compared.
+    bool operator==(const Spec& o) const;
 };
 
 // Parses and validates; throws ConfigError listing every problem found.
@@ -299,6 +329,11 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name);
 
 // A standalone `process` object (runc exec --process FILE), validated alike.
 Process parse_process(const nlohmann::json& j, const std::string& source_name);
+
+// The config.json document of a spec (config/oci_serialise.cpp): every modelled
+// field, in the spec's names, such that parse_spec(spec_to_json(s)) == s. The
+// builder writes every bundle's config.json through it.
+nlohmann::json spec_to_json(const Spec& spec);
 
 // Reads <bundle_dir>/config.json. A syntax error throws ConfigError naming the
 // file, the line, column and byte offset, and the reason.

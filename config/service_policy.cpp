@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "common/fs.hpp"
+#include "config/signals.hpp"
 
 namespace berth::config {
 
@@ -79,26 +80,6 @@ struct Checker {
 
 }  // namespace
 
-std::optional<Millis> parse_duration(const json& v) {
-    if (v.is_number()) {
-        double s = v.get<double>();
-        if (!(s >= 0) || s > 1e9) return std::nullopt;
-        return Millis(std::llround(s * 1000));
-    }
-    if (!v.is_string()) return std::nullopt;
-    const std::string s = v.get<std::string>();
-    size_t i = 0;
-    while (i < s.size() && (std::isdigit((unsigned char)s[i]) || s[i] == '.')) ++i;
-    if (i == 0 || i > 12) return std::nullopt;
-    char* end = nullptr;
-    double n = std::strtod(s.substr(0, i).c_str(), &end);
-    if (*end) return std::nullopt;
-    std::string unit = s.substr(i);
-    double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
-    if (scale < 0) return std::nullopt;
-    return Millis(std::llround(n * scale));
-}
-
 std::optional<std::uint64_t> parse_size(const json& v) {
     if (v.is_number_integer()) return v.get<std::int64_t>() >= 0 ? std::optional(v.get<std::uint64_t>()) : std::nullopt;
     if (!v.is_string()) return std::nullopt;
@@ -120,13 +101,7 @@ int parse_signal(const json& v) {
         return n > 0 && n < NSIG ? int(n) : 0;
     }
     if (!v.is_string()) return 0;
-    std::string s = v.get<std::string>();
-    if (s.rfind("SIG", 0) == 0) s = s.substr(3);
-    for (int sig = 1; sig < SIGRTMIN; ++sig) {
-        const char* a = sigabbrev_np(sig);
-        if (a && s == a) return sig;
-    }
-    return 0;
+    return signal_from_name(v.get_ref<const std::string&>()).value_or(0);
 }
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
@@ -213,6 +188,48 @@ ServicePolicy parse_service_policy(const json& berth, const std::string& source)
     return p;
 }
 
+json to_json(const ServicePolicy& p) {
+    const ServicePolicy d;
+    json o = json::object();
+    auto dur = [&](const char* key, Millis v, Millis def) {
+        if (v != def) o[key] = format_duration(v);
+    };
+    if (p.restart != d.restart) o["restart"] = restart_name(p.restart);
+    dur("restartDelay", p.restart_delay_ms, d.restart_delay_ms);
+    dur("restartDelayMax", p.restart_delay_max_ms, d.restart_delay_max_ms);
+    dur("restartResetAfter", p.restart_reset_after_ms, d.restart_reset_after_ms);
+    if (p.give_up) {
+        json g = {{"failures", p.give_up->failures}};
+        if (p.give_up->window_ms) g["window"] = format_duration(p.give_up->window_ms);
+        if (p.give_up->action != PowerOnFailure::none) g["action"] = power_action_name(p.give_up->action);
+        o["giveUp"] = g;
+    }
+    if (p.stop_signal != d.stop_signal) {
+        std::string name = signal_name(p.stop_signal);
+        o["stopSignal"] = name.empty() ? json(p.stop_signal) : json(name);
+    }
+    dur("stopTimeout", p.stop_timeout_ms, d.stop_timeout_ms);
+    dur("timeout", p.timeout_ms, d.timeout_ms);
+    if (p.on_failure != d.on_failure) o["onFailure"] = power_action_name(p.on_failure);
+    if (!p.depends_on.empty()) o["dependsOn"] = p.depends_on;
+    if (!p.waits_for.empty()) o["waitsFor"] = p.waits_for;
+    if (!p.after.empty()) o["after"] = p.after;
+    json r = json::object();
+    if (p.readiness != d.readiness) r["type"] = readiness_name(p.readiness);
+    if (p.readiness_fd != d.readiness_fd) r["fd"] = p.readiness_fd;
+    if (p.readiness_timeout_ms != d.readiness_timeout_ms) r["timeout"] = format_duration(p.readiness_timeout_ms);
+    if (!r.empty()) o["readiness"] = r;
+    dur("watchdog", p.watchdog_ms, d.watchdog_ms);
+    json l = json::object();
+    if (p.log.console != d.log.console) l["console"] = p.log.console;
+    if (p.log.file != d.log.file) l["file"] = p.log.file;
+    if (p.log.max_size != d.log.max_size) l["maxSize"] = p.log.max_size;
+    if (p.log.keep != d.log.keep) l["keep"] = p.log.keep;
+    if (p.log.ring_lines != d.log.ring_lines) l["ringLines"] = p.log.ring_lines;
+    if (!l.empty()) o["log"] = l;
+    return o;
+}
+
 ServicePolicy load_service_policy(const std::string& bundle_dir) {
     std::string path = fs::join(bundle_dir, "runtime.json");
     auto text = fs::try_read_file(path);
@@ -230,6 +247,16 @@ const char* restart_name(Restart r) {
         case Restart::no: return "no";
         case Restart::on_failure: return "on-failure";
         case Restart::always: return "always";
+    }
+    return "?";
+}
+
+const char* power_action_name(PowerOnFailure a) {
+    switch (a) {
+        case PowerOnFailure::none: return "none";
+        case PowerOnFailure::cont: return "continue";
+        case PowerOnFailure::poweroff: return "poweroff";
+        case PowerOnFailure::reboot: return "reboot";
     }
     return "?";
 }

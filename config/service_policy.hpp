@@ -9,11 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/duration.hpp"
 #include "config/oci_spec.hpp"
 
 namespace berth::config {
 
-using Millis = std::int64_t;
 using ConfigError = oci::ConfigError;  // what() lists every problem with its path
 
 enum class Restart { no, on_failure, always };
@@ -24,6 +24,7 @@ struct GiveUp {
     int failures = 0;           // that many failures ...
     Millis window_ms = 0;       // ... within this window (0: ever) give up
     PowerOnFailure action = PowerOnFailure::none;
+    bool operator==(const GiveUp&) const = default;
 };
 
 struct LogPolicy {
@@ -32,6 +33,7 @@ struct LogPolicy {
     std::uint64_t max_size = 1 << 20;
     int keep = 2;                // rotated files NAME.log.1 .. NAME.log.keep
     int ring_lines = 1000;       // lines kept in PID 1's memory
+    bool operator==(const LogPolicy&) const = default;
 };
 
 struct ServicePolicy {
@@ -50,26 +52,31 @@ struct ServicePolicy {
     Millis readiness_timeout_ms = 30000;
     Millis watchdog_ms = 0;      // 0: no WATCHDOG=1 pings expected
     LogPolicy log;
+    bool operator==(const ServicePolicy&) const = default;
 };
 
 // Parses runtime.json's "berth" object. Throws ConfigError naming `source` and
 // listing every problem ("berth.restartDelay: negative duration").
 ServicePolicy parse_service_policy(const nlohmann::json& berth_object, const std::string& source);
 
+// The "berth" object parse_service_policy() reads back as `p`: only the keys
+// whose value differs from the default, durations as "2s", signals as "SIGINT".
+nlohmann::json to_json(const ServicePolicy& p);
+
 // <bundle>/runtime.json's "berth" object; the defaults when the file or the
 // object is absent. Other runtime.json keys (mounts, mkdir...) are not checked here.
 ServicePolicy load_service_policy(const std::string& bundle_dir);
 
-// "250ms", "10s", "2m", "1h", or a JSON number of seconds; nullopt when malformed.
-std::optional<Millis> parse_duration(const nlohmann::json& v);
 // "512KiB", "1MiB", "2GiB", "100B" or a number of bytes.
 std::optional<std::uint64_t> parse_size(const nlohmann::json& v);
-// "SIGTERM", "TERM" or a number; 0 when unknown.
+// "SIGTERM", "TERM" or a number (config/signals.hpp); 0 when unknown.
 int parse_signal(const nlohmann::json& v);
 // The candidate nearest to `word` by edit distance, "" when none is close.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 const char* restart_name(Restart r);
 const char* readiness_name(Readiness r);
+// "none", "continue", "poweroff", "reboot" as the policy writes them.
+const char* power_action_name(PowerOnFailure a);
 
 }  // namespace berth::config

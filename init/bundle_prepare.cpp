@@ -30,25 +30,12 @@ void mkdir_all(const std::string& path, const std::string& what) {
     }
 }
 
-std::vector<std::string> strings(const json& v, const std::string& where) {
-    std::vector<std::string> out;
-    if (v.is_null()) return out;
-    if (!v.is_array()) throw Error(where + ": expected a list of strings", EINVAL);
-    for (const auto& s : v) {
-        if (!s.is_string()) throw Error(where + ": expected a list of strings", EINVAL);
-        out.push_back(s.get<std::string>());
-    }
-    return out;
-}
-
 // Returns the destination when a new mount was made there (for the rollback).
-std::string apply_mount(const json& m, const std::string& bundle_dir, const std::string& where) {
-    if (!m.is_object() || !m.value("destination", json()).is_string())
-        throw Error(where + ": expected a mount with a destination", EINVAL);
-    std::string dest = absolute(bundle_dir, m["destination"].get<std::string>());
-    std::string type = m.value("type", "");
-    std::string source = m.value("source", type);
-    std::vector<std::string> options = strings(m.value("options", json()), where + ".options");
+std::string apply_mount(const config::RuntimeMount& m, const std::string& bundle_dir, const std::string& where) {
+    std::string dest = absolute(bundle_dir, m.destination);
+    const std::string& type = m.type;
+    std::string source = m.source.empty() ? type : m.source;
+    const std::vector<std::string>& options = m.options;
     mkdir_all(dest, where + ": create the mount point `" + dest + "`");
     // An overlay's upper and work directories are created by whoever mounts it.
     for (const auto& o : options) {
@@ -89,39 +76,25 @@ std::string apply_mount(const json& m, const std::string& bundle_dir, const std:
 
 }  // namespace
 
-void apply_runtime_json(const json& rt, const std::string& bundle_dir) {
+void apply_runtime_config(const config::RuntimeConfig& rt, const std::string& bundle_dir) {
     const std::string file = fs::join(bundle_dir, "runtime.json");
-    if (!rt.is_object()) throw Error(file + ": expected an object", EINVAL);
-    for (const char* key : {"interfaces", "bindNS", "namespace"}) {
-        auto it = rt.find(key);
-        if (it != rt.end() && !it->is_null() && !it->empty())
-            throw Error(file + ": `" + key + "` is a LinuxKit key berth does not implement", ENOTSUP);
-    }
-    // Mounts first, so that mkdir can make a directory under one.
-    if (auto it = rt.find("mounts"); it != rt.end() && !it->is_null()) {
-        if (!it->is_array()) throw Error(file + ": mounts: expected a list", EINVAL);
-        // All or nothing: a failure undoes this call's mounts, so that the next
-        // attempt (a restart) does not stack a second tmpfs on the first.
-        std::vector<std::string> made;
-        try {
-            for (std::size_t i = 0; i < it->size(); ++i) {
-                std::string dest = apply_mount((*it)[i], bundle_dir, file + ": mounts[" + std::to_string(i) + "]");
-                if (!dest.empty()) made.push_back(dest);
-            }
-        } catch (...) {
-            for (auto d = made.rbegin(); d != made.rend(); ++d)
-                if (::umount2(d->c_str(), MNT_DETACH) < 0)
-                    log::warn("{}: undo the mount on `{}`: {}", file, *d, std::strerror(errno));
-            throw;
+    // Mounts first, so that mkdir can make a directory under one. All or
+    // nothing: a failure undoes this call's mounts, so that the next attempt
+    // (a restart) does not stack a second tmpfs on the first.
+    std::vector<std::string> made;
+    try {
+        for (std::size_t i = 0; i < rt.mounts.size(); ++i) {
+            std::string dest = apply_mount(rt.mounts[i], bundle_dir, file + ": mounts[" + std::to_string(i) + "]");
+            if (!dest.empty()) made.push_back(dest);
         }
+    } catch (...) {
+        for (auto d = made.rbegin(); d != made.rend(); ++d)
+            if (::umount2(d->c_str(), MNT_DETACH) < 0)
+                log::warn("{}: undo the mount on `{}`: {}", file, *d, std::strerror(errno));
+        throw;
     }
-    for (const auto& d : strings(rt.value("mkdir", json()), file + ": mkdir"))
-        mkdir_all(absolute(bundle_dir, d), file + ": mkdir `" + d + "`");
-    for (const auto& c : strings(rt.value("cgroups", json()), file + ": cgroups")) {
-        if (c.empty() || c[0] == '/' || c.find("..") != std::string::npos)
-            throw Error(file + ": cgroups: `" + c + "` must be a relative cgroup name", EINVAL);
-        mkdir_all(fs::join("/sys/fs/cgroup", c), file + ": cgroups `" + c + "`");
-    }
+    for (const auto& d : rt.mkdir) mkdir_all(absolute(bundle_dir, d), file + ": mkdir `" + d + "`");
+    for (const auto& c : rt.cgroups) mkdir_all(fs::join("/sys/fs/cgroup", c), file + ": cgroups `" + c + "`");
 }
 
 void prepare_bundle_once(const std::string& bundle_dir, const std::string& marker_dir) {
@@ -140,7 +113,7 @@ void prepare_bundle_once(const std::string& bundle_dir, const std::string& marke
     if (text) {
         json rt = json::parse(*text, nullptr, false);
         if (rt.is_discarded()) throw Error(file + ": not valid JSON", EINVAL);
-        apply_runtime_json(rt, bundle_dir);
+        apply_runtime_config(config::parse_runtime_config(rt, file), bundle_dir);
     }
     prepared.insert(bundle_dir);
     if (!marker.empty()) {

@@ -2,18 +2,19 @@
 // `mounts` (in PID 1's mount namespace: the overlay of a container that is not
 // read-only, its tmpfs...), then `mkdir`, then `cgroups`. Relative paths are
 // relative to the bundle's rootfs/, as LinuxKit's service prepare step has them.
-// `interfaces`, `bindNS` and `namespace` are not implemented: a bundle that asks
-// for them fails with a clear error rather than running differently.
+// `interfaces`, `bindNS` and `namespace` are not implemented: the model refuses
+// a bundle that asks for them rather than running it differently.
 #pragma once
 #include <string>
 
-#include <nlohmann/json.hpp>
+#include "config/runtime_config.hpp"
 
 namespace berth::init {
 
-// Applies the runtime.json object `rt` for the bundle at `bundle_dir`. Throws
+// Applies runtime.json (parsed and checked by config/runtime_config, the model
+// `berth build` writes it with) for the bundle at `bundle_dir`. Throws
 // berth::Error naming runtime.json, the entry and the errno.
-void apply_runtime_json(const nlohmann::json& rt, const std::string& bundle_dir);
+void apply_runtime_config(const config::RuntimeConfig& rt, const std::string& bundle_dir);
 
 // Reads <bundle_dir>/runtime.json (absent: nothing to do) and applies it, once per
 // bundle for the life of PID 1: a restarted service keeps its mounts. Each

@@ -7,46 +7,13 @@
 
 #include <cstring>
 
-#include <nlohmann/json.hpp>
-
 #include "common/error.hpp"
 #include "common/log.hpp"
-#include "config/service_policy.hpp"
 
 namespace berth::init {
 
 std::optional<WatchdogConfig> parse_watchdog_config(const std::string& image_json, const std::string& source) {
-    nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(image_json);
-    } catch (const std::exception& e) {
-        throw Error(source + ": not JSON: " + e.what(), EINVAL);
-    }
-    if (!doc.is_object() || !doc.contains("watchdog")) return std::nullopt;
-    const auto& w = doc["watchdog"];
-    if (!w.is_object()) throw Error(source + ": watchdog: expected an object", EINVAL);
-    WatchdogConfig c;
-    for (const auto& [key, v] : w.items()) {
-        std::string where = source + ": watchdog." + key;
-        if (key == "device") {
-            if (!v.is_string() || v.get<std::string>().rfind("/dev/", 0) != 0)
-                throw Error(where + ": expected a device path under /dev", EINVAL);
-            c.device = v.get<std::string>();
-        } else if (key == "timeout" || key == "interval") {
-            auto ms = config::parse_duration(v);
-            if (!ms) throw Error(where + ": expected a duration such as \"10s\"", EINVAL);
-            if (key == "timeout") {
-                if (*ms < 1000 || *ms > 3600000) throw Error(where + ": must be between 1s and 1h", EINVAL);
-                c.timeout_s = int(*ms / 1000);
-            } else {
-                if (*ms < 100) throw Error(where + ": must be at least 100ms", EINVAL);
-                c.interval_ms = *ms;
-            }
-        } else {
-            throw Error(where + ": unknown key (expected device, timeout, interval)", EINVAL);
-        }
-    }
-    return c;
+    return config::parse_image_config_text(image_json, source).watchdog;
 }
 
 HardwareWatchdog::HardwareWatchdog(const WatchdogConfig& config) {

@@ -9,17 +9,15 @@
 #include <string>
 
 #include "common/fs.hpp"
+#include "config/image_config.hpp"
 
 namespace berth::init {
 
-struct WatchdogConfig {
-    std::string device = "/dev/watchdog";
-    int timeout_s = 30;              // asked of the driver (it may round it)
-    std::int64_t interval_ms = 0;    // 0: a third of the timeout the driver accepted
-};
+using WatchdogConfig = config::WatchdogConfig;
 
-// Reads the "watchdog" object of image.json text; nullopt when absent. Bad
-// values throw berth::Error naming `source`, the field and the reason.
+// Reads the "watchdog" object of image.json text (config/image_config.hpp, the
+// model `berth build` writes it with); nullopt when absent. Bad values throw
+// berth::Error naming `source`, the field and the reason.
 std::optional<WatchdogConfig> parse_watchdog_config(const std::string& image_json, const std::string& source);
 
 class HardwareWatchdog {

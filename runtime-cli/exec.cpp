@@ -1,7 +1,8 @@
 // exec: one more process in a running container. It joins every namespace of
-// the container's process and its cgroup, then goes through the same launcher
-// as the container itself (user, capabilities, rlimits, no_new_privs,
-// seccomp), so an exec'd process is never more privileged than the spec says.
+// the container's process and its cgroup (runtime/exec_spec, shared with
+// `berth exec`), then goes through the same launcher as the container itself
+// (user, capabilities, rlimits, no_new_privs, seccomp), so an exec'd process
+// is never more privileged than the spec says.
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
 #include "runtime-cli/container_ops.hpp"
+#include "runtime/exec_spec.hpp"
 #include "runtime/launcher.hpp"
 
 namespace berth::runc {
@@ -24,20 +26,6 @@ const std::vector<OptionSpec> kExecOptions = {
     {"additional-gids", 'g', true, true}, {"cap", 'c', true, true}, {"no-new-privs", 0, false},
     {"detach", 'd', false},       {"pid-file", 0, true},       {"preserve-fds", 0, true},
     {"process-label", 0, true},   {"apparmor", 0, true},       {"ignore-paused", 0, false}};
-
-const char* ns_file(oci::NamespaceType t) {
-    switch (t) {
-        case oci::NamespaceType::pid: return "pid";
-        case oci::NamespaceType::network: return "net";
-        case oci::NamespaceType::mount: return "mnt";
-        case oci::NamespaceType::ipc: return "ipc";
-        case oci::NamespaceType::uts: return "uts";
-        case oci::NamespaceType::user: return "user";
-        case oci::NamespaceType::cgroup: return "cgroup";
-        case oci::NamespaceType::time: return "time";
-    }
-    return "";
-}
 
 std::uint32_t parse_id(const std::string& s, const char* what) {
     char* end = nullptr;
@@ -102,23 +90,10 @@ int cmd_exec(const Context& c) {
         throw Error(fmt::format("cannot exec in container `{}`: it is {}", id, status_name(s)), EINVAL);
 
     const oci::Spec base = oci::load_bundle(st.bundle);
-    oci::Spec ex = base;
-    ex.process = exec_process_spec(a, base, {a.positional.begin() + 1, a.positional.end()});
-    check_terminal(ex, a.get("console-socket"));
     // Join, never create: everything about the container already exists.
-    ex.mounts.clear();
-    ex.hooks = {};
-    ex.hostname.clear();
-    ex.domainname.clear();
-    oci::Linux& l = ex.linux_;
-    for (auto& ns : l.namespaces) ns.path = fmt::format("/proc/{}/ns/{}", st.pid, ns_file(ns.type));
-    l.uid_mappings.clear();
-    l.gid_mappings.clear();
-    l.sysctl.clear();
-    l.masked_paths.clear();
-    l.readonly_paths.clear();
-    l.resources.reset();
-    l.mount_label.clear();
+    oci::Spec ex = runtime::exec_spec(base, exec_process_spec(a, base, {a.positional.begin() + 1, a.positional.end()}),
+                                      st.pid);
+    check_terminal(ex, a.get("console-socket"));
 
     runtime::LaunchRequest req;
     req.id = id;

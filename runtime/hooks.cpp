@@ -12,17 +12,13 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/reap.hpp"
 
 namespace berth::runtime {
 namespace {
-
-std::int64_t now_ms() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return std::int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
 
 [[noreturn]] void exec_hook(const oci::Hook& h, int stdin_fd) {
     // Only the async-signal-safe subset from here on: we are a fork child.
@@ -44,17 +40,13 @@ std::int64_t now_ms() {
 // or -1 on timeout.
 int wait_bounded(pid_t pid, int timeout_ms) {
     fs::Fd pidfd(int(::syscall(SYS_pidfd_open, pid, 0)));
-    const std::int64_t deadline = now_ms() + timeout_ms;
+    const std::int64_t deadline = clock::monotonic_ms() + timeout_ms;
     for (;;) {
-        int status = 0;
-        pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) return status;
-        if (r < 0 && errno != EINTR) throw_errno("wait for hook");
-        std::int64_t left = deadline - now_ms();
+        if (auto status = proc::try_reap(pid)) return *status;
+        std::int64_t left = deadline - clock::monotonic_ms();
         if (left <= 0) {
             ::kill(pid, SIGKILL);
-            while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-            }
+            proc::wait_exit(pid);
             return -1;
         }
         if (pidfd) {

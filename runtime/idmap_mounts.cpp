@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/reap.hpp"
 #include "runtime/sysfile.hpp"
 
 namespace berth::runtime {
@@ -54,8 +55,7 @@ fs::Fd make_user_namespace(const std::vector<oci::IdMapping>& uids, const std::v
         what = e.what();
     }
     wr.reset();  // the helper's read returns 0: it exits
-    while (::waitpid(pid_t(pid), nullptr, 0) < 0 && errno == EINTR) {
-    }
+    proc::wait_exit(pid_t(pid));
     if (!ns) throw Error(what, err);
     return ns;
 }

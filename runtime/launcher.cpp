@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/reap.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "runtime/cgroup.hpp"
@@ -39,8 +40,7 @@ public:
     }
     void reap() {
         if (pid_ <= 0) return;
-        while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-        }
+        proc::wait_exit(pid_);
         pid_ = -1;
     }
     Process release() {

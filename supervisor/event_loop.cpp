@@ -8,16 +8,13 @@
 
 #include <cstring>
 
+#include "common/clock.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 
 namespace berth::supervisor {
 
-Millis monotonic_ms() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return Millis(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
-}
+Millis monotonic_ms() { return clock::monotonic_ms(); }
 
 EventLoop::EventLoop(const sigset_t& signals, SignalHandler handler) : on_signal_(std::move(handler)) {
     epoll_.reset(::epoll_create1(EPOLL_CLOEXEC));

@@ -8,7 +8,7 @@
 #include <map>
 
 #include "common/log.hpp"
-#include "supervisor/dependency_graph.hpp"
+#include "config/dependency_graph.hpp"
 
 namespace berth::supervisor {
 

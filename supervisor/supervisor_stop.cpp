@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
-#include "supervisor/dependency_graph.hpp"
+#include "config/dependency_graph.hpp"
 #include "supervisor/supervisor.hpp"
 
 namespace berth::supervisor {

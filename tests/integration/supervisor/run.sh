@@ -136,6 +136,10 @@ mkdir -p "$root/containers/services/notified/rootfs/run/berth/notify/notified"  
 # while PID 1 goes on (other services start, the CLI answers, shutdown works).
 service hooked "$own" '[]' 'echo hooked-ran; exec sleep 1000' '{"restart": "no"}'
 sed -i 's|"ociVersion": "1.0.2",|"ociVersion": "1.0.2", "hooks": {"prestart": [{"path": "/bin/sleep", "args": ["sleep", "1000"]}]},|' "$root/containers/services/hooked/config.json"
+# berth exec starts through the runtime's launcher: the service's rlimits, umask and
+# oomScoreAdj apply, it gets a session of its own and no fd of the caller (7 below).
+sed -i 's|"user": {"uid": 0, "gid": 0},|"user": {"uid": 0, "gid": 0, "umask": 63}, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 777, "soft": 555}], "oomScoreAdj": 321,|' \
+  "$root/containers/services/web/config.json"
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
@@ -147,6 +151,7 @@ berth status web --json | grep -E "\"(state|ready|readiness)\"" | sed "s/^/drv: 
 echo "drv: logs=$(berth logs web -n 5 | tail -1)"
 echo "drv: logfile=$(cat /var/log/web.log | head -1)"
 berth exec web sh -c "echo exec: marker=\$(ls /marker-*) pid1=\$(cat /proc/1/comm) \$(grep CapEff /proc/self/status)" | sed "s/^/drv: /"
+berth exec web sh -c "set -- \$(cat /proc/\$\$/stat); echo exec-proc: nofile=\$(ulimit -n) umask=\$(umask) oom=\$(cat /proc/self/oom_score_adj) own-session=\$([ \$6 = \$\$ ] && echo yes || echo no) fds=\$(ls /proc/self/fd)" 7</dev/null | sed "s/^/drv: /"
 echo "drv: exec-missing-rc=$(berth exec web /nope >/dev/null 2>&1; echo $?)"
 webpid=$(berth status web --json | sed -n "s/.*\"pid\": *\([0-9]*\).*/\1/p")
 echo "drv: exec-affinity=$(berth exec web grep Cpus_allowed_list /proc/self/status | tr -d "[:space:]") init=$(grep Cpus_allowed_list /proc/$webpid/status | tr -d "[:space:]")"
@@ -237,6 +242,8 @@ check "logs NAME -n shows the captured line" has "$log" 'drv: logs=.*web: fds='
 check "log.file writes /var/log/NAME.log with a timestamp" has "$log" 'drv: logfile=[0-9]{4}-[0-9]{2}-[0-9]{2}T.*web: fds='
 check "exec runs in the service's root, pid namespace and capabilities" \
   has "$log" 'drv: exec: marker=/marker-web pid1=sleep CapEff:[[:space:]]+0000000000000400'
+check "exec applies the service's rlimits, umask and oomScoreAdj, in its own session, without the caller's fds" \
+  has "$log" 'drv: exec-proc: nofile=555 umask=0077 oom=321 own-session=yes fds=0 1 2 3$'
 check "exec of a missing program fails with a distinct status" has "$log" 'drv: exec-missing-rc=12[67]'
 if [ "$(nproc)" -ge 2 ]; then
   check "exec applies execCPUAffinity.final (CPU 1); the service's own process keeps every CPU" \

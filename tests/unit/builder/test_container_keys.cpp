@@ -41,6 +41,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
                         "    resources: {memory: {limit: 1000000}}\n"
                         "    sysctl: {net.ipv4.ip_forward: \"1\"}\n    rlimits: [\"nofile,1024,2048\", \"RLIMIT_CORE,0,0\"]\n"
                         "    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
+                        "    gidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
                         "    annotations: {a: b}\n    maskedPaths: []\n    seccomp: unconfined\n"
                         "    runtime: {mkdir: [/var/x], cgroups: [berth/s]}\n");
     const ContainerSpec& c = s.services[0];
@@ -105,7 +106,7 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
     json rt = generate_runtime_json(s.services[0]);
     CHECK(rt["berth"]["restart"] == "always");
     CHECK(rt["berth"]["giveUp"]["action"] == "reboot");
-    CHECK(rt["berth"]["stopTimeout"] == 5);
+    CHECK(rt["berth"]["stopTimeout"] == "5s");  // written by the policy model, read back the same
 
     auto policy_error = [&](const std::string& extra) {
         ImageSpec bad = parse(h + extra);
@@ -125,11 +126,47 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
 
     ImageSpec dep = parse(h + "    dependsOn: [dbb]\n  - name: db\n    image: i\n    command: [y]\n");
     CHECK_THROWS_WITH(check_dependencies(dep), Contains("t.yml:7:17: services[0].dependsOn[0]: no service named 'dbb'; did you mean 'db'?"));
+    // PID 1 fails every service on a cycle at boot; the build refuses it.
+    ImageSpec cycle = parse(h + "    dependsOn: [db]\n  - name: db\n    image: i\n    command: [y]\n    waitsFor: [s]\n");
+    CHECK_THROWS_WITH(check_dependencies(cycle), Contains("t.yml:7:16: services[0].dependsOn: dependency cycle: db -> s -> db"));
     ImageSpec self = parse(h + "    after: [s]\n");
     CHECK_THROWS_WITH(check_dependencies(self), Contains("cannot depend on itself"));
     ImageSpec wd = parse(std::string(kHead) + "watchdog: {device: /dev/watchdog0, timeout: 60s, interval: 10s}\n");
-    CHECK(*wd.watchdog == json{{"device", "/dev/watchdog0"}, {"timeout", "60s"}, {"interval", "10s"}});
+    CHECK(*wd.watchdog == berth::config::WatchdogConfig{"/dev/watchdog0", 60, 10000});
     CHECK_THROWS_WITH(parse(std::string(kHead) + "watchdog: {timeout: soon}\n"), Contains("watchdog.timeout: expected a non-negative duration"));
+}
+
+// PID 1 loads every bundle with oci::parse_spec; what it would refuse at boot
+// fails the build at the YAML key it comes from.
+TEST_CASE("keys: a config.json PID 1 would refuse is a build error at its line", "[builder][keys][oci]") {
+    auto error_of = [](const std::string& extra) -> std::string {
+        try {
+            generate_oci_config(parse(std::string(kHead) + extra).services[0]);
+        } catch (const YamlError& e) {
+            return e.what();
+        }
+        return "";
+    };
+    CHECK_THAT(error_of("    resources:\n      memory:\n        swappiness: 10\n"),
+               Contains("t.yml:9:21: services[0].resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness"));
+    CHECK_THAT(error_of("    userns: new\n    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"),
+               Contains("t.yml:4:5: services[0].gidMappings: required with a new user namespace"));
+    CHECK_THAT(error_of("    rlimits: [\"nofile,2048,1024\"]\n"),
+               Contains("t.yml:7:15: services[0].rlimits[0]: soft limit 2048 is above hard limit 1024"));
+    CHECK(error_of("    resources: {memory: {limit: 1000000}}\n").empty());
+}
+
+// PID 1 refuses a watchdog timeout under a second (the driver takes whole
+// seconds) and boots without the watchdog: the build must refuse it first, at its line.
+TEST_CASE("keys: a watchdog PID 1 would refuse is a build error at its line", "[builder][keys][watchdog]") {
+    std::string head = std::string(kHead);
+    int line = int(std::count(head.begin(), head.end(), '\n')) + 2;
+    CHECK_THROWS_WITH(parse(head + "watchdog:\n  timeout: 500ms\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":12: watchdog.timeout: must be between 1s and 1h"));
+    CHECK_THROWS_WITH(parse(head + "watchdog:\n  interval: 50ms\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":13: watchdog.interval: must be at least 100ms"));
+    ImageSpec ok = parse(head + "watchdog:\n  timeout: 1m\n");
+    CHECK(ok.watchdog->timeout_s == 60);
 }
 
 TEST_CASE("keys: the image label gives defaults that the YAML overrides key by key", "[builder][keys][label]") {

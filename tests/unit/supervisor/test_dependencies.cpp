@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "fake.hpp"
-#include "supervisor/dependency_graph.hpp"
+#include "config/dependency_graph.hpp"
 
 using namespace testing;
 

@@ -1,9 +1,9 @@
-#include "supervisor/dependency_graph.hpp"
+#include "config/dependency_graph.hpp"
 
 #include <algorithm>
 #include <functional>
 
-namespace berth::supervisor {
+namespace berth::config {
 
 std::vector<std::string> predecessors(const config::ServicePolicy& p) {
     std::vector<std::string> out = p.depends_on;
@@ -53,4 +53,4 @@ std::map<std::string, std::string> check_dependencies(
     return errors;
 }
 
-}  // namespace berth::supervisor
+}  // namespace berth::config

@@ -8,7 +8,7 @@
 
 #include "config/service_policy.hpp"
 
-namespace berth::supervisor {
+namespace berth::config {
 
 // Every service this one must wait for, whatever the relation.
 std::vector<std::string> predecessors(const config::ServicePolicy& p);
@@ -17,4 +17,4 @@ std::vector<std::string> predecessors(const config::ServicePolicy& p);
 // on a cycle ("dependency cycle: a -> b -> a").
 std::map<std::string, std::string> check_dependencies(const std::map<std::string, const config::ServicePolicy*>& services);
 
-}  // namespace berth::supervisor
+}  // namespace berth::config

@@ -1,0 +1,41 @@
+// The image-wide settings in /etc/berth/image.json: `berth build` writes them
+// from the YAML, PID 1 reads them at boot. One model for both sides, so the
+// build refuses what the boot would refuse.
+//
+//   {"watchdog": {"device": "/dev/watchdog", "timeout": "30s", "interval": "10s"}}
+#pragma once
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "config/duration.hpp"
+#include "config/oci_spec.hpp"
+
+namespace berth::config {
+
+inline constexpr const char* kImageConfigPath = "/etc/berth/image.json";
+
+// The hardware watchdog PID 1 opens, sets and pets.
+struct WatchdogConfig {
+    std::string device = "/dev/watchdog";
+    int timeout_s = 30;        // asked of the driver (it may round it); 1 s .. 1 h
+    Millis interval_ms = 0;    // 0: a third of the timeout the driver accepted; else >= 100 ms
+    bool operator==(const WatchdogConfig&) const = default;
+};
+
+struct ImageConfig {
+    std::optional<WatchdogConfig> watchdog;
+    bool operator==(const ImageConfig&) const = default;
+};
+
+// Parses image.json's document. Throws oci::ConfigError naming `source` and
+// listing every problem with its path ("watchdog.timeout: must be between 1s and 1h").
+ImageConfig parse_image_config(const nlohmann::json& doc, const std::string& source);
+// The same from the file's text; text that is not JSON is a problem too.
+ImageConfig parse_image_config_text(const std::string& text, const std::string& source);
+
+// The document parse_image_config() reads back as the same ImageConfig.
+nlohmann::json to_json(const ImageConfig& c);
+
+}  // namespace berth::config

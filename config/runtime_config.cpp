@@ -1,0 +1,111 @@
+#include "config/runtime_config.hpp"
+
+namespace berth::config {
+
+using json = nlohmann::json;
+
+namespace {
+
+struct Problems {
+    std::vector<std::string> list;
+    void add(const std::string& path, const std::string& why) { list.push_back(path + ": " + why); }
+};
+
+std::vector<std::string> strings(const json& v, const std::string& path, Problems& p) {
+    std::vector<std::string> out;
+    if (v.is_null()) return out;
+    if (!v.is_array()) {
+        p.add(path, "expected a list of strings, got " + v.dump());
+        return out;
+    }
+    for (size_t i = 0; i < v.size(); ++i) {
+        if (v[i].is_string()) out.push_back(v[i].get<std::string>());
+        else p.add(path + "[" + std::to_string(i) + "]", "expected a string, got " + v[i].dump());
+    }
+    return out;
+}
+
+RuntimeMount mount(const json& v, const std::string& path, Problems& p) {
+    RuntimeMount m;
+    if (!v.is_object()) {
+        p.add(path, "expected a mount {destination, type, source, options}, got " + v.dump());
+        return m;
+    }
+    auto text = [&](const char* key, std::string& out) {
+        auto it = v.find(key);
+        if (it == v.end() || it->is_null()) return;
+        if (it->is_string()) out = it->get<std::string>();
+        else p.add(path + "." + key, "expected a string, got " + it->dump());
+    };
+    text("destination", m.destination);
+    text("type", m.type);
+    text("source", m.source);
+    if (auto it = v.find("options"); it != v.end()) m.options = strings(*it, path + ".options", p);
+    if (m.destination.empty()) p.add(path + ".destination", "required");
+    for (const auto& [k, x] : v.items())
+        if (k != "destination" && k != "type" && k != "source" && k != "options")
+            p.add(path + "." + k, "unknown key (expected destination, type, source, options)");
+    return m;
+}
+
+}  // namespace
+
+RuntimeConfig parse_runtime_config(const json& doc, const std::string& source) {
+    if (!doc.is_object()) throw ConfigError(source, {"expected an object"});
+    RuntimeConfig c;
+    Problems p;
+    for (const auto& [key, v] : doc.items()) {
+        if (key == "mounts") {
+            if (v.is_null()) continue;
+            if (!v.is_array()) {
+                p.add("mounts", "expected a list");
+                continue;
+            }
+            for (size_t i = 0; i < v.size(); ++i) c.mounts.push_back(mount(v[i], "mounts[" + std::to_string(i) + "]", p));
+        } else if (key == "mkdir") {
+            c.mkdir = strings(v, "mkdir", p);
+        } else if (key == "cgroups") {
+            c.cgroups = strings(v, "cgroups", p);
+            for (size_t i = 0; i < c.cgroups.size(); ++i) {
+                const std::string& g = c.cgroups[i];
+                if (g.empty() || g[0] == '/' || g.find("..") != std::string::npos)
+                    p.add("cgroups[" + std::to_string(i) + "]", "\"" + g + "\" must be a relative cgroup name");
+            }
+        } else if (key == "berth") {
+            if (v.is_null()) continue;
+            try {
+                c.berth = parse_service_policy(v, source);
+            } catch (const ConfigError& e) {
+                p.list.insert(p.list.end(), e.problems().begin(), e.problems().end());
+            }
+        } else if (key == "interfaces" || key == "bindNS" || key == "namespace") {
+            if (!v.is_null() && !v.empty()) p.add(key, "a LinuxKit key berth does not implement");
+        } else {
+            p.add(key, "unknown key (expected mounts, mkdir, cgroups, berth)");
+        }
+    }
+    if (!p.list.empty()) throw ConfigError(source, p.list);
+    return c;
+}
+
+json to_json(const RuntimeConfig& c) {
+    json doc = json::object();
+    if (!c.mounts.empty()) {
+        json ms = json::array();
+        for (const auto& m : c.mounts) {
+            json o = {{"destination", m.destination}};
+            if (!m.type.empty()) o["type"] = m.type;
+            if (!m.source.empty()) o["source"] = m.source;
+            o["options"] = m.options;
+            ms.push_back(o);
+        }
+        doc["mounts"] = ms;
+    }
+    if (!c.mkdir.empty()) doc["mkdir"] = c.mkdir;
+    if (!c.cgroups.empty()) doc["cgroups"] = c.cgroups;
+    json policy = to_json(c.berth);
+    if (!policy.empty()) doc["berth"] = policy;
+    return doc;
+}
+
+}  // namespace berth::config

@@ -1,0 +1,43 @@
+// A bundle's runtime.json: LinuxKit's side file next to config.json (mounts
+// PID 1 makes before the container first starts, directories, cgroups) plus
+// berth's service policy in "berth". `berth build` writes it through this model
+// and PID 1 reads it with the same one, so the build refuses what the boot would.
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/service_policy.hpp"
+
+namespace berth::config {
+
+// A mount made in PID 1's mount namespace; relative paths are under rootfs/.
+// No type and only propagation options: change the propagation of `destination`.
+struct RuntimeMount {
+    std::string destination;
+    std::string type;
+    std::string source;  // "" = the type
+    std::vector<std::string> options;
+    bool operator==(const RuntimeMount&) const = default;
+};
+
+struct RuntimeConfig {
+    std::vector<RuntimeMount> mounts;  // in order; mkdir comes after them
+    std::vector<std::string> mkdir;    // relative: under rootfs/
+    std::vector<std::string> cgroups;  // relative names under /sys/fs/cgroup
+    ServicePolicy berth;
+    bool operator==(const RuntimeConfig&) const = default;
+};
+
+// Parses and checks the whole document; throws ConfigError naming `source` and
+// listing every problem with its path ("mounts[0].destination: required").
+// LinuxKit's interfaces, bindNS and namespace are refused: berth does not
+// implement them, and an image must not boot meaning something else.
+RuntimeConfig parse_runtime_config(const nlohmann::json& doc, const std::string& source);
+
+// The document parse_runtime_config() reads back as `c`; empty lists and a
+// default policy are left out.
+nlohmann::json to_json(const RuntimeConfig& c);
+
+}  // namespace berth::config

@@ -1,0 +1,124 @@
+// The typed models config/ owns besides config.json: durations, signals,
+// image.json, runtime.json and the service policy. Each writer's output reads
+// back as the same model, and each parser refuses what PID 1 would refuse.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "config/duration.hpp"
+#include "config/image_config.hpp"
+#include "config/runtime_config.hpp"
+#include "config/signals.hpp"
+
+using namespace berth::config;
+using nlohmann::json;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string problems_of(auto&& parse) {
+    try {
+        parse();
+    } catch (const berth::oci::ConfigError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("one duration parser: units, numbers of seconds, and the shortest exact text") {
+    CHECK(parse_duration_text("250ms") == 250);
+    CHECK(parse_duration_text("1.5s") == 1500);
+    CHECK(parse_duration_text("2m") == 120000);
+    CHECK(parse_duration_text("1h") == 3600000);
+    for (const char* bad : {"", "10", "s", "-1s", ".5s", "1.s", "1..5s", "10 s", "5d", "1e3s", "99999999999h"})
+        CHECK_FALSE(parse_duration_text(bad));
+    CHECK(parse_duration(json(2.5)) == 2500);
+    CHECK(parse_duration(json("10s")) == 10000);
+    CHECK_FALSE(parse_duration(json(-1)));
+    CHECK_FALSE(parse_duration(json(true)));
+    for (Millis ms : {0L, 1L, 999L, 1000L, 1500L, 60000L, 90000L, 3600000L, 7200000L, 86400000L})
+        CHECK(parse_duration_text(format_duration(ms)) == ms);
+    CHECK(format_duration(120000) == "2m");
+    CHECK(format_duration(1500) == "1500ms");
+}
+
+TEST_CASE("one signal table: names with or without SIG, numbers, real-time offsets") {
+    CHECK(signal_from_name("TERM") == SIGTERM);
+    CHECK(signal_from_name("SIGKILL") == SIGKILL);
+    CHECK(signal_from_name("9") == SIGKILL);
+    CHECK(signal_from_name("RTMIN+2") == SIGRTMIN + 2);
+    CHECK(signal_from_name("SIGRTMAX-1") == SIGRTMAX - 1);
+    for (const char* bad : {"", "TERMS", "0", "65", "RTMIN+99", "RTMIN+", "sigterm"}) CHECK_FALSE(signal_from_name(bad));
+    for (int sig = 1; sig <= SIGRTMAX; ++sig) {
+        std::string name = signal_name(sig);
+        if (name.empty()) continue;  // 32, 33: glibc's own
+        CHECK(signal_from_name(name) == sig);
+    }
+    CHECK(signal_name(SIGTERM) == "SIGTERM");
+    CHECK(signal_name(SIGABRT) == "SIGABRT");
+}
+
+TEST_CASE("image.json: the builder's document reads back; PID 1's refusals are the model's") {
+    ImageConfig c{WatchdogConfig{"/dev/watchdog1", 20, 2500}};
+    CHECK(parse_image_config(to_json(c), "image.json") == c);
+    CHECK(to_json(c) == json::parse(R"({"watchdog": {"device": "/dev/watchdog1", "timeout": "20s", "interval": "2500ms"}})"));
+    CHECK(parse_image_config(to_json(ImageConfig{}), "image.json") == ImageConfig{});
+    CHECK(problems_of([] { parse_image_config(json::parse(R"({"watchdog": {"timeout": "500ms"}})"), "i.json"); }) ==
+          "i.json: watchdog.timeout: must be between 1s and 1h");
+    CHECK_THAT(problems_of([] { parse_image_config(json::parse(R"({"watchdg": {}})"), "i.json"); }),
+               Contains("watchdg: unknown key"));
+}
+
+TEST_CASE("runtime.json: the builder's document reads back; refusals are listed with their paths") {
+    RuntimeConfig c;
+    c.mounts = {{"/c/tmp", "tmpfs", "tmpfs", {"nodev"}}, {"/c/tmp", "", "", {"remount", "private"}}};
+    c.mkdir = {"/var/x"};
+    c.cgroups = {"berth/s"};
+    c.berth.restart = Restart::always;
+    c.berth.depends_on = {"db"};
+    json doc = to_json(c);
+    CHECK(parse_runtime_config(doc, "runtime.json") == c);
+    CHECK(to_json(RuntimeConfig{}) == json::object());
+    std::string why = problems_of([] {
+        parse_runtime_config(json::parse(R"({"cgroups": ["../up"], "interfaces": [{"name": "eth0"}],
+                                              "mounts": [{"type": "tmpfs"}], "berth": {"restart": "sometimes"}})"),
+                             "rt.json");
+    });
+    CHECK_THAT(why, Contains("cgroups[0]: \"../up\" must be a relative cgroup name"));
+    CHECK_THAT(why, Contains("interfaces: a LinuxKit key berth does not implement"));
+    CHECK_THAT(why, Contains("mounts[0].destination: required"));
+    CHECK_THAT(why, Contains("berth.restart: expected one of no, on-failure, always"));
+}
+
+TEST_CASE("service policy: the writer keeps only what differs, and reads back the same") {
+    ServicePolicy d;
+    CHECK(to_json(d) == json::object());
+    ServicePolicy p;
+    p.restart = Restart::no;
+    p.restart_delay_ms = 250;
+    p.restart_delay_max_ms = 120000;
+    p.restart_reset_after_ms = 1500;
+    p.give_up = GiveUp{5, 60000, PowerOnFailure::reboot};
+    p.stop_signal = SIGINT;
+    p.stop_timeout_ms = 5000;
+    p.timeout_ms = 3600000;
+    p.on_failure = PowerOnFailure::poweroff;
+    p.depends_on = {"a"};
+    p.waits_for = {"b"};
+    p.after = {"c"};
+    p.readiness = Readiness::notify_fd;
+    p.readiness_fd = 5;
+    p.readiness_timeout_ms = 10000;
+    p.watchdog_ms = 30000;
+    p.log = LogPolicy{false, true, 512 << 10, 3, 50};
+    json doc = to_json(p);
+    CHECK(doc["stopSignal"] == "SIGINT");
+    CHECK(doc["restartDelay"] == "250ms");
+    CHECK(doc["timeout"] == "1h");
+    CHECK(parse_service_policy(doc, "rt") == p);
+    ServicePolicy rt;
+    rt.stop_signal = SIGRTMIN + 3;
+    CHECK(parse_service_policy(to_json(rt), "rt") == rt);
+}
