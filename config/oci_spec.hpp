@@ -163,6 +163,9 @@ struct MemoryResources {
     std::optional<std::int64_t> limit;        // bytes, -1 = unlimited
     std::optional<std::int64_t> reservation;  // bytes
     std::optional<std::int64_t> swap;         // memory+swap bytes, -1 = unlimited
+    // cgroup v1 only (the cgroup back-end refuses them on v2).
+    std::optional<std::uint64_t> swappiness;  // 0..100
+    bool disable_oom_killer = false;
 };
 
 struct CpuResources {
@@ -173,6 +176,9 @@ struct CpuResources {
     std::string mems;
     std::optional<std::uint64_t> burst;  // microseconds, cpu.max.burst
     std::optional<std::int64_t> idle;    // 0 or 1, cpu.idle
+    // cgroup v1 only: cpu.rt_runtime_us / cpu.rt_period_us.
+    std::optional<std::int64_t> realtime_runtime;
+    std::optional<std::uint64_t> realtime_period;
 };
 
 struct PidsResources {
@@ -207,6 +213,12 @@ struct HugepageLimit {
     std::uint64_t limit = 0;
 };
 
+// linux.resources.network: cgroup v1 net_cls and net_prio.
+struct NetworkResources {
+    std::optional<std::uint32_t> class_id;
+    std::vector<std::pair<std::string, std::uint32_t>> priorities;  // interface, priority
+};
+
 struct Resources {
     std::optional<MemoryResources> memory;
     std::optional<CpuResources> cpu;
@@ -215,6 +227,7 @@ struct Resources {
     std::optional<BlockIO> block_io;
     std::vector<HugepageLimit> hugepage_limits;
     std::map<std::string, std::string> unified;  // cgroup v2 file -> value
+    std::optional<NetworkResources> network;
 };
 
 // linux.devices[]: a node created in the container's /dev (not the cgroup

@@ -81,6 +81,23 @@ private:
     bool armed_ = true;
 };
 
+// Removes the cgroup directories of a failed create (the process is gone:
+// launch() reaps it on failure).
+class CgroupGuard {
+public:
+    explicit CgroupGuard(const runtime::ContainerCgroup* cg) : cg_(cg) {}
+    ~CgroupGuard() {
+        if (cg_) try {
+                cg_->remove(200);
+            } catch (...) {
+            }
+    }
+    void disarm() { cg_ = nullptr; }
+
+private:
+    const runtime::ContainerCgroup* cg_;
+};
+
 struct Created {
     State state;
     runtime::Process process;
@@ -95,6 +112,8 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
 
     c.store.create_dir(id);
     CreateGuard guard(c.store, id);
+    // Kept for start, exec and delete: the bundle may change or go after create.
+    fs::write_file(c.store.spec_copy(id), fs::read_file(fs::join(bundle, "config.json")), 0600);
 
     fs::Fd fifo;
     if (park) {
@@ -113,9 +132,13 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     req.preserve_fds = preserve_fds(a);
     req.console_socket = a.get("console-socket");
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
-    req.cgroup_path = runtime::container_cgroup_dir(spec.linux_.cgroups_path, id);
-    if (req.cgroup_path.empty() && spec.linux_.resources)
-        throw Error("linux.resources: this host has no cgroup v2 hierarchy (cgroup v1 is not supported)", ENOTSUP);
+    const runtime::CgroupHost& host = runtime::cgroup_host();
+    const std::string cgroup_path = runtime::resolve_cgroups_path(spec.linux_.cgroups_path, id);
+    auto cgroup = runtime::container_cgroup(host, cgroup_path);
+    if (!cgroup && spec.linux_.resources)
+        throw Error("linux.resources: this host has no cgroup hierarchy mounted", ENOTSUP);
+    req.cgroup = cgroup.get();
+    CgroupGuard cgroup_guard(cgroup.get());
 
     Created out;
     State& st = out.state;
@@ -123,7 +146,7 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     st.bundle = bundle;
     st.rootfs = spec.root.path[0] == '/' ? spec.root.path : fs::join(bundle, spec.root.path);
     st.created = now_rfc3339();
-    st.cgroup = req.cgroup_path;
+    st.cgroup = cgroup ? cgroup_path : "";
     st.annotations = spec.annotations;
     st.owner = "root";
 
@@ -134,6 +157,7 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     c.store.save(st);
     write_pid_file(a.get("pid-file"), st.pid);
     guard.disarm();
+    cgroup_guard.disarm();
     return out;
 }
 

@@ -139,7 +139,7 @@ struct Child {
             prepare_rootfs(rootfs, l.rootfs_propagation);
             step = "mounts";
             do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr, &idmapped,
-                       l.mount_label},
+                       l.mount_label, l.creates_namespace(NamespaceType::cgroup)},
                       spec.mounts);
             step = "devices";
             if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
