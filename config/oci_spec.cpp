@@ -4,6 +4,7 @@
 #include "config/oci_spec.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
@@ -497,6 +498,25 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
 
 }  // namespace detail
 
+namespace {
+// MAJOR.MINOR.PATCH with an optional -pre-release and +build (SemVer 2.0).
+bool is_semver(const std::string& v) {
+    size_t i = 0;
+    for (int part = 0; part < 3; ++part) {
+        size_t start = i;
+        while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+        if (i == start) return false;
+        if (part < 2 && (i >= v.size() || v[i++] != '.')) return false;
+    }
+    if (i == v.size()) return true;
+    if (v[i] != '-' && v[i] != '+') return false;
+    if (i + 1 == v.size()) return false;
+    for (size_t k = i + 1; k < v.size(); ++k)
+        if (!std::isalnum(static_cast<unsigned char>(v[k])) && v[k] != '.' && v[k] != '-' && v[k] != '+') return false;
+    return true;
+}
+}  // namespace
+
 Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
     Reader r;
     Spec spec;
@@ -510,10 +530,13 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
         field(r, j, "", "annotations", spec.annotations);
         field(r, j, "", "hooks", spec.hooks);
         field(r, j, "", "linux", spec.linux_);
-        if (!spec.hostname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
-            r.problem("hostname", "requires a new uts namespace");
-        if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
-            r.problem("domainname", "requires a new uts namespace");
+        // A uts namespace of the container's own, new or joined by path (as runc).
+        if (!spec.hostname.empty() && !spec.linux_.find_namespace(NamespaceType::uts))
+            r.problem("hostname", "requires a uts namespace in linux.namespaces");
+        if (!spec.domainname.empty() && !spec.linux_.find_namespace(NamespaceType::uts))
+            r.problem("domainname", "requires a uts namespace in linux.namespaces");
+        if (!spec.oci_version.empty() && !is_semver(spec.oci_version))
+            r.problem("ociVersion", fmt::format("expected a version like \"1.0.2\", got \"{}\"", spec.oci_version));
         refuse_unsupported_fields(r, j);
         resolve_mount_idmaps(r, spec);
     }

@@ -81,6 +81,13 @@ private:
     bool armed_ = true;
 };
 
+// The host id of the container's id 0 (0 without a mapping for it).
+unsigned container_root_on_host(const std::vector<oci::IdMapping>& maps) {
+    for (const auto& m : maps)
+        if (m.container_id == 0 && m.size > 0) return unsigned(m.host_id);
+    return 0;
+}
+
 // Removes the cgroup directories of a failed create (the process is gone:
 // launch() reaps it on failure).
 class CgroupGuard {
@@ -118,7 +125,13 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     fs::Fd fifo;
     if (park) {
         const std::string f = c.store.fifo(id);
-        if (::mkfifo(f.c_str(), 0600) < 0) throw_errno(fmt::format("create exec fifo `{}`", f));
+        if (::mkfifo(f.c_str(), 0622) < 0) throw_errno(fmt::format("create exec fifo `{}`", f));
+        // Writable by whatever user the process becomes (as runc's), owned by
+        // the container's root so that a user namespace's root may open it.
+        if (::chmod(f.c_str(), 0622) < 0) throw_errno(fmt::format("chmod exec fifo `{}`", f));
+        if (::chown(f.c_str(), container_root_on_host(spec.linux_.uid_mappings),
+                    container_root_on_host(spec.linux_.gid_mappings)) < 0)
+            throw_errno(fmt::format("chown exec fifo `{}`", f));
         fifo.reset(::open(f.c_str(), O_PATH | O_CLOEXEC));
         if (!fifo) throw_errno(fmt::format("open exec fifo `{}`", f));
     }
