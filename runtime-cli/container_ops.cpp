@@ -58,7 +58,7 @@ void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
 
 void signal_container(const Store& store, const State& st, int sig, bool all) {
     Status s = store.status(st);
-    if (s != Status::created && s != Status::running)
+    if (s != Status::created && s != Status::running && s != Status::paused)
         throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
     if (auto cg = all ? cgroup_of(st) : nullptr)
         for (pid_t p : cg->pids())

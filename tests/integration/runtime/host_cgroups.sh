@@ -150,6 +150,29 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
     for _ in $(seq 50); do [ -z "$(cat $CG/pids/$TAG/ka/cgroup.procs)" ] && break; sleep 0.1; done
     check "kill --all reaches every process of the cgroup" [ -z "$(cat $CG/pids/$TAG/ka/cgroup.procs)" ]
     R delete ka >/dev/null 2>&1
+
+    # pause and resume through the v1 freezer.
+    B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done' '{"linux": {"cgroupsPath": "/'"$TAG"'/pz"}}')
+    R run --detach --bundle "$B" pz >/dev/null 2>&1
+    check "pause" R pause pz
+    check "paused: the state says so" [ "$(R state pz | json_get '["status"]')" = paused ]
+    check "paused: the freezer cgroup is FROZEN" [ "$(cat $CG/freezer/$TAG/pz/freezer.state)" = FROZEN ]
+    PZ=$(R state pz | json_get '["pid"]')
+    P1=$(cat /proc/$PZ/root/tmp/tick); sleep 0.3; P2=$(cat /proc/$PZ/root/tmp/tick)
+    check "paused: the process does not run" [ -n "$P1" -a "$P1" = "$P2" ]
+    T1=$(R exec pz cat /tmp/tick 2>/dev/null)
+    check "exec into a paused container is refused" [ -z "$T1" ]
+    OUT=$(R pause pz 2>&1)
+    check "pause twice says why" grep -q "cannot pause container \`pz\`: it is paused, not running" <<<"$OUT"
+    OUT=$(R delete pz 2>&1)
+    check "delete of a paused container needs --force" grep -q "it is paused" <<<"$OUT"
+    check "resume" R resume pz
+    check "resumed: running again" [ "$(R state pz | json_get '["status"]')" = running ]
+    A=$(R exec pz cat /tmp/tick); sleep 0.3; Z=$(R exec pz cat /tmp/tick)
+    check "resumed: the process runs again" [ -n "$A" -a "$A" != "$Z" ]
+    R pause pz
+    check "delete --force of a paused container thaws and kills it" R delete --force pz
+    check "... and leaves no freezer cgroup" [ ! -e $CG/freezer/$TAG/pz ]
 else
     echo "skip - /sys/fs/cgroup is cgroup2: no v1 hierarchies on this host"
 fi
