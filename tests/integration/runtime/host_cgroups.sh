@@ -28,6 +28,11 @@ cleanup() {
     for d in /sys/fs/cgroup/*/"$TAG"* /sys/fs/cgroup/"$TAG"*; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
+    if [ -d "$WORK/pstore" ]; then
+        podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs rm -af >/dev/null 2>&1
+        podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs system reset -f >/dev/null 2>&1
+        umount -R "$WORK/pstore" "$WORK/prun" 2>/dev/null
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -287,6 +292,18 @@ if command -v podman >/dev/null; then
     check "podman stop -t 1: within a few seconds" [ $(( $(date +%s) - START )) -lt 8 ]
     P rm -f "$CID" >/dev/null 2>&1
     check "no test container is left" [ -z "$(podman ps -aq --filter label=berth-test="$TAG")" ]
+
+    # An image, as users run them: the busybox root imported into a private
+    # image store (removed with the work directory).
+    PI=(podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs --runtime "$RUNC"
+        --cgroup-manager cgroupfs)
+    tar -C "$WORK/rootfs" -cf "$WORK/bb.tar" .
+    timeout 120 "${PI[@]}" import "$WORK/bb.tar" localhost/berth-bb:1 >/dev/null 2>&1
+    OUT=$(timeout 120 "${PI[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+        localhost/berth-bb:1 echo hi 2>&1)
+    check "podman run --rm IMAGE echo hi" [ "$OUT" = hi ]
+    [ "$OUT" = hi ] || echo "$OUT"
+    timeout 60 "${PI[@]}" rmi -a -f >/dev/null 2>&1
 else
     echo "skip - podman is not installed"
 fi
