@@ -211,6 +211,14 @@ for _ in $(seq 50); do grep -q uid= "$WORK/un.out" && break; sleep 0.1; done
 check "userns root->1000: the process ran after start" grep -qx "uid=0 map=0 1000 65536" "$WORK/un.out"
 R delete --force un >/dev/null 2>&1
 
+# A process that cannot reach the fifo (no /proc to reopen it through) fails
+# create instead of leaving a dead `created` container.
+B=$(bundle noproc 'true' '{"mounts": [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}]}')
+OUT=$(R create --bundle "$B" np 2>&1); RC=$?
+check "create fails when the process cannot open the exec fifo" [ "$RC" != 0 ]
+check "... saying why" grep -q "exec fifo: the container's user cannot open the exec fifo" <<<"$OUT"
+check "... and leaves no container" [ ! -e "$ROOT/np" ]
+
 # No mount namespace listed: the container inherits the runtime's.
 echo here >"$WORK/host-file"
 B=$(bundle nomnt "cat $WORK/host-file" '{"linux": {"namespaces": [{"type": "pid"}, {"type": "uts"}, {"type": "ipc"}]}}')
