@@ -154,26 +154,44 @@ SourcePos yaml_pos_of(const ContainerSpec& c, std::string path) {
 
 }  // namespace
 
-oci::Spec validate_oci_config(const ContainerSpec& c, const json& draft) {
-    try {
-        return oci::parse_spec(draft, c.pos.str() + ": " + entry_path(c));
-    } catch (const oci::ConfigError& e) {
-        // Every problem, the first at its line; PID 1 would refuse the bundle.
-        std::string first_path, message;
-        for (const auto& problem : e.problems()) {
-            std::size_t colon = problem.find(": ");
-            std::string oci_path = colon == std::string::npos ? "" : problem.substr(0, colon);
-            std::string why = colon == std::string::npos ? problem : problem.substr(colon + 2);
-            std::string path = yaml_path_of(c, oci_path);
-            if (first_path.empty()) {
-                first_path = path;
-                message = why;
-            } else {
-                message += "; " + path + ": " + why;
-            }
+namespace {
+
+// Every problem ("oci.path: why"), the first at its YAML line.
+[[noreturn]] void throw_at_yaml(const ContainerSpec& c, const std::vector<std::string>& problems) {
+    std::string first_path, message;
+    for (const auto& problem : problems) {
+        std::size_t colon = problem.find(": ");
+        std::string oci_path = colon == std::string::npos ? "" : problem.substr(0, colon);
+        std::string why = colon == std::string::npos ? problem : problem.substr(colon + 2);
+        std::string path = yaml_path_of(c, oci_path);
+        if (first_path.empty()) {
+            first_path = path;
+            message = why;
+        } else {
+            message += "; " + path + ": " + why;
         }
-        throw YamlError(yaml_pos_of(c, first_path), first_path, message);
     }
+    throw YamlError(yaml_pos_of(c, first_path), first_path, message);
+}
+
+}  // namespace
+
+oci::Spec validate_oci_config(const ContainerSpec& c, const json& draft) {
+    oci::Spec spec;
+    try {
+        spec = oci::parse_spec(draft, c.pos.str() + ": " + entry_path(c));
+    } catch (const oci::ConfigError& e) {
+        throw_at_yaml(c, e.problems());  // PID 1 would refuse the bundle
+    }
+    // PID 1 owns a cgroup v2 machine: it refuses cgroup v1 knobs at boot.
+    if (spec.linux_.resources) {
+        std::vector<std::string> problems;
+        for (const auto& f : oci::cgroup_v1_only_fields(*spec.linux_.resources))
+            problems.push_back("linux.resources." + f + ": cgroup v2 has no per-cgroup " + f.substr(f.find('.') + 1) +
+                               " (a cgroup v1 setting; berth images run on cgroup v2)");
+        if (!problems.empty()) throw_at_yaml(c, problems);
+    }
+    return spec;
 }
 
 json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {

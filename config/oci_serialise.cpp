@@ -126,6 +126,8 @@ json resources(const Resources& r) {
         opt(j, "limit", m->limit);
         opt(j, "reservation", m->reservation);
         opt(j, "swap", m->swap);
+        opt(j, "swappiness", m->swappiness);
+        if (m->disable_oom_killer) j["disableOOMKiller"] = true;
         o["memory"] = j;
     }
     if (const auto& c = r.cpu) {
@@ -137,6 +139,8 @@ json resources(const Resources& r) {
         text(j, "mems", c->mems);
         opt(j, "burst", c->burst);
         opt(j, "idle", c->idle);
+        opt(j, "realtimeRuntime", c->realtime_runtime);
+        opt(j, "realtimePeriod", c->realtime_period);
         o["cpu"] = j;
     }
     if (r.pids) o["pids"] = {{"limit", r.pids->limit}};
@@ -164,6 +168,15 @@ json resources(const Resources& r) {
             return json{{"pageSize", h.page_size}, {"limit", h.limit}};
         });
     if (!r.unified.empty()) o["unified"] = r.unified;
+    if (const auto& n = r.network) {
+        json j = json::object();
+        opt(j, "classID", n->class_id);
+        if (!n->priorities.empty())
+            j["priorities"] = array(n->priorities, [](const std::pair<std::string, std::uint32_t>& p) {
+                return json{{"name", p.first}, {"priority", p.second}};
+            });
+        o["network"] = j;
+    }
     return o;
 }
 

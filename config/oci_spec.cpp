@@ -4,6 +4,7 @@
 #include "config/oci_spec.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include <fmt/format.h>
@@ -236,13 +237,11 @@ bool parse(Reader& r, const json& v, const std::string& path, MemoryResources& o
     field(r, v, path, "limit", out.limit);
     field(r, v, path, "reservation", out.reservation);
     field(r, v, path, "swap", out.swap);
-    // Known, but cgroup v2 has no such knob: refused rather than dropped.
-    // kernel and kernelTCP are deprecated by the spec and ignored, as crun does.
-    if (r.member(v, path, "swappiness", false))
-        r.problem(member_path(path, "swappiness"), "cgroup v2 has no per-cgroup swappiness");
-    bool no_oom_killer = false;
-    if (field(r, v, path, "disableOOMKiller", no_oom_killer) && no_oom_killer)
-        r.problem(member_path(path, "disableOOMKiller"), "cgroup v2 cannot disable the OOM killer");
+    // cgroup v1 knobs: the cgroup back-end refuses them on a v2 host.
+    // kernel and kernelTCP are deprecated by the spec and ignored, as runc and crun do.
+    if (field(r, v, path, "swappiness", out.swappiness) && *out.swappiness > 100)
+        r.problem(member_path(path, "swappiness"), fmt::format("must be between 0 and 100, got {}", *out.swappiness));
+    field(r, v, path, "disableOOMKiller", out.disable_oom_killer);
     return true;
 }
 
@@ -256,9 +255,8 @@ bool parse(Reader& r, const json& v, const std::string& path, CpuResources& out)
     field(r, v, path, "burst", out.burst);
     if (field(r, v, path, "idle", out.idle) && *out.idle != 0 && *out.idle != 1)
         r.problem(member_path(path, "idle"), fmt::format("must be 0 or 1, got {}", *out.idle));
-    for (const char* key : {"realtimeRuntime", "realtimePeriod"})
-        if (r.member(v, path, key, false))
-            r.problem(member_path(path, key), "cgroup v2 has no real-time CPU bandwidth");
+    field(r, v, path, "realtimeRuntime", out.realtime_runtime);
+    field(r, v, path, "realtimePeriod", out.realtime_period);
     return true;
 }
 
@@ -341,6 +339,22 @@ bool parse(Reader& r, const json& v, const std::string& path, HugepageLimit& out
     return true;
 }
 
+bool parse(Reader& r, const json& v, const std::string& path, NetworkResources& out) {
+    if (!r.expect(v, path, json::value_t::object)) return false;
+    field(r, v, path, "classID", out.class_id);
+    const json* p = r.member(v, path, "priorities", false);
+    if (p && r.expect(*p, member_path(path, "priorities"), json::value_t::array))
+        for (size_t i = 0; i < p->size(); ++i) {
+            const std::string ip = index_path(member_path(path, "priorities"), i);
+            if (!r.expect((*p)[i], ip, json::value_t::object)) continue;
+            std::string name;
+            std::uint32_t prio = 0;
+            if (field(r, (*p)[i], ip, "name", name, true) && field(r, (*p)[i], ip, "priority", prio, true))
+                out.priorities.emplace_back(name, prio);
+        }
+    return true;
+}
+
 bool parse(Reader& r, const json& v, const std::string& path, Resources& out) {
     if (!r.expect(v, path, json::value_t::object)) return false;
     field(r, v, path, "memory", out.memory);
@@ -355,17 +369,11 @@ bool parse(Reader& r, const json& v, const std::string& path, Resources& out) {
                 file[0] == '.' || file.rfind("cgroup.", 0) == 0)
                 r.problem(member_path(member_path(path, "unified").c_str(), file.c_str()),
                           "expected a controller file name such as \"memory.high\"");
-    // Known fields with no cgroup v2 file: refused rather than dropped.
-    if (out.block_io && out.block_io->leaf_weight)
-        r.problem(member_path(member_path(path, "blockIO"), "leafWeight"), "cgroup v2 has no leaf weight");
-    if (out.block_io)
-        for (size_t i = 0; i < out.block_io->weight_device.size(); ++i)
-            if (out.block_io->weight_device[i].leaf_weight)
-                r.problem(member_path(index_path(member_path(member_path(path, "blockIO"), "weightDevice"), i),
-                                      "leafWeight"), "cgroup v2 has no leaf weight");
-    for (const char* key : {"network", "rdma"})
-        if (r.member(v, path, key, false))
-            r.problem(member_path(path, key), "not supported by berth (no cgroup v2 equivalent it enforces)");
+    // leafWeight and network are cgroup v1 knobs: the cgroup back-end refuses
+    // them on a v2 host.
+    field(r, v, path, "network", out.network);
+    if (r.member(v, path, "rdma", false))
+        r.problem(member_path(path, "rdma"), "not supported by berth");
     return true;
 }
 
@@ -490,6 +498,25 @@ void refuse_unsupported_fields(Reader& r, const json& j) {
 
 }  // namespace detail
 
+namespace {
+// MAJOR.MINOR.PATCH with an optional -pre-release and +build (SemVer 2.0).
+bool is_semver(const std::string& v) {
+    size_t i = 0;
+    for (int part = 0; part < 3; ++part) {
+        size_t start = i;
+        while (i < v.size() && std::isdigit(static_cast<unsigned char>(v[i]))) ++i;
+        if (i == start) return false;
+        if (part < 2 && (i >= v.size() || v[i++] != '.')) return false;
+    }
+    if (i == v.size()) return true;
+    if (v[i] != '-' && v[i] != '+') return false;
+    if (i + 1 == v.size()) return false;
+    for (size_t k = i + 1; k < v.size(); ++k)
+        if (!std::isalnum(static_cast<unsigned char>(v[k])) && v[k] != '.' && v[k] != '-' && v[k] != '+') return false;
+    return true;
+}
+}  // namespace
+
 Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
     Reader r;
     Spec spec;
@@ -503,10 +530,13 @@ Spec parse_spec(const nlohmann::json& j, const std::string& source_name) {
         field(r, j, "", "annotations", spec.annotations);
         field(r, j, "", "hooks", spec.hooks);
         field(r, j, "", "linux", spec.linux_);
-        if (!spec.hostname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
-            r.problem("hostname", "requires a new uts namespace");
-        if (!spec.domainname.empty() && !spec.linux_.creates_namespace(NamespaceType::uts))
-            r.problem("domainname", "requires a new uts namespace");
+        // A uts namespace of the container's own, new or joined by path (as runc).
+        if (!spec.hostname.empty() && !spec.linux_.find_namespace(NamespaceType::uts))
+            r.problem("hostname", "requires a uts namespace in linux.namespaces");
+        if (!spec.domainname.empty() && !spec.linux_.find_namespace(NamespaceType::uts))
+            r.problem("domainname", "requires a uts namespace in linux.namespaces");
+        if (!spec.oci_version.empty() && !is_semver(spec.oci_version))
+            r.problem("ociVersion", fmt::format("expected a version like \"1.0.2\", got \"{}\"", spec.oci_version));
         refuse_unsupported_fields(r, j);
         resolve_mount_idmaps(r, spec);
     }
@@ -548,6 +578,21 @@ Spec load_bundle(const std::string& bundle_dir) {
                                              line, col, e.byte, reason)});
     }
     return parse_spec(j, file);
+}
+
+std::vector<std::string> cgroup_v1_only_fields(const Resources& r) {
+    std::vector<std::string> out;
+    if (r.memory && r.memory->swappiness) out.push_back("memory.swappiness");
+    if (r.memory && r.memory->disable_oom_killer) out.push_back("memory.disableOOMKiller");
+    if (r.cpu && r.cpu->realtime_runtime) out.push_back("cpu.realtimeRuntime");
+    if (r.cpu && r.cpu->realtime_period) out.push_back("cpu.realtimePeriod");
+    bool leaf = r.block_io && r.block_io->leaf_weight;
+    if (r.block_io)
+        for (const auto& d : r.block_io->weight_device) leaf = leaf || d.leaf_weight;
+    if (leaf) out.push_back("blockIO.leafWeight");
+    if (r.network && r.network->class_id) out.push_back("network.classID");
+    if (r.network && !r.network->priorities.empty()) out.push_back("network.priorities");
+    return out;
 }
 
 }  // namespace berth::oci

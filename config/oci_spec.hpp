@@ -177,6 +177,9 @@ struct MemoryResources {
     std::optional<std::int64_t> limit;        // bytes, -1 = unlimited
     std::optional<std::int64_t> reservation;  // bytes
     std::optional<std::int64_t> swap;         // memory+swap bytes, -1 = unlimited
+    // cgroup v1 only (the cgroup back-end refuses them on v2).
+    std::optional<std::uint64_t> swappiness;  // 0..100
+    bool disable_oom_killer = false;
     bool operator==(const MemoryResources&) const = default;
 };
 
@@ -188,6 +191,9 @@ struct CpuResources {
     std::string mems;
     std::optional<std::uint64_t> burst;  // microseconds, cpu.max.burst
     std::optional<std::int64_t> idle;    // 0 or 1, cpu.idle
+    // cgroup v1 only: cpu.rt_runtime_us / cpu.rt_period_us.
+    std::optional<std::int64_t> realtime_runtime;
+    std::optional<std::uint64_t> realtime_period;
     bool operator==(const CpuResources&) const = default;
 };
 
@@ -228,6 +234,14 @@ struct HugepageLimit {
     bool operator==(const HugepageLimit&) const = default;
 };
 
+// linux.resources.network: cgroup v1 net_cls and net_prio.
+struct NetworkResources {
+    std::optional<std::uint32_t> class_id;
+    std::vector<std::pair<std::string, std::uint32_t>> priorities;  // interface, priority
+    bool operator==(const NetworkResources&) const = default;
+};
+
+
 struct Resources {
     std::optional<MemoryResources> memory;
     std::optional<CpuResources> cpu;
@@ -236,8 +250,14 @@ struct Resources {
     std::optional<BlockIO> block_io;
     std::vector<HugepageLimit> hugepage_limits;
     std::map<std::string, std::string> unified;  // cgroup v2 file -> value
+    std::optional<NetworkResources> network;
     bool operator==(const Resources&) const = default;
 };
+
+// The cgroup v1 knobs of `r` ("memory.swappiness", ...), which a cgroup v2
+// host has no file for: refused there, never dropped. PID 1 (v2 only) refuses
+// them at boot and the builder at build time, through this one list.
+std::vector<std::string> cgroup_v1_only_fields(const Resources& r);
 
 // linux.devices[]: a node created in the container's /dev (not the cgroup
 // allow list, which is linux.resources.devices).

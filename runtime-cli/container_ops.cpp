@@ -40,6 +40,15 @@ std::string state_json(const Store& store, const State& st, const oci::Spec& spe
 
 }  // namespace
 
+oci::Spec load_saved_spec(const Store& store, const State& st) {
+    return oci::load_bundle(store.dir(st.id));
+}
+
+std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st) {
+    if (st.cgroup.empty()) return nullptr;
+    return runtime::container_cgroup(runtime::cgroup_host(), st.cgroup);
+}
+
 void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
     if (spec.process.terminal && console_socket.empty())
         throw Error("process.terminal is true: --console-socket is required", EINVAL);
@@ -49,10 +58,10 @@ void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
 
 void signal_container(const Store& store, const State& st, int sig, bool all) {
     Status s = store.status(st);
-    if (s != Status::created && s != Status::running)
+    if (s != Status::created && s != Status::running && s != Status::paused)
         throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
-    if (all && !st.cgroup.empty())
-        for (pid_t p : runtime::cgroup_pids(st.cgroup))
+    if (auto cg = all ? cgroup_of(st) : nullptr)
+        for (pid_t p : cg->pids())
             if (p != st.pid) ::kill(p, sig);
     fs::Fd fd = open_pidfd(st);
     if (!fd) throw Error(fmt::format("container `{}` is not running", st.id), ESRCH);
@@ -88,7 +97,7 @@ int wait_forwarding(pid_t pid) {
 }
 
 void run_hooks_poststart(const Store& store, const State& st) {
-    oci::Spec spec = oci::load_bundle(st.bundle);
+    oci::Spec spec = load_saved_spec(store, st);
     if (spec.hooks.poststart.empty()) return;
     runtime::run_hooks(spec.hooks.poststart, "poststart", state_json(store, st, spec));
 }
@@ -97,10 +106,16 @@ void destroy(const Store& store, const State& st) {
     // Everything in the cgroup goes, not just the main process: a daemon that
     // forked away must not outlive its container.
     fs::Fd main = open_pidfd(st);
+    auto cgroup = cgroup_of(st);
+    // A frozen (v1 freezer) task does not die of SIGKILL until thawed.
+    if (cgroup) try {
+            cgroup->set_frozen(false);
+        } catch (const std::exception&) {
+        }
     for (int waited = 0;; waited += 20) {
         bool any = false;
-        if (!st.cgroup.empty())
-            for (pid_t p : runtime::cgroup_pids(st.cgroup)) {
+        if (cgroup)
+            for (pid_t p : cgroup->pids()) {
                 ::kill(p, SIGKILL);
                 any = true;
             }
@@ -114,9 +129,9 @@ void destroy(const Store& store, const State& st) {
         if (waited >= 5000) throw Error(fmt::format("container `{}`: processes survive SIGKILL after 5 s", st.id), EBUSY);
         sleep_ms(20);
     }
-    if (!st.cgroup.empty()) runtime::remove_cgroup(st.cgroup);
+    if (cgroup) cgroup->remove();
     try {
-        oci::Spec spec = oci::load_bundle(st.bundle);
+        oci::Spec spec = load_saved_spec(store, st);
         if (!spec.hooks.poststop.empty())
             runtime::run_hooks(spec.hooks.poststop, "poststop",
                                runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));

@@ -2,12 +2,20 @@
 #pragma once
 #include <signal.h>
 
+#include <memory>
 #include <string>
 
 #include "config/oci_spec.hpp"
+#include "runtime/cgroup.hpp"
 #include "runtime-cli/state.hpp"
 
 namespace berth::runc {
+
+// The spec saved by create in the state directory (see Store::spec_copy).
+oci::Spec load_saved_spec(const Store& store, const State& st);
+
+// The container's cgroup on this host; null when it has none.
+std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st);
 
 // process.terminal and --console-socket must come together.
 void check_terminal(const oci::Spec& spec, const std::string& console_socket);

@@ -89,7 +89,7 @@ int cmd_exec(const Context& c) {
     if (s != Status::running && s != Status::created)
         throw Error(fmt::format("cannot exec in container `{}`: it is {}", id, status_name(s)), EINVAL);
 
-    const oci::Spec base = oci::load_bundle(st.bundle);
+    const oci::Spec base = load_saved_spec(c.store, st);
     // Join, never create: everything about the container already exists.
     oci::Spec ex = runtime::exec_spec(base, exec_process_spec(a, base, {a.positional.begin() + 1, a.positional.end()}),
                                       st.pid);
@@ -101,7 +101,8 @@ int cmd_exec(const Context& c) {
     req.spec = &ex;
     req.exec = true;
     req.stdio = {0, 1, 2};
-    req.cgroup_path = st.cgroup;
+    auto cgroup = cgroup_of(st);
+    req.cgroup = cgroup.get();
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
     req.console_socket = a.get("console-socket");
     req.preserve_fds = int(parse_id(a.get("preserve-fds", "0"), "preserve-fds"));

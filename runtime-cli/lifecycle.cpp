@@ -81,6 +81,30 @@ private:
     bool armed_ = true;
 };
 
+// The host id of the container's id 0 (0 without a mapping for it).
+unsigned container_root_on_host(const std::vector<oci::IdMapping>& maps) {
+    for (const auto& m : maps)
+        if (m.container_id == 0 && m.size > 0) return unsigned(m.host_id);
+    return 0;
+}
+
+// Removes the cgroup directories of a failed create (the process is gone:
+// launch() reaps it on failure).
+class CgroupGuard {
+public:
+    explicit CgroupGuard(const runtime::ContainerCgroup* cg) : cg_(cg) {}
+    ~CgroupGuard() {
+        if (cg_) try {
+                cg_->remove(200);
+            } catch (...) {
+            }
+    }
+    void disarm() { cg_ = nullptr; }
+
+private:
+    const runtime::ContainerCgroup* cg_;
+};
+
 struct Created {
     State state;
     runtime::Process process;
@@ -95,11 +119,19 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
 
     c.store.create_dir(id);
     CreateGuard guard(c.store, id);
+    // Kept for start, exec and delete: the bundle may change or go after create.
+    fs::write_file(c.store.spec_copy(id), fs::read_file(fs::join(bundle, "config.json")), 0600);
 
     fs::Fd fifo;
     if (park) {
         const std::string f = c.store.fifo(id);
-        if (::mkfifo(f.c_str(), 0600) < 0) throw_errno(fmt::format("create exec fifo `{}`", f));
+        if (::mkfifo(f.c_str(), 0622) < 0) throw_errno(fmt::format("create exec fifo `{}`", f));
+        // Writable by whatever user the process becomes (as runc's), owned by
+        // the container's root so that a user namespace's root may open it.
+        if (::chmod(f.c_str(), 0622) < 0) throw_errno(fmt::format("chmod exec fifo `{}`", f));
+        if (::chown(f.c_str(), container_root_on_host(spec.linux_.uid_mappings),
+                    container_root_on_host(spec.linux_.gid_mappings)) < 0)
+            throw_errno(fmt::format("chown exec fifo `{}`", f));
         fifo.reset(::open(f.c_str(), O_PATH | O_CLOEXEC));
         if (!fifo) throw_errno(fmt::format("open exec fifo `{}`", f));
     }
@@ -113,9 +145,13 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     req.preserve_fds = preserve_fds(a);
     req.console_socket = a.get("console-socket");
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
-    req.cgroup_path = runtime::container_cgroup_dir(spec.linux_.cgroups_path, id);
-    if (req.cgroup_path.empty() && spec.linux_.resources)
-        throw Error("linux.resources: this host has no cgroup v2 hierarchy (cgroup v1 is not supported)", ENOTSUP);
+    const runtime::CgroupHost& host = runtime::cgroup_host();
+    const std::string cgroup_path = runtime::resolve_cgroups_path(spec.linux_.cgroups_path, id);
+    auto cgroup = runtime::container_cgroup(host, cgroup_path);
+    if (!cgroup && spec.linux_.resources)
+        throw Error("linux.resources: this host has no cgroup hierarchy mounted", ENOTSUP);
+    req.cgroup = cgroup.get();
+    CgroupGuard cgroup_guard(cgroup.get());
 
     Created out;
     State& st = out.state;
@@ -123,7 +159,7 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     st.bundle = bundle;
     st.rootfs = spec.root.path[0] == '/' ? spec.root.path : fs::join(bundle, spec.root.path);
     st.created = now_rfc3339();
-    st.cgroup = req.cgroup_path;
+    st.cgroup = cgroup ? cgroup_path : "";
     st.annotations = spec.annotations;
     st.owner = "root";
 
@@ -134,6 +170,7 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     c.store.save(st);
     write_pid_file(a.get("pid-file"), st.pid);
     guard.disarm();
+    cgroup_guard.disarm();
     return out;
 }
 

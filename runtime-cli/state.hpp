@@ -15,7 +15,7 @@
 
 namespace berth::runc {
 
-enum class Status { creating, created, running, stopped };
+enum class Status { creating, created, running, paused, stopped };
 const char* status_name(Status s);
 
 struct State {
@@ -25,7 +25,7 @@ struct State {
     std::string bundle;
     std::string rootfs;
     std::string created;            // RFC 3339, UTC, nanoseconds
-    std::string cgroup;             // absolute cgroup directory, "" when none
+    std::string cgroup;             // path below each cgroup hierarchy's root ("/berth/id"), "" when none
     std::map<std::string, std::string> annotations;
     std::string owner;
 };
@@ -46,6 +46,9 @@ public:
     const std::string& root() const { return root_; }
     std::string dir(const std::string& id) const { return fs::join(root_, id); }
     std::string fifo(const std::string& id) const { return fs::join(dir(id), "exec.fifo"); }
+    // The bundle's config.json as create read it: start, exec and delete use
+    // this copy, so that edits to the bundle after create change nothing.
+    std::string spec_copy(const std::string& id) const { return fs::join(dir(id), "config.json"); }
 
     // Rejects ids that could escape the root or confuse a listing.
     static void check_id(const std::string& id);

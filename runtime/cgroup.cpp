@@ -1,195 +1,134 @@
+// The host's cgroup layout, the container's path, and the choice of back-end.
 #include "runtime/cgroup.hpp"
 
-#include <sys/stat.h>
-#include <sys/vfs.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cstdlib>
+#include <sstream>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/log.hpp"
-#include "runtime/device_filter.hpp"
-#include "runtime/sysfile.hpp"
 
 namespace berth::runtime {
 
-std::uint64_t shares_to_weight(std::uint64_t shares) {
-    shares = std::clamp<std::uint64_t>(shares, 2, 262144);
-    return 1 + ((shares - 2) * 9999) / 262142;
+bool CgroupV1Hierarchy::has(const std::string& controller) const {
+    for (const auto& c : controllers)
+        if (c == controller) return true;
+    return false;
 }
 
-std::uint64_t blkio_to_io_weight(std::uint64_t weight) {
-    weight = std::clamp<std::uint64_t>(weight, 10, 1000);
-    return 1 + ((weight - 10) * 9999) / 990;
+const CgroupV1Hierarchy* CgroupHost::v1_for(const std::string& controller) const {
+    for (const auto& h : v1)
+        if (h.has(controller)) return &h;
+    return nullptr;
 }
 
-std::vector<std::pair<std::string, std::string>> cgroup_resource_files(const oci::Resources& r) {
-    std::vector<std::pair<std::string, std::string>> out;
-    auto limit = [](std::int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
-    if (r.memory) {
-        const auto& m = *r.memory;
-        if (m.limit) out.emplace_back("memory.max", limit(*m.limit));
-        if (m.reservation) out.emplace_back("memory.low", limit(*m.reservation));
-        // v1 "swap" is memory+swap; v2 wants the swap part alone.
-        if (m.swap) {
-            std::string v = "max";
-            if (*m.swap >= 0 && m.limit && *m.limit >= 0) v = std::to_string(std::max<std::int64_t>(0, *m.swap - *m.limit));
-            out.emplace_back("memory.swap.max", v);
-        }
-    }
-    if (r.cpu) {
-        const auto& c = *r.cpu;
-        if (c.shares) out.emplace_back("cpu.weight", std::to_string(shares_to_weight(*c.shares)));
-        if (c.quota || c.period) {
-            std::string quota = c.quota && *c.quota > 0 ? std::to_string(*c.quota) : "max";
-            out.emplace_back("cpu.max", fmt::format("{} {}", quota, c.period.value_or(100000)));
-        }
-        if (!c.cpus.empty()) out.emplace_back("cpuset.cpus", c.cpus);
-        if (!c.mems.empty()) out.emplace_back("cpuset.mems", c.mems);
-        if (c.burst) out.emplace_back("cpu.max.burst", std::to_string(*c.burst));
-        if (c.idle) out.emplace_back("cpu.idle", std::to_string(*c.idle));
-    }
-    if (r.pids) out.emplace_back("pids.max", r.pids->limit > 0 ? std::to_string(r.pids->limit) : "max");
-    if (r.block_io) {
-        const auto& b = *r.block_io;
-        if (b.weight) out.emplace_back("io.weight", fmt::format("default {}", blkio_to_io_weight(*b.weight)));
-        for (const auto& d : b.weight_device)
-            if (d.weight) out.emplace_back("io.weight", fmt::format("{}:{} {}", d.major, d.minor, blkio_to_io_weight(*d.weight)));
-        // One line per key: the kernel merges the keys of a device.
-        auto throttle = [&](const std::vector<oci::BlockIODevice>& list, const char* key) {
-            for (const auto& d : list) out.emplace_back("io.max", fmt::format("{}:{} {}={}", d.major, d.minor, key, d.rate));
+namespace {
+std::vector<std::string> split(const std::string& s, char sep) {
+    std::vector<std::string> out;
+    std::string part;
+    std::istringstream in(s);
+    while (std::getline(in, part, sep))
+        if (!part.empty()) out.push_back(part);
+    return out;
+}
+
+// The super options of a v1 mount name its controllers (and name=...).
+std::vector<std::string> v1_controllers(const std::string& super_options) {
+    std::vector<std::string> out;
+    for (const auto& o : split(super_options, ','))
+        if (o != "rw" && o != "ro" && o.rfind("release_agent=", 0) != 0 && o != "clone_children" &&
+            o != "noprefix" && o != "xattr" && o != "cpuset_v2_mode")
+            out.push_back(o);
+    return out;
+}
+}  // namespace
+
+CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
+    CgroupHost host;
+    std::istringstream in(mountinfo);
+    std::string line;
+    while (std::getline(in, line)) {
+        // id parent maj:min root mount-point options [optional...] - type source super-options
+        size_t dash = line.find(" - ");
+        if (dash == std::string::npos) continue;
+        auto left = split(line.substr(0, dash), ' ');
+        auto right = split(line.substr(dash + 3), ' ');
+        if (left.size() < 5 || right.size() < 3) continue;
+        const std::string& root = left[3];
+        const std::string& mount_point = left[4];
+        // A later mount on or above an earlier one hides it (a test that
+        // mounts cgroup2 over a hybrid host's /sys/fs/cgroup, for one).
+        auto hidden = [&](const std::string& p) {
+            return p == mount_point || p.rfind(mount_point == "/" ? "/" : mount_point + "/", 0) == 0;
         };
-        throttle(b.throttle_read_bps, "rbps");
-        throttle(b.throttle_write_bps, "wbps");
-        throttle(b.throttle_read_iops, "riops");
-        throttle(b.throttle_write_iops, "wiops");
-    }
-    for (const auto& h : r.hugepage_limits) out.emplace_back("hugetlb." + h.page_size + ".max", std::to_string(h.limit));
-    // Last, so an explicit unified value wins over a converted one (crun's order).
-    for (const auto& [file, value] : r.unified) out.emplace_back(file, value);
-    return out;
-}
-
-namespace {
-std::string enabled_controllers(const std::string& dir) {
-    auto c = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
-    std::string v = c ? fs::trim(*c) : "";
-    return v.empty() ? "none" : v;
-}
-}  // namespace
-
-namespace {
-
-// Makes every controller available at the root reach `path`: each ancestor
-// below the root delegates what it has (crun does the same). A level that
-// refuses (processes in an inner node) is left as is; a limit that then cannot
-// be applied is reported by join_cgroup.
-void enable_controllers(const std::string& path) {
-    const std::string root = cgroup2_root();
-    if (root.empty() || path.compare(0, root.size(), root) != 0) return;
-    std::string dir = root;
-    size_t pos = root.size();
-    for (;;) {
-        auto controllers = fs::try_read_file(fs::join(dir, "cgroup.controllers"));
-        std::string want;
-        if (controllers) {
-            std::string word;
-            for (char ch : *controllers + " ") {
-                if (ch == ' ' || ch == '\n') {
-                    if (!word.empty()) want += (want.empty() ? "+" : " +") + word;
-                    word.clear();
-                } else {
-                    word += ch;
-                }
-            }
-        }
-        if (!want.empty()) fs::try_write_file(fs::join(dir, "cgroup.subtree_control"), want);
-        size_t next = path.find('/', pos + 1);
-        if (next == std::string::npos) return;  // dir is the parent of path
-        dir = path.substr(0, next);
-        pos = next;
-        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno(fmt::format("create cgroup `{}`", dir));
-    }
-}
-
-}  // namespace
-
-void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
-    if (l.resources) enable_controllers(path);
-    fs::mkdir_p(path, 0755);
-    if (l.resources) {
-        for (const auto& [file, value] : cgroup_resource_files(*l.resources)) {
-            std::string p = fs::join(path, file);
-            // "No limit" needs no controller; any real limit does, and a limit
-            // that cannot be enforced must not pass silently.
-            if (!fs::exists(p)) {
-                if (value == "max") continue;
-                throw Error(fmt::format("cannot apply {} = {}: the {} controller is not available in `{}` "
-                                        "(enabled: {})", file, value, file.substr(0, file.find('.')), path,
-                                        enabled_controllers(path)), ENOTSUP);
-            }
-            write_kernel_file(p, value);
+        if (!host.unified.empty() && hidden(host.unified)) host.unified.clear();
+        host.v1.erase(std::remove_if(host.v1.begin(), host.v1.end(),
+                                     [&](const CgroupV1Hierarchy& h) { return hidden(h.mount_point); }),
+                      host.v1.end());
+        if (right[0] == "cgroup2") {
+            host.unified = mount_point;
+        } else if (right[0] == "cgroup" && root == "/") {
+            auto controllers = v1_controllers(right[2]);
+            if (controllers.empty()) continue;
+            bool seen = false;
+            for (const auto& h : host.v1)
+                if (h.controllers == controllers) seen = true;
+            if (!seen) host.v1.push_back({mount_point, controllers});
         }
     }
-    // Before the process joins: it must never run unfiltered.
-    if (l.resources && !l.resources->devices.empty())
-        attach_device_filter(path, device_rules_with_defaults(l.resources->devices));
-    write_kernel_file(fs::join(path, "cgroup.procs"), std::to_string(pid));
+    return host;
+}
+
+const CgroupHost& cgroup_host() {
+    static const CgroupHost host = parse_cgroup_mounts(fs::try_read_file("/proc/self/mountinfo").value_or(""));
+    return host;
 }
 
 namespace {
-constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
-
-bool is_cgroup2(const char* path) {
-    struct statfs sf{};
-    return ::statfs(path, &sf) == 0 && sf.f_type == kCgroup2Magic;
-}
-}  // namespace
-
-std::string cgroup2_root() {
-    if (is_cgroup2("/sys/fs/cgroup")) return "/sys/fs/cgroup";
-    if (is_cgroup2("/sys/fs/cgroup/unified")) return "/sys/fs/cgroup/unified";
-    return "";
-}
-
-std::string container_cgroup_dir(const std::string& cgroups_path, const std::string& id) {
-    std::string root = cgroup2_root();
-    if (root.empty()) return "";
-    if (cgroups_path.empty()) return root + "/berth/" + id;
-    if (cgroups_path.find("..") != std::string::npos)
-        throw Error(fmt::format("linux.cgroupsPath `{}`: must not contain `..`", cgroups_path), EINVAL);
-    if (cgroups_path[0] == '/') return root + cgroups_path;
-    return root + "/berth/" + cgroups_path;
-}
-
-std::vector<pid_t> cgroup_pids(const std::string& dir) {
-    std::vector<pid_t> out;
-    auto text = fs::try_read_file(fs::join(dir, "cgroup.procs"));
-    if (!text) return out;
-    const char* p = text->c_str();
-    while (*p) {
-        char* end;
-        long v = std::strtol(p, &end, 10);
-        if (end == p) break;
-        if (v > 0) out.push_back(pid_t(v));
-        p = end;
-        while (*p == '\n') ++p;
+// systemd's unit name to its slice path: "a-b.slice" → "/a.slice/a-b.slice".
+std::string expand_slice(const std::string& slice) {
+    const std::string suffix = ".slice";
+    if (slice.size() <= suffix.size() || slice.compare(slice.size() - suffix.size(), suffix.size(), suffix) != 0 ||
+        slice.find('/') != std::string::npos)
+        throw Error(fmt::format("linux.cgroupsPath: `{}` is not a systemd slice name", slice), EINVAL);
+    if (slice == "-.slice") return "";
+    std::string stem = slice.substr(0, slice.size() - suffix.size());
+    std::string out, prefix;
+    for (const auto& part : split(stem, '-')) {
+        prefix += (prefix.empty() ? "" : "-") + part;
+        out += "/" + prefix + suffix;
     }
     return out;
 }
+}  // namespace
 
-void remove_cgroup(const std::string& dir, int timeout_ms) {
-    for (int waited = 0;; waited += 10) {
-        if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
-        if (errno != EBUSY || waited >= timeout_ms) throw_errno(fmt::format("remove cgroup `{}`", dir));
-        timespec ts{0, 10 * 1000 * 1000};
-        ::nanosleep(&ts, nullptr);
+std::string resolve_cgroups_path(const std::string& cgroups_path, const std::string& id) {
+    if (cgroups_path.empty()) return "/berth/" + id;
+    for (const auto& part : split(cgroups_path, '/'))
+        if (part == "..")
+            throw Error(fmt::format("linux.cgroupsPath `{}`: must not contain `..`", cgroups_path), EINVAL);
+    if (cgroups_path[0] != '/' && std::count(cgroups_path.begin(), cgroups_path.end(), ':') == 2) {
+        // slice:prefix:name, as engines pass it for systemd's cgroup manager.
+        size_t a = cgroups_path.find(':'), b = cgroups_path.find(':', a + 1);
+        std::string slice = cgroups_path.substr(0, a), prefix = cgroups_path.substr(a + 1, b - a - 1),
+                    name = cgroups_path.substr(b + 1);
+        if (name.empty() || name.find('/') != std::string::npos || prefix.find('/') != std::string::npos)
+            throw Error(fmt::format("linux.cgroupsPath `{}`: expected slice:prefix:name", cgroups_path), EINVAL);
+        std::string unit = name.size() > 6 && name.compare(name.size() - 6, 6, ".slice") == 0
+                               ? name
+                               : (prefix.empty() ? name : prefix + "-" + name) + ".scope";
+        return expand_slice(slice.empty() ? "system.slice" : slice) + "/" + unit;
     }
+    std::string p = cgroups_path[0] == '/' ? cgroups_path : "/berth/" + cgroups_path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p;
+}
+
+std::unique_ptr<ContainerCgroup> container_cgroup(const CgroupHost& host, const std::string& path) {
+    if (host.pure_v2()) return cgroup_v2(host.unified + path);
+    if (!host.v1.empty()) return cgroup_v1(host, path);
+    return nullptr;
 }
 
 }  // namespace berth::runtime

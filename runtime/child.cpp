@@ -139,7 +139,7 @@ struct Child {
             prepare_rootfs(rootfs, l.rootfs_propagation);
             step = "mounts";
             do_mounts({rootfs, req.bundle_dir, l.find_namespace(NamespaceType::user) != nullptr, &idmapped,
-                       l.mount_label},
+                       l.mount_label, l.creates_namespace(NamespaceType::cgroup)},
                       spec.mounts);
             step = "devices";
             if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
@@ -149,11 +149,9 @@ struct Child {
             step = "pivot_root";
             enter_rootfs(rootfs);
             finish_propagation(l.rootfs_propagation);
-        } else if (!l.find_namespace(NamespaceType::mount)) {
-            step = "rootfs";
-            throw Error("linux.namespaces: a mount namespace is required", EINVAL);
         }
-        // With a joined mount namespace the root is that namespace's.
+        // With a joined mount namespace the root is that namespace's; with
+        // none listed, the runtime's (the spec lets the container inherit it).
 
         step = "sysctl";
         apply_sysctl(l.sysctl);
@@ -218,7 +216,12 @@ struct Child {
         step = "cwd";
         if (::chdir(proc.cwd.c_str()) < 0) throw_errno("cannot change directory to `" + proc.cwd + "`");
         if (req.exec_fifo_fd >= 0) {
+            // Checked while create still waits for our report: a container
+            // that could never start must fail create, not start.
+            step = "exec";
+            check_executable(proc.args.at(0), build_env(proc.env, id.home));
             step = "exec fifo";
+            check_fifo_writable(req.exec_fifo_fd);
             park_until_started(req.exec_fifo_fd);
         }
         if (!spec.hooks.start_container.empty()) {
@@ -247,6 +250,13 @@ struct Child {
         }
         step = "exec";
         exec_process(proc.args, build_env(proc.env, id.home));
+    }
+
+    void check_fifo_writable(int fifo) {
+        std::string self = "/proc/self/fd/" + std::to_string(fifo);
+        if (::faccessat(AT_FDCWD, self.c_str(), W_OK, AT_EACCESS) < 0)
+            throw_errno("cannot open the exec fifo for writing through `" + self +
+                        "` (is /proc mounted, may the container's user write it?)");
     }
 
     // Closing the report socket tells launch() the setup is done; opening the

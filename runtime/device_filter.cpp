@@ -79,7 +79,8 @@ long bpf(int cmd, bpf_attr& attr) { return ::syscall(SYS_bpf, cmd, &attr, sizeof
 
 }  // namespace
 
-std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::DeviceRule>& spec_rules) {
+std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::DeviceRule>& spec_rules,
+                                                        const std::vector<oci::Device>& nodes) {
     std::vector<oci::DeviceRule> out = spec_rules;
     struct Default {
         std::int64_t major, minor;
@@ -87,6 +88,8 @@ std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::D
     // null, zero, full, random, urandom, tty, console, ptmx; then every pts.
     for (Default d : {Default{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}})
         out.push_back(oci::DeviceRule{true, 'c', d.major, d.minor, "rwm"});
+    for (const auto& n : nodes)
+        if (n.type != 'p') out.push_back(oci::DeviceRule{true, n.type == 'b' ? 'b' : 'c', n.major, n.minor, "rwm"});
     return out;
 }
 

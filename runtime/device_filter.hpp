@@ -15,8 +15,10 @@
 
 namespace berth::runtime {
 
-// The spec's rules followed by the default device set.
-std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::DeviceRule>& spec_rules);
+// The spec's rules followed by the default device set and an allow rule for
+// each node of linux.devices (which runc and crun allow implicitly).
+std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::DeviceRule>& spec_rules,
+                                                        const std::vector<oci::Device>& nodes = {});
 
 std::vector<bpf_insn> device_filter_program(const std::vector<oci::DeviceRule>& rules);
 

@@ -139,7 +139,9 @@ Process launch(const LaunchRequest& req) {
         parent_step(req, "execCPUAffinity", [&] {
             set_cpu_affinity(pid, proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
         });
-    if (!req.cgroup_path.empty())
+    if (req.cgroup)
+        parent_step(req, "cgroup", [&] { req.cgroup->enter(l, l.resources ? &*l.resources : nullptr, pid); });
+    else if (!req.cgroup_path.empty())
         parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
 
     // The hooks get the state with the host pid; the child's own hooks get it

@@ -9,6 +9,8 @@
 
 namespace berth::runtime {
 
+class ContainerCgroup;
+
 struct StdioFds {
     int in = -1, out = -1, err = -1;  // -1 means /dev/null
 };
@@ -18,7 +20,10 @@ struct LaunchRequest {
     std::string bundle_dir;         // absolute; rootfs path in spec is relative to it
     const oci::Spec* spec = nullptr;
     StdioFds stdio;
-    std::string cgroup_path;        // absolute dir under /sys/fs/cgroup to create and join before exec; "" = none
+    std::string cgroup_path;        // absolute cgroup v2 dir to create and join before exec; "" = none
+    // Instead of cgroup_path: the container's cgroup on any host kind (see
+    // cgroup.hpp), entered with linux.resources before the process runs.
+    const ContainerCgroup* cgroup = nullptr;
     // The runc-style create/start split: an fd (O_PATH is enough) of a FIFO.
     // The process finishes its setup, then launch() returns and the process
     // parks until someone opens the FIFO for reading; errors after that point

@@ -1,5 +1,7 @@
 #include "runtime/mounts.hpp"
 
+#include "runtime/cgroup.hpp"
+
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -80,7 +82,16 @@ void do_mounts(const MountContext& ctx, const std::vector<oci::Mount>& mounts) {
         const oci::Mount& m = mounts[index];
         MountOptions o = parse_mount_options(m.options);
         bool bind = m.type == "bind" || o.is_bind();
-        // berth is cgroup2-only: "cgroup" is the unified hierarchy too.
+        // "cgroup" is the unified hierarchy on a cgroup v2 host; on a v1 or
+        // hybrid host, a tmpfs holding one directory per hierarchy.
+        if (m.type == "cgroup" && !cgroup_host().pure_v2()) {
+            std::string target = with_context("cgroup", [&] { return resolve_in_root(ctx.rootfs, m.destination); });
+            with_context("cgroup: mount point", [&] { create_mount_point(target, false); });
+            with_context(describe(m, "cgroup"), [&] {
+                mount_cgroup_v1_tree(target, parse_mount_options(m.options).flags, ctx.own_cgroup_ns);
+            });
+            continue;
+        }
         std::string type = m.type == "cgroup" ? "cgroup2" : m.type;
         std::string what = describe(m, bind ? std::string("bind") : type);
 

@@ -16,6 +16,7 @@ struct MountContext {
     bool user_ns = false;    // in a new user namespace (some mounts need fallbacks)
     const IdmappedTrees* idmapped = nullptr;  // detached trees made by the parent
     std::string mount_label;  // linux.mountLabel: SELinux context of tmpfs, devpts, mqueue
+    bool own_cgroup_ns = false;  // in a new cgroup namespace (the `cgroup` mount type's view)
 };
 
 // The mount data with crun's `context="LABEL"` added for the file systems

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -97,6 +98,21 @@ std::vector<std::string> exec_candidates(const std::string& file, const std::str
         if (j == std::string::npos) return out;
         i = j + 1;
     }
+}
+
+void check_executable(const std::string& file, const std::vector<std::string>& env) {
+    const std::string path_var = env_get(env, "PATH").value_or(kDefaultPath);
+    const bool has_slash = file.find('/') != std::string::npos;
+    std::string denied;
+    for (const auto& cand : exec_candidates(file, path_var)) {
+        struct stat st;
+        if (::stat(cand.c_str(), &st) < 0) continue;
+        if (S_ISREG(st.st_mode) && ::faccessat(AT_FDCWD, cand.c_str(), X_OK, AT_EACCESS) == 0) return;
+        if (denied.empty()) denied = cand;
+    }
+    if (!denied.empty()) throw Error(fmt::format("`{}` is not executable: permission denied", denied), EACCES);
+    if (has_slash) throw Error(fmt::format("executable `{}` not found", file), ENOENT);
+    throw Error(fmt::format("executable `{}` not found in PATH `{}`", file, path_var), ENOENT);
 }
 
 void exec_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {

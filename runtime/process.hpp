@@ -30,6 +30,10 @@ std::vector<std::string> build_env(const std::vector<std::string>& env, const st
 // mean the current directory). A file with a '/' is tried as is.
 std::vector<std::string> exec_candidates(const std::string& file, const std::string& path_var);
 
+// Throws the error exec_process would for `file` (not found, not executable)
+// without executing anything: create checks it before parking.
+void check_executable(const std::string& file, const std::vector<std::string>& env);
+
 // execve with the PATH search; returns only by throwing an Error whose message
 // distinguishes "not found" (ENOENT) from "not executable" (EACCES).
 [[noreturn]] void exec_process(const std::vector<std::string>& args, const std::vector<std::string>& env);

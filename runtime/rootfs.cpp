@@ -64,7 +64,12 @@ constexpr std::pair<const char*, const char*> kDevLinks[] = {
 void prepare_rootfs(const std::string& rootfs, const std::string& propagation) {
     unsigned long p = checked_propagation(propagation);
     if (!fs::is_dir(rootfs)) throw Error("rootfs `" + rootfs + "`: not a directory", ENOTDIR);
-    if (!is_shared(p)) {
+    if (p & MS_UNBINDABLE) {
+        // An unbindable rootfs could not be bound onto itself: private now,
+        // unbindable once it is the root (finish_propagation).
+        if (::mount(nullptr, "/", nullptr, MS_PRIVATE | MS_REC, nullptr) < 0)
+            throw_errno("set the propagation of `/`");
+    } else if (!is_shared(p)) {
         if (::mount(nullptr, "/", nullptr, p | MS_REC, nullptr) < 0) throw_errno("set the propagation of `/`");
     } else {
         // Shared (LinuxKit's `binds: /var:/var:rshared` with `rootfsPropagation: shared`,
@@ -139,6 +144,8 @@ void finish_propagation(const std::string& propagation) {
     unsigned long p = checked_propagation(propagation);
     if (is_shared(p) && ::mount(nullptr, "/", nullptr, p | MS_REC, nullptr) < 0)
         throw_errno("make `/` shared");
+    if ((p & MS_UNBINDABLE) && ::mount(nullptr, "/", nullptr, MS_UNBINDABLE | MS_REC, nullptr) < 0)
+        throw_errno("make `/` unbindable");
 }
 
 void mask_paths(const std::vector<std::string>& paths) {

@@ -106,7 +106,20 @@ TEST_CASE("semantic checks") {
                                                      "linux.gidMappings: required with a new user namespace"});
     j = minimal_config();
     j["hostname"] = "web";
-    CHECK(single_problem(j) == "hostname: requires a new uts namespace");
+    CHECK(single_problem(j) == "hostname: requires a uts namespace in linux.namespaces");
+    j["linux"]["namespaces"].push_back({{"type", "uts"}, {"path", "/proc/1/ns/uts"}});
+    CHECK(problems_of(j).empty());  // joined by path: runc sets the hostname there too
+    j = minimal_config();
+    j["ociVersion"] = "invalid";
+    CHECK(single_problem(j) == "ociVersion: expected a version like \"1.0.2\", got \"invalid\"");
+    for (const char* ok : {"1.0.0", "1.2.1-dev", "1.0.0-rc.1+build.5"}) {
+        j["ociVersion"] = ok;
+        CHECK(problems_of(j).empty());
+    }
+    for (const char* bad : {"1.0", "1.0.0-", "v1.0.0", "1..0"}) {
+        j["ociVersion"] = bad;
+        CHECK(problems_of(j).size() == 1);
+    }
     j = minimal_config();
     j["linux"]["maskedPaths"] = {"/ok", "relative"};
     CHECK(single_problem(j) == "linux.maskedPaths[1]: must be an absolute path, got \"relative\"");

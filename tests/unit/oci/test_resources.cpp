@@ -54,31 +54,31 @@ TEST_CASE("resources: devices, blockIO, hugepageLimits and unified are modelled"
     CHECK(r.unified.at("memory.high") == "100000000");
 }
 
-TEST_CASE("resources: bad values and fields cgroup v2 cannot honour name their path") {
+TEST_CASE("resources: bad values name their path; cgroup v1 knobs are parsed") {
     CHECK(problems_with(json::parse(R"({"devices": [{"allow": true, "type": "x", "access": "rwz"}]})")) ==
           std::vector<std::string>{"linux.resources.devices[0].type: expected \"a\", \"b\" or \"c\", got \"x\"",
                                    "linux.resources.devices[0].access: expected letters of \"rwm\", got \"rwz\""});
     CHECK(problems_with(json::parse(R"({"devices": [{"access": "r"}]})")) ==
           std::vector<std::string>{"linux.resources.devices[0].allow: required"});
     CHECK(problems_with(json::parse(R"({"blockIO": {"weight": 5, "leafWeight": 100}})")) ==
-          std::vector<std::string>{"linux.resources.blockIO.weight: must be between 10 and 1000, got 5",
-                                   "linux.resources.blockIO.leafWeight: cgroup v2 has no leaf weight"});
+          std::vector<std::string>{"linux.resources.blockIO.weight: must be between 10 and 1000, got 5"});
     CHECK(problems_with(json::parse(R"({"blockIO": {"throttleReadBpsDevice": [{"major": 8, "minor": 0}]}})")) ==
           std::vector<std::string>{"linux.resources.blockIO.throttleReadBpsDevice[0].rate: required"});
     CHECK(problems_with(json::parse(R"({"hugepageLimits": [{"pageSize": "2M", "limit": 1}]})")) ==
           std::vector<std::string>{
               "linux.resources.hugepageLimits[0].pageSize: expected a size like \"2MB\" or \"1GB\", got \"2M\""});
     CHECK(problems_with(json::parse(R"({"unified": {"../x": "1", "cgroup.procs": "1"}})")).size() == 2);
-    CHECK(problems_with(json::parse(R"({"memory": {"swappiness": 10, "disableOOMKiller": true}})")) ==
-          std::vector<std::string>{"linux.resources.memory.swappiness: cgroup v2 has no per-cgroup swappiness",
-                                   "linux.resources.memory.disableOOMKiller: cgroup v2 cannot disable the OOM killer"});
+    // cgroup v1 knobs are parsed; the cgroup back-end refuses them on a v2 host.
+    CHECK(problems_with(json::parse(R"({"memory": {"swappiness": 10, "disableOOMKiller": true}})")).empty());
+    CHECK(problems_with(json::parse(R"({"memory": {"swappiness": 101}})")) ==
+          std::vector<std::string>{"linux.resources.memory.swappiness: must be between 0 and 100, got 101"});
     CHECK(problems_with(json::parse(R"({"memory": {"disableOOMKiller": false, "kernel": 1}})")).empty());
     CHECK(problems_with(json::parse(R"({"cpu": {"realtimeRuntime": 1, "idle": 2}})")) ==
-          std::vector<std::string>{"linux.resources.cpu.idle: must be 0 or 1, got 2",
-                                   "linux.resources.cpu.realtimeRuntime: cgroup v2 has no real-time CPU bandwidth"});
-    CHECK(problems_with(json::parse(R"({"network": {"classID": 1}})")) ==
-          std::vector<std::string>{
-              "linux.resources.network: not supported by berth (no cgroup v2 equivalent it enforces)"});
+          std::vector<std::string>{"linux.resources.cpu.idle: must be 0 or 1, got 2"});
+    CHECK(problems_with(json::parse(R"({"network": {"classID": 1, "priorities": [{"name": "eth0", "priority": 5}]}})"))
+              .empty());
+    CHECK(problems_with(json::parse(R"({"network": {"priorities": [{"name": "eth0"}]}})")) ==
+          std::vector<std::string>{"linux.resources.network.priorities[0].priority: required"});
 }
 
 TEST_CASE("linux.intelRdt is refused with the reason; an empty one is not") {
