@@ -177,7 +177,7 @@ int cmd_start(const Context& c) {
     if (s != Status::created)
         throw Error(fmt::format("cannot start container `{}`: it is {}, not created", id, status_name(s)), EINVAL);
     release(c.store, st);
-    run_hooks_poststart(c.store, st);
+    run_hooks_poststart(st);
     return 0;
 }
 
@@ -187,7 +187,7 @@ int cmd_run(const Context& c) {
     if (a.has("detach")) {
         Created cr = create_container(c, a, id, false);
         ::close(cr.process.pidfd);
-        run_hooks_poststart(c.store, cr.state);
+        run_hooks_poststart(cr.state);
         return 0;
     }
     // Blocked before the clone so no signal is lost; the child resets its mask.
@@ -195,7 +195,7 @@ int cmd_run(const Context& c) {
     block_forwarded_signals(&old);
     Created cr = create_container(c, a, id, false);
     ::close(cr.process.pidfd);
-    run_hooks_poststart(c.store, cr.state);
+    run_hooks_poststart(cr.state);
     int code = wait_forwarding(cr.process.pid);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (!a.has("keep")) destroy(c.store, cr.state);
