@@ -75,8 +75,11 @@ check "lo brought up through netlink" has "$log" 'lo is up'
 check "sysctl.d applied" has "$log" 'applied 1 sysctl settings'
 check "image files under /var survive its tmpfs" has "$log" 'mounted tmpfs on /var \(kept 1 image files\)'
 first=$(line_of "$log" 'onboot-first-ran'); second=$(line_of "$log" 'onboot-fails-ran')
+third=$(line_of "$log" 'onboot-last-ran')
 svc=$(line_of "$log" 'services [a-z]+: started')
-check "onboot containers ran in lexical order" [ "$first" -gt 0 ] && [ "$second" -gt "$first" ]
+# One command for check: every comparison counts (lines $first, $second, $third).
+onboot_in_lexical_order() { [ "$first" -gt 0 ] && [ "$second" -gt "$first" ] && [ "$third" -gt "$second" ]; }
+check "onboot containers ran in lexical order (lines $first, $second, $third)" onboot_in_lexical_order
 check "every onboot container finished before any service started" [ "$svc" -gt "$(line_of "$log" 'onboot 002-last: exit status 0')" ]
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "broken bundle fails alone" has "$log" 'services broken: FAILED to start: '
