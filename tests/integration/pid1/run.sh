@@ -7,7 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../../lib/check.sh"
 init_bin=$(readlink -f "$1")
-[ "$(id -u)" = 0 ] || { echo "needs root"; echo "0 passed, 0 failed"; exit 77; }
+[ "$(id -u)" = 0 ] || { echo "skip - the whole test: needs root"; echo "0 passed, 0 failed, 1 skipped"; exit 77; }
 
 work=$(mktemp -d /var/tmp/berth-pid1.XXXXXX)
 trap 'rm -rf "$work"' EXIT

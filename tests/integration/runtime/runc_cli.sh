@@ -291,7 +291,7 @@ if command -v podman >/dev/null; then
         [ "$(P inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$CID")" = "exited 137" ]
     P rm -f "$CID" >/dev/null 2>&1
 else
-    echo "skip - podman is not installed"
+    skip "podman is not installed"
 fi
 
 finish
