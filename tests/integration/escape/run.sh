@@ -160,4 +160,6 @@ PY
         skip "crun could not run the bundle here: $CRUN_OUT"
     fi
 fi
+# The outside process was ours to stop: stopped before finish looks for leftovers.
+kill "$OUTSIDE_PID" 2>/dev/null; wait "$OUTSIDE_PID" 2>/dev/null
 finish
