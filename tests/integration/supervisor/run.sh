@@ -77,6 +77,9 @@ fi
 KIND=onshutdown service 000-hang "$own" '[]' 'trap "" TERM; echo hang: onshutdown running; while :; do sleep 1; done' \
   '{"timeout": "1s"}'
 service driver '{"type":"mount","path":"/proc/1/ns/mnt"}' "$all" '
+# poll TENTHS COMMAND...: until the command succeeds (every 0.1 s, at most TENTHS
+# times), so that a loaded machine gets time; the command decides, not a fixed sleep.
+poll() { n=$1; shift; while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done; "$@"; }
 for i in $(seq 1 60); do berth status crash --json | grep -q "\"failed\"" && break; sleep 0.2; done
 echo "drv: ps-begin"; berth ps; echo "drv: ps-end"
 echo "drv: json-names=$(berth ps --json | grep -c "\"name\"")"
@@ -108,17 +111,24 @@ fi
 berth stop bomb
 # logs -f follows new lines through the socket; restart gives a new process.
 berth logs ticker -f -n 1 > /tmp/follow.txt & fpid=$!
-sleep 1.5; kill $fpid
+followed() { [ "$(grep -c "tick-" /tmp/follow.txt)" -ge 5 ]; }
+poll 300 followed; kill $fpid
 echo "drv: follow-lines=$(grep -c "tick-" /tmp/follow.txt)"
 pid_of() { berth status "$1" --json | sed -n "s/.*\"pid\": *\([0-9-]*\).*/\1/p"; }
-p0=$(pid_of ticker); berth restart ticker; rrc=$?; sleep 1
+p0=$(pid_of ticker); berth restart ticker; rrc=$?
+restarted() { p=$(pid_of ticker); [ -n "$p" ] && [ "$p" != "$p0" ] && berth status ticker --json | grep -q "\"state\": *\"running\""; }
+poll 300 restarted
 echo "drv: restart rc=$rrc before=$p0 after=$(pid_of ticker) $(berth status ticker --json | grep "\"state\"" | tr -d " ,")"
 echo "drv: noexec=$(berth status noexec --json | grep "\"state\"" | tr -d " ,")"
 for i in $(seq 1 1000); do (sleep 0.3 &) ; done
-sleep 1.5
-echo "drv: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"
+zombies() { cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l; }
+sleepers() { ps -o args | grep -c "^sleep 0.3"; }
+settled() { [ "$(sleepers)" = 0 ] && [ "$(zombies)" = 0 ]; }
+sleep 0.3; poll 300 settled
+echo "drv: zombies=$(zombies) sleepers=$(sleepers)"
 echo "drv: daemon-procs-before=$(ps -o args | grep -c "^sleep 100[12]")"
-berth stop daemon; sleep 0.5
+daemon_gone() { [ "$(ps -o args | grep -c "^sleep 100[12]")" = 0 ]; }
+berth stop daemon; poll 100 daemon_gone
 echo "drv: daemon-state=$(berth status daemon --json | grep "\"state\"" | tr -d " ,")"
 echo "drv: daemon-left=$(ps -o args | grep -c "^sleep 100[12]")"
 berth kill -s KILL db; sleep 0.3
@@ -174,7 +184,7 @@ ps_ms=$(sed -n 's/.*drv: ps-ms=\([0-9]*\) start-ms=.*/\1/p' "$log"); start_ms=$(
 echo "  berth ps: ${ps_ms:-?} ms, of which starting the binary: ${start_ms:-?} ms (best of 5, 10 ms resolution)"
 ps_fast() { [ -n "$ps_ms" ] && [ -n "$start_ms" ] && [ $(( ps_ms - start_ms )) -lt 50 ]; }
 check "ps answers in < 50 ms (beyond process start) while a service floods its log" ps_fast
-check "1,000 simultaneous orphan exits leave no zombie" has "$log" 'drv: zombies=0$'
+check "1,000 simultaneous orphan exits leave no zombie" has "$log" 'drv: zombies=0 sleepers=0$'
 check "the double-forked daemon left 2 orphans running before stop" has "$log" 'drv: daemon-procs-before=2'
 check "stop: the daemon is exited and nothing of it is left" \
   bash -c "grep -q 'drv: daemon-state=\"state\":\"exited\"' '$log' && grep -q 'drv: daemon-left=0' '$log'"
