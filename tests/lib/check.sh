@@ -14,15 +14,6 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
 has() { grep -Eq -- "$2" "$1"; }
 # line_of FILE REGEX: number of the first matching line (0 when none)
 line_of() { local n; n=$(grep -En -m1 -- "$2" "$1" | cut -d: -f1); echo "${n:-0}"; }
-# wait_for SECONDS command...: polls (every 0.1 s) until the command succeeds;
-# false when it never did. For conditions that take longer on a loaded machine.
-wait_for() {
-    local end=$(( $(date +%s%N) + $1 * 1000000000 )); shift
-    until "$@"; do
-        [ "$(date +%s%N)" -lt "$end" ] || return 1
-        sleep 0.1
-    done
-}
 # Every process a test starts inherits this mark (unless it clears its
 # environment), so that finish can find whatever is left.
 if [ -z "${BERTH_TEST_MARK:-}" ]; then
