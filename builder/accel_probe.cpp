@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,14 @@ AccelMode parse_accel_mode(const std::string& s) {
 
 const char* accel_name(Accel a) { return a == Accel::kvm ? "kvm" : "tcg"; }
 
+MachineModel machine_model(Arch arch, Accel accel) {
+    bool arm = arch == Arch::arm64;
+    // TCG's architected pointer-authentication algorithm is slow to emulate; the
+    // implementation-defined one is as good for a test guest and boots faster.
+    std::string tcg_cpu = arm ? "max,pauth-impdef=on" : "max";
+    return {arm ? "virt" : "q35", accel == Accel::kvm ? "host" : tcg_cpu};
+}
+
 bool kvm_device_usable() {
     fs::Fd fd(::open("/dev/kvm", O_RDWR | O_CLOEXEC));
     return bool(fd);
@@ -37,9 +46,27 @@ std::string default_probe_cache_file() {
     return fs::join(dir, "berth-kvm-probe-" + std::to_string(::getuid()));
 }
 
-static std::string boot_id() {
+static std::string host_boot_id() {
     auto s = fs::try_read_file("/proc/sys/kernel/random/boot_id");
     return s ? fs::trim(*s) : "";
+}
+
+const char* const kBootSectorMarker = "berth-kvm-probe-ok";
+
+std::string probe_boot_sector() {
+    // Loaded at 0000:7C00 by the BIOS:
+    //   cli; cld; xor ax,ax; mov ds,ax; mov si,7C17h; mov dx,3F8h
+    //   next: lodsb; test al,al; jz done; out dx,al; jmp next
+    //   done: hlt; jmp done
+    // followed at offset 17h by the NUL-terminated marker line.
+    static const unsigned char code[] = {0xFA, 0xFC, 0x31, 0xC0, 0x8E, 0xD8, 0xBE, 0x17, 0x7C, 0xBA, 0xF8, 0x03,
+                                         0xAC, 0x84, 0xC0, 0x74, 0x03, 0xEE, 0xEB, 0xF8, 0xF4, 0xEB, 0xFD};
+    std::string s(reinterpret_cast<const char*>(code), sizeof code);
+    s += std::string(kBootSectorMarker) + "\r\n";
+    s.push_back('\0');
+    s.resize(510, '\0');
+    s += "\x55\xAA";
+    return s;
 }
 
 // Waits up to `ms` for the child to be reaped; a QEMU stuck in a KVM ioctl may not
@@ -54,19 +81,50 @@ static void reap_with_deadline(pid_t pid, int ms) {
     log::warn("the KVM probe QEMU (pid {}) did not exit after SIGKILL; leaving it", pid);
 }
 
+// Removes the probe's boot sector file however the probe ends.
+struct TempFile {
+    std::string path;
+    ~TempFile() {
+        if (!path.empty()) ::unlink(path.c_str());
+    }
+};
+
 bool probe_kvm_boots(const ProbeSettings& s) {
+    bool arm = s.arch == Arch::arm64;
+    if (s.kernel.empty() && arm) return false;  // no kernel, and the boot sector is x86 code
+    MachineModel m = machine_model(s.arch, Accel::kvm);
+    std::vector<std::string> argv = {s.qemu, "-nodefaults", "-no-user-config", "-machine", m.machine,
+                                     "-accel", "kvm", "-cpu", m.cpu, "-smp", std::to_string(s.cpus), "-m", "256",
+                                     "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"};
+    std::string marker = "Linux version";
+    TempFile sector;
+    if (!s.kernel.empty()) {
+        for (const std::string& a : {std::string("-kernel"), s.kernel, std::string("-append"),
+                                     std::string(arm ? "console=ttyAMA0 earlycon panic=-1"
+                                                     : "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1")})
+            argv.push_back(a);
+    } else {
+        std::string dir = fs::is_dir("/tmp") ? "/tmp" : ".";
+        std::string tmpl = fs::join(dir, "berth-kvm-probe-XXXXXX");
+        int fd = ::mkstemp(tmpl.data());
+        if (fd < 0) throw_errno("KVM probe: create a boot sector file in " + dir);
+        ::close(fd);
+        sector.path = tmpl;
+        fs::write_file(sector.path, probe_boot_sector(), 0600);
+        argv.push_back("-drive");
+        argv.push_back("file=" + sector.path + ",format=raw,if=floppy");
+        marker = kBootSectorMarker;
+    }
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("pipe");
     fs::Fd rd(p[0]), wr(p[1]);
-    bool arm = s.arch == Arch::arm64;
-    std::vector<std::string> argv = {
-        s.qemu, "-nodefaults", "-no-user-config", "-machine", arm ? "virt" : "q35", "-accel", "kvm", "-cpu", "host",
-        "-m", "256", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot",
-        "-kernel", s.kernel, "-append",
-        arm ? "console=ttyAMA0 earlycon panic=-1" : "console=ttyS0 earlyprintk=serial,ttyS0,115200 panic=-1"};
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
+        // The probe QEMU dies with us, even if we are SIGKILLed.
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) _exit(127);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -95,7 +153,7 @@ bool probe_kvm_boots(const ProbeSettings& s) {
         ssize_t got = ::read(rd.get(), buf, sizeof buf);
         if (got <= 0) break;  // QEMU exited
         seen.append(buf, size_t(got));
-        if (seen.find("Linux version") != std::string::npos) {
+        if (seen.find(marker) != std::string::npos) {
             ok = true;
             break;
         }
@@ -106,44 +164,106 @@ bool probe_kvm_boots(const ProbeSettings& s) {
     return ok;
 }
 
-Accel choose_accel(AccelMode mode, const ProbeSettings& s) {
-    if (mode == AccelMode::tcg) return Accel::tcg;
-    if (s.arch != host_arch()) {
+std::string probe_cache_key(const ProbeSettings& s) {
+    MachineModel m = machine_model(s.arch, Accel::kvm);
+    std::string id = s.boot_id.empty() ? host_boot_id() : s.boot_id;
+    return "boot=" + id + " qemu=" + s.qemu + " machine=" + m.machine + " cpu=" + m.cpu +
+           " smp=" + std::to_string(s.cpus);
+}
+
+namespace {
+
+std::vector<std::string> cache_lines(const std::string& file) {
+    std::vector<std::string> out;
+    auto text = fs::try_read_file(file);
+    if (!text) return out;
+    std::size_t i = 0;
+    while (i < text->size()) {
+        std::size_t nl = text->find('\n', i);
+        if (nl == std::string::npos) nl = text->size();
+        if (nl > i) out.push_back(text->substr(i, nl - i));
+        i = nl + 1;
+    }
+    return out;
+}
+
+// "boot=ID ..." -> "boot=ID"
+std::string boot_field(const std::string& line) { return line.substr(0, line.find(' ')); }
+
+}  // namespace
+
+std::optional<Accel> cached_verdict(const std::string& cache_file, const std::string& key) {
+    for (const auto& line : cache_lines(cache_file)) {
+        if (line == key + " kvm") return Accel::kvm;
+        if (line == key + " tcg") return Accel::tcg;
+    }
+    return std::nullopt;
+}
+
+void cache_verdict(const std::string& cache_file, const std::string& key, Accel verdict) {
+    std::string text;
+    for (const auto& line : cache_lines(cache_file))
+        if (boot_field(line) == boot_field(key) && line.rfind(key + " ", 0) != 0) text += line + "\n";
+    text += key + " " + accel_name(verdict) + "\n";
+    std::string tmp = cache_file + ".tmp-" + std::to_string(::getpid());
+    fs::write_file(tmp, text, 0644);
+    if (::rename(tmp.c_str(), cache_file.c_str()) < 0) {
+        int e = errno;
+        ::unlink(tmp.c_str());
+        errno = e;
+        throw_errno("rename `" + tmp + "`");
+    }
+}
+
+AccelStep decide_accel(AccelMode mode, Arch guest, Arch host, bool kvm_device, std::optional<Accel> cached) {
+    if (mode == AccelMode::tcg) return AccelStep::use_tcg;
+    if (guest != host) {
         if (mode == AccelMode::kvm)
-            throw Error(std::string("--accel kvm: KVM cannot run an ") + arch_name(s.arch) + " guest on this " +
-                            arch_name(host_arch()) + " host; use --accel tcg",
+            throw Error(std::string("--accel kvm: KVM cannot run an ") + arch_name(guest) + " guest on this " +
+                            arch_name(host) + " host; use --accel tcg",
                         EINVAL);
-        log::info("{} guest on an {} host: using TCG (software emulation, slower)", arch_name(s.arch),
-                  arch_name(host_arch()));
-        return Accel::tcg;
+        return AccelStep::use_tcg;
     }
     if (mode == AccelMode::kvm) {
-        if (!kvm_device_usable()) throw_errno("--accel kvm: cannot open /dev/kvm");
-        return Accel::kvm;
+        if (!kvm_device) throw Error("--accel kvm: cannot open /dev/kvm read-write", EACCES);
+        return AccelStep::use_kvm;  // the user's explicit choice: no probe
     }
-    if (!kvm_device_usable()) {
-        log::info("/dev/kvm is not available; using TCG (software emulation, slower)");
-        return Accel::tcg;
-    }
+    if (!kvm_device) return AccelStep::use_tcg;
+    if (cached) return *cached == Accel::kvm ? AccelStep::use_kvm : AccelStep::use_tcg;
+    return AccelStep::probe;
+}
+
+Accel choose_accel(AccelMode mode, const ProbeSettings& s) {
+    bool device = mode != AccelMode::tcg && s.arch == host_arch() && kvm_device_usable();
     std::string cache = s.cache_file.empty() ? default_probe_cache_file() : s.cache_file;
-    std::string id = boot_id();
-    if (auto c = fs::try_read_file(cache); c && !id.empty()) {
-        std::string line = fs::trim(*c);
-        if (line == id + " kvm") return Accel::kvm;
-        if (line == id + " tcg") {
-            log::info("KVM did not work earlier during this boot of the host (cached in {}); using TCG", cache);
+    std::string key = probe_cache_key(s);
+    bool have_boot_id = key.rfind("boot= ", 0) != 0;
+    std::optional<Accel> cached;
+    if (mode == AccelMode::automatic && device && have_boot_id) cached = cached_verdict(cache, key);
+    switch (decide_accel(mode, s.arch, host_arch(), device, cached)) {
+        case AccelStep::use_kvm: return Accel::kvm;
+        case AccelStep::use_tcg:
+            if (mode == AccelMode::automatic) {
+                if (s.arch != host_arch())
+                    log::info("{} guest on an {} host: using TCG (software emulation, slower)", arch_name(s.arch),
+                              arch_name(host_arch()));
+                else if (!device)
+                    log::info("/dev/kvm is not available; using TCG (software emulation, slower)");
+                else
+                    log::info("KVM did not work earlier during this boot of the host (cached in {}); using TCG", cache);
+            }
             return Accel::tcg;
-        }
+        case AccelStep::probe: break;
     }
-    log::info("probing KVM (booting the kernel for at most {} s)", s.timeout_ms / 1000);
+    log::info("probing KVM ({} for at most {} s, {} {})", s.kernel.empty() ? "a boot sector" : "the kernel",
+              s.timeout_ms / 1000, machine_model(s.arch, Accel::kvm).machine, machine_model(s.arch, Accel::kvm).cpu);
     bool ok = probe_kvm_boots(s);
     if (!ok)
-        log::warn("KVM produced no serial output within {} s; falling back to TCG (slower)", s.timeout_ms / 1000);
-    if (!id.empty()) {
-        std::string tmp = cache + ".tmp-" + std::to_string(::getpid());
+        log::warn("KVM did not boot the probe (QEMU failed, or printed nothing within {} s); falling back to TCG (slower)",
+                  s.timeout_ms / 1000);
+    if (have_boot_id) {
         try {
-            fs::write_file(tmp, id + (ok ? " kvm\n" : " tcg\n"), 0644);
-            if (::rename(tmp.c_str(), cache.c_str()) < 0) ::unlink(tmp.c_str());
+            cache_verdict(cache, key, ok ? Accel::kvm : Accel::tcg);
         } catch (const Error& e) {
             log::debug("cannot cache the KVM probe result: {}", e.what());
         }

@@ -291,7 +291,9 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     }
     for (const auto& b : c.binds) {
         std::vector<std::string> opts = b.options.empty() ? std::vector<std::string>{"rw"} : b.options;
-        opts.push_back("rbind");
+        // Recursive unless the bind names its own bind option (`rbind`, or `bind` for one level).
+        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
+            opts.push_back("rbind");
         // rprivate unless the bind names its own propagation (LinuxKit's `/var:/var:rshared`).
         static const std::set<std::string> propagation = {"private", "rprivate", "slave", "rslave",
                                                           "shared", "rshared", "unbindable", "runbindable"};

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -117,13 +118,10 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
                   std::to_string(p.guest_port);
     std::string append = cmdline;
     if (!o.append.empty()) append += (append.empty() ? "" : " ") + o.append;
-    // TCG's architected pointer-authentication algorithm is slow to emulate; the
-    // implementation-defined one is as good for a test guest and boots faster.
-    std::string tcg_cpu = arch == Arch::arm64 ? "max,pauth-impdef=on" : "max";
+    MachineModel m = machine_model(arch, accel);
     std::vector<std::string> argv = {
         o.qemu.empty() ? qemu_binary(arch) : o.qemu, "-nodefaults", "-no-user-config",
-        "-machine", arch == Arch::arm64 ? "virt" : "q35", "-accel", accel_name(accel),
-        "-cpu", accel == Accel::kvm ? "host" : tcg_cpu,
+        "-machine", m.machine, "-accel", accel_name(accel), "-cpu", m.cpu,
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
     };
     if (std::string bios = firmware_path(o, arch); !bios.empty()) {
@@ -161,6 +159,24 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
     return argv;
 }
 
+ProbeSettings probe_settings(const QemuOptions& o) {
+    ProbeSettings p;
+    p.arch = o.arch.value_or(host_arch());
+    p.qemu = o.qemu.empty() ? qemu_binary(p.arch) : o.qemu;
+    p.cpus = o.cpus;
+    p.cache_file = o.probe_cache_file;
+    // The kernel of the build when there is one: PREFIX-kernel, or for FILE.iso the
+    // FILE-kernel written next to it by a build with kernel+initrd too. Else the
+    // probe boots its own boot sector.
+    std::string kernel = o.prefix + "-kernel";
+    if (!o.iso.empty()) {
+        std::string stem = o.iso.size() > 4 ? o.iso.substr(0, o.iso.size() - 4) : o.iso;
+        kernel = stem + "-kernel";
+    }
+    if (fs::exists(kernel)) p.kernel = kernel;
+    return p;
+}
+
 int run_qemu(const QemuOptions& given) {
     QemuOptions o = given;
     if (o.iso.empty() && o.squashfs.empty() && !fs::exists(o.prefix + "-initrd.img") &&
@@ -191,14 +207,8 @@ int run_qemu(const QemuOptions& given) {
     if (!o.iso.empty() && *opts.arch != Arch::amd64)
         throw Error("`" + o.iso + "`: a BIOS CD image boots only on amd64; boot the kernel and initrd instead", EINVAL);
 
-    ProbeSettings probe;
-    probe.qemu = opts.qemu;
-    probe.kernel = o.prefix + "-kernel";
-    probe.arch = *opts.arch;
-    // An ISO alone has no kernel to probe KVM with: auto then means KVM if /dev/kvm opens.
+    ProbeSettings probe = probe_settings(opts);
     AccelMode mode = o.accel;
-    if (!o.iso.empty() && !fs::exists(probe.kernel) && mode == AccelMode::automatic)
-        mode = ::access("/dev/kvm", R_OK | W_OK) == 0 ? AccelMode::kvm : AccelMode::tcg;
     Accel accel = choose_accel(mode, probe);
     std::vector<std::string> argv = qemu_command(opts, accel, cmdline);
     log::info("booting {} ({}) with {}", o.prefix, arch_name(*opts.arch), accel_name(accel));
@@ -210,9 +220,13 @@ int run_qemu(const QemuOptions& given) {
     for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP}) sigaddset(&handled, s);
     if (sigprocmask(SIG_BLOCK, &handled, &old) < 0) throw_errno("sigprocmask");
 
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("fork");
     if (pid == 0) {
+        // QEMU must not outlive us: a `berth run qemu` killed with SIGKILL (which
+        // cannot be forwarded) takes its guest with it.
+        if (::prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || ::getppid() != parent) _exit(127);
         sigprocmask(SIG_SETMASK, &old, nullptr);
         std::vector<char*> args;
         for (auto& a : argv) args.push_back(a.data());
@@ -227,6 +241,8 @@ int run_qemu(const QemuOptions& given) {
     if (o.timeout_s) deadline = clock::now() + std::chrono::seconds(*o.timeout_s);
     bool timed_out = false;
     std::optional<clock::time_point> kill_at;  // SIGKILL if QEMU ignores SIGTERM
+    bool killed = false;
+    const auto kForwardGrace = std::chrono::seconds(5);
     for (;;) {
         int status;
         pid_t r = ::waitpid(pid, &status, WNOHANG);
@@ -241,13 +257,13 @@ int run_qemu(const QemuOptions& given) {
         }
         timespec ts{1, 0};
         auto now = clock::now();
-        auto next = kill_at ? kill_at : (timed_out ? std::nullopt : deadline);
+        auto next = killed ? std::nullopt : kill_at ? kill_at : (timed_out ? std::nullopt : deadline);
         if (next) {
             auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(*next - now);
             if (left.count() <= 0) {
                 if (kill_at) {
                     ::kill(pid, SIGKILL);
-                    kill_at.reset();
+                    killed = true;
                 } else {
                     timed_out = true;
                     ::kill(pid, SIGTERM);
@@ -259,7 +275,11 @@ int run_qemu(const QemuOptions& given) {
         }
         siginfo_t info;
         int sig = sigtimedwait(&handled, &info, &ts);
-        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) ::kill(pid, sig);
+        if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
+            // Forwarded, then waited for a bounded time: QEMU exits at once on these.
+            ::kill(pid, sig);
+            if (!kill_at) kill_at = clock::now() + kForwardGrace;
+        }
     }
 }
 

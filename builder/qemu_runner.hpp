@@ -55,6 +55,8 @@ struct QemuOptions {
     // build, so the guest sees ACPI and QEMU's power button; amd64: QEMU's own BIOS),
     // "none" = boot the kernel directly (arm64: device tree, no power button).
     std::string firmware;
+    // Where `--accel auto` caches its KVM verdict; "" = default_probe_cache_file().
+    std::string probe_cache_file;
 };
 
 // Debian's UEFI firmware for QEMU's arm64 `virt` board (package qemu-efi-aarch64).
@@ -78,8 +80,16 @@ Arch guest_arch(const QemuOptions& o);
 // its PCIe bus.
 std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const std::string& cmdline);
 
+// The KVM probe for a boot with these options (arch and qemu already resolved):
+// the same QEMU, machine, CPU model and vCPU count; the build's kernel when one is
+// known (PREFIX-kernel; for FILE.iso, FILE-kernel), else the probe's boot sector.
+ProbeSettings probe_settings(const QemuOptions& o);
+
 // Runs QEMU in the foreground; returns its exit status (124 on --timeout, 128+N if
-// it was killed by signal N). SIGINT/SIGTERM/SIGHUP are forwarded to QEMU.
+// it was killed by signal N). Every boot path (kernel, squashfs, ISO) takes its
+// accelerator from choose_accel. SIGINT/SIGTERM/SIGHUP are forwarded to QEMU,
+// which gets SIGKILL if it is still there 5 s later; QEMU is started with
+// PR_SET_PDEATHSIG, so it dies with us even when we are SIGKILLed.
 int run_qemu(const QemuOptions& o);
 
 }  // namespace berth::builder

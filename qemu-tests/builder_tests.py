@@ -3,6 +3,7 @@ outputs, and byte-for-byte reproducible builds."""
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -85,8 +86,33 @@ def oci_boot(args, s):
             status, body = http_get(f"http://127.0.0.1:{port}/", 60)
             assert status == 200 and "skopeo image" in body, body
         s.check("the skopeo image serves a page through --publish", page)
+        s.check("QEMU exits within 10 s when `berth run qemu` is killed with SIGKILL",
+                lambda: qemu_dies_with_berth(vm, 10))
     finally:
         vm.close()
+
+
+def qemu_dies_with_berth(vm, seconds):
+    """SIGKILL to `berth run qemu` alone (not its process group): its QEMU must go too."""
+    qemus = vm.qemu_pids()
+    assert qemus, "no QEMU child of `berth run qemu` found"
+    os.kill(vm.proc.pid, signal.SIGKILL)
+    vm.proc.wait(10)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [p for p in qemus if os.path.exists(f"/proc/{p}") and not is_zombie(p)]
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise BootFailure(f"QEMU {alive} still running {seconds} s after `berth run qemu` was SIGKILLed")
+
+
+def is_zombie(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def iso_boot(args, s):

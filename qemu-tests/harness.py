@@ -1,15 +1,93 @@
 """Boot-test harness: boots an image with `berth run qemu`, keeps the serial
 console in a file, waits for markers with timeouts, and on failure shows the
-console tail. Every boot has a hard timeout; no test can hang."""
+console tail. Every boot has a hard timeout; no test can hang. Every VM runs in a
+process group of its own, killed whole on close, on exit and on SIGINT, SIGTERM or
+SIGHUP of the test runner; leftovers() finds what still escaped."""
+import atexit
 import os
 import re
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
 
 TAIL_LINES = 40
+
+# Every process the suite starts inherits this variable (set by mark_run), so that
+# whatever is left at the end can be found and named.
+MARK_VAR = "BERTH_TEST_RUN"
+
+_live_vms = set()
+
+
+def kill_group(pgid):
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def kill_all_vms():
+    for vm in list(_live_vms):
+        vm.kill()
+
+
+def _on_signal(signum, _frame):
+    kill_all_vms()
+    print(f"# {signal.Signals(signum).name}: every VM of this run killed", file=sys.stderr, flush=True)
+    raise SystemExit(128 + signum)
+
+
+def mark_run():
+    """Marks this run's processes and installs the clean-up of every VM (atexit and
+    SIGINT/SIGTERM/SIGHUP). Returns the mark."""
+    mark = f"{os.getpid()}-{time.time_ns()}"
+    os.environ[MARK_VAR] = mark
+    atexit.register(kill_all_vms)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
+    return mark
+
+
+def _proc_read(pid, name):
+    try:
+        with open(f"/proc/{pid}/{name}", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def leftovers(mark, out_dir):
+    """Processes other than this one carrying the run's mark, and QEMUs whose command
+    line names out_dir: [(pid, command line)]."""
+    me, found = os.getpid(), []
+    needle = f"{MARK_VAR}={mark}".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        cmdline = _proc_read(entry, "cmdline")
+        if not cmdline:
+            continue  # a zombie or a kernel thread
+        args = cmdline.rstrip(b"\0").split(b"\0")
+        env = _proc_read(entry, "environ") or b""
+        qemu_here = os.path.basename(args[0]).startswith(b"qemu-system") and any(out_dir.encode() in a for a in args)
+        if needle in env.split(b"\0") or qemu_here:
+            found.append((int(entry), b" ".join(args).decode("utf-8", "replace")))
+    return found
+
+
+def check_no_leftovers(mark, out_dir):
+    """Kills what leftovers() finds; returns a description of each (empty: none)."""
+    found = leftovers(mark, out_dir)
+    for pid, _ in found:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return [f"pid {pid}: {cmd}" for pid, cmd in found]
 
 
 class BootFailure(Exception):
@@ -37,8 +115,12 @@ class Vm:
         self._buf = ""
         self._lock = threading.Condition()
         self._console = open(console_path, "w")
+        # A session of its own: close() kills `berth run qemu` and QEMU together, and a
+        # Ctrl-C on the runner's terminal reaches them only through the runner.
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.PIPE if typing else subprocess.DEVNULL)
+                                     stdin=subprocess.PIPE if typing else subprocess.DEVNULL,
+                                     start_new_session=True)
+        _live_vms.add(self)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -106,10 +188,25 @@ class Vm:
         except subprocess.TimeoutExpired:
             raise BootFailure(f"QEMU still running {timeout} s later\n--- console tail ---\n{self.tail()}")
 
+    def qemu_pids(self):
+        """The QEMU processes `berth run qemu` started (its children)."""
+        pids = []
+        for task in os.listdir(f"/proc/{self.proc.pid}/task") if os.path.isdir(f"/proc/{self.proc.pid}/task") else ():
+            text = _proc_read(self.proc.pid, f"task/{task}/children") or b""
+            pids += [int(p) for p in text.split()]
+        return pids
+
+    def kill(self):
+        """SIGKILL to the VM's whole process group (berth and QEMU), then reaps berth."""
+        kill_group(self.proc.pid)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            pass
+        _live_vms.discard(self)
+
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.kill()
         self._reader.join(5)
         with self._lock:
             self._console.close()
@@ -130,11 +227,16 @@ def http_get(url, timeout=30):
 
 
 class Suite:
-    """Counts results and prints the closing 'N passed, M failed' line."""
+    """Counts results and prints the closing 'N passed, M failed, K skipped' line."""
 
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
+
+    def skip(self, name, reason):
+        self.skipped += 1
+        print(f"skip - {name}: {reason}", flush=True)
 
     def check(self, name, fn):
         t0 = time.monotonic()
@@ -149,5 +251,5 @@ class Suite:
         return True
 
     def finish(self):
-        print(f"{self.passed} passed, {self.failed} failed", flush=True)
+        print(f"{self.passed} passed, {self.failed} failed, {self.skipped} skipped", flush=True)
         return 0 if self.failed == 0 else 1

@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import BootFailure, Suite, Vm, free_port, http_get  # noqa: E402
+from harness import BootFailure, Suite, Vm, check_no_leftovers, free_port, http_get, mark_run  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -143,7 +143,10 @@ def main():
     p.add_argument("--host-images", help="host-architecture images (with --arch)")
     p.add_argument("--only", action="append", help="run only the boots whose name contains this (repeatable)")
     args = p.parse_args()
+    # Absolute, so that every QEMU command line names it (see check_no_leftovers).
+    args.out = os.path.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
+    mark = mark_run()
     s = Suite()
     import builder_tests
     import supervisor_tests
@@ -168,6 +171,13 @@ def main():
         except BootFailure as e:
             s.failed += 1
             print(f"FAIL - {boot.__name__}: {e}", flush=True)
+    left = check_no_leftovers(mark, args.out)
+    if left:
+        s.failed += 1
+        print("FAIL - no process of this run is left (killed now):\n  " + "\n  ".join(left), flush=True)
+    else:
+        s.passed += 1
+        print("ok   - no VM or other process of this run is left", flush=True)
     return s.finish()
 
 

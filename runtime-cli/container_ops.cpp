@@ -34,10 +34,6 @@ void sleep_ms(int ms) {
     ::nanosleep(&ts, nullptr);
 }
 
-std::string state_json(const Store& store, const State& st, const oci::Spec& spec) {
-    return runtime::hook_state_json(spec, st.id, st.pid, st.bundle, status_name(store.status(st)));
-}
-
 }  // namespace
 
 oci::Spec load_saved_spec(const Store& store, const State& st) {
@@ -96,10 +92,30 @@ int wait_forwarding(pid_t pid) {
     }
 }
 
+void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* phase, const std::string& id,
+                       const std::string& state_json) {
+    for (std::size_t i = 0; i < hooks.size(); ++i) {
+        try {
+            runtime::run_hooks({hooks[i]}, phase, state_json);
+        } catch (const std::exception& e) {
+            // run_hooks numbers the one hook it was given [0]; name the real index.
+            std::string why = e.what();
+            const std::string prefix = fmt::format("hooks.{}[0] `{}`: ", phase, hooks[i].path);
+            if (why.rfind(prefix, 0) == 0) why.erase(0, prefix.size());
+            log::warn("container `{}`: hooks.{}[{}] `{}`: {} (a warning only: the remaining hooks still run)", id,
+                      phase, i, hooks[i].path, why);
+        }
+    }
+}
+
 void run_hooks_poststart(const Store& store, const State& st) {
     oci::Spec spec = load_saved_spec(store, st);
     if (spec.hooks.poststart.empty()) return;
-    runtime::run_hooks(spec.hooks.poststart, "poststart", state_json(store, st, spec));
+    // Poststart runs once the user process has been started, so the state says
+    // `running` by definition, whatever the process has done since (it may have
+    // exited already: its status is not read here).
+    run_hooks_warning(spec.hooks.poststart, "poststart", st.id,
+                      runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "running"));
 }
 
 void destroy(const Store& store, const State& st) {
@@ -132,9 +148,8 @@ void destroy(const Store& store, const State& st) {
     if (cgroup) cgroup->remove();
     try {
         oci::Spec spec = load_saved_spec(store, st);
-        if (!spec.hooks.poststop.empty())
-            runtime::run_hooks(spec.hooks.poststop, "poststop",
-                               runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));
+        run_hooks_warning(spec.hooks.poststop, "poststop", st.id,
+                          runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));
     } catch (const std::exception& e) {
         log::warn("container `{}`: {}", st.id, e.what());
     }

@@ -25,8 +25,15 @@ void check_terminal(const oci::Spec& spec, const std::string& console_socket);
 // process of its cgroup too. Error when the container is not running.
 void signal_container(const Store& store, const State& st, int sig, bool all);
 
-// The spec's poststart hooks, with the state of the running container.
+// The spec's poststart hooks, with status `running` (they run after the user
+// process started). A failing one is a warning: the rest and the command go on.
 void run_hooks_poststart(const Store& store, const State& st);
+
+// Runs each hook in turn; a failure (exit status, timeout, exec error) is logged
+// as a warning naming hooks.PHASE[i] and the next hook still runs, as the runtime
+// spec asks for poststart and poststop.
+void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* phase, const std::string& id,
+                       const std::string& state_json);
 
 // Waits for our child `pid`, forwarding INT, TERM, HUP, QUIT, USR1, USR2 and
 // WINCH to it; returns its exit code (128+N when killed by signal N). The
@@ -35,7 +42,8 @@ int wait_forwarding(pid_t pid);
 void block_forwarded_signals(sigset_t* old);
 
 // SIGKILL whatever is left (bounded wait), remove the cgroup, run poststop
-// hooks (failures are warnings, as the spec asks) and remove the state.
+// hooks (each failure a warning, the rest still run, as the spec asks) and
+// remove the state.
 void destroy(const Store& store, const State& st);
 
 }  // namespace berth::runc

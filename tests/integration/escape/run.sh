@@ -20,7 +20,7 @@ mount_cgroup2
 FORK_BOMB=yes
 if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ] || ! grep -qw pids /sys/fs/cgroup/cgroup.controllers; then
     FORK_BOMB=
-    echo "skip - fork bomb: the pids controller is not available on cgroup v2 here (v1 is not supported)"
+    skip "fork bomb: the pids controller is not available on cgroup v2 here (v1 is not supported)"
 fi
 
 WORK=$(mktemp -d /tmp/berth-escape-XXXXXX)
@@ -157,7 +157,9 @@ PY
         check "crun gives the same verdict for every attempt" [ "$A" = "$Bv" ]
         [ "$A" = "$Bv" ] || diff <(echo "$A") <(echo "$Bv")
     else
-        echo "skip - crun could not run the bundle here: $CRUN_OUT"
+        skip "crun could not run the bundle here: $CRUN_OUT"
     fi
 fi
+# The outside process was ours to stop: stopped before finish looks for leftovers.
+kill "$OUTSIDE_PID" 2>/dev/null; wait "$OUTSIDE_PID" 2>/dev/null
 finish

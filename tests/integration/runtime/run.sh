@@ -7,9 +7,7 @@ set -u
 LAUNCH=${1:?usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX]}
 BUSYBOX=${2:-/bin/busybox}
 IGNORE_RT=${3:-}
-PASS=0
-FAIL=0
-. "$(dirname "$0")/../../lib/check.sh"   # run_in_private_mount_ns; ok/bad below are this file's own
+. "$(dirname "$0")/../../lib/check.sh"   # run_in_private_mount_ns, ok, skip, finish; bad below
 
 # Everything below mounts: do it in a private mount namespace of our own.
 run_in_private_mount_ns "$0" "$@"
@@ -21,9 +19,8 @@ chmod 0755 "$WORK"  # reachable by the user namespace test's mapped root
 trap 'rm -rf "$WORK"' EXIT
 ROOTFS=$WORK/rootfs
 
-ok() { echo "ok   - $1"; PASS=$((PASS + 1)); }
-bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "       $l"; done; FAIL=$((FAIL + 1)); }
-skip() { echo "skip - $1"; }
+# bad NAME DETAIL...: a failure with the lines that show why.
+bad() { echo "FAIL - $1"; shift; for l in "$@"; do echo "       $l"; done; FAILED=$((FAILED + 1)); }
 
 # --- rootfs ---------------------------------------------------------------
 mkdir -p "$ROOTFS"/{bin,etc,srv/app,data,proc,sys,dev,tmp}
@@ -483,5 +480,4 @@ else
     skip "crun or cgroup2 missing: parity with crun"
 fi
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" = 0 ]
+finish

@@ -177,6 +177,31 @@ check "startContainer ran inside the container, before the process" grep -q "^st
 check "the process ran after its hooks" [ "$(grep -n 'start-hook-ran\|main-ran' <<<"$OUT" | cut -d: -f1 | tr '\n' ' ')" = "1 2 " ]
 check "poststart ran with status running" [ "$(json_get '["status"]' <"$WORK/h-poststart")" = running ]
 check "poststop ran with status stopped" [ "$(json_get '["status"]' <"$WORK/h-poststop")" = stopped ]
+# poststart runs after the process started: its state says running, even when the
+# process (here `true`) may have exited already by the time the hook runs.
+statuses=
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    rm -f "$WORK/h-poststart"
+    R run --bundle "$B" "h1-$i" >/dev/null 2>&1
+    statuses+="$(json_get '["status"]' <"$WORK/h-poststart" 2>/dev/null || echo none) "
+done
+check "poststart gets status running every time (10 runs: $statuses)" \
+    [ "$statuses" = "$(printf 'running %.0s' 1 2 3 4 5 6 7 8 9 10)" ]
+# A failing poststart or poststop hook is a warning; the other hooks and the command go on.
+B=$(bundle hook-warn 'true' '{"hooks":{
+ "poststart":[{"path":"/bin/false"},{"path":"'$WORK'/hook.sh","args":["hook.sh","'$WORK'/h-poststart-2"]}],
+ "poststop":[{"path":"/bin/sh","args":["sh","-c","exit 4"]},{"path":"'$WORK'/hook.sh","args":["hook.sh","'$WORK'/h-poststop-2"]}]}}')
+rm -f "$WORK/h-poststart-2" "$WORK/h-poststop-2"
+R create --bundle "$B" hw >/dev/null 2>&1
+OUT=$(R start hw 2>&1); RC=$?
+check "start succeeds although a poststart hook fails" [ "$RC" = 0 ]
+check "the failing poststart hook is a warning naming it" grep -q 'hooks.poststart\[0\] `/bin/false`: exited with status 1' <<<"$OUT"
+check "the poststart hook after the failing one still ran" [ -s "$WORK/h-poststart-2" ]
+OUT=$(R delete --force hw 2>&1); RC=$?
+check "delete succeeds although a poststop hook fails" [ "$RC" = 0 ]
+check "the failing poststop hook is a warning naming it" grep -q 'hooks.poststop\[0\] `/bin/sh`: exited with status 4' <<<"$OUT"
+check "the poststop hook after the failing one still ran" [ "$(json_get '["status"]' <"$WORK/h-poststop-2" 2>/dev/null)" = stopped ]
+check "the container is gone" [ ! -e "$ROOT/hw" ]
 B=$(bundle hook-slow 'true' '{"hooks":{"createRuntime":[{"path":"/bin/sleep","args":["sleep","10"],"timeout":1}]}}')
 START=$(date +%s)
 OUT=$(R run --bundle "$B" h2 2>&1); RC=$?
@@ -280,7 +305,7 @@ if command -v podman >/dev/null; then
         [ "$(P inspect -f '{{.State.Status}} {{.State.ExitCode}}' "$CID")" = "exited 137" ]
     P rm -f "$CID" >/dev/null 2>&1
 else
-    echo "skip - podman is not installed"
+    skip "podman is not installed"
 fi
 
 finish

@@ -95,7 +95,7 @@ B=$(bundle idmap-userns "$STAT"'; touch /data/by-root && echo write=ok; echo ids
     '{"mounts":[{"destination":"/data","type":"bind","source":"'$WORK'/idsrc","options":["rbind","idmap"]}],'"$USERNS"'}')
 launch "$B"
 if grep -q 'user namespace\|uid_map' <<<"$OUT" && grep -q '^launch error' <<<"$OUT"; then
-    echo "skip - user namespaces not permitted here: $OUT"
+    skip "user namespaces not permitted here: $OUT"
 else
     expect "idmap + userns: stored 1000:1000 shows as 1000:1000 inside" '^/data/owned 1000:1000$'
     expect "idmap + userns: stored 0:0 shows as root inside" '^/data/rootfile 0:0$'
@@ -155,7 +155,7 @@ if [ "$CPUS" != "0" ]; then
         "execCPUAffinity: process.execCPUAffinity.final: sched_setaffinity to CPUs \`4000\`: Invalid argument"
     R delete --force aff1 >/dev/null 2>&1
 else
-    echo "skip - execCPUAffinity: one CPU only"
+    skip "execCPUAffinity: one CPU only"
 fi
 mkdir -p "$WORK/aff-syntax" && python3 - "$WORK" <<'PY'
 import json, sys
@@ -184,7 +184,7 @@ if [ -d /sys/devices/system/node/node0 ]; then
     expect "memoryPolicy: a node the kernel refuses fails the launch at step memoryPolicy" \
         "^launch error: container \`test\`: memoryPolicy: linux.memoryPolicy: set_mempolicy MPOL_BIND nodes \`63\`: Invalid argument"
 else
-    echo "skip - memoryPolicy positive path: this kernel has no NUMA (no /sys/devices/system/node); checking the error"
+    skip "memoryPolicy positive path: this kernel has no NUMA (no /sys/devices/system/node); checking the error"
     B=$(bundle mpol-nonuma 'true' '{"linux":{"memoryPolicy":{"mode":"MPOL_BIND","nodes":"0"}}}')
     launch "$B"
     expect "memoryPolicy without NUMA: the launch fails at step memoryPolicy" \
@@ -200,7 +200,7 @@ lsm_on() { # NAME: as the runtime decides (securityfs list, AppArmor's module fl
     esac
 }
 if lsm_on apparmor; then
-    echo "skip - AppArmor is enabled here: the not-enabled error cannot be shown (the positive path is not tested here)"
+    skip "AppArmor is enabled here: the not-enabled error cannot be shown (the positive path is not tested here)"
 else
     B=$(bundle aa 'true' '{"process":{"apparmorProfile":"berth-test"}}')
     launch "$B"
@@ -213,7 +213,7 @@ else
     R delete --force aa1 >/dev/null 2>&1
 fi
 if lsm_on selinux; then
-    echo "skip - SELinux is enabled here: the not-enabled errors cannot be shown"
+    skip "SELinux is enabled here: the not-enabled errors cannot be shown"
 else
     B=$(bundle se 'true' '{"process":{"selinuxLabel":"system_u:system_r:container_t:s0"}}')
     launch "$B"

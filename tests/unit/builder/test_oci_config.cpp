@@ -83,8 +83,10 @@ TEST_CASE("oci: capabilities, namespaces, binds and env follow the YAML", "[buil
 TEST_CASE("oci: a bind naming its propagation keeps it; others are rprivate", "[builder][oci]") {
     json spec = generate_oci_config(service(
         "    binds: [\"/var:/var:rshared,rbind\", \"/dev:/dev\"]\n    rootfsPropagation: shared\n"));
-    CHECK(find_mount(spec, "/var")["options"] == json{"rshared", "rbind", "rbind"});
+    CHECK(find_mount(spec, "/var")["options"] == json{"rshared", "rbind"});  // one rbind, not two
     CHECK(find_mount(spec, "/dev")["options"] == json{"rw", "rbind", "rprivate"});
+    json one_level = generate_oci_config(service("    binds: [\"/srv:/srv:ro,bind\"]\n"));
+    CHECK(find_mount(one_level, "/srv")["options"] == json{"ro", "bind", "rprivate"});
     CHECK(spec["linux"]["rootfsPropagation"] == "shared");
 }
 

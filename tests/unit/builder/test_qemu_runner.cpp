@@ -1,3 +1,7 @@
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -115,4 +119,182 @@ TEST_CASE("qemu: the KVM probe looks for serial output within its deadline", "[b
     CHECK_FALSE(probe_kvm_boots(s));
     CHECK(choose_accel(AccelMode::tcg, s) == Accel::tcg);
     CHECK_THROWS_WITH(parse_accel_mode("hvf"), Contains("auto, kvm or tcg"));
+}
+
+TEST_CASE("qemu: the accelerator decision", "[builder][qemu][accel]") {
+    const Arch host = Arch::amd64, foreign = Arch::arm64;
+    // auto: KVM only with a working /dev/kvm and a cached verdict saying so; else probe or TCG.
+    CHECK(decide_accel(AccelMode::automatic, host, host, true, std::nullopt) == AccelStep::probe);
+    CHECK(decide_accel(AccelMode::automatic, host, host, true, Accel::kvm) == AccelStep::use_kvm);
+    CHECK(decide_accel(AccelMode::automatic, host, host, true, Accel::tcg) == AccelStep::use_tcg);
+    CHECK(decide_accel(AccelMode::automatic, host, host, false, std::nullopt) == AccelStep::use_tcg);
+    CHECK(decide_accel(AccelMode::automatic, host, host, false, Accel::kvm) == AccelStep::use_tcg);
+    CHECK(decide_accel(AccelMode::automatic, foreign, host, true, Accel::kvm) == AccelStep::use_tcg);
+    // tcg always; kvm is the user's word, refused only when KVM cannot run at all.
+    CHECK(decide_accel(AccelMode::tcg, host, host, true, Accel::kvm) == AccelStep::use_tcg);
+    CHECK(decide_accel(AccelMode::kvm, host, host, true, Accel::tcg) == AccelStep::use_kvm);
+    CHECK_THROWS_WITH(decide_accel(AccelMode::kvm, host, host, false, std::nullopt), Contains("/dev/kvm"));
+    CHECK_THROWS_WITH(decide_accel(AccelMode::kvm, foreign, host, true, std::nullopt), Contains("use --accel tcg"));
+}
+
+TEST_CASE("qemu: the probe runs the real boot's machine and CPU model; the cache is keyed by them",
+          "[builder][qemu][accel]") {
+    test::TempDir tmp;
+    // The same model in the probe and in the boot.
+    CHECK(machine_model(Arch::amd64, Accel::kvm).machine == "q35");
+    CHECK(machine_model(Arch::amd64, Accel::kvm).cpu == "host");
+    CHECK(machine_model(Arch::arm64, Accel::tcg).cpu == "max,pauth-impdef=on");
+    QemuOptions o;
+    o.prefix = "out/web";
+    auto kvm = qemu_command(o, Accel::kvm, "");
+    CHECK(has_pair(kvm, "-machine", machine_model(host_arch(), Accel::kvm).machine));
+    CHECK(has_pair(kvm, "-cpu", machine_model(host_arch(), Accel::kvm).cpu));
+
+    ProbeSettings s;
+    s.boot_id = "b1";
+    s.qemu = "qemu-system-x86_64";
+    s.arch = Arch::amd64;
+    s.cpus = 1;
+    const std::string key = probe_cache_key(s);
+    CHECK(key == "boot=b1 qemu=qemu-system-x86_64 machine=q35 cpu=host smp=1");
+    ProbeSettings two = s;
+    two.cpus = 2;
+    ProbeSettings other_boot = s;
+    other_boot.boot_id = "b0";
+    const std::string cache = tmp / "cache";
+    CHECK_FALSE(cached_verdict(cache, key));
+    cache_verdict(cache, probe_cache_key(other_boot), Accel::kvm);
+    cache_verdict(cache, key, Accel::tcg);
+    cache_verdict(cache, probe_cache_key(two), Accel::kvm);
+    CHECK(cached_verdict(cache, key) == Accel::tcg);
+    CHECK(cached_verdict(cache, probe_cache_key(two)) == Accel::kvm);
+    CHECK_FALSE(cached_verdict(cache, probe_cache_key(other_boot)));  // an earlier host boot's line is gone
+    cache_verdict(cache, key, Accel::kvm);  // replaced, not appended
+    CHECK(cached_verdict(cache, key) == Accel::kvm);
+    CHECK(fs::read_file(cache) == "boot=b1 qemu=qemu-system-x86_64 machine=q35 cpu=host smp=2 kvm\n"
+                                  "boot=b1 qemu=qemu-system-x86_64 machine=q35 cpu=host smp=1 kvm\n");
+}
+
+TEST_CASE("qemu: the probe boots the build's kernel, else its own boot sector", "[builder][qemu][accel]") {
+    test::TempDir tmp;
+    fake_image(tmp);
+    QemuOptions o;
+    o.prefix = tmp / "img";
+    o.arch = Arch::amd64;
+    o.cpus = 2;
+    CHECK(probe_settings(o).kernel == tmp / "img-kernel");
+    CHECK(probe_settings(o).cpus == 2);
+    o.iso = tmp / "img.iso";
+    o.prefix = o.iso;
+    CHECK(probe_settings(o).kernel == tmp / "img-kernel");  // written next to the ISO by the same build
+    o.iso = tmp / "alone.iso";
+    o.prefix = o.iso;
+    CHECK(probe_settings(o).kernel.empty());
+
+    std::string bs = probe_boot_sector();
+    REQUIRE(bs.size() == 512);
+    CHECK(bs.substr(510) == "\x55\xAA");
+    CHECK(bs.find(kBootSectorMarker) == 0x17);
+
+    // Without a kernel, the probe boots the boot sector from a floppy under KVM with
+    // the real boot's machine and CPU model, and looks for the boot sector's line.
+    ProbeSettings s;
+    s.arch = Arch::amd64;
+    s.cpus = 2;
+    s.timeout_ms = 5000;
+    const std::string args = tmp / "args";
+    s.qemu = fake_qemu(tmp, "sector",
+                       "echo \"$@\" > " + args +
+                           "\nfor a; do case $a in file=*,if=floppy) f=${a#file=}; f=${f%%,*};; esac; done\n"
+                           "dd if=\"$f\" bs=1 skip=23 count=18 2>/dev/null; echo; sleep 30");
+    CHECK(probe_kvm_boots(s));
+    std::string argv = fs::read_file(args);
+    CHECK_THAT(argv, Contains("-machine q35 -accel kvm -cpu host -smp 2"));
+    CHECK_THAT(argv, Contains(",format=raw,if=floppy"));
+    s.timeout_ms = 1500;
+    s.qemu = fake_qemu(tmp, "linux-only", "echo 'Linux version 6.1'; sleep 30");
+    CHECK_FALSE(probe_kvm_boots(s));  // the boot sector's marker, not a kernel's
+    s.arch = Arch::arm64;             // nothing to probe an arm64 guest with but its kernel
+    CHECK_FALSE(probe_kvm_boots(s));
+}
+
+TEST_CASE("qemu: an ISO boot takes the cached verdict like every other boot", "[builder][qemu][accel]") {
+    // A cached `tcg` for this machine must win over a /dev/kvm that opens: nested KVM
+    // that opens but aborts QEMU (`failed to set MSR`) is the reason for the probe.
+    test::TempDir tmp;
+    fs::write_file(tmp / "web.iso", "iso");
+    const std::string args = tmp / "args";
+    QemuOptions o;
+    o.prefix = o.iso = tmp / "web.iso";
+    o.qemu = fake_qemu(tmp, "record", "echo \"$@\" > " + args);
+    o.probe_cache_file = tmp / "cache";
+    ProbeSettings s = probe_settings(o);
+    s.arch = Arch::amd64;
+    cache_verdict(o.probe_cache_file, probe_cache_key(s), Accel::tcg);
+    CHECK(run_qemu(o) == 0);
+    CHECK_THAT(fs::read_file(args), Contains("-accel tcg"));
+    CHECK_THAT(fs::read_file(args), Contains("file=" + o.iso + ",media=cdrom"));
+    // The same for kernel+initrd.
+    fake_image(tmp);
+    QemuOptions k;
+    k.prefix = tmp / "img";
+    k.arch = Arch::amd64;
+    k.qemu = o.qemu;
+    k.probe_cache_file = o.probe_cache_file;
+    cache_verdict(k.probe_cache_file, probe_cache_key(probe_settings(k)), Accel::tcg);
+    CHECK(run_qemu(k) == 0);
+    CHECK_THAT(fs::read_file(args), Contains("-accel tcg"));
+}
+
+TEST_CASE("qemu: QEMU dies with `berth run qemu`, even when it is SIGKILLed", "[builder][qemu]") {
+    test::TempDir tmp;
+    fake_image(tmp);
+    const std::string pidfile = tmp / "qemu.pid";
+    QemuOptions o;
+    o.prefix = tmp / "img";
+    o.accel = AccelMode::tcg;
+    // Ignores SIGTERM and SIGINT: only the parent-death SIGKILL ends it.
+    o.qemu = fake_qemu(tmp, "stubborn", "trap '' TERM INT HUP\necho $$ > " + pidfile + "\nwhile :; do sleep 1; done");
+    pid_t runner = ::fork();
+    REQUIRE(runner >= 0);
+    if (runner == 0) {
+        try {
+            ::_exit(run_qemu(o));
+        } catch (...) {
+            ::_exit(99);
+        }
+    }
+    auto waited_for = [](auto cond, int ms) {
+        for (int i = 0; i < ms / 20 && !cond(); ++i) ::usleep(20000);
+        return cond();
+    };
+    REQUIRE(waited_for([&] { return fs::exists(pidfile) && !fs::trim(fs::read_file(pidfile)).empty(); }, 20000));
+    pid_t qemu = std::stoi(fs::trim(fs::read_file(pidfile)));
+    ::kill(runner, SIGKILL);
+    ::waitpid(runner, nullptr, 0);
+    bool gone = waited_for([&] { return ::kill(qemu, 0) < 0; }, 10000);
+    if (!gone) ::kill(qemu, SIGKILL);
+    CHECK(gone);
+
+    // SIGTERM is forwarded; a QEMU that ignores it is killed after a bounded wait.
+    fs::write_file(pidfile, "");
+    runner = ::fork();
+    REQUIRE(runner >= 0);
+    if (runner == 0) {
+        try {
+            ::_exit(run_qemu(o));
+        } catch (...) {
+            ::_exit(99);
+        }
+    }
+    REQUIRE(waited_for([&] { return !fs::trim(fs::read_file(pidfile)).empty(); }, 20000));
+    qemu = std::stoi(fs::trim(fs::read_file(pidfile)));
+    auto t0 = std::chrono::steady_clock::now();
+    ::kill(runner, SIGTERM);
+    int status = 0;
+    ::waitpid(runner, &status, 0);
+    CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(20));
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 128 + SIGKILL);
+    CHECK(waited_for([&] { return ::kill(qemu, 0) < 0; }, 5000));
 }

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "../skip.hpp"
 #include "fake.hpp"
 
 using namespace testing;
@@ -84,8 +85,7 @@ int run_in_pid_namespace(bool use_kill) {
 
 TEST_CASE("stop and kill never signal a reused pid") {
     if (::geteuid() != 0) {
-        WARN("needs root for a pid namespace; skipped");
-        return;
+        BERTH_SKIP("needs root for a pid namespace");
     }
     CHECK(run_in_pid_namespace(false) == 0);
     CHECK(run_in_pid_namespace(true) == 0);
