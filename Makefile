@@ -71,7 +71,7 @@ unit-test: build
 # A short libFuzzer run (about 25 s) of the control request parser, the service
 # log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
 # Long runs: tools/fuzz-long.
-fuzz-test: deps $(BUILD)/build.ninja
+fuzz-test: build
 	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
 
 qemu-test: images

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/unix_socket.hpp"
 #include "common/error.hpp"
 
 namespace berth::ctl {
@@ -39,10 +40,7 @@ bool wait_for(int fd, short events, long long deadline) {
 CtlConnection::CtlConnection(const std::string& path, long long timeout_ms) : path_(path), timeout_ms_(timeout_ms) {
     fd_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd_) throw_errno("socket");
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path.size() >= sizeof a.sun_path) throw Error("control socket path too long: " + path);
-    path.copy(a.sun_path, sizeof a.sun_path - 1);
+    sockaddr_un a = unix_socket::address(path, "control socket");
     long long deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     // A unix socket's connect does not wait in the background: a full
     // backlog answers EAGAIN, and the client tries again until the deadline.

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "common/unix_socket.hpp"
 #include "common/log.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
@@ -153,22 +154,7 @@ void close_inherited_fds(std::vector<int> keep) {
         msg = "error container `" + c.name + "`: unknown failure in the launch process";
     }
     if (msg.size() > 60000) msg.resize(60000);
-    iovec iov{msg.data(), msg.size()};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    if (pidfd >= 0) {
-        m.msg_control = ctl;
-        m.msg_controllen = sizeof ctl;
-        cmsghdr* h = CMSG_FIRSTHDR(&m);
-        h->cmsg_level = SOL_SOCKET;
-        h->cmsg_type = SCM_RIGHTS;
-        h->cmsg_len = CMSG_LEN(sizeof(int));
-        std::memcpy(CMSG_DATA(h), &pidfd, sizeof(int));
-    }
-    while (::sendmsg(report_fd, &m, MSG_NOSIGNAL) < 0 && errno == EINTR) {
-    }
+    (void)unix_socket::send_with_fd(report_fd, msg, pidfd);  // nobody to tell if PID 1 is gone
     ::_exit(0);
 }
 

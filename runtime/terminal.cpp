@@ -12,14 +12,12 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/unix_socket.hpp"
 
 namespace berth::runtime {
 
 int connect_console_socket(const std::string& path) {
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (path.size() >= sizeof addr.sun_path) throw Error("console socket path `" + path + "` is too long", ENAMETOOLONG);
-    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    sockaddr_un addr = unix_socket::address(path, "console socket");
     fs::Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     if (!fd) throw_errno("console socket");
     int r;
@@ -45,24 +43,7 @@ int open_pty_and_send_master(int console, const std::optional<oci::ConsoleSize>&
         if (::ioctl(slave.get(), TIOCSWINSZ, &ws) < 0) throw_errno("set the console size");
     }
 
-    iovec iov{name, std::strlen(name)};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    msghdr msg{};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    int m = master.get();
-    std::memcpy(CMSG_DATA(c), &m, sizeof m);
-    ssize_t n;
-    do {
-        n = ::sendmsg(console, &msg, MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    if (n < 0) throw_errno("send the pty master over the console socket");
+    if (unix_socket::send_with_fd(console, name, master.get()) < 0) throw_errno("send the pty master over the console socket");
     return slave.release();
 }
 

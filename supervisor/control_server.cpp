@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "common/unix_socket.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
@@ -118,10 +119,7 @@ ControlServer::ControlServer(EventLoop& loop, Supervisor& sup, std::string path,
     : loop_(loop), sup_(sup), path_(std::move(path)), power_(std::move(power)) {
     listen_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!listen_) throw_errno("control socket");
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    if (path_.size() >= sizeof a.sun_path) throw Error("control socket path too long: " + path_);
-    path_.copy(a.sun_path, sizeof a.sun_path - 1);
+    sockaddr_un a = unix_socket::address(path_, "control socket");
     ::unlink(path_.c_str());
     if (::bind(listen_.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) throw_errno("bind " + path_);
     ::chmod(path_.c_str(), 0600);  // and SO_PEERCRED below: root only

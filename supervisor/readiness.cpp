@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/unix_socket.hpp"
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
@@ -47,10 +48,7 @@ void Supervisor::prepare_io(Container& c) {
         if (!s) throw_errno("NOTIFY_SOCKET socket");
         int one = 1;
         if (::setsockopt(s.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) throw_errno("SO_PASSCRED");
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        if (c.notify_socket.size() >= sizeof a.sun_path) throw Error("NOTIFY_SOCKET path too long: " + c.notify_socket);
-        c.notify_socket.copy(a.sun_path, sizeof a.sun_path - 1);
+        sockaddr_un a = unix_socket::address(c.notify_socket, "NOTIFY_SOCKET");
         ::unlink(c.notify_socket.c_str());
         if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) throw_errno("bind " + c.notify_socket);
         ::chmod(c.notify_socket.c_str(), 0666);  // the service may run as any user
