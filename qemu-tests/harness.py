@@ -213,12 +213,14 @@ class Vm:
 
 
 def http_get(url, timeout=30):
-    """GETs a URL, retrying while the guest's network comes up."""
+    """GETs a URL, retrying while the guest's network comes up. One attempt may take
+    all the time left (at least 5 s): an emulated guest on a loaded host can take long
+    to answer, and a retry would run the request (a CGI with effects) twice."""
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=5) as r:
+            with urllib.request.urlopen(url, timeout=max(5, deadline - time.monotonic())) as r:
                 return r.status, r.read().decode("utf-8", "replace")
         except Exception as e:  # connection refused/reset until the service listens
             last = e
