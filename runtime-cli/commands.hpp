@@ -23,6 +23,8 @@ int cmd_kill(const Context& c);
 int cmd_delete(const Context& c);
 int cmd_list(const Context& c);
 int cmd_ps(const Context& c);
+int cmd_pause(const Context& c);
+int cmd_resume(const Context& c);
 int cmd_exec(const Context& c);
 int cmd_features(const Context& c);
 

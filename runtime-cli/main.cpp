@@ -33,6 +33,7 @@ constexpr const char* kUsage =
     "  delete [--force] ID\n"
     "  list [--format table|json] [--quiet]\n"
     "  ps [--format table|json] ID  the container's processes\n"
+    "  pause ID / resume ID        freeze or thaw the container's processes\n"
     "  exec [--process F | options] ID [COMMAND...]\n"
     "  features                    supported features as JSON\n"
     "  --version\n";
@@ -76,6 +77,8 @@ int dispatch(const std::string& cmd, const Context& c) {
     if (cmd == "delete") return cmd_delete(c);
     if (cmd == "list") return cmd_list(c);
     if (cmd == "ps") return cmd_ps(c);
+    if (cmd == "pause") return cmd_pause(c);
+    if (cmd == "resume") return cmd_resume(c);
     if (cmd == "exec") return cmd_exec(c);
     if (cmd == "features") return cmd_features(c);
     if (cmd == "help") {

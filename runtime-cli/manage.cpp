@@ -1,4 +1,4 @@
-// state, kill, delete, list, ps: commands on containers that already exist.
+// state, kill, delete, list, ps, pause, resume: commands on containers that already exist.
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,5 +135,29 @@ int cmd_ps(const Context& c) {
     print(out);
     return 0;
 }
+
+namespace {
+
+// pause and resume: the freezer of the container's cgroup (containerd's
+// `ctr task pause/resume`). The shim keeps the paused status itself; berth's
+// `state` still says running for a frozen container.
+int set_frozen(const Context& c, const char* command, bool frozen) {
+    Args a = parse_args(c.argv, c.first, {}, false, command);
+    const std::string id = only_id(a, command);
+    fs::Fd lock = c.store.lock(id);
+    State st = c.store.load(id);
+    if (c.store.status(st) != Status::running)
+        throw Error(fmt::format("cannot {} container `{}`: it is {}", command, id, status_name(c.store.status(st))),
+                    EINVAL);
+    auto cg = cgroup_of(st);
+    if (!cg) throw Error(fmt::format("cannot {} container `{}`: it has no cgroup", command, id), ENOTSUP);
+    cg->set_frozen(frozen);
+    return 0;
+}
+
+}  // namespace
+
+int cmd_pause(const Context& c) { return set_frozen(c, "pause", true); }
+int cmd_resume(const Context& c) { return set_frozen(c, "resume", false); }
 
 }  // namespace berth::runc
