@@ -58,9 +58,10 @@ void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
 
 void signal_container(const Store& store, const State& st, int sig, bool all) {
     Status s = store.status(st);
-    if (s != Status::created && s != Status::running)
+    if (s != Status::created && s != Status::running && s != Status::paused)
         throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
-    auto cg = all || sig == SIGKILL ? cgroup_of(st) : nullptr;
+    const bool thaw = sig == SIGKILL && s == Status::paused;
+    auto cg = all || thaw ? cgroup_of(st) : nullptr;
     if (cg && all)
         for (pid_t p : cg->pids())
             if (p != st.pid) ::kill(p, sig);
@@ -70,11 +71,7 @@ void signal_container(const Store& store, const State& st, int sig, bool all) {
         throw_errno(fmt::format("send signal {} to container `{}`", sig, st.id));
     // A paused (frozen) container does not die of SIGKILL until thawed: engines
     // kill paused tasks (ctr task rm -f) and wait for them to exit.
-    if (cg && sig == SIGKILL) try {
-            cg->set_frozen(false);
-        } catch (const std::exception&) {
-            // No freezer on this host: nothing can have been frozen.
-        }
+    if (cg && thaw) cg->set_frozen(false);
 }
 
 namespace {

@@ -33,7 +33,7 @@ constexpr const char* kUsage =
     "  delete [--force] ID\n"
     "  list [--format table|json] [--quiet]\n"
     "  ps [--format table|json] ID  the container's processes\n"
-    "  pause ID / resume ID        freeze or thaw the container's processes\n"
+    "  pause ID / resume ID        freeze / thaw every process of the container\n"
     "  exec [--process F | options] ID [COMMAND...]\n"
     "  features                    supported features as JSON\n"
     "  --version\n";

@@ -1,4 +1,4 @@
-// state, kill, delete, list, ps, pause, resume: commands on containers that already exist.
+// state, kill, delete, list, pause, resume, ps: commands on containers that already exist.
 #include <unistd.h>
 
 #include <algorithm>
@@ -65,12 +65,34 @@ int cmd_delete(const Context& c) {
     fs::Fd lock = c.store.lock(id);
     State st = c.store.load(id);
     Status s = c.store.status(st);
-    if ((s == Status::created || s == Status::running) && !a.has("force"))
+    if ((s == Status::created || s == Status::running || s == Status::paused) && !a.has("force"))
         throw Error(fmt::format("cannot delete container `{}`: it is {} (stop it first or use --force)", id,
                                 status_name(s)), EBUSY);
     destroy(c.store, st);
     return 0;
 }
+
+namespace {
+// pause and resume: freeze or thaw the container's cgroup.
+int set_paused(const Context& c, const char* command, bool pause) {
+    Args a = parse_args(c.argv, c.first, {}, false, command);
+    const std::string id = only_id(a, command);
+    fs::Fd lock = c.store.lock(id);
+    State st = c.store.load(id);
+    Status s = c.store.status(st);
+    Status want = pause ? Status::running : Status::paused;
+    if (s != want)
+        throw Error(fmt::format("cannot {} container `{}`: it is {}, not {}", command, id, status_name(s),
+                                status_name(want)), EINVAL);
+    auto cg = cgroup_of(st);
+    if (!cg) throw Error(fmt::format("cannot {} container `{}`: it has no cgroup", command, id), ENOTSUP);
+    cg->set_frozen(pause);
+    return 0;
+}
+}  // namespace
+
+int cmd_pause(const Context& c) { return set_paused(c, "pause", true); }
+int cmd_resume(const Context& c) { return set_paused(c, "resume", false); }
 
 int cmd_list(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"format", 'f', true}, {"quiet", 'q', false}}, false, "list");
@@ -135,29 +157,5 @@ int cmd_ps(const Context& c) {
     print(out);
     return 0;
 }
-
-namespace {
-
-// pause and resume: the freezer of the container's cgroup (containerd's
-// `ctr task pause/resume`). The shim keeps the paused status itself; berth's
-// `state` still says running for a frozen container.
-int set_frozen(const Context& c, const char* command, bool frozen) {
-    Args a = parse_args(c.argv, c.first, {}, false, command);
-    const std::string id = only_id(a, command);
-    fs::Fd lock = c.store.lock(id);
-    State st = c.store.load(id);
-    if (c.store.status(st) != Status::running)
-        throw Error(fmt::format("cannot {} container `{}`: it is {}", command, id, status_name(c.store.status(st))),
-                    EINVAL);
-    auto cg = cgroup_of(st);
-    if (!cg) throw Error(fmt::format("cannot {} container `{}`: it has no cgroup", command, id), ENOTSUP);
-    cg->set_frozen(frozen);
-    return 0;
-}
-
-}  // namespace
-
-int cmd_pause(const Context& c) { return set_frozen(c, "pause", true); }
-int cmd_resume(const Context& c) { return set_frozen(c, "resume", false); }
 
 }  // namespace berth::runc

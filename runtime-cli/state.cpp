@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "runtime/cgroup.hpp"
 
 namespace berth::runc {
 
@@ -24,6 +25,7 @@ const char* status_name(Status s) {
         case Status::creating: return "creating";
         case Status::created: return "created";
         case Status::running: return "running";
+        case Status::paused: return "paused";
         case Status::stopped: return "stopped";
     }
     return "unknown";
@@ -146,7 +148,11 @@ Status Store::status(const State& s) const {
     if (s.pid <= 0) return Status::creating;
     auto st = live_start_time(s.pid);
     if (!st || *st != s.start_time) return Status::stopped;
-    return fs::exists(fifo(s.id)) ? Status::created : Status::running;
+    if (fs::exists(fifo(s.id))) return Status::created;
+    if (!s.cgroup.empty())
+        if (auto cg = runtime::container_cgroup(runtime::cgroup_host(), s.cgroup); cg && cg->frozen())
+            return Status::paused;
+    return Status::running;
 }
 
 }  // namespace berth::runc

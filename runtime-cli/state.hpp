@@ -15,7 +15,7 @@
 
 namespace berth::runc {
 
-enum class Status { creating, created, running, stopped };
+enum class Status { creating, created, running, paused, stopped };
 const char* status_name(Status s);
 
 struct State {

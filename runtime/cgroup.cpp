@@ -57,8 +57,17 @@ CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
         if (left.size() < 5 || right.size() < 3) continue;
         const std::string& root = left[3];
         const std::string& mount_point = left[4];
+        // A later mount on or above an earlier one hides it (a test that
+        // mounts cgroup2 over a hybrid host's /sys/fs/cgroup, for one).
+        auto hidden = [&](const std::string& p) {
+            return p == mount_point || p.rfind(mount_point == "/" ? "/" : mount_point + "/", 0) == 0;
+        };
+        if (!host.unified.empty() && hidden(host.unified)) host.unified.clear();
+        host.v1.erase(std::remove_if(host.v1.begin(), host.v1.end(),
+                                     [&](const CgroupV1Hierarchy& h) { return hidden(h.mount_point); }),
+                      host.v1.end());
         if (right[0] == "cgroup2") {
-            if (host.unified.empty() || mount_point == "/sys/fs/cgroup") host.unified = mount_point;
+            host.unified = mount_point;
         } else if (right[0] == "cgroup" && root == "/") {
             auto controllers = v1_controllers(right[2]);
             if (controllers.empty()) continue;

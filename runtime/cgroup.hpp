@@ -58,8 +58,10 @@ public:
     virtual void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const = 0;
     // Pids in the container's cgroup (empty when it is gone).
     virtual std::vector<pid_t> pids() const = 0;
-    // Freezes or thaws every process of the container.
+    // Freezes or thaws every process of the container (v1: the freezer
+    // hierarchy; v2: cgroup.freeze), waiting (bounded) until it is done.
     virtual void set_frozen(bool frozen) const = 0;
+    virtual bool frozen() const = 0;
     // Removes the directories (retried while exiting tasks keep them busy).
     virtual void remove(int timeout_ms = 1000) const = 0;
 };

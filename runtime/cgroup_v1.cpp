@@ -165,6 +165,13 @@ public:
         throw Error(fmt::format("`{}` did not reach {} within 5 s", file, want), ETIMEDOUT);
     }
 
+    bool frozen() const override {
+        const auto* h = host_.v1_for("freezer");
+        if (!h) return false;
+        auto v = fs::try_read_file(fs::join(h->mount_point + path_, "freezer.state"));
+        return v && fs::trim(*v) == "FROZEN";
+    }
+
     void remove(int timeout_ms) const override {
         std::string first_error;
         int first_errno = 0;

@@ -218,6 +218,16 @@ public:
     std::vector<pid_t> pids() const override { return cgroup_pids(dir_); }
     void set_frozen(bool frozen) const override {
         write_kernel_file(fs::join(dir_, "cgroup.freeze"), frozen ? "1" : "0");
+        for (int waited = 0; waited <= 5000; waited += 10) {
+            if (this->frozen() == frozen) return;
+            timespec ts{0, 10 * 1000 * 1000};
+            ::nanosleep(&ts, nullptr);
+        }
+        throw Error(fmt::format("`{}` did not {} within 5 s", dir_, frozen ? "freeze" : "thaw"), ETIMEDOUT);
+    }
+    bool frozen() const override {
+        auto events = fs::try_read_file(fs::join(dir_, "cgroup.events")).value_or("");
+        return events.find("frozen 1") != std::string::npos;
     }
     void remove(int timeout_ms) const override { remove_cgroup(dir_, timeout_ms); }
 

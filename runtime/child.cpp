@@ -257,7 +257,8 @@ struct Child {
     void check_fifo_writable(int fifo) {
         std::string self = "/proc/self/fd/" + std::to_string(fifo);
         if (::faccessat(AT_FDCWD, self.c_str(), W_OK, AT_EACCESS) < 0)
-            throw_errno("the container's user cannot open the exec fifo for writing");
+            throw_errno("cannot open the exec fifo for writing through `" + self +
+                        "` (is /proc mounted, may the container's user write it?)");
     }
 
     // Closing the report socket tells launch() the setup is done; opening the

@@ -28,6 +28,11 @@ cleanup() {
     for d in /sys/fs/cgroup/*/"$TAG"* /sys/fs/cgroup/"$TAG"*; do
         [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null
     done
+    if [ -d "$WORK/pstore" ]; then
+        podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs rm -af >/dev/null 2>&1
+        podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs system reset -f >/dev/null 2>&1
+        umount -R "$WORK/pstore" "$WORK/prun" 2>/dev/null
+    fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -150,6 +155,29 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
     for _ in $(seq 50); do [ -z "$(cat $CG/pids/$TAG/ka/cgroup.procs)" ] && break; sleep 0.1; done
     check "kill --all reaches every process of the cgroup" [ -z "$(cat $CG/pids/$TAG/ka/cgroup.procs)" ]
     R delete ka >/dev/null 2>&1
+
+    # pause and resume through the v1 freezer.
+    B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done' '{"linux": {"cgroupsPath": "/'"$TAG"'/pz"}}')
+    R run --detach --bundle "$B" pz >/dev/null 2>&1
+    check "pause" R pause pz
+    check "paused: the state says so" [ "$(R state pz | json_get '["status"]')" = paused ]
+    check "paused: the freezer cgroup is FROZEN" [ "$(cat $CG/freezer/$TAG/pz/freezer.state)" = FROZEN ]
+    PZ=$(R state pz | json_get '["pid"]')
+    P1=$(cat /proc/$PZ/root/tmp/tick); sleep 0.3; P2=$(cat /proc/$PZ/root/tmp/tick)
+    check "paused: the process does not run" [ -n "$P1" -a "$P1" = "$P2" ]
+    T1=$(R exec pz cat /tmp/tick 2>/dev/null)
+    check "exec into a paused container is refused" [ -z "$T1" ]
+    OUT=$(R pause pz 2>&1)
+    check "pause twice says why" grep -q "cannot pause container \`pz\`: it is paused, not running" <<<"$OUT"
+    OUT=$(R delete pz 2>&1)
+    check "delete of a paused container needs --force" grep -q "it is paused" <<<"$OUT"
+    check "resume" R resume pz
+    check "resumed: running again" [ "$(R state pz | json_get '["status"]')" = running ]
+    A=$(R exec pz cat /tmp/tick); sleep 0.3; Z=$(R exec pz cat /tmp/tick)
+    check "resumed: the process runs again" [ -n "$A" -a "$A" != "$Z" ]
+    R pause pz
+    check "delete --force of a paused container thaws and kills it" R delete --force pz
+    check "... and leaves no freezer cgroup" [ ! -e $CG/freezer/$TAG/pz ]
 else
     echo "skip - /sys/fs/cgroup is cgroup2: no v1 hierarchies on this host"
 fi
@@ -182,6 +210,14 @@ R start un >/dev/null 2>&1
 for _ in $(seq 50); do grep -q uid= "$WORK/un.out" && break; sleep 0.1; done
 check "userns root->1000: the process ran after start" grep -qx "uid=0 map=0 1000 65536" "$WORK/un.out"
 R delete --force un >/dev/null 2>&1
+
+# A process that cannot reach the fifo (no /proc to reopen it through) fails
+# create instead of leaving a dead `created` container.
+B=$(bundle noproc 'true' '{"mounts": [{"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}]}')
+OUT=$(R create --bundle "$B" np 2>&1); RC=$?
+check "create fails when the process cannot open the exec fifo" [ "$RC" != 0 ]
+check "... saying why" grep -q "exec fifo: cannot open the exec fifo for writing .*is /proc mounted" <<<"$OUT"
+check "... and leaves no container" [ ! -e "$ROOT/np" ]
 
 # No mount namespace listed: the container inherits the runtime's.
 echo here >"$WORK/host-file"
@@ -264,6 +300,18 @@ if command -v podman >/dev/null; then
     check "podman stop -t 1: within a few seconds" [ $(( $(date +%s) - START )) -lt 8 ]
     P rm -f "$CID" >/dev/null 2>&1
     check "no test container is left" [ -z "$(podman ps -aq --filter label=berth-test="$TAG")" ]
+
+    # An image, as users run them: the busybox root imported into a private
+    # image store (removed with the work directory).
+    PI=(podman --root "$WORK/pstore" --runroot "$WORK/prun" --storage-driver vfs --runtime "$RUNC"
+        --cgroup-manager cgroupfs)
+    tar -C "$WORK/rootfs" -cf "$WORK/bb.tar" .
+    timeout 120 "${PI[@]}" import "$WORK/bb.tar" localhost/berth-bb:1 >/dev/null 2>&1
+    OUT=$(timeout 120 "${PI[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 \
+        localhost/berth-bb:1 echo hi 2>&1)
+    check "podman run --rm IMAGE echo hi" [ "$OUT" = hi ]
+    [ "$OUT" = hi ] || echo "$OUT"
+    timeout 60 "${PI[@]}" rmi -a -f >/dev/null 2>&1
 else
     echo "skip - podman is not installed"
 fi

@@ -239,6 +239,20 @@ check "an unknown command is an error" grep -q "unknown command \`frobnicate\`" 
 OUT=$(R create --bundle "$WORK/run" '../x' 2>&1)
 check "an id with a slash is refused" grep -q "invalid container id" <<<"$OUT"
 
+# --- pause and resume (cgroup v2 here: cgroup.freeze) -----------------------------------------
+B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done')
+R run --detach --bundle "$B" pz >/dev/null 2>&1
+check "v2: pause" R pause pz
+check "v2: the state says paused" [ "$(R state pz | json_get '["status"]')" = paused ]
+PZ=$(R state pz | json_get '["pid"]')
+P1=$(cat /proc/$PZ/root/tmp/tick); sleep 0.3; P2=$(cat /proc/$PZ/root/tmp/tick)
+check "v2: paused: the process does not run" [ -n "$P1" -a "$P1" = "$P2" ]
+check "v2: resume" R resume pz
+sleep 0.3
+check "v2: resumed: the process runs again" [ "$(cat /proc/$PZ/root/tmp/tick)" != "$P2" ]
+R pause pz
+check "v2: delete --force of a paused container" R delete --force pz
+
 # --- a real client: podman ------------------------------------------------------------------
 # podman 4.3 here: --rootfs needs no image store; the ulimits because the
 # sandbox lacks CAP_SYS_RESOURCE; --pids-limit=-1 because this host's cgroup

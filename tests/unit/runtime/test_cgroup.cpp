@@ -29,6 +29,10 @@ TEST_CASE("cgroup mounts: v1 hierarchies with their controllers, the unified mou
     CHECK(h.v1_for("pids") == nullptr);
     CHECK_FALSE(h.pure_v2());
 
+    // cgroup2 mounted over the hybrid layout hides it: a pure v2 view.
+    CgroupHost over = parse_cgroup_mounts(std::string(kHybrid) + "99 23 0:40 / /sys/fs/cgroup rw - cgroup2 none rw\n");
+    CHECK(over.pure_v2());
+    CHECK(over.unified == "/sys/fs/cgroup");
     CgroupHost v2 = parse_cgroup_mounts("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
     CHECK(v2.pure_v2());
     CHECK(v2.unified == "/sys/fs/cgroup");
