@@ -22,6 +22,7 @@ int cmd_state(const Context& c);
 int cmd_kill(const Context& c);
 int cmd_delete(const Context& c);
 int cmd_list(const Context& c);
+int cmd_ps(const Context& c);
 int cmd_pause(const Context& c);
 int cmd_resume(const Context& c);
 int cmd_exec(const Context& c);

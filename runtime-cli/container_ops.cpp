@@ -56,13 +56,18 @@ void signal_container(const Store& store, const State& st, int sig, bool all) {
     Status s = store.status(st);
     if (s != Status::created && s != Status::running && s != Status::paused)
         throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
-    if (auto cg = all ? cgroup_of(st) : nullptr)
+    const bool thaw = sig == SIGKILL && s == Status::paused;
+    auto cg = all || thaw ? cgroup_of(st) : nullptr;
+    if (cg && all)
         for (pid_t p : cg->pids())
             if (p != st.pid) ::kill(p, sig);
     fs::Fd fd = open_pidfd(st);
     if (!fd) throw Error(fmt::format("container `{}` is not running", st.id), ESRCH);
     if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) < 0)
         throw_errno(fmt::format("send signal {} to container `{}`", sig, st.id));
+    // A paused (frozen) container does not die of SIGKILL until thawed: engines
+    // kill paused tasks (ctr task rm -f) and wait for them to exit.
+    if (cg && thaw) cg->set_frozen(false);
 }
 
 namespace {

@@ -32,6 +32,7 @@ constexpr const char* kUsage =
     "  kill [--all] ID [SIGNAL]    default TERM; a name (TERM, SIGTERM) or a number\n"
     "  delete [--force] ID\n"
     "  list [--format table|json] [--quiet]\n"
+    "  ps [--format table|json] ID  the container's processes\n"
     "  pause ID / resume ID        freeze / thaw every process of the container\n"
     "  exec [--process F | options] ID [COMMAND...]\n"
     "  features                    supported features as JSON\n"
@@ -75,6 +76,7 @@ int dispatch(const std::string& cmd, const Context& c) {
     if (cmd == "kill") return cmd_kill(c);
     if (cmd == "delete") return cmd_delete(c);
     if (cmd == "list") return cmd_list(c);
+    if (cmd == "ps") return cmd_ps(c);
     if (cmd == "pause") return cmd_pause(c);
     if (cmd == "resume") return cmd_resume(c);
     if (cmd == "exec") return cmd_exec(c);

@@ -1,12 +1,14 @@
-// state, kill, delete, list: commands on containers that already exist.
+// state, kill, delete, list, pause, resume, ps: commands on containers that already exist.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "common/fs.hpp"
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
 #include "runtime-cli/container_ops.hpp"
@@ -121,6 +123,36 @@ int cmd_list(const Context& c) {
         Status s = c.store.status(st);
         out += fmt::format("{:<20} {:<8} {:<10} {:<40} {:<32} {}\n", st.id, s == Status::stopped ? 0 : st.pid,
                            status_name(s), st.bundle, st.created, st.owner);
+    }
+    print(out);
+    return 0;
+}
+
+// runc's `ps`: containerd's shim asks `ps --format json ID` for the pids of a
+// task (ctr task ps); the table form names each process. Any words after the id
+// are runc's options for the host's ps(1), which berth does not run: refused.
+int cmd_ps(const Context& c) {
+    Args a = parse_args(c.argv, c.first, {{"format", 'f', true}}, true, "ps");
+    const std::string format = a.get("format", "table");
+    if (format != "table" && format != "json")
+        throw Error(fmt::format("ps: unknown format `{}` (table or json)", format), EINVAL);
+    if (a.positional.size() != 1)
+        throw Error("ps: expected a container id (options for ps(1) are not supported)", EINVAL);
+    Store::check_id(a.positional[0]);
+    State st = c.store.load(a.positional[0]);
+    std::vector<pid_t> pids;
+    if (auto cg = cgroup_of(st)) pids = cg->pids();
+    // Without a cgroup of its own the container still has its init process.
+    if (pids.empty() && c.store.status(st) != Status::stopped && st.pid > 0) pids.push_back(st.pid);
+    std::sort(pids.begin(), pids.end());
+    if (format == "json") {
+        print(nlohmann::json(pids).dump() + "\n");
+        return 0;
+    }
+    std::string out = fmt::format("{:<8} {}\n", "PID", "CMD");
+    for (pid_t p : pids) {
+        std::string comm = fs::try_read_file(fmt::format("/proc/{}/comm", p)).value_or("?\n");
+        out += fmt::format("{:<8} {}", p, comm);
     }
     print(out);
     return 0;

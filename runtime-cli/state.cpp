@@ -72,7 +72,9 @@ void Store::check_id(const std::string& id) {
 }
 
 void Store::create_dir(const std::string& id) const {
-    if (::mkdir(root_.c_str(), 0700) < 0 && errno != EEXIST) throw_errno(fmt::format("create state root `{}`", root_));
+    // Engines pass a root whose parents may not exist yet (containerd's shim:
+    // /run/containerd/runc/NAMESPACE), as runc creates them.
+    fs::mkdir_p(root_, 0700);
     if (::mkdir(dir(id).c_str(), 0700) < 0) {
         if (errno == EEXIST) throw Error(fmt::format("container `{}` already exists", id), EEXIST);
         throw_errno(fmt::format("create state directory `{}`", dir(id)));

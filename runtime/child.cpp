@@ -88,6 +88,14 @@ struct Child {
         fs::Fd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
         if (!devnull) throw_errno("open `/dev/null`");
 
+        // Connected before any namespace is joined: the socket's path is the
+        // engine's, on the host (exec joins the container's mount namespace).
+        fs::Fd console;
+        if (proc.terminal && !req.console_socket.empty()) {
+            step = "console socket";
+            console.reset(connect_console_socket(req.console_socket));
+        }
+
         step = "namespaces";
         if (l.creates_namespace(NamespaceType::user)) become_ns_root(l);
         join_namespaces(l);
@@ -96,12 +104,6 @@ struct Child {
         if (!l.time_offsets.empty()) {
             step = "timeOffsets";
             enter_time_namespace_with_offsets(l.time_offsets);
-        }
-
-        fs::Fd console;
-        if (proc.terminal && !req.console_socket.empty()) {
-            step = "console socket";
-            console.reset(connect_console_socket(req.console_socket));
         }
 
         // Through the host's /proc, before the root changes.
