@@ -34,9 +34,10 @@ struct Checker {
         if (!d) return bad(p, "expected a duration such as \"250ms\", \"10s\", \"2m\", \"1h\" or a number of seconds, got " + shown(v));
         out = *d;
     }
-    void count(const json& v, const std::string& p, int& out, int min) {
-        if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > 1000000)
-            return bad(p, "expected an integer >= " + std::to_string(min) + ", got " + shown(v));
+    void count(const json& v, const std::string& p, int& out, int min, int max = 1000000) {
+        if (!v.is_number_integer() || v.get<std::int64_t>() < min || v.get<std::int64_t>() > max)
+            return bad(p, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                              shown(v));
         out = int(v.get<std::int64_t>());
     }
     void flag(const json& v, const std::string& p, bool& out) {
@@ -163,7 +164,7 @@ ServicePolicy parse_service_policy(const json& berth, const std::string& source)
         {"readiness", [&](auto& v, auto& at) {
             c.object(v, at, {
                 {"type", [&](auto& x, auto& a) { c.choice<Readiness>(x, a, p.readiness, {{"none", Readiness::none}, {"notify-fd", Readiness::notify_fd}, {"systemd", Readiness::systemd}}); }},
-                {"fd", [&](auto& x, auto& a) { c.count(x, a, p.readiness_fd, 3); }},
+                {"fd", [&](auto& x, auto& a) { c.count(x, a, p.readiness_fd, 3, ServicePolicy::kMaxReadinessFd); }},
                 {"timeout", [&](auto& x, auto& a) { c.duration(x, a, p.readiness_timeout_ms); }},
             });
         }},

@@ -48,6 +48,8 @@ struct ServicePolicy {
     PowerOnFailure on_failure = PowerOnFailure::cont;
     std::vector<std::string> depends_on, waits_for, after;
     Readiness readiness = Readiness::none;
+    // The notify-fd number: PID 1's launch fills 3..fd, so it stays small.
+    static constexpr int kMaxReadinessFd = 1023;
     int readiness_fd = 3;
     Millis readiness_timeout_ms = 30000;
     Millis watchdog_ms = 0;      // 0: no WATCHDOG=1 pings expected

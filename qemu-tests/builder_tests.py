@@ -3,6 +3,7 @@ outputs, and byte-for-byte reproducible builds."""
 import hashlib
 import os
 import shutil
+import tempfile
 import signal
 import subprocess
 import time
@@ -158,7 +159,17 @@ def make_podman_images(args, store):
     os.makedirs(work)
     tarball = os.path.join(work, "busybox.tar")
     sh(["tar", "-C", os.path.join(args.images, "busybox"), "-cf", tarball, "."])
-    podman = ["podman", "--root", os.path.join(work, "storage"), "--runroot", os.path.join(work, "run"),
+    # podman refuses a runroot over 50 characters: a checkout's out dir can be
+    # deeper than that, so the runroot is a short temporary directory.
+    runroot = tempfile.mkdtemp(prefix="berth-podman-", dir="/tmp")
+    try:
+        podman_save_and_import(args, store, work, tarball, runroot)
+    finally:
+        shutil.rmtree(runroot, ignore_errors=True)
+
+
+def podman_save_and_import(args, store, work, tarball, runroot):
+    podman = ["podman", "--root", os.path.join(work, "storage"), "--runroot", runroot,
               "--storage-driver", "vfs"]
     sh(podman + ["import", "--change", 'CMD ["sh", "-c", "echo podman: $MARK; exec sleep 100000"]',
                  "--change", "ENV MARK=podman-env", tarball, "localhost/podman-bb:1"])

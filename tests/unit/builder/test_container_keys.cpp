@@ -115,7 +115,7 @@ TEST_CASE("keys: berth's policy keys are checked and go to runtime.json", "[buil
     CHECK_THROWS_WITH(policy_error("    restart: sometimes\n"),
                       Contains("t.yml:7:14: services[0].restart: expected one of no, on-failure, always"));
     CHECK_THROWS_WITH(policy_error("    restartDelay: -1s\n"), Contains("t.yml:7:19: services[0].restartDelay: negative duration"));
-    CHECK_THROWS_WITH(policy_error("    readiness: {type: notify-fd, fd: 1}\n"), Contains("services[0].readiness.fd: expected an integer >= 3, got 1"));
+    CHECK_THROWS_WITH(policy_error("    readiness: {type: notify-fd, fd: 1}\n"), Contains("services[0].readiness.fd: expected an integer from 3 to 1023, got 1"));
     CHECK_THROWS_WITH(policy_error("    log: {maxsize: 1}\n"), Contains("t.yml:7:11: services[0].log: unknown key 'maxsize'; did you mean 'maxSize'?"));
     // The builder and PID 1 share the parser: what PID 1 would reject fails the build.
     CHECK_THROWS_WITH(policy_error("    log: {maxSize: 100}\n"), Contains("services[0].log.maxSize: expected a size of at least 4KiB"));

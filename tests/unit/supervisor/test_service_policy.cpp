@@ -91,7 +91,10 @@ TEST_CASE("bad policy: every problem with its path and reason") {
     CHECK(error_of(R"({"log": {"file": "yes"}})") == "runtime.json: berth.log.file: expected true or false, got \"yes\"");
     CHECK(error_of(R"({"giveUp": {"window": "1m"}})") == "runtime.json: berth.giveUp.failures: required");
     CHECK(error_of(R"({"dependsOn": "db"})").find("berth.dependsOn: expected a list") != std::string::npos);
-    CHECK(error_of(R"({"readiness": {"fd": 1}})").find("berth.readiness.fd: expected an integer >= 3") != std::string::npos);
+    CHECK(error_of(R"({"readiness": {"fd": 1}})").find("berth.readiness.fd: expected an integer from 3 to 1023") != std::string::npos);
+    // docs/yaml.md says 3..1023: the launch fills every fd below it.
+    CHECK(error_of(R"({"readiness": {"fd": 1024}})").find("berth.readiness.fd: expected an integer from 3 to 1023, got 1024") != std::string::npos);
+    CHECK(error_of(R"({"readiness": {"fd": 1023}})").empty());
     CHECK(error_of(R"({"stopSignal": "SIGFOO"})").find("berth.stopSignal: expected a signal name") != std::string::npos);
     CHECK(error_of(R"({"log": {"maxSize": "1 lightyear"}})").find("berth.log.maxSize: expected a size") != std::string::npos);
     // Several problems are all listed, in one message.
