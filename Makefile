@@ -72,7 +72,7 @@ unit-test: build
 # log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
 # Long runs: tools/fuzz-long.
 fuzz-test: build
-	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz run
+	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz MESON_BUILD=$(abspath $(BUILD)) run
 
 qemu-test: images
 	python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
