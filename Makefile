@@ -23,9 +23,19 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
-# Test payload images made from Debian's busybox-static.
+# Test payload images made from Debian's busybox-static, and Debian's cloud kernel as
+# the LinuxKit kernel image the examples name (`kernel: image: debian-kernel:cloud`),
+# an OCI layout found through --images (made once; the .deb is cached in
+# ~/.cache/berth/kernels).
+KERNEL_PACKAGE ?= linux-image-cloud-amd64
+KERNEL_IMAGE   ?= debian-kernel:cloud
+# $(call kernel-image,IMAGES_DIR,ARCH)
+kernel-image = [ -e $(1)/debian-kernel/oci-layout ] || \
+	$(BERTH) kernel import --arch $(2) --layout $(1)/debian-kernel $(KERNEL_PACKAGE) --tag $(KERNEL_IMAGE) >/dev/null
+
 images: build
 	@examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null
+	@$(call kernel-image,$(IMAGES),$(shell dpkg --print-architecture))
 
 # The Redis OS's images for ARCH: redis:7 from Debian's redis-server (imported into a
 # store in the build tree) and the disk formatter; the .debs are cached in
@@ -43,6 +53,7 @@ STORE    ?= $(BUILD)/store
 DISK     ?= $(BUILD)/redis-data.img
 DEMO_MONITOR ?= $(BUILD)/demo.monitor
 redis-images: images $(DEMO_PID1)
+	@$(call kernel-image,$(DEMO_IMAGES),$(ARCH))
 	@examples/images/make-disk-image --arch $(ARCH) $(DEMO_IMAGES)/disk >/dev/null
 	@examples/images/make-busybox-image --arch $(ARCH) $(DEMO_IMAGES)/busybox >/dev/null
 	@BERTH=$(BERTH) examples/images/make-redis-image --arch $(ARCH) --import redis:7 --store $(STORE) \
@@ -111,6 +122,7 @@ arm64-init: deps $(ARM64_BUILD)/build.ninja
 
 $(ARM64_IMAGES)/busybox/bin/busybox:
 	@examples/images/make-busybox-image --arch arm64 $(ARM64_IMAGES)/busybox >/dev/null
+	@$(call kernel-image,$(ARM64_IMAGES),arm64)
 
 # The unit tests run under qemu-user (the cross file's exe_wrapper); the
 # namespace integration tests need the host kernel's view and run natively only.

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <algorithm>
 #include <map>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "builder/arch.hpp"
 #include "builder/initrd_writer.hpp"
+#include "builder/kernel_image.hpp"
 #include "builder/suggest.hpp"
 #include "builder/yaml_json.hpp"
 #include "builder/module_deps.hpp"
@@ -156,6 +158,37 @@ Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel) {
     return boot;
 }
 
+// Resolves an image named by the YAML outside a container entry (kernel.image,
+// init:) with the same rules as a container's image.
+ResolvedImage resolve_reference(const ImageResolver& resolver, const ImageSpec& spec, const std::string& ref,
+                                const SourcePos& pos, const std::string& role) {
+    ContainerSpec c;
+    c.name = role;
+    c.image = ref;
+    c.image_pos = pos;
+    c.pos = pos;
+    c.stage = Stage::services;
+    try {
+        ResolvedImage r = resolver.resolve(spec, c);
+        r.what = pos.str() + ": " + role + ": image '" + ref + "'";
+        return r;
+    } catch (const Error& e) {
+        // The resolver names a service; this image belongs to `role` ("kernel.image", "init[0]").
+        std::string m = e.what(), service = "service '" + role + "': ";
+        if (auto at = m.find(service); at != std::string::npos) m.replace(at, service.size(), role + ": ");
+        throw Error(m, e.code());
+    }
+}
+
+// LinuxKit kernel images may carry microcode for the initrd's front (the kernel
+// reads an uncompressed cpio there before the compressed root archive).
+void prepend_ucode(const std::string& ucode, const std::string& initrd) {
+    std::string tmp = initrd + ".ucode-tmp";
+    std::string data = fs::read_file(ucode) + fs::read_file(initrd);
+    fs::write_file(tmp, data, 0644);
+    if (::rename(tmp.c_str(), initrd.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + initrd + "`");
+}
+
 }  // namespace
 
 void check_dependencies(const ImageSpec& spec) {
@@ -250,6 +283,9 @@ BuildResult build_image(const BuildOptions& opts) {
         if (const ResolvedImage& img = images.back().second; img.kind == ResolvedImage::Kind::directory)
             check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
     }
+    std::optional<ResolvedImage> kernel_image;
+    if (!spec.kernel.image.empty())
+        kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
     check_dependencies(spec);
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)
@@ -269,7 +305,16 @@ BuildResult build_image(const BuildOptions& opts) {
         throw Error("root file system skeleton `" + opts.skel_dir + "` is not a directory", ENOENT);
 
     std::string cache = opts.kernel_cache_dir.empty() ? default_kernel_cache_dir() : opts.kernel_cache_dir;
-    KernelFiles kernel = obtain_kernel(spec.kernel.package, spec.base_dir, cache, arch);
+    KernelFiles kernel;
+    std::string kernel_what;
+    if (kernel_image) {
+        KernelImageNames names{spec.kernel.binary, spec.kernel.tar, spec.kernel.ucode};
+        kernel = kernel_from_image(*kernel_image, names, cache, arch);
+        kernel_what = "image `" + spec.kernel.image + "`" + (names.tar == "none" ? " (tar: none)" : "");
+    } else {
+        kernel = obtain_kernel(spec.kernel.package, spec.base_dir, cache, arch);
+        kernel_what = "`" + spec.kernel.package + "`";
+    }
     r.kernel_version = kernel.version;
 
     Tree tree;
@@ -290,8 +335,8 @@ BuildResult build_image(const BuildOptions& opts) {
         modules.push_back(ModuleRequest{"overlay", "", spec.kernel.pos});
     if (!modules.empty()) {
         if (kernel.modules_dir.empty())
-            throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel `" + spec.kernel.package +
-                            "` has no lib/modules directory",
+            throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel " + kernel_what +
+                            " has no lib/modules directory",
                         ENOENT);
         ModuleTree mods(kernel.modules_dir);
         std::vector<std::string> requested;
@@ -349,7 +394,15 @@ BuildResult build_image(const BuildOptions& opts) {
     }
     for (const auto& f : formats) {
         progress("writing " + f);
-        for (auto& file : write_output(f, tree, oo)) r.files.push_back(std::move(file));
+        for (auto& file : write_output(f, tree, oo)) {
+            if (!kernel.ucode.empty() && file.what == "initrd") {
+                prepend_ucode(kernel.ucode, file.path);
+                file.bytes += fs::read_file(kernel.ucode).size();
+            }
+            if (!kernel.ucode.empty() && f == "iso-bios")
+                log::warn("{}: kernel.ucode is not added to the iso-bios image", spec.kernel.pos.str());
+            r.files.push_back(std::move(file));
+        }
     }
     r.initrd_raw_bytes = newc_size(tree);
     r.initrd_entries = tree.size();

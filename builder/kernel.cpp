@@ -236,6 +236,11 @@ KernelFiles locate_kernel(const std::string& root) {
     if (k.vmlinuz.empty())
         throw Error("no kernel image in `" + root + "` (looked for boot/vmlinuz-*, vmlinuz, bzImage)",
                     ENOENT);
+    locate_modules(k, root, version_hint);
+    return k;
+}
+
+void locate_modules(KernelFiles& k, const std::string& root, const std::string& version_hint) {
     for (const char* m : {"lib/modules", "usr/lib/modules"}) {
         std::string md = fs::join(root, m);
         if (!fs::is_dir(md)) continue;
@@ -253,7 +258,6 @@ KernelFiles locate_kernel(const std::string& root) {
         }
     }
     if (k.version.empty()) k.version = version_hint;
-    return k;
 }
 
 KernelFiles obtain_kernel(const std::string& spec, const std::string& base_dir,

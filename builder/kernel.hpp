@@ -1,5 +1,6 @@
 // Getting a kernel: from a Debian package (downloaded with apt and cached), a local
 // .deb, or a directory that already holds vmlinuz and lib/modules/<version>/.
+// (LinuxKit kernel images, `kernel: image:`, are read by kernel_image.hpp.)
 #pragma once
 #include <string>
 #include <utility>
@@ -13,6 +14,7 @@ struct KernelFiles {
     std::string vmlinuz;      // path of the kernel image
     std::string version;      // "6.1.0-57-cloud-amd64"
     std::string modules_dir;  // root/lib/modules/<version> ("" if the kernel has none)
+    std::string ucode;        // microcode cpio to put in front of the initrd ("" if none)
 };
 
 // $XDG_CACHE_HOME/berth/kernels, else ~/.cache/berth/kernels.
@@ -29,6 +31,9 @@ KernelFiles obtain_kernel(const std::string& spec, const std::string& base_dir,
 
 // Finds vmlinuz and the modules directory in an extracted kernel tree.
 KernelFiles locate_kernel(const std::string& root);
+// Sets k.version and k.modules_dir from root/lib/modules/<version> (or usr/lib/modules):
+// the one version there, or `version_hint` if that directory exists.
+void locate_modules(KernelFiles& k, const std::string& root, const std::string& version_hint);
 
 // For a meta-package like linux-image-cloud-amd64: the versioned linux-image-* package
 // it depends on (the name itself if it is already versioned), and its candidate

@@ -10,6 +10,7 @@
 
 #include "builder/image_assembler.hpp"
 #include "builder/image_store.hpp"
+#include "builder/kernel_image.hpp"
 #include "builder/qemu_runner.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -41,6 +42,10 @@ const char* kUsage =
     "      root (attached as a read-only disk), or a CD image\n"
     "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
     "  berth image ls [--store DIR]\n"
+    "  berth kernel import [--store DIR] [--kernel-cache DIR] [--arch amd64|arm64]\n"
+    "                      [--layout DIR] PACKAGE|FILE.deb|DIR --tag NAME[:TAG]\n"
+    "      a Debian kernel (what kernel.package takes) as a LinuxKit kernel image in the\n"
+    "      store (or, with --layout, as an OCI layout directory), for `kernel: image: NAME[:TAG]`\n"
     "  berth image rm [--store DIR] NAME[:TAG]...\n"
     "  berth --version\n";
 
@@ -244,6 +249,37 @@ int cmd_image(int argc, char** argv) {
     throw UsageError("image: unknown subcommand `" + sub + "` (import, ls, rm)");
 }
 
+int cmd_kernel(int argc, char** argv) {
+    if (argc < 3 || std::strcmp(argv[2], "import") != 0) throw UsageError("kernel: expected import");
+    Args a(argc, argv, 3);
+    std::string store, cache, tag, layout;
+    Arch arch = host_arch();
+    std::vector<std::string> pos;
+    while (!a.done()) {
+        std::string opt = a.next_option();
+        if (opt.empty()) pos.push_back(a.positional());
+        else if (opt == "--store") store = a.value(opt);
+        else if (opt == "--kernel-cache") cache = a.value(opt);
+        else if (opt == "--tag" || opt == "-t") tag = a.value(opt);
+        else if (opt == "--layout") layout = a.value(opt);
+        else if (opt == "--arch") arch = arch_option(a, opt);
+        else throw UsageError("kernel import: unknown option `" + opt + "`");
+    }
+    if (pos.size() != 1 || tag.empty())
+        throw UsageError("kernel import: expected PACKAGE|FILE.deb|DIR and --tag NAME[:TAG]");
+    if (cache.empty()) cache = default_kernel_cache_dir();
+    if (!layout.empty()) {
+        std::string version = export_kernel_layout(pos[0], tag, layout, cache, arch);
+        std::printf("%s %s in %s\n", normalise_reference(tag).c_str(), version.c_str(), layout.c_str());
+        return 0;
+    }
+    StoreEntry e = import_kernel_image(pos[0], tag, store.empty() ? default_store_dir() : store,
+                                       cache, arch);
+    std::printf("%s %s %s\n", e.reference.c_str(), e.descriptor.digest.substr(7, 12).c_str(),
+                human_size(e.bytes).c_str());
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -265,6 +301,7 @@ int main(int argc, char** argv) {
             return cmd_build(a);
         }
         if (cmd == "image") return cmd_image(argc, argv);
+        if (cmd == "kernel") return cmd_kernel(argc, argv);
         if (cmd == "run") {
             if (argc < 3 || std::strcmp(argv[2], "qemu") != 0)
                 throw UsageError("run: the only target is `qemu` (berth run qemu PREFIX)");

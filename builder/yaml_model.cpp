@@ -56,7 +56,7 @@ using KeyTable = std::vector<std::pair<std::string, Handler>>;
 
 // LinuxKit keys berth does not implement yet, per section.
 const std::vector<std::string> kUnsupportedTop = {"volumes"};
-const std::vector<std::string> kUnsupportedKernel = {"binary", "tar", "ucode"};
+const std::vector<std::string> kUnsupportedKernel = {};
 
 std::string join_path(const std::string& a, const std::string& b) {
     return a.empty() ? b : a + "." + b;
@@ -239,21 +239,47 @@ public:
     }
 
     void set_kernel(KernelSpec& k, const YAML::Node& v, const std::string& p) const {
-        if (!k.package.empty()) fail(v, p, "give only one of kernel.package and kernel.path");
+        if (!k.package.empty() || !k.image.empty())
+            fail(v, p, "give only one of kernel.image, kernel.package and kernel.path");
         k.package = str(v, p);
         if (k.package.empty()) expected(v, p, "a package name, a .deb or a directory");
+    }
+
+    // kernel.binary / tar / ucode: a file name inside the kernel image.
+    std::string image_file_name(const YAML::Node& v, const std::string& p) const {
+        std::string s = str(v, p);
+        while (!s.empty() && s[0] == '/') s.erase(0, 1);
+        if (s.empty() || s == "." || s.find("..") != std::string::npos)
+            expected(v, p, "a file name inside the kernel image");
+        return s;
     }
 
     KernelSpec kernel(const YAML::Node& n, const std::string& path) const {
         KernelSpec k;
         k.pos = pos(n);
         k.cmdline = "console=ttyS0";
+        std::vector<std::pair<YAML::Node, std::string>> image_only;  // binary/tar/ucode
         KeyTable keys = {
             {"package", [&](const YAML::Node& v, const std::string& p) { set_kernel(k, v, p); }},
             {"path", [&](const YAML::Node& v, const std::string& p) { set_kernel(k, v, p); }},
             {"image", [&](const YAML::Node& v, const std::string& p) {
-                 fail(v, p, "kernel.image (a LinuxKit kernel image) is not supported; use kernel.package "
-                            "(a Debian package name or .deb) or kernel.path (a directory with vmlinuz and lib/modules)");
+                 if (!k.package.empty() || !k.image.empty())
+                     fail(v, p, "give only one of kernel.image, kernel.package and kernel.path");
+                 k.image = str(v, p);
+                 k.image_pos = pos(v);
+                 if (k.image.empty()) expected(v, p, "an image reference");
+             }},
+            {"binary", [&](const YAML::Node& v, const std::string& p) {
+                 k.binary = image_file_name(v, p);
+                 image_only.emplace_back(v, p);
+             }},
+            {"tar", [&](const YAML::Node& v, const std::string& p) {
+                 k.tar = image_file_name(v, p);
+                 image_only.emplace_back(v, p);
+             }},
+            {"ucode", [&](const YAML::Node& v, const std::string& p) {
+                 k.ucode = image_file_name(v, p);
+                 image_only.emplace_back(v, p);
              }},
             {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
             {"modules", [&](const YAML::Node& v, const std::string& p) {
@@ -276,7 +302,11 @@ public:
              }},
         };
         walk_map(n, path, keys, kUnsupportedKernel);
-        if (k.package.empty()) fail(n, path, "missing required key 'package' (or 'path')");
+        if (k.package.empty() && k.image.empty())
+            fail(n, path, "missing required key 'image' (or 'package' or 'path')");
+        if (!k.package.empty())
+            for (const auto& [v, p] : image_only)
+                fail(v, p, "names a file in a kernel image; it needs kernel.image, not kernel.package/path");
         return k;
     }
 
@@ -357,8 +387,14 @@ public:
                  have_kernel = true;
              }},
             {"init", [&](const YAML::Node& v, const std::string& p) {
-                 for (const auto& i : str_list(v, p))
-                     log::warn("{}: init entry '{}' ignored: berth itself is the init", pos(v).str(), i);
+                 if (v.IsNull()) return;
+                 if (!v.IsSequence()) expected(v, p, "a list of image references");
+                 for (std::size_t i = 0; i < v.size(); ++i) {
+                     std::string ip = index_path(p, i);
+                     std::string ref = str(v[i], ip);
+                     if (ref.empty()) expected(v[i], ip, "an image reference");
+                     img.init.push_back(InitImage{ref, pos(v[i])});
+                 }
              }},
             {"onboot", [&](const YAML::Node& v, const std::string& p) {
                  img.onboot = container_list(v, p, Stage::onboot);

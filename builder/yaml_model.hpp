@@ -106,8 +106,22 @@ struct ModuleRequest {
 
 struct KernelSpec {
     std::string package;  // Debian package name, path to a .deb, or a directory
+    // kernel.image: a LinuxKit kernel image (an image whose root holds the kernel,
+    // a tar of lib/modules/<version>/ and optionally a microcode cpio). The other
+    // three name those files in it, as LinuxKit's keys do.
+    std::string image;
+    std::string binary = "kernel";
+    std::string tar = "kernel.tar";  // "none": the image has no modules
+    std::string ucode;               // "": no microcode; else prepended to the initrd
+    SourcePos image_pos;
     std::string cmdline;
     std::vector<ModuleRequest> modules;
+    SourcePos pos;
+};
+
+// An `init:` entry: an image whose layers are unpacked into the root, in order.
+struct InitImage {
+    std::string reference;
     SourcePos pos;
 };
 
@@ -129,6 +143,7 @@ struct ImageSpec {
     std::string file;      // the YAML file as given
     std::string base_dir;  // its directory: relative paths are resolved against it
     KernelSpec kernel;
+    std::vector<InitImage> init;
     std::vector<ContainerSpec> onboot;
     std::vector<ContainerSpec> onshutdown;
     std::vector<ContainerSpec> services;

@@ -124,13 +124,37 @@ TEST_CASE("yaml: unknown keys suggest the closest valid key", "[builder][yaml]")
                       Contains("'volumes' is a LinuxKit key that berth does not support yet"));
 }
 
-TEST_CASE("yaml: kernel.image is refused with a pointer to kernel.package", "[builder][yaml]") {
-    CHECK_THROWS_WITH(parse("kernel:\n  image: linuxkit/kernel:6.6\n"),
-                      Contains("kernel.image (a LinuxKit kernel image) is not supported; use kernel.package"));
-    CHECK_THROWS_WITH(parse("kernel:\n  cmdline: x\n"), Contains("missing required key 'package'"));
-    CHECK_THROWS_WITH(parse("kernel:\n  package: a\n  path: b\n"), Contains("only one of kernel.package and kernel.path"));
+TEST_CASE("yaml: kernel.image with LinuxKit's binary, tar and ucode keys", "[builder][yaml]") {
+    ImageSpec k = parse("kernel:\n  image: linuxkit/kernel:6.6\n");
+    CHECK(k.kernel.image == "linuxkit/kernel:6.6");
+    CHECK(k.kernel.package.empty());
+    CHECK(k.kernel.image_pos.line == 2);
+    // LinuxKit's defaults.
+    CHECK(k.kernel.binary == "kernel");
+    CHECK(k.kernel.tar == "kernel.tar");
+    CHECK(k.kernel.ucode.empty());
+    ImageSpec named = parse("kernel:\n  image: k\n  binary: bzImage\n  tar: none\n  ucode: /intel-ucode.cpio\n");
+    CHECK(named.kernel.binary == "bzImage");
+    CHECK(named.kernel.tar == "none");
+    CHECK(named.kernel.ucode == "intel-ucode.cpio");
+    CHECK_THROWS_WITH(parse("kernel:\n  image: k\n  binary: ../x\n"), Contains("a file name inside the kernel image"));
+    CHECK_THROWS_WITH(parse("kernel:\n  package: p\n  tar: none\n"),
+                      Contains("kernel.tar: names a file in a kernel image; it needs kernel.image"));
+    CHECK_THROWS_WITH(parse("kernel:\n  image: k\n  package: p\n"),
+                      Contains("only one of kernel.image, kernel.package and kernel.path"));
+    CHECK_THROWS_WITH(parse("kernel:\n  cmdline: x\n"), Contains("missing required key 'image' (or 'package' or 'path')"));
+    CHECK_THROWS_WITH(parse("kernel:\n  package: a\n  path: b\n"), Contains("only one of kernel.image, kernel.package and kernel.path"));
     CHECK(parse("kernel:\n  path: ./k\n").kernel.package == "./k");
     CHECK_THROWS_WITH(parse("onboot: []\n"), Contains("missing required key 'kernel'"));
+}
+
+TEST_CASE("yaml: init entries are kept in order with their lines", "[builder][yaml]") {
+    ImageSpec s = parse("kernel:\n  image: k\ninit:\n  - linuxkit/init:v1\n  - linuxkit/ca-certificates:v1\n");
+    REQUIRE(s.init.size() == 2);
+    CHECK(s.init[0].reference == "linuxkit/init:v1");
+    CHECK(s.init[1].reference == "linuxkit/ca-certificates:v1");
+    CHECK(s.init[1].pos.line == 5);
+    CHECK_THROWS_WITH(parse("kernel:\n  image: k\ninit: x\n"), Contains("a list of image references"));
 }
 
 TEST_CASE("yaml: duplicates are errors", "[builder][yaml]") {
