@@ -198,3 +198,43 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     CHECK(default_output_name("x.yaml") == "x");
     CHECK(default_output_name("plain") == "plain");
 }
+
+TEST_CASE("assembler: kernel: image: takes the kernel, its modules and microcode from a kernel image",
+          "[builder][assembler][kernel-image]") {
+    Fixture f;
+    // A LinuxKit-layout kernel image as a plain directory in --images.
+    std::string ki = f.tmp / "images/lk-kernel";
+    fs::mkdir_p(ki);
+    fs::write_file(ki + "/bzImage", "image kernel");
+    run_checked({"tar", "-cf", ki + "/kernel.tar", "-C", f.tmp / "kernel", "lib"});
+    fs::write_file(ki + "/ucode.cpio", "070701-microcode");
+    fs::write_file(f.tmp / "web.yml",
+                   "kernel:\n  image: lk-kernel\n  binary: bzImage\n  ucode: ucode.cpio\n"
+                   "  modules: [virtio_net]\n"
+                   "services:\n  - name: web\n    image: busybox\n    command: [httpd]\n");
+    BuildResult r = build_image(f.options());
+    CHECK(fs::read_file(r.kernel_path) == "image kernel");
+    CHECK(r.kernel_version == "6.1.0-test");
+    CHECK(r.modules == std::vector<std::string>{"virtio_ring", "virtio", "virtio_net"});
+    // The microcode cpio comes first, uncompressed; the compressed root archive follows.
+    std::string initrd = fs::read_file(r.initrd_path);
+    REQUIRE(initrd.rfind("070701-microcode", 0) == 0);
+    fs::write_file(f.tmp / "rest.img", initrd.substr(16));
+    auto files = read_initrd(f.tmp / "rest.img");
+    CHECK(files.count("lib/modules/6.1.0-test/kernel/drivers/virtio/virtio_net.ko") == 1);
+    CHECK(files.count("lib/modules/6.1.0-test/kernel/drivers/virtio/unused.ko") == 0);
+    bool sized = false;
+    for (const auto& file : r.files) sized |= file.what == "initrd" && file.bytes == initrd.size();
+    CHECK(sized);
+
+    // Without ucode the initrd is the compressed archive alone.
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: lk-kernel\n  binary: bzImage\n");
+    BuildResult plain = build_image(f.options());
+    CHECK(fs::read_file(plain.initrd_path).substr(0, 2) == "\x1f\x8b");
+
+    // tar: none and modules cannot go together; a missing image names kernel.image.
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: lk-kernel\n  binary: bzImage\n  tar: none\n  modules: [virtio]\n");
+    CHECK_THROWS_WITH(build_image(f.options()), Contains("kernel.modules: the kernel image `lk-kernel` (tar: none) has no lib/modules"));
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: no-such-kernel\n");
+    CHECK_THROWS_WITH(build_image(f.options()), Contains("web.yml:2:10: kernel.image: image 'no-such-kernel': not found"));
+}
