@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "builder/arch.hpp"
+#include "builder/init_images.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/suggest.hpp"
@@ -283,6 +284,19 @@ BuildResult build_image(const BuildOptions& opts) {
         if (const ResolvedImage& img = images.back().second; img.kind == ResolvedImage::Kind::directory)
             check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
     }
+    // init: images, in order; those whose work berth's PID 1 does are left out.
+    std::vector<std::pair<const InitImage*, ResolvedImage>> init_images;
+    for (std::size_t i = 0; i < spec.init.size(); ++i) {
+        const InitImage& in = spec.init[i];
+        if (berth_replaces_init_image(in.reference)) {
+            log::info("{}: init: `{}` skipped: berth's PID 1 does its work", in.pos.str(), in.reference);
+            continue;
+        }
+        init_images.emplace_back(&in, resolve_reference(resolver, spec, in.reference, in.pos,
+                                                        "init[" + std::to_string(i) + "]"));
+        if (const ResolvedImage& img = init_images.back().second; img.kind == ResolvedImage::Kind::directory)
+            check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
+    }
     std::optional<ResolvedImage> kernel_image;
     if (!spec.kernel.image.empty())
         kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
@@ -319,6 +333,16 @@ BuildResult build_image(const BuildOptions& opts) {
 
     Tree tree;
     if (!opts.skel_dir.empty()) tree.add_host_tree("", opts.skel_dir);
+    // init: images are the base of the root, as in LinuxKit; what berth writes below wins.
+    for (const auto& [in, img] : init_images) {
+        progress("unpacking init image " + in->reference);
+        BuildResult::Part part{"init: " + in->reference, 0, 0};
+        std::uint64_t before = measure(tree, "", "").bytes;
+        part.files = merge_init_image(tree, img);
+        std::uint64_t after = measure(tree, "", "").bytes;
+        part.bytes = after > before ? after - before : 0;
+        r.parts.push_back(part);
+    }
     for (const auto& d : kStdDirs) tree.add_directory(d.path, d.mode);
     tree.add_char_device("dev/console", 5, 1, 0600);
     tree.add_host_file("init", opts.init_binary, 0755);

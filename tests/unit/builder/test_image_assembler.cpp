@@ -7,6 +7,7 @@
 
 #include "../skip.hpp"
 #include "builder/image_assembler.hpp"
+#include "builder/init_images.hpp"
 #include "builder/process.hpp"
 #include "common/fs.hpp"
 #include "test_util.hpp"
@@ -237,4 +238,54 @@ TEST_CASE("assembler: kernel: image: takes the kernel, its modules and microcode
     CHECK_THROWS_WITH(build_image(f.options()), Contains("kernel.modules: the kernel image `lk-kernel` (tar: none) has no lib/modules"));
     fs::write_file(f.tmp / "web.yml", "kernel:\n  image: no-such-kernel\n");
     CHECK_THROWS_WITH(build_image(f.options()), Contains("web.yml:2:10: kernel.image: image 'no-such-kernel': not found"));
+}
+
+TEST_CASE("assembler: init: images are merged into the root in order, before files:", "[builder][assembler][init]") {
+    Fixture f;
+    // A ca-certificates-like image and a second one that replaces one of its files.
+    fs::mkdir_p(f.tmp / "images/ca-certificates/etc/ssl/certs");
+    fs::write_file(f.tmp / "images/ca-certificates/etc/ssl/certs/ca-certificates.crt", "-----BEGIN CERTIFICATE-----\n");
+    fs::write_file(f.tmp / "images/ca-certificates/etc/motd", "from ca-certificates\n");
+    fs::write_file(f.tmp / "images/ca-certificates/etc/issue", "from ca-certificates\n");
+    fs::mkdir_p(f.tmp / "images/later/etc");
+    fs::write_file(f.tmp / "images/later/etc/motd", "from later\n");
+    // An init image cannot take /init or berth's own files.
+    fs::write_file(f.tmp / "images/later/init", "an init of another system", 0755);
+    fs::write_file(f.tmp / "web.yml",
+                   "kernel:\n  package: kernel\n"
+                   "init:\n"
+                   "  - linuxkit/init:8f1e6a0747acbbb4d7e24dc98f97faa8d1c6cec7\n"
+                   "  - docker.io/linuxkit/runc:v1.0\n"
+                   "  - ca-certificates\n"
+                   "  - linuxkit/containerd@sha256:0000000000000000000000000000000000000000000000000000000000000000\n"
+                   "  - later\n"
+                   "services:\n  - name: web\n    image: busybox\n    command: [httpd]\n"
+                   "files:\n  - path: etc/issue\n    contents: from files\n");
+    BuildResult r = build_image(f.options());
+    auto files = read_initrd(r.initrd_path);
+    CHECK(files.at("etc/ssl/certs/ca-certificates.crt") == "-----BEGIN CERTIFICATE-----\n");
+    CHECK(files.at("etc/motd") == "from later\n");
+    CHECK(files.at("etc/issue") == "from files");
+    CHECK(files.at("init") == "not really an init");
+    // The skeleton is still there under the merged /etc.
+    CHECK(files.at("etc/hostname") == "berth\n");
+    // Only the two images that are not berth's own work show in the summary.
+    std::vector<std::string> parts;
+    for (const auto& p : r.parts)
+        if (p.what.rfind("init: ", 0) == 0) parts.push_back(p.what);
+    CHECK(parts == std::vector<std::string>{"init: ca-certificates", "init: later"});
+
+    // A missing init image names its entry and line.
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\ninit:\n  - linuxkit/init:v1\n  - nothing-here\n");
+    CHECK_THROWS_WITH(build_image(f.options()), Contains("web.yml:5:5: init[1]: image 'nothing-here': not found"));
+}
+
+TEST_CASE("init images: berth's own replacements are recognised by repository name", "[builder][init]") {
+    for (const char* r : {"linuxkit/init:v1.0", "linuxkit/init", "docker.io/linuxkit/init:abc",
+                          "registry.example.com:5000/linuxkit/runc:v1", "linuxkit/containerd@sha256:00",
+                          "linuxkit/service:v1", "linuxkit/service-daemon:1", "localhost/linuxkit/runc"})
+        CHECK(berth_replaces_init_image(r));
+    for (const char* r : {"linuxkit/ca-certificates:v1", "linuxkit/firmware:v1", "linuxkit/memlogd:v1",
+                          "myorg/init:v1", "init", "linuxkit/initrd:v1", "linuxkit/runc-extras:1", "ca-certificates"})
+        CHECK_FALSE(berth_replaces_init_image(r));
 }
