@@ -33,8 +33,9 @@ const char* kUsage =
     "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
     "           kernel+squashfs (OUTDIR/NAME-squashfs.img, -squashfs-initrd.img),\n"
     "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
-    "  berth run qemu [--mem MB] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
-    "                 [--disk FILE[,size=SIZE]]... [--accel auto|kvm|tcg] [--timeout SEC]\n"
+    "  berth run qemu [--mem MB|SIZE] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
+    "                 [--disk FILE[,size=SIZE]|file=FILE,size=SIZE]... [--accel auto|kvm|tcg]\n"
+    "                 [--data STRING|--data-file FILE] [--timeout SEC]\n"
     "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
     "                 [--firmware FILE|none]\n"
     "                 PREFIX|PREFIX-squashfs.img|FILE.iso\n"
@@ -180,7 +181,9 @@ int cmd_run_qemu(Args& a) {
     while (!a.done()) {
         std::string opt = a.next_option();
         if (opt.empty()) prefixes.push_back(a.positional());
-        else if (opt == "--mem" || opt == "-m") o.mem_mb = a.number(opt);
+        else if (opt == "--mem" || opt == "-m") o.mem_mb = parse_memory_mb(a.value(opt));
+        else if (opt == "--data") o.data = a.value(opt);
+        else if (opt == "--data-file") o.data_file = a.value(opt);
         else if (opt == "--cpus") o.cpus = a.number(opt);
         else if (opt == "--publish" || opt == "-p") o.publish.push_back(parse_publish(a.value(opt)));
         else if (opt == "--accel") o.accel = parse_accel_mode(a.value(opt));

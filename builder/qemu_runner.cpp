@@ -46,17 +46,69 @@ std::uint64_t parse_size(const std::string& s) {
 
 DiskOption parse_disk(const std::string& s) {
     DiskOption d;
-    std::size_t comma = s.find(',');
-    d.path = s.substr(0, comma);
-    if (d.path.empty()) throw Error("--disk `" + s + "`: expected FILE[,size=SIZE]", EINVAL);
-    while (comma != std::string::npos) {
-        std::size_t next = s.find(',', comma + 1);
-        std::string opt = s.substr(comma + 1, next == std::string::npos ? std::string::npos : next - comma - 1);
-        if (opt.rfind("size=", 0) == 0) d.size = with_context("--disk `" + s + "`", [&] { return parse_size(opt.substr(5)); });
-        else throw Error("--disk `" + s + "`: unknown option `" + opt + "` (only size=)", EINVAL);
-        comma = next;
+    std::vector<std::string> parts;
+    for (std::size_t i = 0;;) {
+        std::size_t j = s.find(',', i);
+        parts.push_back(s.substr(i, j == std::string::npos ? std::string::npos : j - i));
+        if (j == std::string::npos) break;
+        i = j + 1;
+    }
+    // LinuxKit's form starts with a key (file=, size=, format=); berth's with the path.
+    bool keyed = parts[0].find('=') != std::string::npos;
+    if (!keyed) {
+        d.path = parts[0];
+        if (d.path.empty()) throw Error("--disk `" + s + "`: expected FILE[,size=SIZE] or file=FILE,size=SIZE", EINVAL);
+    }
+    for (std::size_t i = keyed ? 0 : 1; i < parts.size(); ++i) {
+        const std::string& opt = parts[i];
+        if (opt.rfind("size=", 0) == 0) {
+            d.size = with_context("--disk `" + s + "`", [&] { return parse_size(opt.substr(5)); });
+        } else if (opt.rfind("file=", 0) == 0 && keyed) {
+            d.path = opt.substr(5);
+            if (d.path.empty()) throw Error("--disk `" + s + "`: file= needs a path", EINVAL);
+        } else if (opt.rfind("format=", 0) == 0) {
+            if (opt != "format=raw")
+                throw Error("--disk `" + s + "`: only format=raw is supported (berth attaches raw disks)", EINVAL);
+        } else {
+            throw Error("--disk `" + s + "`: unknown option `" + opt + "` (file=, size=, format=raw)", EINVAL);
+        }
     }
     return d;
+}
+
+unsigned parse_memory_mb(const std::string& s) {
+    if (!s.empty() && s.find_first_not_of("0123456789") == std::string::npos) {
+        if (s.size() > 9) throw Error("--mem `" + s + "`: too large", EINVAL);
+        return unsigned(std::stoul(s));
+    }
+    std::uint64_t bytes = with_context("--mem", [&] { return parse_size(s); });
+    if (bytes % (1 << 20) != 0) throw Error("--mem `" + s + "`: not a whole number of MiB", EINVAL);
+    if (bytes >> 20 > 0xffffffffu) throw Error("--mem `" + s + "`: too large", EINVAL);
+    return unsigned(bytes >> 20);
+}
+
+void write_data_iso(const std::string& data, const std::string& iso_path, const std::string& instance_id) {
+    std::string stage = iso_path + ".d-" + std::to_string(::getpid());
+    run_process({"rm", "-rf", "--", stage});
+    fs::mkdir_p(stage);
+    try {
+        fs::write_file(fs::join(stage, "config"), data, 0644);
+        fs::write_file(fs::join(stage, "user-data"), data, 0644);
+        fs::write_file(fs::join(stage, "meta-data"), "instance-id: " + instance_id + "\nlocal-hostname: " +
+                                                         instance_id + "\n", 0644);
+        std::string tmp = iso_path + ".tmp";
+        ProcessResult r = run_process({"xorriso", "-as", "mkisofs", "-quiet", "-V", "cidata", "-J", "-r", "-o", tmp,
+                                       stage});
+        if (r.exit_code != 0)
+            throw Error("xorriso (package xorriso) could not write the user data CD `" + iso_path + "`: " +
+                            fs::trim(r.err),
+                        EIO);
+        if (::rename(tmp.c_str(), iso_path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + iso_path + "`");
+    } catch (...) {
+        run_process({"rm", "-rf", "--", stage});
+        throw;
+    }
+    run_process({"rm", "-rf", "--", stage});
 }
 
 PortForward parse_publish(const std::string& s) {
@@ -143,6 +195,13 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
         argv.push_back("-drive");
         argv.push_back("file=" + d.path + ",format=raw,if=virtio");
     }
+    // The user data CD on its own SCSI controller: /dev/sr0 on either architecture.
+    if (!o.data_iso.empty())
+        for (const std::string& a : {std::string("-device"), std::string("virtio-scsi-pci,id=data-scsi"),
+                                     std::string("-drive"),
+                                     "if=none,id=data-cd,file=" + o.data_iso + ",format=raw,media=cdrom,readonly=on",
+                                     std::string("-device"), std::string("scsi-cd,bus=data-scsi.0,drive=data-cd")})
+            argv.push_back(a);
     // After the persistent disks, so they keep their names; PID 1 finds the root by
     // its squashfs signature.
     if (!o.squashfs.empty()) {
@@ -192,6 +251,17 @@ int run_qemu(const QemuOptions& given) {
         cmdline = fs::trim(fs::read_file(o.prefix + "-cmdline"));
     } else if (!fs::exists(o.iso)) {
         throw Error("`" + o.iso + "` does not exist (build it with `berth build --format iso-bios`)", ENOENT);
+    }
+    std::string stem = o.prefix;
+    if (!o.iso.empty()) stem = o.iso.size() > 4 ? o.iso.substr(0, o.iso.size() - 4) : o.iso;
+    for (std::size_t i = 0; i < o.disks.size(); ++i)
+        if (o.disks[i].path.empty()) o.disks[i].path = stem + "-disk" + std::to_string(i) + ".img";
+    if (o.data && !o.data_file.empty()) throw Error("give only one of --data and --data-file", EINVAL);
+    if (o.data || !o.data_file.empty()) {
+        std::string data = o.data ? *o.data : fs::read_file(o.data_file);
+        o.data_iso = stem + "-data.iso";
+        std::string name = stem.substr(stem.rfind('/') == std::string::npos ? 0 : stem.rfind('/') + 1);
+        write_data_iso(data, o.data_iso, name.empty() ? "berth" : name);
     }
     for (const auto& d : o.disks) {
         if (fs::exists(d.path)) continue;

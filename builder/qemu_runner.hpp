@@ -20,8 +20,10 @@ struct PortForward {
 // "8080:80", "8080:80/tcp", "5353:53/udp"; throws on anything else.
 PortForward parse_publish(const std::string& s);
 
-// --disk FILE[,size=SIZE]: a raw virtio disk, created sparse with SIZE (default
-// 1G) when the file does not exist; an existing file is used as it is.
+// --disk FILE[,size=SIZE] or LinuxKit's --disk file=FILE,size=SIZE[,format=raw]:
+// a raw virtio disk, created sparse with SIZE (default 1G) when the file does not
+// exist; an existing file is used as it is. Without file= (LinuxKit's form) the
+// path is left empty and run_qemu names it PREFIX-diskN.img, as LinuxKit does.
 struct DiskOption {
     std::string path;
     std::uint64_t size = std::uint64_t(1) << 30;
@@ -29,6 +31,14 @@ struct DiskOption {
 DiskOption parse_disk(const std::string& s);
 // "512M", "1G", "4096" (bytes), "64K".
 std::uint64_t parse_size(const std::string& s);
+// --mem: "512" (MiB, as before), or with a unit as LinuxKit takes it: "1G", "512M".
+unsigned parse_memory_mb(const std::string& s);
+
+// The user data CD `--data`/`--data-file` attach, as `linuxkit run --data` does:
+// an ISO 9660 image labelled "cidata" holding the data as `config` (what
+// LinuxKit's metadata package reads from a CD) and as `user-data` with a
+// `meta-data` naming the instance (cloud-init's NoCloud layout). Made with xorriso.
+void write_data_iso(const std::string& data, const std::string& iso_path, const std::string& instance_id);
 
 struct QemuOptions {
     std::string prefix;  // OUTDIR/NAME
@@ -43,6 +53,11 @@ struct QemuOptions {
     std::string append;  // extra kernel command line
     std::string monitor; // unix socket path for the QEMU human monitor; "" = none
     std::vector<DiskOption> disks;
+    // --data / --data-file: user data for the guest, attached as a CD (see
+    // write_data_iso) on a virtio-scsi controller (/dev/sr0 in the guest).
+    std::optional<std::string> data;
+    std::string data_file;
+    std::string data_iso;  // set by run_qemu: the CD made from them (PREFIX-data.iso)
     // Boot a CD image (iso-bios output) instead of PREFIX-kernel + initrd: set when
     // the argument ends in ".iso".
     std::string iso;

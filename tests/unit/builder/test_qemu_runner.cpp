@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "../skip.hpp"
+#include "builder/process.hpp"
 #include "builder/qemu_runner.hpp"
 #include "common/fs.hpp"
 #include "test_util.hpp"
@@ -297,4 +299,71 @@ TEST_CASE("qemu: QEMU dies with `berth run qemu`, even when it is SIGKILLed", "[
     CHECK(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 128 + SIGKILL);
     CHECK(waited_for([&] { return ::kill(qemu, 0) < 0; }, 5000));
+}
+
+TEST_CASE("qemu: --disk in berth's and LinuxKit's forms, --mem with units", "[builder][qemu]") {
+    DiskOption a = parse_disk("data.img,size=256M");
+    CHECK(a.path == "data.img");
+    CHECK(a.size == (std::uint64_t(256) << 20));
+    DiskOption lk = parse_disk("file=disk.img,size=2G,format=raw");
+    CHECK(lk.path == "disk.img");
+    CHECK(lk.size == (std::uint64_t(2) << 30));
+    CHECK(parse_disk("size=1G").path.empty());  // named PREFIX-disk0.img by run_qemu
+    CHECK(parse_disk("plain.img").size == (std::uint64_t(1) << 30));
+    CHECK_THROWS_WITH(parse_disk("file=x.qcow2,format=qcow2"), Contains("only format=raw"));
+    CHECK_THROWS_WITH(parse_disk("file=,size=1G"), Contains("file= needs a path"));
+    CHECK_THROWS_WITH(parse_disk("x.img,cache=none"), Contains("unknown option `cache=none`"));
+    CHECK_THROWS_WITH(parse_disk(",size=1G"), Contains("expected FILE"));
+
+    CHECK(parse_memory_mb("512") == 512);
+    CHECK(parse_memory_mb("1G") == 1024);
+    CHECK(parse_memory_mb("2048M") == 2048);
+    CHECK(parse_memory_mb("1GiB") == 1024);
+    CHECK_THROWS_WITH(parse_memory_mb("1500K"), Contains("whole number of MiB"));
+    CHECK_THROWS_WITH(parse_memory_mb("1X"), Contains("unknown unit"));
+}
+
+TEST_CASE("qemu: --data makes a cidata CD with config and user-data on a SCSI CD drive", "[builder][qemu][data]") {
+    if (run_process({"xorriso", "-version"}).exit_code != 0) {
+        BERTH_SKIP("xorriso missing");
+    }
+    test::TempDir tmp;
+    fake_image(tmp);
+    QemuOptions o;
+    o.prefix = tmp / "img";
+    o.accel = AccelMode::tcg;
+    o.data = "{\"hello\": \"metadata\"}";
+    // The fake QEMU prints its arguments; the CD stays next to the image.
+    o.qemu = fake_qemu(tmp, "args", "echo \"$@\" > " + (tmp / "argv"));
+    o.disks = {parse_disk("size=1M")};
+    REQUIRE(run_qemu(o) == 0);
+    std::string argv = fs::read_file(tmp / "argv");
+    CHECK_THAT(argv, Contains("virtio-scsi-pci,id=data-scsi"));
+    CHECK_THAT(argv, Contains("if=none,id=data-cd,file=" + (tmp / "img-data.iso") + ",format=raw,media=cdrom,readonly=on"));
+    CHECK_THAT(argv, Contains("scsi-cd,bus=data-scsi.0,drive=data-cd"));
+    // LinuxKit's unnamed disk: PREFIX-disk0.img, created.
+    CHECK_THAT(argv, Contains("file=" + (tmp / "img-disk0.img") + ",format=raw,if=virtio"));
+    CHECK(fs::exists(tmp / "img-disk0.img"));
+
+    // The CD's label and files, read back with xorriso.
+    ProcessResult ls = run_process({"xorriso", "-indev", tmp / "img-data.iso", "-pvd_info", "-find", "/", "-exec",
+                                    "lsdl", "--"});
+    CHECK_THAT(ls.out + ls.err, Contains("Volume Id    : cidata"));
+    CHECK_THAT(ls.out + ls.err, Contains("/config") && Contains("/user-data") && Contains("/meta-data"));
+    std::string config = tmp / "config.out";
+    REQUIRE(run_process({"xorriso", "-osirrox", "on", "-indev", tmp / "img-data.iso", "-extract", "/config", config})
+                .exit_code == 0);
+    CHECK(fs::read_file(config) == "{\"hello\": \"metadata\"}");
+
+    // --data-file: the file's bytes; both at once is an error.
+    fs::write_file(tmp / "user.txt", "from a file\n");
+    o.data.reset();
+    o.data_file = tmp / "user.txt";
+    REQUIRE(run_qemu(o) == 0);
+    REQUIRE(run_process({"xorriso", "-osirrox", "on", "-indev", tmp / "img-data.iso", "-extract", "/user-data",
+                         tmp / "ud.out"})
+                .exit_code == 0);
+    CHECK(fs::read_file(tmp / "ud.out") == "from a file\n");
+    o.data = "x";
+    CHECK_THROWS_WITH(run_qemu(o), Contains("only one of --data and --data-file"));
 }
