@@ -1,9 +1,12 @@
 """Boot tests of LinuxKit-style YAML: the kernel from a kernel image (`kernel: image:`),
 `init:` images merged into the root (LinuxKit's own init, runc and containerd
-skipped) and a ca-certificates-like image's file read inside the guest."""
+skipped) and a ca-certificates-like image's file read inside the guest; user data
+handed over with `berth run qemu --data` (examples/metadata.yml)."""
 import os
+import re
 import shutil
 import subprocess
+import time
 
 from harness import BootFailure, Vm
 
@@ -71,5 +74,51 @@ def init_images_boot(args, s):
         s.check("the kernel from the kernel image boots the image", boots)
         s.check("the init: image's certificate bundle is in the root, read by a container",
                 lambda: vm.expect(r"certs: berth-test-ca", 30))
+    finally:
+        vm.close()
+
+
+def metadata_boot(args, s):
+    """examples/metadata.yml booted as `linuxkit run --data` would be, with LinuxKit's
+    --disk file=…,size=… form and --mem 1G."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = os.path.join(args.out, "images")
+    store = os.path.join(args.out, "store-metadata")
+    s.check("examples/metadata.yml builds",
+            lambda: sh([args.berth, "build", "-o", out, "--name", "metadata", "--images", args.images,
+                        "--store", store, os.path.join(root, "examples", "metadata.yml")]))
+    disk = os.path.join(args.out, "metadata-disk.img")
+    if os.path.exists(disk):
+        os.unlink(disk)
+    data = "hello from the host: $HOME 'quoted' {\"json\": 1}"
+    vm = Vm(args.berth, os.path.join(out, "metadata"), os.path.join(args.out, "metadata.console"),
+            timeout=args.boot_timeout, mem="1G", typing=True,
+            extra=["--data", data, "--disk", f"file={disk},size=16M"])
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("2", "0", "1"), m.group(0)
+        s.check("examples/metadata.yml boots with --data", boots)
+        s.check("the onboot reader copies the CD's config to /run/config/userdata",
+                lambda: vm.expect(r"metadata: /run/config/userdata from the config file of the CD", 5))
+        s.check("a later container reads the user data unchanged",
+                lambda: vm.expect("userdata: " + re.escape(data), 5))
+
+        def guest_sizes():
+            time.sleep(1)
+            vm.type("\n")
+            vm.type("echo mem=$(sed -n 's/MemTotal: *//p' /proc/meminfo) disk=$(cat /sys/block/vda/size)\n")
+            m = vm.expect(r"mem=(\d+) kB disk=(\d+)", 30)
+            mem_kb, sectors = int(m.group(1)), int(m.group(2))
+            assert 900 * 1024 < mem_kb <= 1024 * 1024, f"MemTotal {mem_kb} kB with --mem 1G"
+            assert sectors == 16 * 2048, f"{sectors} sectors for size=16M"
+            assert os.path.getsize(disk) == 16 << 20
+        s.check("--mem 1G and --disk file=…,size=16M reach the guest", guest_sizes)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the machine powers off", leave)
     finally:
         vm.close()
