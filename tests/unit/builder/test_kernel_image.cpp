@@ -2,6 +2,7 @@
 // layout `berth kernel import` writes from a Debian kernel tree.
 #include <catch2/catch.hpp>
 
+#include "builder/image_store.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/module_deps.hpp"
 #include "builder/oci_image.hpp"
@@ -170,4 +171,27 @@ TEST_CASE("kernel import: a Debian kernel tree becomes a kernel image that reads
     // The same kernel written twice gives the same image (fixed times and owners).
     write_kernel_image_layout(deb, tmp / "again", Arch::amd64, "debian-kernel:test");
     CHECK(open_image(tmp / "again", "test").oci.manifest.digest == img.oci.manifest.digest);
+}
+
+TEST_CASE("kernel import: into the store, found by its reference", "[builder][kernel-image]") {
+    test::TempDir tmp;
+    std::string root = tmp / "deb";
+    fs::mkdir_p(root + "/boot");
+    fs::mkdir_p(root + "/lib/modules/" + kVersion + "/kernel");
+    fs::write_file(root + "/boot/vmlinuz-" + kVersion, "VMLINUZ");
+    test::write_fake_module(root + "/lib/modules/" + kVersion + "/kernel/foo.ko", {"name=foo", "depends="});
+    StoreEntry e = import_kernel_image(root, "debian-kernel:test", tmp / "store", tmp / "kcache", Arch::amd64);
+    CHECK(e.reference == "debian-kernel:test");
+    ImageStore store(tmp / "store");
+    REQUIRE(store.has("debian-kernel:test"));
+    // Nothing of the staging is left in the store.
+    CHECK(fs::list_dir(tmp / "store/tmp").empty());
+    ResolvedImage img;
+    img.kind = ResolvedImage::Kind::oci;
+    img.reference = e.reference;
+    img.what = "kernel.image";
+    img.oci = open_oci_image(tmp / "store", "debian-kernel:test", Platform{}, img.what);
+    KernelFiles k = kernel_from_image(img, KernelImageNames{}, tmp / "cache", Arch::amd64);
+    CHECK(fs::read_file(k.vmlinuz) == "VMLINUZ");
+    CHECK(ModuleTree(k.modules_dir).file_of("foo") == std::optional<std::string>("kernel/foo.ko"));
 }
