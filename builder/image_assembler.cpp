@@ -243,6 +243,7 @@ BuildResult build_image(const BuildOptions& opts) {
     Platform platform;
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
+    if (opts.pull) resolver.enable_pull(opts.registry);
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
     for (const ContainerSpec* c : spec.containers()) {
         check_policy(*c);
