@@ -83,7 +83,10 @@ std::string default_store_dir() {
 std::string normalise_reference(const std::string& ref) { return config::parse_image_reference(ref).str(); }
 
 std::string store_key(const config::ImageReference& ref) {
-    return ref.name() + (ref.tag.empty() ? "@" + ref.digest : ":" + ref.tag);
+    std::string key = ref.name();
+    key += ref.tag.empty() ? '@' : ':';
+    key += ref.tag.empty() ? ref.digest : ref.tag;
+    return key;
 }
 
 void verify_digest_pin(const config::ImageReference& ref, const StoreEntry& e, const std::string& what) {
