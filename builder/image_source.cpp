@@ -127,7 +127,7 @@ ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec&
         with_context(prefix, [&] { pull_image(ref, *pull_, st, platform_); });
         if (auto e = st.find(ref)) return from_store(*e);
     }
-    std::string msg = prefix + ": no image " + ref.str() + "; looked in " + looked.front();
+    std::string msg = prefix + ": not found as " + ref.str() + "; looked in " + looked.front();
     for (std::size_t i = 1; i < looked.size(); ++i) msg += (i + 1 == looked.size() ? " and " : ", ") + looked[i];
     if (search_.empty()) msg += " (no image directories given: --images DIR or BERTH_IMAGES)";
     msg += "; pull it with `berth image pull " + ref.str() + "` (or build with --pull), or import it with `berth image import`";

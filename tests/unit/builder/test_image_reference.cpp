@@ -201,7 +201,7 @@ TEST_CASE("resolver: references in the store and the search path; digest pins", 
     CHECK_THROWS_WITH(res(9), Contains("plain directory, which has no digest"));
     CHECK(res(10).path == tmp / "yaml/./local/img");
     // A bare relative name is a reference now; the error says how to write the path.
-    CHECK_THROWS_WITH(res(11), Contains("no image docker.io/local/img:latest") &&
+    CHECK_THROWS_WITH(res(11), Contains("image 'local/img': not found as docker.io/local/img:latest") &&
                                    Contains("the image store `" + tmp / "store" + "`") &&
                                    Contains("`" + tmp / "dir/local/img" + "`") &&
                                    Contains("`" + tmp / "dir/docker.io/local/img" + "`") &&

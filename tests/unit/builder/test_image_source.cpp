@@ -33,7 +33,7 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
     CHECK(r.resolve(spec, spec.services[1]).path == tmp / "two/alpine");
     CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/./local/img");
     CHECK_THROWS_WITH(r.resolve(spec, spec.services[3]),
-                      Contains("web.yml:11:12: service 'gone': image 'nothere': no image docker.io/library/nothere:latest") &&
+                      Contains("web.yml:11:12: service 'gone': image 'nothere': not found as docker.io/library/nothere:latest") &&
                           Contains(tmp / "one"));
 
     ::setenv("BERTH_IMAGES", (tmp / "nowhere:" + tmp / "two").c_str(), 1);
