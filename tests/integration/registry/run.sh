@@ -1,0 +1,154 @@
+#!/bin/bash
+# `berth image pull`, `berth image push` and `berth build --pull` against a real
+# OCI distribution registry: Debian's docker-registry, started here on 127.0.0.1
+# with a free port and a temporary storage directory (its packaged service is not
+# used), killed at the end. Images are pushed by skopeo from OCI layouts written
+# by make_layouts.py, among them an image index with amd64 and arm64 entries.
+# Needs no root. Usage: run.sh BERTH
+set -u
+BERTH=$(realpath "${1:?usage: run.sh BERTH}")
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../../lib/check.sh"
+for t in docker-registry skopeo python3 curl cpio; do
+    if ! command -v $t >/dev/null; then
+        echo "skip - the whole test: $t is not installed (tools/install-deps)"
+        echo "0 passed, 0 failed, 1 skipped"
+        exit 77
+    fi
+done
+
+WORK=$(mktemp -d /tmp/berth-registry-XXXXXX)
+REG_PID=
+cleanup() {
+    if [ -n "$REG_PID" ]; then
+        kill "$REG_PID" 2>/dev/null
+        wait "$REG_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+# skopeo's credentials stay in the test's own (empty) auth file.
+export REGISTRY_AUTH_FILE=$WORK/auth.json
+echo '{"auths":{}}' > "$REGISTRY_AUTH_FILE"
+
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REG=127.0.0.1:$PORT
+cat > "$WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry
+http:
+  addr: $REG
+EOF
+# The registry reads REGISTRY_* variables as configuration: skopeo's is not for it.
+env -u REGISTRY_AUTH_FILE docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
+REG_PID=$!
+up=
+for _ in $(seq 100); do
+    curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && { up=1; break; }
+    sleep 0.1
+done
+if [ -z "$up" ]; then
+    fail "docker-registry serves /v2/ on $REG"; cat "$WORK/registry.log"; finish; exit 1
+fi
+ok "docker-registry serves /v2/ on $REG"
+
+python3 "$HERE/make_layouts.py" "$WORK/layouts" > "$WORK/digests" || { fail "make the OCI layouts"; finish; exit 1; }
+AMD=$(awk '$1 == "amd64" {print $2}' "$WORK/digests")
+ARM=$(awk '$1 == "arm64" {print $2}' "$WORK/digests")
+push() { skopeo copy --quiet --dest-tls-verify=false "$@"; }
+check "skopeo pushes the amd64+arm64 index (copy --all)" \
+    push --all --digestfile "$WORK/multi.digest" "oci:$WORK/layouts/multi:multi" "docker://$REG/test/multi:1"
+check "skopeo pushes a single-platform image" \
+    push --digestfile "$WORK/single.digest" "oci:$WORK/layouts/amd64:img" "docker://$REG/test/single:1"
+INDEX=$(cat "$WORK/multi.digest")
+SINGLE=$(cat "$WORK/single.digest")
+
+# store_platforms STORE REF: "ARCH DIGEST" for each platform stored under REF.
+store_platforms() {
+    python3 - "$1" "$2" <<'EOF'
+import json, os, sys
+store, ref = sys.argv[1:]
+for e in json.load(open(os.path.join(store, "index.json")))["manifests"]:
+    if e.get("annotations", {}).get("org.opencontainers.image.ref.name") != ref:
+        continue
+    blob = json.load(open(os.path.join(store, "blobs", "sha256", e["digest"][7:])))
+    for m in blob.get("manifests", []):
+        print(m["platform"]["architecture"], m["digest"])
+EOF
+}
+# fails CMD...: CMD exits non-zero
+fails() { ! "$@"; }
+# out CMD...: runs CMD with its output (both streams) in $WORK/out; its status
+out() { "$@" > "$WORK/out" 2>&1; }
+
+S=$WORK/store
+check "pull the index for amd64" out "$BERTH" image pull --store "$S" --arch amd64 "$REG/test/multi:1"
+check "  reports the stored reference and the registry's index digest" has "$WORK/out" "^$REG/test/multi:1 $INDEX linux/amd64$"
+check "  the store holds the amd64 manifest" has <(store_platforms "$S" "$REG/test/multi:1") "^amd64 $AMD$"
+check "pull the same index for arm64" out "$BERTH" image pull --store "$S" --arch arm64 "$REG/test/multi:1"
+store_platforms "$S" "$REG/test/multi:1" | sort > "$WORK/platforms"
+check "  both platforms are kept under one reference" \
+    test "$(cat "$WORK/platforms")" = "$(printf 'amd64 %s\narm64 %s' "$AMD" "$ARM")"
+check "  image ls lists it once" test "$("$BERTH" image ls --store "$S" | grep -c "test/multi")" = 1
+check "pull a single-platform image" out "$BERTH" image pull --store "$S" "$REG/test/single:1"
+check "digest-pinned pull (name@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi@$INDEX"
+check "  stored under name@digest" has <(store_platforms "$S" "$REG/test/multi@$INDEX") "^amd64 $AMD$"
+check "digest-pinned pull (name:tag@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi:1@$INDEX"
+WRONG=sha256:$(printf '0%.0s' $(seq 64))
+check "a pull pinned to a digest the registry does not have fails" fails out "$BERTH" image pull --store "$S" "$REG/test/multi:1@$WRONG"
+check "  naming the reference" has "$WORK/out" "pull \`$REG/test/multi:1@$WRONG\`"
+check "  and it stored nothing under the wrong pin" fails grep -q "$WRONG" "$S/index.json"
+check "a missing image fails" fails out "$BERTH" image pull --store "$S" "$REG/test/nothere:1"
+check "  naming the reference" has "$WORK/out" "pull \`$REG/test/nothere:1\` for linux/"
+check "  and what the registry said" has "$WORK/out" "manifest unknown|not found"
+check "a reference that is not one is refused" fails out "$BERTH" image pull --store "$S" "$REG/Test/x:1"
+check "  naming what is wrong" has "$WORK/out" "no upper case"
+
+# push: an image imported into the store goes to the registry and comes back the same.
+"$BERTH" image import --store "$S" "$WORK/layouts/arm64" "$REG/test/pushed:2" >/dev/null
+check "push a stored image" out "$BERTH" image push --store "$S" "$REG/test/pushed:2"
+check "  the registry serves it (pulled into a fresh store for arm64)" \
+    out "$BERTH" image pull --store "$WORK/store2" --arch arm64 "$REG/test/pushed:2"
+check "  with the same manifest" has <(store_platforms "$WORK/store2" "$REG/test/pushed:2") "^arm64 $ARM$"
+
+# berth build of a YAML whose images exist only in the registry.
+mkdir -p "$WORK/yaml/kernel/boot" "$WORK/yaml/kernel/lib/modules/6.1.0-test"
+echo "fake kernel" > "$WORK/yaml/kernel/boot/vmlinuz-6.1.0-test"
+: > "$WORK/yaml/kernel/lib/modules/6.1.0-test/modules.builtin"
+cat > "$WORK/yaml/os.yml" <<EOF
+kernel:
+  package: ./kernel
+onboot:
+  - name: first
+    image: $REG/test/multi:1
+    command: ["/bin/sh", "-c", "true"]
+services:
+  - name: second
+    image: $REG/test/single:1@$SINGLE
+    command: ["/bin/sh"]
+EOF
+B=$WORK/build-store
+build() { out "$BERTH" build -o "$WORK/outdir" --store "$B" --kernel-cache "$WORK/kcache" "$@" "$WORK/yaml/os.yml"; }
+check "build without --pull: the images are missing" fails build
+check "  the error names the normalised reference" has "$WORK/out" "image '$REG/test/multi:1': not found as $REG/test/multi:1"
+check "  and suggests berth image pull" has "$WORK/out" "berth image pull $REG/test/multi:1"
+if build --pull; then ok "build --pull pulls them and builds"
+else fail "build --pull pulls them and builds"; sed 's/^/    /' "$WORK/out"; fi
+check "  both images are in the store now" test "$("$BERTH" image ls --store "$B" | grep -c "$REG/test/")" = 2
+zcat "$WORK/outdir/os-initrd.img" 2>/dev/null | cpio -t --quiet 2>/dev/null > "$WORK/initrd.list"
+check "  the initrd holds the images' files" test "$(grep -c '/which$' "$WORK/initrd.list")" = 2
+check "build again without --pull: found in the store" build
+sed -i "s|$REG/test/multi:1|$REG/test/multi:1@$WRONG|" "$WORK/yaml/os.yml"
+check "a pin that does not match the stored image fails the build" fails build
+check "  naming both digests" has "$WORK/out" "pinned to $WRONG but the image stored as .* has digest $INDEX"
+
+kill "$REG_PID" 2>/dev/null
+wait "$REG_PID" 2>/dev/null
+REG_PID=
+finish
