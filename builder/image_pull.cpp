@@ -112,6 +112,9 @@ StoreEntry pull_image(const config::ImageReference& ref, const RegistryOptions& 
     copy.push_back("docker://" + ref.name() + "@" + digest);
     copy.push_back("oci:" + tmp.path + "/layout:pulled");
     skopeo(copy, progress, what);
+    // skopeo copies a single-platform image whatever its platform: a build for
+    // `platform` could not use it, so it is refused here, naming both.
+    open_oci_image(tmp.path + "/layout", "pulled", platform, what);
 
     // 3. Into the store (every blob is verified again on the way in).
     return store.add_pulled(tmp.path + "/layout", ref, digest, platform);

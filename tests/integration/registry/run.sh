@@ -97,6 +97,10 @@ check "  both platforms are kept under one reference" \
     test "$(cat "$WORK/platforms")" = "$(printf 'amd64 %s\narm64 %s' "$AMD" "$ARM")"
 check "  image ls lists it once" test "$("$BERTH" image ls --store "$S" | grep -c "test/multi")" = 1
 check "pull a single-platform image" out "$BERTH" image pull --store "$S" "$REG/test/single:1"
+check "a single-platform image of another architecture is refused" \
+    fails out "$BERTH" image pull --store "$S" --arch arm64 "$REG/test/single:1"
+check "  naming both architectures" has "$WORK/out" "the image is for amd64, not arm64"
+check "  and the amd64 pull stays in the store" has <(store_platforms "$S" "$REG/test/single:1") "^amd64 $AMD$"
 check "digest-pinned pull (name@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi@$INDEX"
 check "  stored under name@digest" has <(store_platforms "$S" "$REG/test/multi@$INDEX") "^amd64 $AMD$"
 check "digest-pinned pull (name:tag@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi:1@$INDEX"

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 
+#include "builder/image_pull.hpp"
 #include "builder/image_source.hpp"
 #include "builder/image_store.hpp"
 #include "common/fs.hpp"
@@ -112,6 +113,17 @@ TEST_CASE("image references: invalid ones are refused with the reason", "[builde
     bad("host:123456/x", "registry `host:123456`");
     bad("./local", "is a path");
     bad("docker.io/" + std::string(250, 'a'), "longer than 255");
+}
+
+TEST_CASE("registries: loopback ones and those named are reached without TLS verification", "[builder][reference]") {
+    RegistryOptions opts;
+    CHECK(registry_is_insecure(parse_image_reference("localhost:5000/x"), opts));
+    CHECK(registry_is_insecure(parse_image_reference("127.0.0.1:5000/x"), opts));
+    CHECK_FALSE(registry_is_insecure(parse_image_reference("registry.lan:5000/x"), opts));
+    CHECK_FALSE(registry_is_insecure(parse_image_reference("x"), opts));
+    opts.insecure_registries = {"registry.lan:5000"};
+    CHECK(registry_is_insecure(parse_image_reference("registry.lan:5000/x"), opts));
+    CHECK_FALSE(registry_is_insecure(parse_image_reference("registry.lan/x"), opts));
 }
 
 TEST_CASE("image references: only ./ ../ and / make a path", "[builder][reference]") {
