@@ -18,22 +18,23 @@ for t in docker-registry skopeo python3 curl cpio; do
 done
 
 WORK=$(mktemp -d /tmp/berth-registry-XXXXXX)
-REG_PID=
-cleanup() {
-    if [ -n "$REG_PID" ]; then
-        kill "$REG_PID" 2>/dev/null
-        wait "$REG_PID" 2>/dev/null
-    fi
-    rm -rf "$WORK"
+REG_PIDS=()
+stop_registries() {
+    local p
+    for p in "${REG_PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    REG_PIDS=()
 }
+cleanup() { stop_registries; rm -rf "$WORK"; }
 trap cleanup EXIT
 # skopeo's credentials stay in the test's own (empty) auth file.
 export REGISTRY_AUTH_FILE=$WORK/auth.json
 echo '{"auths":{}}' > "$REGISTRY_AUTH_FILE"
 
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-REG=127.0.0.1:$PORT
-cat > "$WORK/registry.yml" <<EOF
+# start_registry NAME [AUTH-YAML]: a registry on a free 127.0.0.1 port; sets PORT.
+start_registry() {
+    local name=$1 auth=${2:-} up=
+    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cat > "$WORK/$name.yml" <<EOF
 version: 0.1
 log:
   level: error
@@ -41,22 +42,25 @@ log:
     disabled: true
 storage:
   filesystem:
-    rootdirectory: $WORK/registry
+    rootdirectory: $WORK/$name
 http:
-  addr: $REG
+  addr: 127.0.0.1:$PORT
+$auth
 EOF
-# The registry reads REGISTRY_* variables as configuration: skopeo's is not for it.
-env -u REGISTRY_AUTH_FILE docker-registry serve "$WORK/registry.yml" > "$WORK/registry.log" 2>&1 &
-REG_PID=$!
-up=
-for _ in $(seq 100); do
-    curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && { up=1; break; }
-    sleep 0.1
-done
-if [ -z "$up" ]; then
-    fail "docker-registry serves /v2/ on $REG"; cat "$WORK/registry.log"; finish; exit 1
-fi
-ok "docker-registry serves /v2/ on $REG"
+    # The registry reads REGISTRY_* variables as configuration: skopeo's is not for it.
+    env -u REGISTRY_AUTH_FILE docker-registry serve "$WORK/$name.yml" > "$WORK/$name.log" 2>&1 &
+    REG_PIDS+=($!)
+    for _ in $(seq 100); do
+        curl -sS -o /dev/null "http://127.0.0.1:$PORT/v2/" 2>/dev/null && { up=1; break; }
+        sleep 0.1
+    done
+    if [ -z "$up" ]; then
+        fail "docker-registry ($name) serves /v2/ on 127.0.0.1:$PORT"; cat "$WORK/$name.log"; finish; exit 1
+    fi
+    ok "docker-registry ($name) serves /v2/ on 127.0.0.1:$PORT"
+}
+start_registry open
+REG=127.0.0.1:$PORT
 
 python3 "$HERE/make_layouts.py" "$WORK/layouts" > "$WORK/digests" || { fail "make the OCI layouts"; finish; exit 1; }
 AMD=$(awk '$1 == "amd64" {print $2}' "$WORK/digests")
@@ -152,7 +156,33 @@ sed -i "s|$REG/test/multi:1|$REG/test/multi:1@$WRONG|" "$WORK/yaml/os.yml"
 check "a pin that does not match the stored image fails the build" fails build
 check "  naming both digests" has "$WORK/out" "pinned to $WRONG but the image stored as .* has digest $INDEX"
 
-kill "$REG_PID" 2>/dev/null
-wait "$REG_PID" 2>/dev/null
-REG_PID=
+# Credentials: a registry with basic auth (htpasswd, bcrypt), reached with the auth
+# file skopeo reads (--authfile; $REGISTRY_AUTH_FILE works the same way).
+python3 -W ignore -c 'import crypt; print("berth:" + crypt.crypt("s3cret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+    > "$WORK/htpasswd"
+start_registry locked "auth:
+  htpasswd:
+    realm: berth-test
+    path: $WORK/htpasswd"
+LOCKED=127.0.0.1:$PORT
+printf '{"auths":{"%s":{"auth":"%s"}}}' "$LOCKED" "$(printf berth:s3cret | base64)" > "$WORK/creds.json"
+"$BERTH" image import --store "$S" "$WORK/layouts/arm64" "$LOCKED/test/locked:1" >/dev/null
+check "push to a registry that needs credentials (--authfile)" \
+    out "$BERTH" image push --store "$S" --authfile "$WORK/creds.json" "$LOCKED/test/locked:1"
+check "  a pull without them is refused" fails out "$BERTH" image pull --store "$WORK/store3" "$LOCKED/test/locked:1"
+check "  naming what the registry said" has "$WORK/out" "unauthorized|authentication required"
+check "  a pull with them works" out "$BERTH" image pull --store "$WORK/store3" --arch arm64 \
+    --authfile "$WORK/creds.json" "$LOCKED/test/locked:1"
+
+# The progress is skopeo's own on a terminal.
+if command -v script >/dev/null; then
+    script -qec "'$BERTH' image pull --store '$WORK/store4' '$REG/test/single:1'" /dev/null > "$WORK/tty" 2>&1
+    check "on a terminal the pull shows skopeo's progress" has "$WORK/tty" "Getting image source signatures"
+    "$BERTH" image pull --store "$WORK/store5" "$REG/test/single:1" > "$WORK/notty" 2>&1
+    check "  and is quiet otherwise" fails has "$WORK/notty" "signatures"
+else
+    skip "progress on a terminal: script (util-linux) is not installed"
+fi
+
+stop_registries
 finish
