@@ -97,6 +97,17 @@ StoreEntry pull_image(const config::ImageReference& ref, const RegistryOptions& 
     if (!ref.digest.empty() && ref.digest != digest)
         throw Error(what + ": pinned to " + ref.digest + " but the registry serves " + digest, EINVAL);
 
+    // Already there from the same registry digest for this platform: nothing to copy.
+    if (auto old = store.find(ref); old && old->source_digest == digest) {
+        try {
+            open_oci_image(store.dir(), old->reference, platform, what);
+            old->up_to_date = true;
+            return *old;
+        } catch (const Error&) {
+            // another platform only, or damaged: pull
+        }
+    }
+
     // 2. Exactly that digest, for the platform, into a temporary layout.
     fs::mkdir_p(store.dir() + "/tmp");
     TempDir tmp;
@@ -194,8 +205,8 @@ int image_transfer_command(const std::string& sub, const std::vector<std::string
             config::ImageReference ref = config::parse_image_reference(text);
             if (sub == "pull") {
                 StoreEntry e = pull_image(ref, opts, store, platform);
-                std::printf("%s %s %s/%s\n", e.reference.c_str(), e.source_digest.c_str(), platform.os.c_str(),
-                            platform.architecture.c_str());
+                std::printf("%s %s %s/%s%s\n", e.reference.c_str(), e.source_digest.c_str(), platform.os.c_str(),
+                            platform.architecture.c_str(), e.up_to_date ? " (already in the store)" : "");
             } else {
                 std::string d = push_image(ref, opts, store);
                 std::printf("%s %s\n", ref.str().c_str(), d.c_str());

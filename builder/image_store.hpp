@@ -32,6 +32,7 @@ struct StoreEntry {
     // For a pulled image: the digest of what the registry served for the reference
     // (often an image index, while the store keeps only the platforms pulled).
     std::string source_digest;
+    bool up_to_date = false;  // a pull found it already stored
 };
 
 // Throws unless the reference carries no digest or `e` has that digest (its own

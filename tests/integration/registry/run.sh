@@ -4,7 +4,8 @@
 # with a free port and a temporary storage directory (its packaged service is not
 # used), killed at the end. Images are pushed by skopeo from OCI layouts written
 # by make_layouts.py, among them an image index with amd64 and arm64 entries.
-# Needs no root. Usage: run.sh BERTH
+# A second registry with basic auth (htpasswd) checks credentials passed through
+# skopeo's auth file. Needs no root. Usage: run.sh BERTH
 set -u
 BERTH=$(realpath "${1:?usage: run.sh BERTH}")
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -99,14 +100,19 @@ check "pull the same index for arm64" out "$BERTH" image pull --store "$S" --arc
 store_platforms "$S" "$REG/test/multi:1" | sort > "$WORK/platforms"
 check "  both platforms are kept under one reference" \
     test "$(cat "$WORK/platforms")" = "$(printf 'amd64 %s\narm64 %s' "$AMD" "$ARM")"
+check "pulling it again copies nothing" out "$BERTH" image pull --store "$S" --arch arm64 "$REG/test/multi:1"
+check "  and says so" has "$WORK/out" "^$REG/test/multi:1 $INDEX linux/arm64 \(already in the store\)$"
 check "  image ls lists it once" test "$("$BERTH" image ls --store "$S" | grep -c "test/multi")" = 1
 check "pull a single-platform image" out "$BERTH" image pull --store "$S" "$REG/test/single:1"
 check "a single-platform image of another architecture is refused" \
     fails out "$BERTH" image pull --store "$S" --arch arm64 "$REG/test/single:1"
 check "  naming both architectures" has "$WORK/out" "the image is for amd64, not arm64"
 check "  and the amd64 pull stays in the store" has <(store_platforms "$S" "$REG/test/single:1") "^amd64 $AMD$"
-check "digest-pinned pull (name@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi@$INDEX"
-check "  stored under name@digest" has <(store_platforms "$S" "$REG/test/multi@$INDEX") "^amd64 $AMD$"
+check "digest-pinned pull (name@digest) into an empty store" out "$BERTH" image pull --store "$WORK/pinned" "$REG/test/multi@$INDEX"
+check "  stored under name@digest" has <(store_platforms "$WORK/pinned" "$REG/test/multi@$INDEX") "^amd64 $AMD$"
+check "digest-pinned pull (name@digest): the image pulled by tag has that digest" \
+    out "$BERTH" image pull --store "$S" "$REG/test/multi@$INDEX"
+check "  so nothing is copied" has "$WORK/out" "already in the store"
 check "digest-pinned pull (name:tag@digest)" out "$BERTH" image pull --store "$S" "$REG/test/multi:1@$INDEX"
 WRONG=sha256:$(printf '0%.0s' $(seq 64))
 check "a pull pinned to a digest the registry does not have fails" fails out "$BERTH" image pull --store "$S" "$REG/test/multi:1@$WRONG"
