@@ -278,20 +278,28 @@ StoreEntry ImageStore::add_pulled(const std::string& layout, const config::Image
 
 std::optional<StoreEntry> ImageStore::find(const config::ImageReference& ref) const {
     if (!is_oci_layout(dir_)) return std::nullopt;
-    for (const auto& e : layout_entries(dir_)) {
-        auto r = entry_reference(e);
-        if (!r || r->name() != ref.name()) continue;
-        std::string source = e.annotations.value(kSourceDigest, "");
-        bool match = ref.tag.empty() ? (r->digest == ref.digest || e.digest == ref.digest || source == ref.digest)
-                                     : r->tag == ref.tag;
-        if (!match) continue;
+    std::vector<Descriptor> entries = layout_entries(dir_);
+    auto entry = [&](const Descriptor& e) {
         StoreEntry s;
         s.reference = e.annotations.value(kRefName, "");
         s.descriptor = e;
-        s.source_digest = source;
-        for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`")) s.bytes += b.size;
+        s.source_digest = e.annotations.value(kSourceDigest, "");
+        std::set<std::string> seen;
+        for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`"))
+            if (seen.insert(b.digest).second) s.bytes += b.size;
         return s;
-    }
+    };
+    // By tag first: a tagged, pinned reference whose tag holds another digest is
+    // a mismatch to report (verify_digest_pin), not a reason to look elsewhere.
+    if (!ref.tag.empty())
+        for (const auto& e : entries)
+            if (auto r = entry_reference(e); r && r->name() == ref.name() && r->tag == ref.tag) return entry(e);
+    if (!ref.digest.empty())
+        for (const auto& e : entries)
+            if (auto r = entry_reference(e); r && r->name() == ref.name() &&
+                                             (r->digest == ref.digest || e.digest == ref.digest ||
+                                              e.annotations.value(kSourceDigest, "") == ref.digest))
+                return entry(e);
     return std::nullopt;
 }
 

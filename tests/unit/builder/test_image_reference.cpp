@@ -243,6 +243,11 @@ TEST_CASE("store: pulls for two platforms of one registry digest share an index"
     CHECK_THROWS_WITH(verify_digest_pin(parse_image_reference("localhost:5000/multi:1@" + kD2), e, "t"),
                       Contains("pinned to " + kD2) && Contains("has digest " + kD1));
     CHECK(st.has("localhost:5000/multi@" + kD1));
+    // Stored under name@digest only: a tagged reference with that pin finds it.
+    st.add_pulled(tmp / "arm", parse_image_reference("localhost:5000/other@" + kD2), kD2, pr);
+    CHECK(st.find(parse_image_reference("localhost:5000/other:v9@" + kD2)).has_value());
+    CHECK_FALSE(st.find(parse_image_reference("localhost:5000/other:v9")).has_value());
+    CHECK(st.remove("localhost:5000/other@" + kD2));
     // A new registry digest (the tag moved) replaces the old platforms.
     e = st.add_pulled(tmp / "amd", ref, kD2, pa);
     CHECK_THROWS_WITH(open_oci_image(st.dir(), e.reference, pr, "t"), Contains("no image for linux/arm64"));
