@@ -79,23 +79,28 @@ void verify_layout_pin(const config::ImageReference& ref, const ResolvedImage& r
 }  // namespace
 
 ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec& c) const {
-    ResolvedImage r;
-    r.reference = c.image;
     std::string where = c.image_pos.line > 0 ? c.image_pos.str() : spec.file;
     std::string prefix = where + ": " +
                          (c.stage == Stage::services ? std::string("service")
                                                      : std::string(stage_name(c.stage)) + " container") +
                          " '" + c.name + "': image '" + c.image + "'";
+    return resolve(c.image, spec.base_dir, prefix);
+}
+
+ResolvedImage ImageResolver::resolve(const std::string& image, const std::string& base_dir,
+                                     const std::string& prefix) const {
+    ResolvedImage r;
+    r.reference = image;
     r.what = prefix;
-    if (config::is_image_path(c.image)) {
-        std::string p = c.image[0] == '/' ? c.image : fs::join(spec.base_dir, c.image);
+    if (config::is_image_path(image)) {
+        std::string p = image[0] == '/' ? image : fs::join(base_dir, image);
         if (!fs::exists(p))
             throw Error(prefix + ": no such directory or file `" + p + "` (paths are relative to the YAML file)", ENOENT);
         return from_path(p, "", r);
     }
     config::ImageReference ref;
     try {
-        ref = config::parse_image_reference(c.image);
+        ref = config::parse_image_reference(image);
     } catch (const Error& e) {
         throw Error(prefix + ": " + e.what() + " (a path must start with ./, ../ or /)", EINVAL);
     }
@@ -112,7 +117,7 @@ ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec&
     std::vector<std::string> looked = {"the image store `" + store + "`"};
     std::vector<std::string> names = {ref.familiar_name()};
     if (ref.name() != names.front()) names.push_back(ref.name());
-    std::string tag = image_tag(c.image);
+    std::string tag = image_tag(image);
     for (const auto& dir : search_)
         for (const auto& name : names) {
             std::string p = fs::join(dir, name);
@@ -131,8 +136,8 @@ ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec&
     for (std::size_t i = 1; i < looked.size(); ++i) msg += (i + 1 == looked.size() ? " and " : ", ") + looked[i];
     if (search_.empty()) msg += " (no image directories given: --images DIR or BERTH_IMAGES)";
     msg += "; pull it with `berth image pull " + ref.str() + "` (or build with --pull), or import it with `berth image import`";
-    if (fs::exists(fs::join(spec.base_dir, c.image)))
-        msg += "; to use the path `" + fs::join(spec.base_dir, c.image) + "` write `./" + c.image + "`";
+    if (fs::exists(fs::join(base_dir, image)))
+        msg += "; to use the path `" + fs::join(base_dir, image) + "` write `./" + image + "`";
     throw Error(msg, ENOENT);
 }
 

@@ -46,6 +46,9 @@ public:
                                            Platform platform = {}, const std::string& cache_dir = "");
 
     ResolvedImage resolve(const ImageSpec& spec, const ContainerSpec& c) const;
+    // The same for any `image:` value (a kernel or init image): paths are relative
+    // to `base_dir`; `what` starts every message ("FILE:LINE:COL: kernel image 'X'").
+    ResolvedImage resolve(const std::string& image, const std::string& base_dir, const std::string& what) const;
     // References found nowhere are pulled into the store (berth build --pull).
     void enable_pull(RegistryOptions opts) { pull_ = std::move(opts); }
     const std::vector<std::string>& search_path() const { return search_; }

@@ -218,6 +218,10 @@ TEST_CASE("resolver: references in the store and the search path; digest pins", 
                                    Contains("`" + tmp / "dir/local/img" + "`") &&
                                    Contains("`" + tmp / "dir/docker.io/local/img" + "`") &&
                                    Contains("berth image pull docker.io/local/img:latest") && Contains("write `./local/img`"));
+    // Any image value (a kernel or init image) resolves the same way.
+    CHECK(r.resolve("docker.io/linuxkit/getty:v1", tmp / "yaml", "k.yml:2:10: kernel image").oci.manifest.digest == digest);
+    CHECK_THROWS_WITH(r.resolve("linuxkit/kernel:6.6", tmp / "yaml", "k.yml:2:10: kernel image"),
+                      Contains("k.yml:2:10: kernel image: not found as docker.io/linuxkit/kernel:6.6"));
     CHECK_THROWS_WITH(res(12), Contains("service 'm'") && Contains("no upper case") && Contains("./, ../ or /"));
 }
 
