@@ -113,7 +113,18 @@ ResolvedImage ImageResolver::resolve(const std::string& image, const std::string
         r.oci = open_oci_image(store, e.reference, platform_, r.what);
         return r;
     };
-    if (auto e = st.find(ref)) return from_store(*e);
+    if (auto e = st.find(ref)) {
+        if (!pull_) return from_store(*e);
+        // With --pull, a reference stored for other platforms only is pulled for this one.
+        verify_digest_pin(ref, *e, prefix);
+        try {
+            return from_store(*e);
+        } catch (const Error&) {
+            with_context(prefix, [&] { pull_image(ref, *pull_, st, platform_); });
+            if (auto again = st.find(ref)) return from_store(*again);
+            throw;
+        }
+    }
     std::vector<std::string> looked = {"the image store `" + store + "`"};
     std::vector<std::string> names = {ref.familiar_name()};
     if (ref.name() != names.front()) names.push_back(ref.name());
