@@ -10,7 +10,8 @@
 //    DIR..., then $BERTH_IMAGES, colon separated) as DIR/NAME with NAME as people
 //    write it ("busybox", "linuxkit/getty") or in full ("docker.io/linuxkit/getty"),
 //    where it may again be a layout or a plain directory;
-//  - with pulling enabled (`berth build --pull`), a reference found nowhere is
+//  - with pulling enabled (`berth build --pull`), a reference found nowhere (or
+//    stored for other platforms only) is
 //    pulled from its registry into the store.
 // A digest pin must match the stored image (or the layout's manifest); a plain
 // directory cannot prove a digest and is refused for a pinned reference.
