@@ -160,25 +160,11 @@ Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel) {
 }
 
 // Resolves an image named by the YAML outside a container entry (kernel.image,
-// init:) with the same rules as a container's image.
+// init:) with the same rules, pins and pulls as a container's image.
 ResolvedImage resolve_reference(const ImageResolver& resolver, const ImageSpec& spec, const std::string& ref,
                                 const SourcePos& pos, const std::string& role) {
-    ContainerSpec c;
-    c.name = role;
-    c.image = ref;
-    c.image_pos = pos;
-    c.pos = pos;
-    c.stage = Stage::services;
-    try {
-        ResolvedImage r = resolver.resolve(spec, c);
-        r.what = pos.str() + ": " + role + ": image '" + ref + "'";
-        return r;
-    } catch (const Error& e) {
-        // The resolver names a service; this image belongs to `role` ("kernel.image", "init[0]").
-        std::string m = e.what(), service = "service '" + role + "': ";
-        if (auto at = m.find(service); at != std::string::npos) m.replace(at, service.size(), role + ": ");
-        throw Error(m, e.code());
-    }
+    std::string where = pos.line > 0 ? pos.str() : spec.file;
+    return resolver.resolve(ref, spec.base_dir, where + ": " + role + ": image '" + ref + "'");
 }
 
 // LinuxKit kernel images may carry microcode for the initrd's front (the kernel
@@ -277,6 +263,7 @@ BuildResult build_image(const BuildOptions& opts) {
     Platform platform;
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
+    if (opts.pull) resolver.enable_pull(opts.registry);
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
     for (const ContainerSpec* c : spec.containers()) {
         check_policy(*c);

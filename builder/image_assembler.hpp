@@ -25,6 +25,8 @@ struct BuildOptions {
     std::string arch;                     // target architecture (OCI name); default amd64
     std::vector<std::string> formats;     // --format; default: the YAML's outputs
     std::string compression = "gzip";     // initrd: gzip | zstd
+    bool pull = false;                    // --pull: images found nowhere are pulled first
+    RegistryOptions registry;             // for --pull
 };
 
 struct BuildResult {

@@ -58,42 +58,97 @@ ResolvedImage ImageResolver::from_path(const std::string& p, const std::string& 
     return r;
 }
 
+namespace {
+
+// A pinned reference served from a layout: the pin must be the chosen manifest's
+// digest or that of an index.json entry of the layout.
+void verify_layout_pin(const config::ImageReference& ref, const ResolvedImage& r) {
+    if (ref.digest.empty()) return;
+    if (r.kind == ResolvedImage::Kind::directory)
+        throw Error(r.what + ": pinned to " + ref.digest + " but `" + r.path +
+                        "` is a plain directory, which has no digest to check",
+                    EINVAL);
+    if (r.oci.manifest.digest == ref.digest) return;
+    for (const auto& e : layout_entries(r.path))
+        if (e.digest == ref.digest) return;
+    throw Error(r.what + ": pinned to " + ref.digest + " but the layout `" + r.path + "` has manifest " +
+                    r.oci.manifest.digest,
+                EINVAL);
+}
+
+}  // namespace
+
 ResolvedImage ImageResolver::resolve(const ImageSpec& spec, const ContainerSpec& c) const {
-    ResolvedImage r;
-    r.reference = c.image;
     std::string where = c.image_pos.line > 0 ? c.image_pos.str() : spec.file;
     std::string prefix = where + ": " +
                          (c.stage == Stage::services ? std::string("service")
                                                      : std::string(stage_name(c.stage)) + " container") +
                          " '" + c.name + "': image '" + c.image + "'";
+    return resolve(c.image, spec.base_dir, prefix);
+}
+
+ResolvedImage ImageResolver::resolve(const std::string& image, const std::string& base_dir,
+                                     const std::string& prefix) const {
+    ResolvedImage r;
+    r.reference = image;
     r.what = prefix;
-    bool tarball = c.image.size() > 4 && c.image.compare(c.image.size() - 4, 4, ".tar") == 0;
-    if (c.image.find('/') != std::string::npos || tarball) {
-        std::string p = c.image[0] == '/' ? c.image : fs::join(spec.base_dir, c.image);
+    if (config::is_image_path(image)) {
+        std::string p = image[0] == '/' ? image : fs::join(base_dir, image);
         if (!fs::exists(p))
             throw Error(prefix + ": no such directory or file `" + p + "` (paths are relative to the YAML file)", ENOENT);
         return from_path(p, "", r);
     }
+    config::ImageReference ref;
+    try {
+        ref = config::parse_image_reference(image);
+    } catch (const Error& e) {
+        throw Error(prefix + ": " + e.what() + " (a path must start with ./, ../ or /)", EINVAL);
+    }
     std::string store = store_.empty() ? default_store_dir() : store_;
     ImageStore st(store);
-    if (st.has(c.image)) {
+    auto from_store = [&](const StoreEntry& e) {
+        verify_digest_pin(ref, e, prefix);
         r.kind = ResolvedImage::Kind::oci;
         r.path = store;
-        r.oci = open_oci_image(store, normalise_reference(c.image), platform_, r.what);
+        r.oci = open_oci_image(store, e.reference, platform_, r.what);
         return r;
+    };
+    if (auto e = st.find(ref)) {
+        if (!pull_) return from_store(*e);
+        // With --pull, a reference stored for other platforms only is pulled for this one.
+        verify_digest_pin(ref, *e, prefix);
+        try {
+            return from_store(*e);
+        } catch (const Error&) {
+            with_context(prefix, [&] { pull_image(ref, *pull_, st, platform_); });
+            if (auto again = st.find(ref)) return from_store(*again);
+            throw;
+        }
     }
-    std::string name = image_name_without_tag(c.image);
-    for (const auto& dir : search_) {
-        std::string p = fs::join(dir, name);
-        if (fs::is_dir(p)) return from_path(p, image_tag(c.image), r);
+    std::vector<std::string> looked = {"the image store `" + store + "`"};
+    std::vector<std::string> names = {ref.familiar_name()};
+    if (ref.name() != names.front()) names.push_back(ref.name());
+    std::string tag = image_tag(image);
+    for (const auto& dir : search_)
+        for (const auto& name : names) {
+            std::string p = fs::join(dir, name);
+            if (fs::is_dir(p)) {
+                ResolvedImage found = from_path(p, tag, r);
+                verify_layout_pin(ref, found);
+                return found;
+            }
+            looked.push_back("`" + p + "`");
+        }
+    if (pull_) {
+        with_context(prefix, [&] { pull_image(ref, *pull_, st, platform_); });
+        if (auto e = st.find(ref)) return from_store(*e);
     }
-    std::string msg = prefix + ": not found in the image store `" + store + "`";
-    if (search_.empty()) {
-        msg += " (import it with `berth image import`), and no image directories given (--images DIR or BERTH_IMAGES)";
-    } else {
-        msg += " nor as '" + name + "' in:";
-        for (const auto& d : search_) msg += " " + d;
-    }
+    std::string msg = prefix + ": not found as " + ref.str() + "; looked in " + looked.front();
+    for (std::size_t i = 1; i < looked.size(); ++i) msg += (i + 1 == looked.size() ? " and " : ", ") + looked[i];
+    if (search_.empty()) msg += " (no image directories given: --images DIR or BERTH_IMAGES)";
+    msg += "; pull it with `berth image pull " + ref.str() + "` (or build with --pull), or import it with `berth image import`";
+    if (fs::exists(fs::join(base_dir, image)))
+        msg += "; to use the path `" + fs::join(base_dir, image) + "` write `./" + image + "`";
     throw Error(msg, ENOENT);
 }
 

@@ -1,16 +1,26 @@
 // Where a container's root file system comes from.
 //
 // An `image:` value is resolved in this order:
-//  - a value with a '/' or ending in ".tar" is a path (relative to the YAML file's
-//    directory, or absolute): an OCI image layout directory, an OCI layout tarball
-//    (oci-archive), or a plain directory holding a root file system;
-//  - a bare NAME[:TAG] is looked up in the image store (`berth image import`),
-//    then as NAME in the image search path (--images DIR..., then $BERTH_IMAGES,
-//    colon separated), where it may again be a layout or a plain directory.
+//  - a value starting with "./", "../" or "/" is a path (relative to the YAML
+//    file's directory, or absolute): an OCI image layout directory, an OCI layout
+//    tarball (oci-archive), or a plain directory holding a root file system;
+//  - anything else is an image reference, [REGISTRY/]NAME[:TAG][@sha256:DIGEST]
+//    (config/image_reference.hpp), looked up by its normalised form in the image
+//    store (`berth image import`/`pull`), then in the image search path (--images
+//    DIR..., then $BERTH_IMAGES, colon separated) as DIR/NAME with NAME as people
+//    write it ("busybox", "linuxkit/getty") or in full ("docker.io/linuxkit/getty"),
+//    where it may again be a layout or a plain directory;
+//  - with pulling enabled (`berth build --pull`), a reference found nowhere (or
+//    stored for other platforms only) is
+//    pulled from its registry into the store.
+// A digest pin must match the stored image (or the layout's manifest); a plain
+// directory cannot prove a digest and is refused for a pinned reference.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "builder/image_pull.hpp"
 #include "builder/oci_image.hpp"
 #include "builder/tree.hpp"
 #include "builder/yaml_model.hpp"
@@ -37,6 +47,11 @@ public:
                                            Platform platform = {}, const std::string& cache_dir = "");
 
     ResolvedImage resolve(const ImageSpec& spec, const ContainerSpec& c) const;
+    // The same for any `image:` value (a kernel or init image): paths are relative
+    // to `base_dir`; `what` starts every message ("FILE:LINE:COL: kernel image 'X'").
+    ResolvedImage resolve(const std::string& image, const std::string& base_dir, const std::string& what) const;
+    // References found nowhere are pulled into the store (berth build --pull).
+    void enable_pull(RegistryOptions opts) { pull_ = std::move(opts); }
     const std::vector<std::string>& search_path() const { return search_; }
 
 private:
@@ -45,6 +60,7 @@ private:
     std::string store_;
     Platform platform_;
     std::string cache_;
+    std::optional<RegistryOptions> pull_;
 };
 
 // "busybox:1.36" -> "busybox"; "name@sha256:…" -> "name".

@@ -22,6 +22,25 @@ using nlohmann::json;
 namespace {
 
 const char* kRefName = "org.opencontainers.image.ref.name";
+const char* kSourceDigest = "berth.source.digest";
+const char* kIndexType = "application/vnd.oci.image.index.v1+json";
+
+// The reference an index.json entry is stored under; nullopt for names that are
+// not references (a layout written by another tool).
+std::optional<config::ImageReference> entry_reference(const Descriptor& d) {
+    std::string name = d.annotations.value(kRefName, "");
+    if (name.empty()) return std::nullopt;
+    try {
+        return config::parse_image_reference(name);
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+bool same_key(const Descriptor& d, const std::string& key) {
+    auto r = entry_reference(d);
+    return r && store_key(*r) == key;
+}
 
 json descriptor_json(const Descriptor& d) {
     json j = {{"mediaType", d.media_type}, {"digest", d.digest}, {"size", d.size}};
@@ -61,15 +80,21 @@ std::string default_store_dir() {
     return home + "/.local/share/berth/images";
 }
 
-std::string normalise_reference(const std::string& ref) {
-    if (ref.empty()) throw Error("empty image reference", EINVAL);
-    for (char c : ref)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-' || c == '/' || c == ':'))
-            throw Error("image reference `" + ref + "` may only contain letters, digits and . _ - / :", EINVAL);
-    std::size_t slash = ref.rfind('/'), colon = ref.rfind(':');
-    if (colon == std::string::npos || (slash != std::string::npos && colon < slash)) return ref + ":latest";
-    if (colon + 1 == ref.size() || colon == 0) throw Error("image reference `" + ref + "` has an empty name or tag", EINVAL);
-    return ref;
+std::string normalise_reference(const std::string& ref) { return config::parse_image_reference(ref).str(); }
+
+std::string store_key(const config::ImageReference& ref) {
+    std::string key = ref.name();
+    key += ref.tag.empty() ? '@' : ':';
+    key += ref.tag.empty() ? ref.digest : ref.tag;
+    return key;
+}
+
+void verify_digest_pin(const config::ImageReference& ref, const StoreEntry& e, const std::string& what) {
+    if (ref.digest.empty() || ref.digest == e.descriptor.digest || ref.digest == e.source_digest) return;
+    throw Error(what + ": pinned to " + ref.digest + " but the image stored as `" + e.reference + "` has digest " +
+                    (e.source_digest.empty() ? e.descriptor.digest : e.source_digest) +
+                    " (pull or import the pinned image, or fix the pin)",
+                EINVAL);
 }
 
 std::string extract_layout_tarball(const std::string& tar_path, const std::string& cache_dir) {
@@ -155,7 +180,8 @@ void ImageStore::write_index(const std::vector<Descriptor>& entries) const {
 }
 
 StoreEntry ImageStore::import(const std::string& source, const std::string& reference, const std::string& source_ref) {
-    std::string ref = normalise_reference(reference);
+    config::ImageReference parsed = config::parse_image_reference(reference);
+    std::string ref = store_key(parsed);
     std::string what = "import `" + source + "`";
     std::string layout = source;
     if (!fs::is_dir(source)) {
@@ -177,6 +203,8 @@ StoreEntry ImageStore::import(const std::string& source, const std::string& refe
                     EINVAL);
     }
     Descriptor d = pick.front();
+    if (!parsed.digest.empty() && parsed.digest != d.digest)
+        throw Error(what + ": the reference is pinned to " + parsed.digest + " but the image's digest is " + d.digest, EINVAL);
     ensure_layout();
     StoreEntry out;
     for (const auto& b : blob_closure(layout, d, what)) {
@@ -185,18 +213,94 @@ StoreEntry ImageStore::import(const std::string& source, const std::string& refe
     }
     d.annotations = json::object();
     d.annotations[kRefName] = ref;
+    put_entry(d);
+    out.reference = ref;
+    out.descriptor = d;
+    out.bytes += d.size;
+    return out;
+}
+
+void ImageStore::put_entry(const Descriptor& d) {
+    std::string key = d.annotations.value(kRefName, "");
     std::vector<Descriptor> kept;
     for (const auto& e : layout_entries(dir_))
-        if (e.annotations.value(kRefName, "") != ref) kept.push_back(e);
+        if (e.annotations.value(kRefName, "") != key && !same_key(e, key)) kept.push_back(e);
     kept.push_back(d);
     std::sort(kept.begin(), kept.end(), [](const Descriptor& a, const Descriptor& b) {
         return a.annotations.value(kRefName, "") < b.annotations.value(kRefName, "");
     });
     write_index(kept);
-    out.reference = ref;
-    out.descriptor = d;
-    out.bytes += d.size;
-    return out;
+}
+
+StoreEntry ImageStore::add_pulled(const std::string& layout, const config::ImageReference& ref,
+                                  const std::string& source_digest, const Platform& platform) {
+    std::string key = store_key(ref);
+    std::string what = "pulled image `" + ref.str() + "`";
+    std::vector<Descriptor> entries = layout_entries(layout);
+    if (entries.size() != 1)
+        throw Error(what + ": expected one image in `" + layout + "`, found " + std::to_string(entries.size()), EINVAL);
+    Descriptor image = entries.front();
+    image.annotations = json::object();
+    ensure_layout();
+    for (const auto& b : blob_closure(layout, image, what)) copy_blob(layout, dir_, b, what);
+
+    // The platforms pulled before from the same registry digest stay beside it.
+    json manifests = json::array();
+    std::optional<StoreEntry> old = find(ref);
+    if (old && old->source_digest == source_digest && old->descriptor.media_type == kIndexType &&
+        old->descriptor.annotations.value("berth.pulled", "") == "true") {
+        json idx = json::parse(read_blob(dir_, old->descriptor, "store `" + dir_ + "`"));
+        for (const auto& m : idx.value("manifests", json::array())) {
+            json p = m.value("platform", json::object());
+            if (p.value("os", "") != platform.os || p.value("architecture", "") != platform.architecture)
+                manifests.push_back(m);
+        }
+    }
+    json entry = {{"mediaType", image.media_type.empty() ? "application/vnd.oci.image.manifest.v1+json" : image.media_type},
+                  {"digest", image.digest},
+                  {"size", image.size},
+                  {"platform", {{"os", platform.os}, {"architecture", platform.architecture}}}};
+    manifests.push_back(entry);
+    json idx = {{"schemaVersion", 2}, {"mediaType", kIndexType}, {"manifests", manifests}};
+    std::string blob = idx.dump(2) + "\n";
+    Descriptor d;
+    d.media_type = kIndexType;
+    d.digest = "sha256:" + sha256_hex(blob);
+    d.size = blob.size();
+    write_atomic(dir_ + "/blobs/sha256/" + d.digest.substr(7), blob);
+    d.annotations = json::object();
+    d.annotations[kRefName] = key;
+    d.annotations[kSourceDigest] = source_digest;
+    d.annotations["berth.pulled"] = "true";
+    put_entry(d);
+    return *find(ref);
+}
+
+std::optional<StoreEntry> ImageStore::find(const config::ImageReference& ref) const {
+    if (!is_oci_layout(dir_)) return std::nullopt;
+    std::vector<Descriptor> entries = layout_entries(dir_);
+    auto entry = [&](const Descriptor& e) {
+        StoreEntry s;
+        s.reference = e.annotations.value(kRefName, "");
+        s.descriptor = e;
+        s.source_digest = e.annotations.value(kSourceDigest, "");
+        std::set<std::string> seen;
+        for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`"))
+            if (seen.insert(b.digest).second) s.bytes += b.size;
+        return s;
+    };
+    // By tag first: a tagged, pinned reference whose tag holds another digest is
+    // a mismatch to report (verify_digest_pin), not a reason to look elsewhere.
+    if (!ref.tag.empty())
+        for (const auto& e : entries)
+            if (auto r = entry_reference(e); r && r->name() == ref.name() && r->tag == ref.tag) return entry(e);
+    if (!ref.digest.empty())
+        for (const auto& e : entries)
+            if (auto r = entry_reference(e); r && r->name() == ref.name() &&
+                                             (r->digest == ref.digest || e.digest == ref.digest ||
+                                              e.annotations.value(kSourceDigest, "") == ref.digest))
+                return entry(e);
+    return std::nullopt;
 }
 
 std::vector<StoreEntry> ImageStore::list() const {
@@ -206,6 +310,7 @@ std::vector<StoreEntry> ImageStore::list() const {
         StoreEntry s;
         s.reference = e.annotations.value(kRefName, "");
         s.descriptor = e;
+        s.source_digest = e.annotations.value(kSourceDigest, "");
         std::set<std::string> seen;
         for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`"))
             if (seen.insert(b.digest).second) s.bytes += b.size;
@@ -215,20 +320,16 @@ std::vector<StoreEntry> ImageStore::list() const {
 }
 
 bool ImageStore::has(const std::string& reference) const {
-    if (!is_oci_layout(dir_)) return false;
-    std::string ref = normalise_reference(reference);
-    for (const auto& e : layout_entries(dir_))
-        if (e.annotations.value(kRefName, "") == ref) return true;
-    return false;
+    return find(config::parse_image_reference(reference)).has_value();
 }
 
 bool ImageStore::remove(const std::string& reference) {
-    std::string ref = normalise_reference(reference);
-    if (!is_oci_layout(dir_)) return false;
+    auto found_entry = find(config::parse_image_reference(reference));
+    if (!found_entry) return false;
     std::vector<Descriptor> kept;
     bool found = false;
     for (const auto& e : layout_entries(dir_)) {
-        if (e.annotations.value(kRefName, "") == ref) found = true;
+        if (e.annotations.value(kRefName, "") == found_entry->reference) found = true;
         else kept.push_back(e);
     }
     if (!found) return false;

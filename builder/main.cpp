@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "builder/image_assembler.hpp"
+#include "builder/image_pull.hpp"
 #include "builder/image_store.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/qemu_runner.hpp"
@@ -29,7 +30,8 @@ const char* kUsage =
     "usage:\n"
     "  berth build [-o OUTDIR] [--name NAME] [--format FMT]... [--compress gzip|zstd]\n"
     "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
-    "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64] FILE.yml\n"
+    "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64]\n"
+    "              [--pull [--insecure-registry HOST[:PORT]]... [--authfile FILE]] FILE.yml\n"
     "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
     "           kernel+squashfs (OUTDIR/NAME-squashfs.img, -squashfs-initrd.img),\n"
     "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
@@ -48,6 +50,8 @@ const char* kUsage =
     "      a Debian kernel (what kernel.package takes) as a LinuxKit kernel image in the\n"
     "      store (or, with --layout, as an OCI layout directory), for `kernel: image: NAME[:TAG]`\n"
     "  berth image rm [--store DIR] NAME[:TAG]...\n"
+    "  berth image pull|push [--store DIR] [--arch A] [--insecure-registry HOST[:PORT]]...\n"
+    "                   [--authfile FILE] REF...   (REF: [REGISTRY/]NAME[:TAG][@sha256:DIGEST])\n"
     "  berth --version\n";
 
 struct UsageError : Error {
@@ -158,6 +162,11 @@ int cmd_build(Args& a) {
         else if (opt == "--store") o.store_dir = a.value(opt);
         else if (opt == "--defaults") o.defaults_dir = a.value(opt);
         else if (opt == "--arch") o.arch = arch_name(arch_option(a, opt));
+        else if (opt == "--pull") {
+            a.no_pending(opt);
+            o.pull = true;
+        } else if (opt == "--insecure-registry") o.registry.insecure_registries.push_back(a.value(opt));
+        else if (opt == "--authfile") o.registry.authfile = a.value(opt);
         else if (opt == "--format" || opt == "-f") {
             std::string f = a.value(opt);
             if (!is_output_format(f)) throw UsageError("--format: unknown format `" + f + "` (kernel+initrd, kernel+squashfs, tar, iso-bios)");
@@ -213,6 +222,7 @@ int cmd_run_qemu(Args& a) {
 int cmd_image(int argc, char** argv) {
     if (argc < 3) throw UsageError("image: expected import, ls or rm");
     std::string sub = argv[2];
+    if (sub == "pull" || sub == "push") return image_transfer_command(sub, std::vector<std::string>(argv + 3, argv + argc));
     Args a(argc, argv, 3);
     std::string store, ref;
     std::vector<std::string> pos;
@@ -249,7 +259,7 @@ int cmd_image(int argc, char** argv) {
             }
         return rc;
     }
-    throw UsageError("image: unknown subcommand `" + sub + "` (import, ls, rm)");
+    throw UsageError("image: unknown subcommand `" + sub + "` (import, ls, rm, pull, push)");
 }
 
 int cmd_kernel(int argc, char** argv) {

@@ -25,15 +25,15 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
     std::string yaml = "kernel:\n  package: k\nservices:\n"
                        "  - name: web\n    image: busybox:latest\n"
                        "  - name: db\n    image: alpine\n"
-                       "  - name: rel\n    image: local/img\n"
+                       "  - name: rel\n    image: ./local/img\n"
                        "  - name: gone\n    image: nothere\n";
     ImageSpec spec = parse_image_yaml(yaml, tmp / "yaml/web.yml", tmp / "yaml");
     ImageResolver r({tmp / "one", tmp / "two"}, tmp / "store");
     CHECK(r.resolve(spec, spec.services[0]).path == tmp / "one/busybox");
     CHECK(r.resolve(spec, spec.services[1]).path == tmp / "two/alpine");
-    CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/local/img");
+    CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/./local/img");
     CHECK_THROWS_WITH(r.resolve(spec, spec.services[3]),
-                      Contains("web.yml:11:12: service 'gone': image 'nothere': not found") &&
+                      Contains("web.yml:11:12: service 'gone': image 'nothere': not found as docker.io/library/nothere:latest") &&
                           Contains(tmp / "one"));
 
     ::setenv("BERTH_IMAGES", (tmp / "nowhere:" + tmp / "two").c_str(), 1);
@@ -43,5 +43,5 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
     ::unsetenv("BERTH_IMAGES");
 
     ImageResolver none({}, tmp / "store");
-    CHECK_THROWS_WITH(none.resolve(spec, spec.services[0]), Contains("no image directories given (--images DIR or BERTH_IMAGES)"));
+    CHECK_THROWS_WITH(none.resolve(spec, spec.services[0]), Contains("no image directories given: --images DIR or BERTH_IMAGES"));
 }
