@@ -204,22 +204,11 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     if (it == in_flight_.end()) return;
     InFlight& f = it->second;
     static char buf[64 * 1024];
-    iovec iov{buf, sizeof buf};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    ssize_t n = ::recvmsg(f.report.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    unix_socket::Received got = unix_socket::receive(f.report.get(), buf, sizeof buf);
+    if (got.bytes < 0 && errno == EAGAIN) return;
+    ssize_t n = got.bytes;
     supervisor::LaunchResult r;
-    for (cmsghdr* h = CMSG_FIRSTHDR(&m); n > 0 && h; h = CMSG_NXTHDR(&m, h))
-        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
-            r.pidfd.reset(fd);
-        }
+    r.pidfd = std::move(got.fd);
     std::string msg = n > 0 ? std::string(buf, size_t(n)) : "";
     if (msg.rfind("ok ", 0) == 0) {
         int ns_init = 0;
@@ -231,7 +220,10 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     } else {
         r.error = "container `" + f.name + "`: the launch process ended without a report";
     }
-    if (!r.error.empty()) r.pid = -1;
+    if (!r.error.empty()) {
+        r.pid = -1;
+        r.pidfd.reset();
+    }
     loop_.unwatch(f.report.get());
     Done done = std::move(f.done);
     in_flight_.erase(it);
