@@ -125,7 +125,7 @@ elog=$work/emergency.log
 timeout 40 unshare --pid --mount --uts --ipc --net --fork --propagation private \
   sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$elog" 2>&1 &
 tpid=$!
-for i in $(seq 1 100); do grep -q 'emergency: reboot in 10 s' "$elog" && break; sleep 0.1; done
+for i in $(seq 1 100); do grep -q 'emergency: reboot in 10s' "$elog" && break; sleep 0.1; done
 upid=$(pgrep -P "$tpid" | head -1); ipid=$(pgrep -P "${upid:-0}" | head -1)
 sleep 1
 t0=$(date +%s%N)
@@ -134,7 +134,22 @@ wait "$tpid"; erc=$?
 signal_to_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 sed 's/^/  e| /' "$elog"
 check "a failure of PID 1's own setup is logged" has "$elog" 'PID 1 cannot go on: setup failure requested by BERTH_TEST_SETUP_FAILURE'
-check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10 s'
+check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10s'
 check "a poweroff signal during the delay is obeyed at once (${signal_to_end_ms} ms, status $erc)" \
   bash -c "grep -q 'emergency: signal 12: poweroff' '$elog' && grep -q 'poweroff now' '$elog' && [ $signal_to_end_ms -lt 5000 ] && [ $erc != 124 ]"
+
+# The image's own choice (image.json, as `berth build` writes it from the
+# YAML's `emergency:`): poweroff after 1 s, with no signal from outside.
+ilog=$work/emergency-image.log
+printf '{"emergency": {"action": "poweroff", "delay": "1s"}}\n' > "$root/etc/berth/image.json"
+t0=$(date +%s%N)
+timeout 30 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$ilog" 2>&1
+irc=$?
+image_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+rm -f "$root/etc/berth/image.json"
+sed 's/^/  i| /' "$ilog"
+check "the emergency choice comes from image.json: poweroff after 1s" has "$ilog" 'emergency: poweroff in 1s'
+check "and it happens by itself (${image_end_ms} ms, status $irc)" \
+  bash -c "grep -q 'poweroff now' '$ilog' && [ $image_end_ms -lt 15000 ] && [ $irc != 124 ]"
 finish

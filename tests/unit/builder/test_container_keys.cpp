@@ -169,6 +169,22 @@ TEST_CASE("keys: a watchdog PID 1 would refuse is a build error at its line", "[
     CHECK(ok.watchdog->timeout_s == 60);
 }
 
+// The emergency path's choice: PID 1 reads it from image.json; what it would
+// refuse fails the build at its line.
+TEST_CASE("keys: emergency {action, delay} is checked by PID 1's model, at its line", "[builder][keys][emergency]") {
+    std::string head = std::string(kHead);
+    int line = int(std::count(head.begin(), head.end(), '\n')) + 2;
+    ImageSpec ok = parse(head + "emergency:\n  action: shell\n  delay: 30s\n");
+    REQUIRE(ok.emergency);
+    CHECK(*ok.emergency == berth::config::EmergencyConfig{berth::config::EmergencyAction::shell, 30000});
+    CHECK(parse(head + "emergency: {action: poweroff}\n").emergency->delay_ms == 10000);
+    CHECK_FALSE(parse(head).emergency);
+    CHECK_THROWS_WITH(parse(head + "emergency:\n  action: explode\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":11: emergency.action: expected one of reboot, poweroff, halt, shell"));
+    CHECK_THROWS_WITH(parse(head + "emergency:\n  delay: 2h\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":10: emergency.delay: must be at most 1h"));
+}
+
 TEST_CASE("keys: the image label gives defaults that the YAML overrides key by key", "[builder][keys][label]") {
     ImageSpec s = parse(std::string(kHead) + "    binds.add: [/c:/c]\n    net: new\n");
     json label = json::parse(R"({"capabilities": ["CAP_SYS_ADMIN"], "binds": ["/a:/a", "/b:/b"], "net": "host",

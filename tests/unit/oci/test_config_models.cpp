@@ -71,6 +71,22 @@ TEST_CASE("image.json: the builder's document reads back; PID 1's refusals are t
                Contains("watchdg: unknown key"));
 }
 
+TEST_CASE("image.json: the emergency choice reads back; bad actions and delays are refused") {
+    ImageConfig c;
+    c.emergency = EmergencyConfig{EmergencyAction::shell, 30000};
+    CHECK(to_json(c) == json::parse(R"({"emergency": {"action": "shell", "delay": "30s"}})"));
+    CHECK(parse_image_config(to_json(c), "image.json") == c);
+    for (auto a : {EmergencyAction::reboot, EmergencyAction::poweroff, EmergencyAction::halt, EmergencyAction::shell})
+        CHECK(emergency_action_from_name(emergency_action_name(a)) == a);
+    CHECK(parse_image_config(json::parse(R"({"emergency": {}})"), "i.json").emergency == EmergencyConfig{});
+    CHECK(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"action": "panic"}})"), "i.json"); }) ==
+          "i.json: emergency.action: expected one of reboot, poweroff, halt, shell");
+    CHECK(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"delay": "2h"}})"), "i.json"); }) ==
+          "i.json: emergency.delay: must be at most 1h");
+    CHECK_THAT(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"when": 1}})"), "i.json"); }),
+               Contains("emergency.when: unknown key"));
+}
+
 TEST_CASE("runtime.json: the builder's document reads back; refusals are listed with their paths") {
     RuntimeConfig c;
     c.mounts = {{"/c/tmp", "tmpfs", "tmpfs", {"nodev"}}, {"/c/tmp", "", "", {"remount", "private"}}};
