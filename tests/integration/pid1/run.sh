@@ -55,6 +55,17 @@ bundle services graceful new '[]' \
   'trap "echo graceful: got SIGTERM; exit 0" TERM; echo graceful: ready; while :; do sleep 0.1; done'
 bundle services poweroff host '["CAP_KILL"]' \
   'for i in $(seq 1 200); do (sleep 0.05 &); done; sleep 2; echo "poweroff: pid1 $(grep -E "^VmHWM" /proc/1/status)"; echo "poweroff: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"; echo poweroff: requesting; kill -USR2 1; exec sleep 1000'
+# bindNS (LinuxKit's runtime.json): an onboot container's new network namespace,
+# with lo brought up in it, is bound to a path before its program starts and
+# outlives it; a service joins it by that path.
+bundle onboot 003-netns new '["CAP_NET_ADMIN"]' 'ip link set lo up && echo "netns-owner: $(readlink /proc/self/ns/net)"'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/003-netns/config.json"
+echo '{"bindNS": {"net": "/run/netns/berth-test"}}' > "$root/containers/onboot/003-netns/runtime.json"
+# A bind that cannot be made fails the container before its program runs.
+bundle onboot 004-badbind new '[]' 'echo badbind-ran'
+echo '{"bindNS": {"uts": "/proc/berth-nope/uts"}}' > "$root/containers/onboot/004-badbind/runtime.json"
+bundle services netjoiner new '[]' 'echo "netns-joiner: $(readlink /proc/self/ns/net) $(ip -o link show lo | grep -o "<[^>]*>")"; exec sleep 1000'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-test"}]|' "$root/containers/services/netjoiner/config.json"
 # A 5 MB config.json: refused before it is read, in the launch process; PID 1's
 # memory never sees it.
 bundle services huge new '[]' 'echo huge-ran'
@@ -83,7 +94,7 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/  | /' "$log"
 
 check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
-check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 2 onboot ok, 1 onboot failed, 3 services running'
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 3 onboot ok, 2 onboot failed, 4 services running'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
@@ -97,6 +108,13 @@ svc=$(line_of "$log" 'services [a-z]+: started')
 onboot_in_lexical_order() { [ "$first" -gt 0 ] && [ "$second" -gt "$first" ] && [ "$third" -gt "$second" ]; }
 check "onboot containers ran in lexical order (lines $first, $second, $third)" onboot_in_lexical_order
 check "every onboot container finished before any service started" [ "$svc" -gt "$(line_of "$log" 'onboot 002-last: exit status 0')" ]
+owner_ns=$(sed -n 's/.*netns-owner: \(net:\[[0-9]*\]\).*/\1/p' "$log")
+joiner_ns=$(sed -n 's/.*netns-joiner: \(net:\[[0-9]*\]\).*/\1/p' "$log")
+check "bindNS: a service joins an exited onboot container's network namespace by its path (${owner_ns:-?} / ${joiner_ns:-?})" \
+  bash -c "[ -n '$owner_ns' ] && [ '$owner_ns' = '$joiner_ns' ]"
+check "bindNS: the joined namespace is the owner's (lo is up there)" has "$log" 'netns-joiner: net:\[[0-9]+\] <LOOPBACK,UP,LOWER_UP>'
+check "bindNS: a bind that cannot be made fails its container, naming runtime.json and the path" has "$log" 'onboot 004-badbind: FAILED.*/004-badbind/runtime.json: bindNS.uts `/proc/berth-nope/uts`'
+check "bindNS: ... and its program never ran" bash -c "! grep -q badbind-ran '$log'"
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
 hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")

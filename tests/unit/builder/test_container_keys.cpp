@@ -75,8 +75,13 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     json rt = generate_runtime_json(c);
     CHECK(rt["mkdir"] == json{"/var/x"});
     CHECK(rt["cgroups"] == json{"berth/s"});
-    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {bindNS: {net: /run/netns/s}}\n"),
-                      Contains("services[0].runtime.bindNS: 'bindNS' is a LinuxKit runtime key that berth does not implement"));
+    // bindNS reaches runtime.json; what PID 1 would refuse fails the build.
+    json bound = generate_runtime_json(parse(std::string(kHead) + "    runtime: {bindNS: {net: /run/netns/s}}\n").services[0]);
+    CHECK(bound["bindNS"] == json{{"net", "/run/netns/s"}});
+    CHECK_THROWS_WITH(generate_runtime_json(parse(std::string(kHead) + "    runtime: {bindNS: {network: /run/netns/s}}\n").services[0]),
+                      Contains("bindNS.network: unknown namespace"));
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0}]}\n"),
+                      Contains("services[0].runtime.interfaces: 'interfaces' is a LinuxKit runtime key that berth does not implement"));
 
     // berth's defaults apply when the YAML says nothing.
     json def = generate_oci_config(parse(kHead).services[0], {}, sec);

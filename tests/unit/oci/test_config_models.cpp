@@ -92,6 +92,7 @@ TEST_CASE("runtime.json: the builder's document reads back; refusals are listed 
     c.mounts = {{"/c/tmp", "tmpfs", "tmpfs", {"nodev"}}, {"/c/tmp", "", "", {"remount", "private"}}};
     c.mkdir = {"/var/x"};
     c.cgroups = {"berth/s"};
+    c.bind_ns = {{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}};
     c.berth.restart = Restart::always;
     c.berth.depends_on = {"db"};
     json doc = to_json(c);
@@ -106,6 +107,19 @@ TEST_CASE("runtime.json: the builder's document reads back; refusals are listed 
     CHECK_THAT(why, Contains("interfaces: a LinuxKit key berth does not implement"));
     CHECK_THAT(why, Contains("mounts[0].destination: required"));
     CHECK_THAT(why, Contains("berth.restart: expected one of no, on-failure, always"));
+    CHECK(doc["bindNS"] == json{{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}});
+    std::string ns = problems_of([] {
+        parse_runtime_config(json::parse(R"({"bindNS": {"network": "/run/netns/a", "net": "run/netns/a",
+                                                         "ipc": "/run/../etc/x", "uts": 5, "pid": "/run/ns/pid"}})"),
+                             "rt.json");
+    });
+    CHECK_THAT(ns, Contains("bindNS.network: unknown namespace"));
+    CHECK_THAT(ns, Contains("bindNS.net: \"run/netns/a\" must be an absolute path"));
+    CHECK_THAT(ns, Contains("bindNS.ipc: \"/run/../etc/x\" must be an absolute path without '..'"));
+    CHECK_THAT(ns, Contains("bindNS.uts: expected a path"));
+    CHECK_THAT(ns, !Contains("bindNS.pid"));
+    CHECK_THAT(problems_of([] { parse_runtime_config(json::parse(R"({"bindNS": ["net"]})"), "rt.json"); }),
+               Contains("bindNS: expected a map of namespace to path"));
 }
 
 TEST_CASE("service policy: the writer keeps only what differs, and reads back the same") {
