@@ -1,8 +1,10 @@
 #include "init/namespace_binding.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sys/mount.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,8 +19,11 @@ void bind_namespaces(const std::map<std::string, std::string>& binds, pid_t pid,
     for (const auto& [type, path] : binds) {
         const std::string what = where + ": bindNS." + type + " `" + path + "`";
         with_context(what, [&] { fs::mkdir_p(path.substr(0, path.rfind('/')), 0755); });
-        // A restarted container replaces its earlier namespace at the path.
-        ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+        // A restarted container replaces its earlier namespace at the path;
+        // only a namespace bind is detached there, never another file system.
+        struct statfs st {};
+        if (::statfs(path.c_str(), &st) == 0 && st.f_type == NSFS_MAGIC)
+            ::umount2(path.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
         fs::Fd file(::open(path.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444));
         if (!file) throw_errno(what + ": create the mount point");
         const std::string source = "/proc/" + std::to_string(pid) + "/ns/" + type;

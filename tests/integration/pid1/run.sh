@@ -64,6 +64,10 @@ echo '{"bindNS": {"net": "/run/netns/berth-test"}}' > "$root/containers/onboot/0
 # A bind that cannot be made fails the container before its program runs.
 bundle onboot 004-badbind new '[]' 'echo badbind-ran'
 echo '{"bindNS": {"uts": "/proc/berth-nope/uts"}}' > "$root/containers/onboot/004-badbind/runtime.json"
+# A path that holds another file system is refused, never detached: /run (and
+# the netns bound under it) must stay for the services.
+bundle onboot 005-binddir new '[]' 'echo binddir-ran'
+echo '{"bindNS": {"uts": "/run"}}' > "$root/containers/onboot/005-binddir/runtime.json"
 bundle services netjoiner new '[]' 'echo "netns-joiner: $(readlink /proc/self/ns/net) $(ip -o link show lo | grep -o "<[^>]*>")"; exec sleep 1000'
 sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-test"}]|' "$root/containers/services/netjoiner/config.json"
 # A 5 MB config.json: refused before it is read, in the launch process; PID 1's
@@ -94,7 +98,7 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/  | /' "$log"
 
 check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
-check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 3 onboot ok, 2 onboot failed, 4 services running'
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 3 onboot ok, 3 onboot failed, 4 services running'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
@@ -115,6 +119,7 @@ check "bindNS: a service joins an exited onboot container's network namespace by
 check "bindNS: the joined namespace is the owner's (lo is up there)" has "$log" 'netns-joiner: net:\[[0-9]+\] <LOOPBACK,UP,LOWER_UP>'
 check "bindNS: a bind that cannot be made fails its container, naming runtime.json and the path" has "$log" 'onboot 004-badbind: FAILED.*/004-badbind/runtime.json: bindNS.uts `/proc/berth-nope/uts`'
 check "bindNS: ... and its program never ran" bash -c "! grep -q badbind-ran '$log'"
+check "bindNS: a path holding another file system is refused (and /run stays mounted)" has "$log" 'onboot 005-binddir: FAILED.*bindNS.uts `/run`: create the mount point: Is a directory'
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
 hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")
