@@ -380,9 +380,9 @@ BuildResult build_image(const BuildOptions& opts) {
         progress("unpacking " + c->image + " for " + container_dir(*c));
         bundles.push_back(add_bundle(tree, *c, img, security));
     }
-    if (spec.watchdog)
+    if (spec.watchdog || spec.emergency)
         tree.add_bytes(std::string(config::kImageConfigPath).substr(1),
-                       config::to_json(config::ImageConfig{spec.watchdog}).dump(2) + "\n", 0644);
+                       config::to_json(config::ImageConfig{spec.watchdog, spec.emergency}).dump(2) + "\n", 0644);
 
     // files: last, so they can override anything above.
     add_files_section(tree, spec);

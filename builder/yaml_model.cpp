@@ -363,6 +363,29 @@ public:
         }
     }
 
+    // What PID 1 does when its own setup fails: {action, delay}, checked by the
+    // model PID 1 reads image.json with.
+    config::EmergencyConfig emergency(const YAML::Node& n, const std::string& path) const {
+        nlohmann::json e = nlohmann::json::object();
+        std::map<std::string, YAML::Node> nodes;
+        KeyTable keys;
+        for (const char* k : {"action", "delay"})
+            keys.push_back({k, [&, k](const YAML::Node& v, const std::string& p) {
+                                nodes[k] = v;
+                                e[k] = k == std::string("action") ? nlohmann::json(str(v, p)) : duration(v, p);
+                            }});
+        walk_map(n, path, keys, {});
+        try {
+            return *config::parse_image_config({{"emergency", e}}, file_).emergency;
+        } catch (const oci::ConfigError& err) {
+            const std::string& first = err.problems().front();
+            std::string where = first.substr(0, first.find(": "));
+            std::string key = where.substr(where.find('.') + 1);
+            auto it = nodes.find(key);
+            fail(it != nodes.end() ? it->second : n, join_path(path, key), first.substr(first.find(": ") + 2));
+        }
+    }
+
     // DUR as in the service policy: "250ms", "10s", "2m", "1h" or a number of seconds.
     // Kept as written; the value is checked here so a typo fails the build.
     nlohmann::json duration(const YAML::Node& n, const std::string& path) const {
@@ -434,6 +457,7 @@ public:
                  img.outputs = outs;
              }},
             {"watchdog", [&](const YAML::Node& v, const std::string& p) { img.watchdog = watchdog(v, p); }},
+            {"emergency", [&](const YAML::Node& v, const std::string& p) { img.emergency = emergency(v, p); }},
             {"trust", [&](const YAML::Node& v, const std::string&) {
                  log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
              }},

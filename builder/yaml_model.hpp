@@ -150,6 +150,7 @@ struct ImageSpec {
     std::vector<FileSpec> files;
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
     std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
+    std::optional<config::EmergencyConfig> emergency;  // -> /etc/berth/image.json
     std::string text;                  // the YAML as read (for files: metadata)
 
     // All containers in build order: onboot, onshutdown, services.

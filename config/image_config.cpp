@@ -41,7 +41,49 @@ std::optional<WatchdogConfig> parse_watchdog(const json& w, std::vector<std::str
     return c;
 }
 
+std::optional<EmergencyConfig> parse_emergency(const json& e, std::vector<std::string>& problems) {
+    if (!e.is_object()) {
+        problems.push_back("emergency: expected an object");
+        return std::nullopt;
+    }
+    EmergencyConfig c;
+    for (const auto& [key, v] : e.items()) {
+        std::string where = "emergency." + key;
+        if (key == "action") {
+            auto a = v.is_string() ? emergency_action_from_name(v.get_ref<const std::string&>()) : std::nullopt;
+            if (!a) problems.push_back(where + ": expected one of reboot, poweroff, halt, shell");
+            else c.action = *a;
+        } else if (key == "delay") {
+            auto ms = parse_duration(v);
+            if (!ms) problems.push_back(where + ": expected a duration such as \"30s\"");
+            else if (*ms > kEmergencyMaxDelayMs) problems.push_back(where + ": must be at most 1h");
+            else c.delay_ms = *ms;
+        } else {
+            problems.push_back(where + ": unknown key (expected action, delay)");
+        }
+    }
+    return c;
+}
+
 }  // namespace
+
+std::optional<EmergencyAction> emergency_action_from_name(std::string_view name) {
+    if (name == "reboot") return EmergencyAction::reboot;
+    if (name == "poweroff") return EmergencyAction::poweroff;
+    if (name == "halt") return EmergencyAction::halt;
+    if (name == "shell") return EmergencyAction::shell;
+    return std::nullopt;
+}
+
+const char* emergency_action_name(EmergencyAction a) {
+    switch (a) {
+        case EmergencyAction::poweroff: return "poweroff";
+        case EmergencyAction::halt: return "halt";
+        case EmergencyAction::shell: return "shell";
+        case EmergencyAction::reboot: break;
+    }
+    return "reboot";
+}
 
 ImageConfig parse_image_config(const json& doc, const std::string& source) {
     std::vector<std::string> problems;
@@ -49,7 +91,8 @@ ImageConfig parse_image_config(const json& doc, const std::string& source) {
     if (!doc.is_object()) throw ConfigError(source, {"expected an object"});
     for (const auto& [key, v] : doc.items()) {
         if (key == "watchdog") c.watchdog = parse_watchdog(v, problems);
-        else problems.push_back(key + ": unknown key (expected watchdog)");
+        else if (key == "emergency") c.emergency = parse_emergency(v, problems);
+        else problems.push_back(key + ": unknown key (expected watchdog, emergency)");
     }
     if (!problems.empty()) throw ConfigError(source, problems);
     return c;
@@ -68,6 +111,9 @@ json to_json(const ImageConfig& c) {
         if (c.watchdog->interval_ms) w["interval"] = format_duration(c.watchdog->interval_ms);
         doc["watchdog"] = w;
     }
+    if (c.emergency)
+        doc["emergency"] = {{"action", emergency_action_name(c.emergency->action)},
+                            {"delay", format_duration(c.emergency->delay_ms)}};
     return doc;
 }
 

@@ -2,10 +2,12 @@
 // from the YAML, PID 1 reads them at boot. One model for both sides, so the
 // build refuses what the boot would refuse.
 //
-//   {"watchdog": {"device": "/dev/watchdog", "timeout": "30s", "interval": "10s"}}
+//   {"watchdog": {"device": "/dev/watchdog", "timeout": "30s", "interval": "10s"},
+//    "emergency": {"action": "shell", "delay": "30s"}}
 #pragma once
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -24,8 +26,25 @@ struct WatchdogConfig {
     bool operator==(const WatchdogConfig&) const = default;
 };
 
+// What PID 1 does when its own setup fails (init/emergency.hpp). The kernel
+// command line's berth.emergency= overrides the action.
+enum class EmergencyAction { reboot, poweroff, halt, shell };
+inline constexpr Millis kEmergencyDefaultDelayMs = 10000;
+inline constexpr Millis kEmergencyMaxDelayMs = 3600000;
+
+struct EmergencyConfig {
+    EmergencyAction action = EmergencyAction::reboot;
+    Millis delay_ms = kEmergencyDefaultDelayMs;  // before reboot/poweroff/halt; 0 .. 1 h
+    bool operator==(const EmergencyConfig&) const = default;
+};
+
+// "reboot", "poweroff", "halt", "shell"; nullopt for anything else.
+std::optional<EmergencyAction> emergency_action_from_name(std::string_view name);
+const char* emergency_action_name(EmergencyAction a);
+
 struct ImageConfig {
     std::optional<WatchdogConfig> watchdog;
+    std::optional<EmergencyConfig> emergency;
     bool operator==(const ImageConfig&) const = default;
 };
 

@@ -1,5 +1,7 @@
 #include "config/runtime_config.hpp"
 
+#include <algorithm>
+
 namespace berth::config {
 
 using json = nlohmann::json;
@@ -48,7 +50,38 @@ RuntimeMount mount(const json& v, const std::string& path, Problems& p) {
     return m;
 }
 
+std::map<std::string, std::string> bind_ns(const json& v, Problems& p) {
+    std::map<std::string, std::string> out;
+    if (v.is_null()) return out;
+    if (!v.is_object()) {
+        p.add("bindNS", "expected a map of namespace to path, got " + v.dump());
+        return out;
+    }
+    const auto& types = bind_ns_types();
+    for (const auto& [k, x] : v.items()) {
+        std::string where = "bindNS." + k;
+        if (std::find(types.begin(), types.end(), k) == types.end()) {
+            p.add(where, "unknown namespace (expected cgroup, ipc, mnt, net, pid, user, uts)");
+        } else if (!x.is_string()) {
+            p.add(where, "expected a path, got " + x.dump());
+        } else {
+            const std::string& path = x.get_ref<const std::string&>();
+            if (path.size() < 2 || path[0] != '/' || path.find("/../") != std::string::npos ||
+                path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)
+                p.add(where, "\"" + path + "\" must be an absolute path without '..'");
+            else
+                out[k] = path;
+        }
+    }
+    return out;
+}
+
 }  // namespace
+
+const std::vector<std::string>& bind_ns_types() {
+    static const std::vector<std::string> types = {"cgroup", "ipc", "mnt", "net", "pid", "user", "uts"};
+    return types;
+}
 
 RuntimeConfig parse_runtime_config(const json& doc, const std::string& source) {
     if (!doc.is_object()) throw ConfigError(source, {"expected an object"});
@@ -78,10 +111,12 @@ RuntimeConfig parse_runtime_config(const json& doc, const std::string& source) {
             } catch (const ConfigError& e) {
                 p.list.insert(p.list.end(), e.problems().begin(), e.problems().end());
             }
-        } else if (key == "interfaces" || key == "bindNS" || key == "namespace") {
+        } else if (key == "bindNS") {
+            c.bind_ns = bind_ns(v, p);
+        } else if (key == "interfaces" || key == "namespace") {
             if (!v.is_null() && !v.empty()) p.add(key, "a LinuxKit key berth does not implement");
         } else {
-            p.add(key, "unknown key (expected mounts, mkdir, cgroups, berth)");
+            p.add(key, "unknown key (expected mounts, mkdir, cgroups, bindNS, berth)");
         }
     }
     if (!p.list.empty()) throw ConfigError(source, p.list);
@@ -103,6 +138,7 @@ json to_json(const RuntimeConfig& c) {
     }
     if (!c.mkdir.empty()) doc["mkdir"] = c.mkdir;
     if (!c.cgroups.empty()) doc["cgroups"] = c.cgroups;
+    if (!c.bind_ns.empty()) doc["bindNS"] = c.bind_ns;
     json policy = to_json(c.berth);
     if (!policy.empty()) doc["berth"] = policy;
     return doc;

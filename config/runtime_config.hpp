@@ -3,6 +3,7 @@
 // berth's service policy in "berth". `berth build` writes it through this model
 // and PID 1 reads it with the same one, so the build refuses what the boot would.
 #pragma once
+#include <map>
 #include <string>
 #include <vector>
 
@@ -26,15 +27,23 @@ struct RuntimeConfig {
     std::vector<RuntimeMount> mounts;  // in order; mkdir comes after them
     std::vector<std::string> mkdir;    // relative: under rootfs/
     std::vector<std::string> cgroups;  // relative names under /sys/fs/cgroup
+    // LinuxKit's bindNS: namespace (cgroup, ipc, mnt, net, pid, user, uts) ->
+    // absolute path where PID 1 binds the container's namespace after its
+    // setup and before its program starts, so that later containers can join
+    // it by path (`net: /run/netns/wg`).
+    std::map<std::string, std::string> bind_ns;
     ServicePolicy berth;
     bool operator==(const RuntimeConfig&) const = default;
 };
 
 // Parses and checks the whole document; throws ConfigError naming `source` and
 // listing every problem with its path ("mounts[0].destination: required").
-// LinuxKit's interfaces, bindNS and namespace are refused: berth does not
-// implement them, and an image must not boot meaning something else.
+// LinuxKit's interfaces and namespace are refused: berth does not implement
+// them, and an image must not boot meaning something else.
 RuntimeConfig parse_runtime_config(const nlohmann::json& doc, const std::string& source);
+
+// The bindNS namespace names, as /proc/PID/ns/ spells them.
+const std::vector<std::string>& bind_ns_types();
 
 // The document parse_runtime_config() reads back as `c`; empty lists and a
 // default policy are left out.

@@ -97,6 +97,15 @@ void apply_runtime_config(const config::RuntimeConfig& rt, const std::string& bu
     for (const auto& c : rt.cgroups) mkdir_all(fs::join("/sys/fs/cgroup", c), file + ": cgroups `" + c + "`");
 }
 
+config::RuntimeConfig read_runtime_config(const std::string& bundle_dir) {
+    const std::string file = fs::join(bundle_dir, "runtime.json");
+    auto text = fs::try_read_file(file);
+    if (!text) return {};
+    json rt = json::parse(*text, nullptr, false);
+    if (rt.is_discarded()) throw Error(file + ": not valid JSON", EINVAL);
+    return config::parse_runtime_config(rt, file);
+}
+
 void prepare_bundle_once(const std::string& bundle_dir, const std::string& marker_dir) {
     static std::set<std::string> prepared;
     if (prepared.count(bundle_dir)) return;
@@ -108,13 +117,7 @@ void prepare_bundle_once(const std::string& bundle_dir, const std::string& marke
         marker = fs::join(marker_dir, name);
         if (fs::exists(marker)) return;
     }
-    const std::string file = fs::join(bundle_dir, "runtime.json");
-    auto text = fs::try_read_file(file);
-    if (text) {
-        json rt = json::parse(*text, nullptr, false);
-        if (rt.is_discarded()) throw Error(file + ": not valid JSON", EINVAL);
-        apply_runtime_config(config::parse_runtime_config(rt, file), bundle_dir);
-    }
+    apply_runtime_config(read_runtime_config(bundle_dir), bundle_dir);
     prepared.insert(bundle_dir);
     if (!marker.empty()) {
         fs::mkdir_p(marker_dir, 0700);

@@ -2,8 +2,9 @@
 // `mounts` (in PID 1's mount namespace: the overlay of a container that is not
 // read-only, its tmpfs...), then `mkdir`, then `cgroups`. Relative paths are
 // relative to the bundle's rootfs/, as LinuxKit's service prepare step has them.
-// `interfaces`, `bindNS` and `namespace` are not implemented: the model refuses
-// a bundle that asks for them rather than running it differently.
+// `bindNS` is applied at each start (init/namespace_binding.hpp). `interfaces`
+// and `namespace` are not implemented: the model refuses a bundle that asks
+// for them rather than running it differently.
 #pragma once
 #include <string>
 
@@ -15,6 +16,10 @@ namespace berth::init {
 // `berth build` writes it with) for the bundle at `bundle_dir`. Throws
 // berth::Error naming runtime.json, the entry and the errno.
 void apply_runtime_config(const config::RuntimeConfig& rt, const std::string& bundle_dir);
+
+// <bundle_dir>/runtime.json parsed and checked; empty when there is none.
+// Throws berth::Error / oci::ConfigError naming the file.
+config::RuntimeConfig read_runtime_config(const std::string& bundle_dir);
 
 // Reads <bundle_dir>/runtime.json (absent: nothing to do) and applies it, once per
 // bundle for the life of PID 1: a restarted service keeps its mounts. Each

@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
+#include "init/namespace_binding.hpp"
 #include "runtime/launcher.hpp"
 
 namespace berth::init {
@@ -80,6 +81,7 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
     // runtime.json's mounts (the overlay of a writable container...) come first.
     prepare_bundle_once(c.bundle, dirs.prepared);
+    const auto bind_ns = read_runtime_config(c.bundle).bind_ns;
     runtime::LaunchRequest req;
     req.id = c.name;
     req.bundle_dir = c.bundle;
@@ -113,8 +115,34 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
         placed = std::make_unique<FdPlacement>(c.policy.readiness_fd, c.notify_w.get());
         req.preserve_fds = c.policy.readiness_fd - 2;
     }
+    // bindNS: the process waits on an exec FIFO until its namespaces are bound.
+    std::string fifo_path;
+    fs::Fd fifo;
+    if (!bind_ns.empty()) {
+        fifo_path = fs::join(dirs.prepared, c.name + ".start");
+        fs::mkdir_p(dirs.prepared, 0700);
+        ::unlink(fifo_path.c_str());
+        // Writable by the container's user, whoever it is (as runc's exec fifo).
+        if (::mkfifo(fifo_path.c_str(), 0600) < 0 || ::chmod(fifo_path.c_str(), 0622) < 0)
+            throw_errno("container `" + c.name + "`: create the exec fifo `" + fifo_path + "`");
+        fifo = lifted(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC), "open the exec fifo");
+        req.exec_fifo_fd = fifo.get();
+    }
     pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
-    return runtime::launch(req);
+    runtime::Process p = runtime::launch(req);
+    if (fifo) {
+        try {
+            bind_namespaces(bind_ns, p.pid, fs::join(c.bundle, "runtime.json"));
+            release_parked(fifo_path, p.pidfd, c.name);
+        } catch (...) {
+            ::kill(p.pid, SIGKILL);  // parked or gone: nothing of it ran
+            if (p.pidfd >= 0) ::close(p.pidfd);
+            ::unlink(fifo_path.c_str());
+            throw;
+        }
+        ::unlink(fifo_path.c_str());
+    }
+    return p;
 }
 
 // PID 1's descriptors (control connections, other services' pipes, the
@@ -204,22 +232,11 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     if (it == in_flight_.end()) return;
     InFlight& f = it->second;
     static char buf[64 * 1024];
-    iovec iov{buf, sizeof buf};
-    alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))];
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = ctl;
-    m.msg_controllen = sizeof ctl;
-    ssize_t n = ::recvmsg(f.report.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    unix_socket::Received got = unix_socket::receive(f.report.get(), buf, sizeof buf);
+    if (got.bytes < 0 && errno == EAGAIN) return;
+    ssize_t n = got.bytes;
     supervisor::LaunchResult r;
-    for (cmsghdr* h = CMSG_FIRSTHDR(&m); n > 0 && h; h = CMSG_NXTHDR(&m, h))
-        if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
-            int fd;
-            std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
-            r.pidfd.reset(fd);
-        }
+    r.pidfd = std::move(got.fd);
     std::string msg = n > 0 ? std::string(buf, size_t(n)) : "";
     if (msg.rfind("ok ", 0) == 0) {
         int ns_init = 0;
@@ -231,7 +248,10 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     } else {
         r.error = "container `" + f.name + "`: the launch process ended without a report";
     }
-    if (!r.error.empty()) r.pid = -1;
+    if (!r.error.empty()) {
+        r.pid = -1;
+        r.pidfd.reset();
+    }
     loop_.unwatch(f.report.get());
     Done done = std::move(f.done);
     in_flight_.erase(it);

@@ -1,24 +1,16 @@
 #include "init/early_boot.hpp"
 #include "init/cgroup_setup.hpp"
 
-#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <cstring>
-#include <sstream>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "init/boot_files.hpp"
-#include "init/copy_tree.hpp"
 #include "init/handover.hpp"
 #include "init/mount_plan.hpp"
-#include "init/netlink.hpp"
 
 namespace berth::init {
 namespace {
@@ -39,21 +31,12 @@ void log_steps(const std::vector<StepResult>& results, BootSummary* summary) {
     }
 }
 
-// Reopens 0/1/2 on /dev/console when the kernel could not give us a console
-// (an initramfs without /dev/console).
-void ensure_console() {
-    if (::fcntl(2, F_GETFD) >= 0) return;
-    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (fd < 0) return;
-    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
-    if (fd > 2) ::close(fd);
-}
-
 // tmpfs over a directory, keeping what the image put there (LinuxKit loses
 // `files:` under /var, #2503): mount the tmpfs aside, copy, move it in place.
 void mount_tmpfs_keeping(SysOps& sys, const MountStep& s) {
     const std::string aside = "/run/.berth-aside";
-    bool keep = s.target != "/run" && fs::is_dir(s.target) && !fs::list_dir(s.target).empty();
+    auto present = s.target != "/run" ? sys.list_dir(s.target) : std::nullopt;
+    bool keep = present && !present->empty();
     if (!keep) {
         log_steps(run_mount_steps(sys, {s}), nullptr);
         return;
@@ -64,18 +47,18 @@ void mount_tmpfs_keeping(SysOps& sys, const MountStep& s) {
         log::error("mount tmpfs for {}: {}", s.target, std::strerror(-err));
         return;
     }
-    CopyStats st = copy_tree(s.target, aside, false);
+    CopyStats st = sys.copy_tree(s.target, aside, false, {});
     if (st.errors) log::warn("copying image content of {}: {}", s.target, st.first_error);
     err = sys.mount(aside, s.target, "", MS_MOVE, "");
     if (err != 0) log::error("move tmpfs onto {}: {}", s.target, std::strerror(-err));
     else log::info("mounted tmpfs on {} (kept {} image files)", s.target, st.files);
-    ::rmdir(aside.c_str());
+    sys.rmdir(aside);
 }
 
 }  // namespace
 
-void load_modules(const std::string& list_path, BootSummary& summary) {
-    auto text = fs::try_read_file(list_path);
+void load_modules(SysOps& sys, const std::string& list_path, BootSummary& summary) {
+    auto text = sys.read_file(list_path);
     if (!text) {
         log::info("no kernel modules to load");
         return;
@@ -85,81 +68,76 @@ void load_modules(const std::string& list_path, BootSummary& summary) {
     for (const auto& p : problems) log::error("{}:{}: {}", list_path, p.line, p.reason);
     for (const auto& m : mods) {
         auto t0 = log::ms_since_start();
-        fs::Fd fd(::open(m.path.c_str(), O_RDONLY | O_CLOEXEC));
-        long rc = fd ? ::syscall(SYS_finit_module, fd.get(), m.params.c_str(), 0) : -1;
-        if (rc == 0 || errno == EEXIST) {
+        int rc = sys.load_module(m.path, m.params);
+        if (rc == 0 || rc == -EEXIST) {
             ++summary.modules_loaded;
             log::info("loaded module {} ({} ms)", m.path.substr(m.path.rfind('/') + 1),
                       log::ms_since_start() - t0);
         } else {
             ++summary.modules_failed;
-            log::error("load module {}: {}", m.path, std::strerror(errno));
+            log::error("load module {}: {}", m.path, std::strerror(-rc));
         }
     }
 }
 
-void apply_sysctl_dir(const std::string& dir) {
-    if (!fs::is_dir(dir)) return;
-    std::vector<std::string> names;
-    try {
-        names = fs::list_dir(dir);
-    } catch (const std::exception& e) {
-        log::error("{}", e.what());
-        return;
-    }
+void apply_sysctl_dir(SysOps& sys, const std::string& dir) {
+    auto names = sys.list_dir(dir);
+    if (!names) return;
     int applied = 0;
-    for (const auto& n : names) {
+    for (const auto& n : *names) {
         if (n.size() < 5 || n.substr(n.size() - 5) != ".conf") continue;
         std::string path = fs::join(dir, n);
-        auto text = fs::try_read_file(path);
+        auto text = sys.read_file(path);
         if (!text) continue;
         std::vector<ParseProblem> problems;
         for (const auto& e : parse_sysctl(*text, problems)) {
-            if (fs::try_write_file(sysctl_path(e.key), e.value)) ++applied;
+            int rc = sys.write_file(sysctl_path(e.key), e.value);
+            if (rc == 0) ++applied;
             else if (!e.ignore_failure)
-                log::error("{}:{}: sysctl {} = {}: {}", path, e.line, e.key, e.value, std::strerror(errno));
+                log::error("{}:{}: sysctl {} = {}: {}", path, e.line, e.key, e.value, std::strerror(-rc));
         }
         for (const auto& p : problems) log::error("{}:{}: {}", path, p.line, p.reason);
     }
     log::info("applied {} sysctl settings", applied);
 }
 
-void set_hostname(const std::map<std::string, std::string>& cmdline) {
+void set_hostname(SysOps& sys, const std::map<std::string, std::string>& cmdline) {
     std::string name;
     if (auto it = cmdline.find("berth.hostname"); it != cmdline.end()) name = it->second;
-    else if (auto t = fs::try_read_file("/etc/hostname")) name = fs::trim(*t);
+    else if (auto t = sys.read_file("/etc/hostname")) name = fs::trim(*t);
     if (name.empty()) name = "berth";
     if (!valid_hostname(name)) {
         log::error("invalid hostname `{}`, keeping the kernel's", name);
         return;
     }
-    if (::sethostname(name.data(), name.size()) < 0)
-        log::error("sethostname {}: {}", name, std::strerror(errno));
+    if (int rc = sys.sethostname(name); rc < 0)
+        log::error("sethostname {}: {}", name, std::strerror(-rc));
     else
         log::info("hostname {}", name);
 }
 
 BootSummary early_boot(SysOps& sys) {
     BootSummary summary;
-    const char* handover = ::getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
-    if (::getpid() == 1 && root_is_initramfs() && wants_squashfs_root()) {
+    auto handover = sys.getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
+    bool on_initramfs = sys.getpid() == 1 && root_is_initramfs(sys);
+    if (on_initramfs && wants_squashfs_root(sys)) {
         // kernel+squashfs: a failure leaves us on the small initramfs, which has no
         // containers; the boot goes on so that the console shows why.
-        std::string err = switch_to_squashfs_root();
+        std::string err = switch_to_squashfs_root(sys);
         if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
-    } else if (::getpid() == 1 && root_is_initramfs() && !(handover && std::strcmp(handover, "0") == 0)) {
-        std::string err = hand_over_initramfs();
+    } else if (on_initramfs && handover.value_or("") != "0") {
+        std::string err = hand_over_initramfs(sys);
         if (!err.empty()) log::error("initramfs hand-over failed, staying on it: {}", err);
     }
-    auto filesystems = parse_filesystems(fs::try_read_file("/proc/filesystems").value_or(""));
+    auto filesystems = parse_filesystems(sys.read_file("/proc/filesystems").value_or(""));
     if (filesystems.empty()) {
         // /proc is not mounted yet: mount it first, then read the list.
         log_steps(run_mount_steps(sys, {{"proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, "", 0555, true}}), nullptr);
-        filesystems = parse_filesystems(fs::try_read_file("/proc/filesystems").value_or(""));
+        filesystems = parse_filesystems(sys.read_file("/proc/filesystems").value_or(""));
     }
     log_steps(run_mount_steps(sys, kernel_mounts(filesystems)), &summary);
-    summary.cmdline = parse_cmdline(fs::try_read_file("/proc/cmdline").value_or(""));
-    ensure_console();
+    summary.cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
+    sys.ensure_console();
     if (summary.cgroup2) enable_cgroup_controllers(sys, "/sys/fs/cgroup");
 
     // tmpfs first: moving a mount into place is refused once / is shared.
@@ -177,21 +155,21 @@ BootSummary early_boot(SysOps& sys) {
     else
         log::info("root file system is read-only");
 
-    load_modules("/etc/berth/modules", summary);
-    set_hostname(summary.cmdline);
-    if (std::string err = link_up("lo"); !err.empty()) log::error("lo: {}", err);
+    load_modules(sys, "/etc/berth/modules", summary);
+    set_hostname(sys, summary.cmdline);
+    if (std::string err = sys.link_up("lo"); !err.empty()) log::error("lo: {}", err);
     else log::info("lo is up");
-    apply_sysctl_dir("/etc/sysctl.d");
+    apply_sysctl_dir(sys, "/etc/sysctl.d");
 
     // Ctrl-Alt-Del becomes SIGINT to PID 1 instead of an immediate reboot.
-    if (::reboot(RB_DISABLE_CAD) < 0) log::warn("disable Ctrl-Alt-Del: {}", std::strerror(errno));
+    if (int rc = sys.reboot(RB_DISABLE_CAD); rc < 0)
+        log::warn("disable Ctrl-Alt-Del: {}", std::strerror(-rc));
     // /etc/resolv.conf in the read-only image points here; DHCP writes it.
-    int fd = ::open("/run/resolv.conf", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0) log::warn("create /run/resolv.conf: {}", std::strerror(errno));
-    else ::close(fd);
+    if (int rc = sys.create_file("/run/resolv.conf", 0644); rc < 0)
+        log::warn("create /run/resolv.conf: {}", std::strerror(-rc));
     // Services inherit a generous descriptor limit; their configs lower it.
-    struct rlimit rl { 1048576, 1048576 };
-    if (::setrlimit(RLIMIT_NOFILE, &rl) < 0) log::warn("raise RLIMIT_NOFILE: {}", std::strerror(errno));
+    if (int rc = sys.set_nofile_limit(1048576); rc < 0)
+        log::warn("raise RLIMIT_NOFILE: {}", std::strerror(-rc));
     return summary;
 }
 

@@ -18,8 +18,8 @@ struct BootSummary {
 BootSummary early_boot(SysOps& sys);
 
 // Individual steps, exposed for tests and reuse.
-void load_modules(const std::string& list_path, BootSummary& summary);
-void apply_sysctl_dir(const std::string& dir);
-void set_hostname(const std::map<std::string, std::string>& cmdline);
+void load_modules(SysOps& sys, const std::string& list_path, BootSummary& summary);
+void apply_sysctl_dir(SysOps& sys, const std::string& dir);
+void set_hostname(SysOps& sys, const std::map<std::string, std::string>& cmdline);
 
 }  // namespace berth::init

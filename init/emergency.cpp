@@ -10,14 +10,39 @@ namespace berth::init {
 
 using supervisor::PowerAction;
 
-EmergencyChoice emergency_choice(const std::map<std::string, std::string>& cmdline) {
+namespace {
+
+// berth.emergency= when present and valid.
+std::optional<EmergencyChoice> cmdline_choice(const std::map<std::string, std::string>& cmdline) {
     auto it = cmdline.find("berth.emergency");
-    if (it == cmdline.end() || it->second == "reboot") return EmergencyChoice::reboot;
-    if (it->second == "poweroff") return EmergencyChoice::poweroff;
-    if (it->second == "halt") return EmergencyChoice::halt;
-    if (it->second == "shell") return EmergencyChoice::shell;
-    log::warn("berth.emergency={}: not one of shell, reboot, poweroff, halt; using reboot", it->second);
-    return EmergencyChoice::reboot;
+    if (it == cmdline.end()) return std::nullopt;
+    auto a = config::emergency_action_from_name(it->second);
+    if (!a) log::warn("berth.emergency={}: not one of shell, reboot, poweroff, halt; ignored", it->second);
+    return a;
+}
+
+}  // namespace
+
+EmergencyChoice emergency_choice(const std::map<std::string, std::string>& cmdline) {
+    return cmdline_choice(cmdline).value_or(EmergencyChoice::reboot);
+}
+
+config::EmergencyConfig emergency_settings(const std::map<std::string, std::string>& cmdline,
+                                           const std::optional<std::string>& image_json) {
+    config::EmergencyConfig settings;
+    if (image_json) {
+        auto doc = nlohmann::json::parse(*image_json, nullptr, false);
+        if (doc.is_object() && doc.contains("emergency")) {
+            try {
+                settings = *config::parse_image_config({{"emergency", doc["emergency"]}}, config::kImageConfigPath)
+                                .emergency;
+            } catch (const std::exception& e) {
+                log::error("{}; using the default emergency settings", e.what());
+            }
+        }
+    }
+    if (auto a = cmdline_choice(cmdline)) settings.action = *a;
+    return settings;
 }
 
 PowerAction action_for_signal(int sig) {
@@ -47,8 +72,8 @@ PowerAction emergency_wait(SysOps& sys, EmergencyChoice choice, int delay_ms) {
         }
     }
     if (shell < 0)
-        log::error("emergency: {} in {} s (poweroff, reboot and halt signals work meanwhile)",
-                   supervisor::action_name(fallback), delay_ms / 1000);
+        log::error("emergency: {} in {} (poweroff, reboot and halt signals work meanwhile)",
+                   supervisor::action_name(fallback), config::format_duration(delay_ms));
     std::int64_t deadline = sys.now_ms() + delay_ms;
     for (;;) {
         std::int64_t left = deadline - sys.now_ms();
@@ -69,13 +94,19 @@ PowerAction emergency_wait(SysOps& sys, EmergencyChoice choice, int delay_ms) {
     }
 }
 
-void emergency(SysOps& sys, const std::string& error) {
+PowerAction emergency_until_reboot(SysOps& sys, const std::string& error) {
     log::error("PID 1 cannot go on: {}", error);
     auto cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
-    PowerAction a = emergency_wait(sys, emergency_choice(cmdline), kEmergencyDelayMs);
+    config::EmergencyConfig settings = emergency_settings(cmdline, sys.read_file(config::kImageConfigPath));
+    PowerAction a = emergency_wait(sys, settings.action, int(settings.delay_ms));
     kill_everything(sys, 2000);
     unmount_all(sys);
     final_reboot(sys, a);
+    return a;
+}
+
+void emergency(SysOps& sys, const std::string& error) {
+    emergency_until_reboot(sys, error);
     // reboot(2) refused: PID 1 must still never exit, nor leave zombies.
     for (;;) {
         int sig = sys.wait_signal(60000);

@@ -3,31 +3,33 @@
 #pragma once
 #include <string>
 
+#include "init/sys_ops.hpp"
+
 namespace berth::init {
 
 // True when "/" is ramfs or tmpfs, i.e. the kernel's initramfs.
-bool root_is_initramfs();
+bool root_is_initramfs(SysOps& sys);
 
 // Copies / into a new tmpfs (freeing the initramfs file by file), moves it onto
 // / and chroots into it. Returns an empty string, or the reason it failed (the
 // boot then continues on the old root; containers fall back to MS_MOVE+chroot).
-std::string hand_over_initramfs();
+std::string hand_over_initramfs(SysOps& sys);
 
 // The kernel+squashfs output: a small initramfs whose marker file asks PID 1 to
 // mount the image's squashfs (on a disk) read-only as the root.
 constexpr const char* kSquashfsRootMarker = "/etc/berth/squashfs-root";
-bool wants_squashfs_root();
+bool wants_squashfs_root(SysOps& sys);
 
 // The device holding the squashfs root: `requested` (berth.root=) when given, else
 // the first whole block device or partition whose first bytes are the squashfs
 // signature. Waits at most `wait_ms` for it to appear (disk drivers probe
 // asynchronously). Returns "" when none is found.
-std::string find_squashfs_root(const std::string& requested, int wait_ms);
+std::string find_squashfs_root(SysOps& sys, const std::string& requested, int wait_ms);
 
 // Loads the boot modules, mounts the squashfs read-only, frees the initramfs and
 // makes the squashfs the root (as the tmpfs hand-over does, so pivot_root works
 // for containers). /proc, /sys and /dev are mounted for the search and detached
 // again; the normal boot mounts them on the new root. Returns "" or the reason.
-std::string switch_to_squashfs_root();
+std::string switch_to_squashfs_root(SysOps& sys);
 
 }  // namespace berth::init

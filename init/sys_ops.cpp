@@ -4,8 +4,11 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <dirent.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,6 +17,7 @@
 #include <cerrno>
 
 #include "common/fs.hpp"
+#include "init/netlink.hpp"
 
 namespace berth::init {
 
@@ -115,6 +119,103 @@ void RealSysOps::sleep_ms(int ms) {
     timespec ts{ms / 1000, long(ms % 1000) * 1000000L};
     while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
     }
+}
+
+int RealSysOps::rmdir(const std::string& path) { return result(::rmdir(path.c_str())); }
+int RealSysOps::chdir(const std::string& path) { return result(::chdir(path.c_str())); }
+int RealSysOps::chroot(const std::string& path) { return result(::chroot(path.c_str())); }
+pid_t RealSysOps::getpid() { return ::getpid(); }
+
+std::optional<std::string> RealSysOps::getenv(const std::string& name) {
+    const char* v = ::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+}
+
+std::optional<std::vector<std::string>> RealSysOps::list_dir(const std::string& path) {
+    if (!fs::is_dir(path)) return std::nullopt;
+    try {
+        return fs::list_dir(path);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+std::optional<std::string> RealSysOps::read_head(const std::string& path, std::size_t size) {
+    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return std::nullopt;
+    std::string buf(size, '\0');
+    ssize_t n = ::pread(fd.get(), buf.data(), size, 0);
+    if (n < 0) return std::nullopt;
+    buf.resize(size_t(n));
+    return buf;
+}
+
+int RealSysOps::load_module(const std::string& path, const std::string& params) {
+    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return -errno;
+    return result(int(::syscall(SYS_finit_module, fd.get(), params.c_str(), 0)));
+}
+
+int RealSysOps::sethostname(const std::string& name) { return result(::sethostname(name.data(), name.size())); }
+
+std::string RealSysOps::link_up(const std::string& ifname) { return init::link_up(ifname); }
+
+int RealSysOps::create_file(const std::string& path, mode_t mode) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, mode);
+    if (fd < 0) return -errno;
+    ::close(fd);
+    return 0;
+}
+
+int RealSysOps::set_nofile_limit(unsigned long limit) {
+    struct rlimit rl { limit, limit };
+    return result(::setrlimit(RLIMIT_NOFILE, &rl));
+}
+
+void RealSysOps::ensure_console() {
+    if (::fcntl(2, F_GETFD) >= 0) return;
+    int fd = ::open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return;
+    for (int i = 0; i < 3; ++i) ::dup2(fd, i);
+    if (fd > 2) ::close(fd);
+}
+
+CopyStats RealSysOps::copy_tree(const std::string& from, const std::string& to, bool move,
+                                const std::set<std::string>& skip) {
+    return init::copy_tree(from, to, move, skip);
+}
+
+namespace {
+// Never crosses into another file system (the new root, or anything still mounted).
+void remove_same_fs_at(int dir_fd, dev_t dev) {
+    DIR* d = ::fdopendir(dir_fd);
+    if (!d) {
+        ::close(dir_fd);
+        return;
+    }
+    while (struct dirent* e = ::readdir(d)) {
+        std::string n = e->d_name;
+        if (n == "." || n == "..") continue;
+        struct stat st {};
+        if (::fstatat(::dirfd(d), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev) continue;
+        if (S_ISDIR(st.st_mode)) {
+            int sub = ::openat(::dirfd(d), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub >= 0) remove_same_fs_at(sub, dev);
+            ::unlinkat(::dirfd(d), n.c_str(), AT_REMOVEDIR);
+        } else {
+            ::unlinkat(::dirfd(d), n.c_str(), 0);
+        }
+    }
+    ::closedir(d);
+}
+}  // namespace
+
+void RealSysOps::remove_same_fs(const std::string& root) {
+    struct stat st {};
+    if (::stat(root.c_str(), &st) < 0) return;
+    int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) remove_same_fs_at(fd, st.st_dev);
 }
 
 }  // namespace berth::init

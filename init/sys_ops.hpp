@@ -1,4 +1,5 @@
-// The system calls early boot, shutdown and the emergency path make, behind an
+// The system calls early boot (the initramfs hand-over, mounts, modules,
+// sysctl), shutdown and the emergency path make, behind an
 // interface so that their logic is unit-tested without a kernel (dinit's
 // approach). Each method returns 0 (or a value) or -errno; none throws.
 #pragma once
@@ -6,7 +7,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
+#include <vector>
+
+#include "init/copy_tree.hpp"
 
 namespace berth::init {
 
@@ -41,6 +46,29 @@ public:
     // Monotonic time.
     virtual std::int64_t now_ms() = 0;
     virtual void sleep_ms(int ms) = 0;
+
+    // Early boot: the initramfs hand-over, modules, sysctl, hostname.
+    virtual int rmdir(const std::string& path) = 0;
+    virtual int chdir(const std::string& path) = 0;
+    virtual int chroot(const std::string& path) = 0;
+    virtual pid_t getpid() = 0;
+    virtual std::optional<std::string> getenv(const std::string& name) = 0;
+    // Sorted names in a directory (no . and ..), or nullopt when it cannot be read.
+    virtual std::optional<std::vector<std::string>> list_dir(const std::string& path) = 0;
+    // The first `size` bytes of a file (a block device's signature), or nullopt.
+    virtual std::optional<std::string> read_head(const std::string& path, std::size_t size) = 0;
+    // finit_module(2) of the file with its parameters: 0 or -errno (-EEXIST: loaded already).
+    virtual int load_module(const std::string& path, const std::string& params) = 0;
+    virtual int sethostname(const std::string& name) = 0;
+    virtual std::string link_up(const std::string& ifname) = 0;  // "" or the reason
+    virtual int create_file(const std::string& path, mode_t mode) = 0;  // kept when present
+    virtual int set_nofile_limit(unsigned long limit) = 0;
+    // 0/1/2 on /dev/console when the kernel left them closed.
+    virtual void ensure_console() = 0;
+    virtual CopyStats copy_tree(const std::string& from, const std::string& to, bool move,
+                                const std::set<std::string>& skip) = 0;
+    // Deletes what lies below `root` on root's own file system (frees an initramfs).
+    virtual void remove_same_fs(const std::string& root) = 0;
 };
 
 // The real thing.
@@ -63,6 +91,22 @@ public:
     bool exists(const std::string& path) override;
     std::int64_t now_ms() override;
     void sleep_ms(int ms) override;
+    int rmdir(const std::string& path) override;
+    int chdir(const std::string& path) override;
+    int chroot(const std::string& path) override;
+    pid_t getpid() override;
+    std::optional<std::string> getenv(const std::string& name) override;
+    std::optional<std::vector<std::string>> list_dir(const std::string& path) override;
+    std::optional<std::string> read_head(const std::string& path, std::size_t size) override;
+    int load_module(const std::string& path, const std::string& params) override;
+    int sethostname(const std::string& name) override;
+    std::string link_up(const std::string& ifname) override;
+    int create_file(const std::string& path, mode_t mode) override;
+    int set_nofile_limit(unsigned long limit) override;
+    void ensure_console() override;
+    CopyStats copy_tree(const std::string& from, const std::string& to, bool move,
+                        const std::set<std::string>& skip) override;
+    void remove_same_fs(const std::string& root) override;
 };
 
 }  // namespace berth::init

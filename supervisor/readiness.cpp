@@ -65,17 +65,9 @@ void Supervisor::watch_notify(Container& c) {
             pid_t sender = 0;
             ssize_t n;
             if (datagram) {
-                iovec iov{buf, sizeof buf};
-                alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(ucred))];
-                msghdr m{};
-                m.msg_iov = &iov;
-                m.msg_iovlen = 1;
-                m.msg_control = ctl;
-                m.msg_controllen = sizeof ctl;
-                n = ::recvmsg(c.notify_r.get(), &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-                for (cmsghdr* h = CMSG_FIRSTHDR(&m); n >= 0 && h; h = CMSG_NXTHDR(&m, h))
-                    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS)
-                        sender = reinterpret_cast<ucred*>(CMSG_DATA(h))->pid;
+                unix_socket::Received got = unix_socket::receive(c.notify_r.get(), buf, sizeof buf);
+                n = got.bytes;
+                sender = got.sender;
             } else {
                 n = ::read(c.notify_r.get(), buf, sizeof buf);
                 sender = c.pid;  // only the service holds the write end

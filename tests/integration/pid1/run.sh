@@ -55,6 +55,21 @@ bundle services graceful new '[]' \
   'trap "echo graceful: got SIGTERM; exit 0" TERM; echo graceful: ready; while :; do sleep 0.1; done'
 bundle services poweroff host '["CAP_KILL"]' \
   'for i in $(seq 1 200); do (sleep 0.05 &); done; sleep 2; echo "poweroff: pid1 $(grep -E "^VmHWM" /proc/1/status)"; echo "poweroff: zombies=$(cat /proc/[0-9]*/stat 2>/dev/null | awk "\$3==\"Z\"" | wc -l)"; echo poweroff: requesting; kill -USR2 1; exec sleep 1000'
+# bindNS (LinuxKit's runtime.json): an onboot container's new network namespace,
+# with lo brought up in it, is bound to a path before its program starts and
+# outlives it; a service joins it by that path.
+bundle onboot 003-netns new '["CAP_NET_ADMIN"]' 'ip link set lo up && echo "netns-owner: $(readlink /proc/self/ns/net)"'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/003-netns/config.json"
+echo '{"bindNS": {"net": "/run/netns/berth-test"}}' > "$root/containers/onboot/003-netns/runtime.json"
+# A bind that cannot be made fails the container before its program runs.
+bundle onboot 004-badbind new '[]' 'echo badbind-ran'
+echo '{"bindNS": {"uts": "/proc/berth-nope/uts"}}' > "$root/containers/onboot/004-badbind/runtime.json"
+# A path that holds another file system is refused, never detached: /run (and
+# the netns bound under it) must stay for the services.
+bundle onboot 005-binddir new '[]' 'echo binddir-ran'
+echo '{"bindNS": {"uts": "/run"}}' > "$root/containers/onboot/005-binddir/runtime.json"
+bundle services netjoiner new '[]' 'echo "netns-joiner: $(readlink /proc/self/ns/net) $(ip -o link show lo | grep -o "<[^>]*>")"; exec sleep 1000'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-test"}]|' "$root/containers/services/netjoiner/config.json"
 # A 5 MB config.json: refused before it is read, in the launch process; PID 1's
 # memory never sees it.
 bundle services huge new '[]' 'echo huge-ran'
@@ -83,7 +98,7 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/  | /' "$log"
 
 check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
-check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 2 onboot ok, 1 onboot failed, 3 services running'
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 3 onboot ok, 3 onboot failed, 4 services running'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
@@ -97,6 +112,14 @@ svc=$(line_of "$log" 'services [a-z]+: started')
 onboot_in_lexical_order() { [ "$first" -gt 0 ] && [ "$second" -gt "$first" ] && [ "$third" -gt "$second" ]; }
 check "onboot containers ran in lexical order (lines $first, $second, $third)" onboot_in_lexical_order
 check "every onboot container finished before any service started" [ "$svc" -gt "$(line_of "$log" 'onboot 002-last: exit status 0')" ]
+owner_ns=$(sed -n 's/.*netns-owner: \(net:\[[0-9]*\]\).*/\1/p' "$log")
+joiner_ns=$(sed -n 's/.*netns-joiner: \(net:\[[0-9]*\]\).*/\1/p' "$log")
+check "bindNS: a service joins an exited onboot container's network namespace by its path (${owner_ns:-?} / ${joiner_ns:-?})" \
+  bash -c "[ -n '$owner_ns' ] && [ '$owner_ns' = '$joiner_ns' ]"
+check "bindNS: the joined namespace is the owner's (lo is up there)" has "$log" 'netns-joiner: net:\[[0-9]+\] <LOOPBACK,UP,LOWER_UP>'
+check "bindNS: a bind that cannot be made fails its container, naming runtime.json and the path" has "$log" 'onboot 004-badbind: FAILED.*/004-badbind/runtime.json: bindNS.uts `/proc/berth-nope/uts`'
+check "bindNS: ... and its program never ran" bash -c "! grep -q badbind-ran '$log'"
+check "bindNS: a path holding another file system is refused (and /run stays mounted)" has "$log" 'onboot 005-binddir: FAILED.*bindNS.uts `/run`: create the mount point: Is a directory'
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
 hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")
@@ -125,7 +148,7 @@ elog=$work/emergency.log
 timeout 40 unshare --pid --mount --uts --ipc --net --fork --propagation private \
   sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$elog" 2>&1 &
 tpid=$!
-for i in $(seq 1 100); do grep -q 'emergency: reboot in 10 s' "$elog" && break; sleep 0.1; done
+for i in $(seq 1 100); do grep -q 'emergency: reboot in 10s' "$elog" && break; sleep 0.1; done
 upid=$(pgrep -P "$tpid" | head -1); ipid=$(pgrep -P "${upid:-0}" | head -1)
 sleep 1
 t0=$(date +%s%N)
@@ -134,7 +157,22 @@ wait "$tpid"; erc=$?
 signal_to_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 sed 's/^/  e| /' "$elog"
 check "a failure of PID 1's own setup is logged" has "$elog" 'PID 1 cannot go on: setup failure requested by BERTH_TEST_SETUP_FAILURE'
-check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10 s'
+check "then the documented emergency path: reboot after 10 s, signals still obeyed" has "$elog" 'emergency: reboot in 10s'
 check "a poweroff signal during the delay is obeyed at once (${signal_to_end_ms} ms, status $erc)" \
   bash -c "grep -q 'emergency: signal 12: poweroff' '$elog' && grep -q 'poweroff now' '$elog' && [ $signal_to_end_ms -lt 5000 ] && [ $erc != 124 ]"
+
+# The image's own choice (image.json, as `berth build` writes it from the
+# YAML's `emergency:`): poweroff after 1 s, with no signal from outside.
+ilog=$work/emergency-image.log
+printf '{"emergency": {"action": "poweroff", "delay": "1s"}}\n' > "$root/etc/berth/image.json"
+t0=$(date +%s%N)
+timeout 30 unshare --pid --mount --uts --ipc --net --fork --propagation private \
+  sh -c "mount --bind '$root' '$root' && cd '$root' && exec env BERTH_TEST_SETUP_FAILURE=1 chroot . /init" > "$ilog" 2>&1
+irc=$?
+image_end_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+rm -f "$root/etc/berth/image.json"
+sed 's/^/  i| /' "$ilog"
+check "the emergency choice comes from image.json: poweroff after 1s" has "$ilog" 'emergency: poweroff in 1s'
+check "and it happens by itself (${image_end_ms} ms, status $irc)" \
+  bash -c "grep -q 'poweroff now' '$ilog' && [ $image_end_ms -lt 15000 ] && [ $irc != 124 ]"
 finish

@@ -75,8 +75,13 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     json rt = generate_runtime_json(c);
     CHECK(rt["mkdir"] == json{"/var/x"});
     CHECK(rt["cgroups"] == json{"berth/s"});
-    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {bindNS: {net: /run/netns/s}}\n"),
-                      Contains("services[0].runtime.bindNS: 'bindNS' is a LinuxKit runtime key that berth does not implement"));
+    // bindNS reaches runtime.json; what PID 1 would refuse fails the build.
+    json bound = generate_runtime_json(parse(std::string(kHead) + "    runtime: {bindNS: {net: /run/netns/s}}\n").services[0]);
+    CHECK(bound["bindNS"] == json{{"net", "/run/netns/s"}});
+    CHECK_THROWS_WITH(generate_runtime_json(parse(std::string(kHead) + "    runtime: {bindNS: {network: /run/netns/s}}\n").services[0]),
+                      Contains("bindNS.network: unknown namespace"));
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0}]}\n"),
+                      Contains("services[0].runtime.interfaces: 'interfaces' is a LinuxKit runtime key that berth does not implement"));
 
     // berth's defaults apply when the YAML says nothing.
     json def = generate_oci_config(parse(kHead).services[0], {}, sec);
@@ -167,6 +172,22 @@ TEST_CASE("keys: a watchdog PID 1 would refuse is a build error at its line", "[
                       Contains("t.yml:" + std::to_string(line) + ":13: watchdog.interval: must be at least 100ms"));
     ImageSpec ok = parse(head + "watchdog:\n  timeout: 1m\n");
     CHECK(ok.watchdog->timeout_s == 60);
+}
+
+// The emergency path's choice: PID 1 reads it from image.json; what it would
+// refuse fails the build at its line.
+TEST_CASE("keys: emergency {action, delay} is checked by PID 1's model, at its line", "[builder][keys][emergency]") {
+    std::string head = std::string(kHead);
+    int line = int(std::count(head.begin(), head.end(), '\n')) + 2;
+    ImageSpec ok = parse(head + "emergency:\n  action: shell\n  delay: 30s\n");
+    REQUIRE(ok.emergency);
+    CHECK(*ok.emergency == berth::config::EmergencyConfig{berth::config::EmergencyAction::shell, 30000});
+    CHECK(parse(head + "emergency: {action: poweroff}\n").emergency->delay_ms == 10000);
+    CHECK_FALSE(parse(head).emergency);
+    CHECK_THROWS_WITH(parse(head + "emergency:\n  action: explode\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":11: emergency.action: expected one of reboot, poweroff, halt, shell"));
+    CHECK_THROWS_WITH(parse(head + "emergency:\n  delay: 2h\n"),
+                      Contains("t.yml:" + std::to_string(line) + ":10: emergency.delay: must be at most 1h"));
 }
 
 TEST_CASE("keys: the image label gives defaults that the YAML overrides key by key", "[builder][keys][label]") {

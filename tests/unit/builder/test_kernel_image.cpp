@@ -181,7 +181,8 @@ TEST_CASE("kernel import: into the store, found by its reference", "[builder][ke
     fs::write_file(root + "/boot/vmlinuz-" + kVersion, "VMLINUZ");
     test::write_fake_module(root + "/lib/modules/" + kVersion + "/kernel/foo.ko", {"name=foo", "depends="});
     StoreEntry e = import_kernel_image(root, "debian-kernel:test", tmp / "store", tmp / "kcache", Arch::amd64);
-    CHECK(e.reference == "debian-kernel:test");
+    // The store names entries by the normalised reference.
+    CHECK(e.reference == "docker.io/library/debian-kernel:test");
     ImageStore store(tmp / "store");
     REQUIRE(store.has("debian-kernel:test"));
     // Nothing of the staging is left in the store.
@@ -190,7 +191,7 @@ TEST_CASE("kernel import: into the store, found by its reference", "[builder][ke
     img.kind = ResolvedImage::Kind::oci;
     img.reference = e.reference;
     img.what = "kernel.image";
-    img.oci = open_oci_image(tmp / "store", "debian-kernel:test", Platform{}, img.what);
+    img.oci = open_oci_image(tmp / "store", e.reference, Platform{}, img.what);
     KernelFiles k = kernel_from_image(img, KernelImageNames{}, tmp / "cache", Arch::amd64);
     CHECK(fs::read_file(k.vmlinuz) == "VMLINUZ");
     CHECK(ModuleTree(k.modules_dir).file_of("foo") == std::optional<std::string>("kernel/foo.ko"));

@@ -30,11 +30,22 @@ struct FakeSys : berth::init::SysOps {
     // What kill(-1, SIGTERM/SIGKILL) does to the children: the time they exit.
     std::int64_t term_takes_ms = 0;
     bool ignore_term = false;
+    // Early boot.
+    std::map<std::string, int> mount_errors;   // target -> -errno
+    std::map<std::string, long> types;         // statfs f_type by path
+    std::map<std::string, std::string> env;
+    pid_t pid = 1;
+    std::map<std::string, std::vector<std::string>> dirs;  // list_dir results
+    std::map<std::string, int> module_errors;  // module path -> -errno
+    std::map<std::string, int> chroot_errors;  // path -> -errno
+    std::string hostname;
+    berth::init::CopyStats copy_result;
 
     int mount(const std::string&, const std::string& target, const std::string&, unsigned long flags,
               const std::string&) override {
         calls.push_back("mount " + target + " " + std::to_string(flags));
-        return 0;
+        auto it = mount_errors.find(target);
+        return it == mount_errors.end() ? 0 : it->second;
     }
     int umount(const std::string& target, int) override {
         calls.push_back("umount " + target);
@@ -48,7 +59,10 @@ struct FakeSys : berth::init::SysOps {
     }
     int mkdir(const std::string&, mode_t) override { return 0; }
     int symlink(const std::string&, const std::string&) override { return 0; }
-    long fs_type(const std::string&) override { return 0; }
+    long fs_type(const std::string& path) override {
+        auto it = types.find(path);
+        return it == types.end() ? 0 : it->second;
+    }
     int kill(pid_t pid, int sig) override {
         calls.push_back("kill " + std::to_string(pid) + " " + std::to_string(sig));
         if (pid != -1) return 0;
@@ -120,6 +134,65 @@ struct FakeSys : berth::init::SysOps {
     bool exists(const std::string& path) override { return files_present.count(path) > 0; }
     std::int64_t now_ms() override { return clock; }
     void sleep_ms(int ms) override { clock += ms; }
+
+    int rmdir(const std::string& path) override {
+        calls.push_back("rmdir " + path);
+        return 0;
+    }
+    int chdir(const std::string& path) override {
+        calls.push_back("chdir " + path);
+        return 0;
+    }
+    int chroot(const std::string& path) override {
+        calls.push_back("chroot " + path);
+        auto it = chroot_errors.find(path);
+        return it == chroot_errors.end() ? 0 : it->second;
+    }
+    pid_t getpid() override { return pid; }
+    std::optional<std::string> getenv(const std::string& name) override {
+        auto it = env.find(name);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    }
+    std::optional<std::vector<std::string>> list_dir(const std::string& path) override {
+        auto it = dirs.find(path);
+        if (it == dirs.end()) return std::nullopt;
+        return it->second;
+    }
+    std::optional<std::string> read_head(const std::string& path, std::size_t size) override {
+        auto it = files.find(path);
+        if (it == files.end()) return std::nullopt;
+        return it->second.substr(0, size);
+    }
+    int load_module(const std::string& path, const std::string& params) override {
+        calls.push_back("load_module " + path + (params.empty() ? "" : " " + params));
+        auto it = module_errors.find(path);
+        return it == module_errors.end() ? 0 : it->second;
+    }
+    int sethostname(const std::string& name) override {
+        calls.push_back("sethostname " + name);
+        hostname = name;
+        return 0;
+    }
+    std::string link_up(const std::string& ifname) override {
+        calls.push_back("link_up " + ifname);
+        return "";
+    }
+    int create_file(const std::string& path, mode_t) override {
+        calls.push_back("create " + path);
+        return 0;
+    }
+    int set_nofile_limit(unsigned long limit) override {
+        calls.push_back("nofile " + std::to_string(limit));
+        return 0;
+    }
+    void ensure_console() override { calls.push_back("ensure_console"); }
+    berth::init::CopyStats copy_tree(const std::string& from, const std::string& to, bool move,
+                                     const std::set<std::string>&) override {
+        calls.push_back("copy_tree " + from + " " + to + (move ? " move" : ""));
+        return copy_result;
+    }
+    void remove_same_fs(const std::string& root) override { calls.push_back("remove_same_fs " + root); }
 };
 
 }  // namespace testing

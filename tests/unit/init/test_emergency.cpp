@@ -14,12 +14,66 @@ using namespace berth::init;
 using berth::supervisor::PowerAction;
 using testing::FakeSys;
 
+namespace {
+// A rescue shell that exits after a minute.
+struct ShellLater : FakeSys {
+    int spawn_on_console(const std::string& p) override {
+        int pid = FakeSys::spawn_on_console(p);
+        children[pid] = 60000;
+        return pid;
+    }
+};
+}  // namespace
+
 TEST_CASE("emergency: the choice comes from berth.emergency, reboot by default") {
     CHECK(emergency_choice({}) == EmergencyChoice::reboot);
     CHECK(emergency_choice({{"berth.emergency", "shell"}}) == EmergencyChoice::shell);
     CHECK(emergency_choice({{"berth.emergency", "poweroff"}}) == EmergencyChoice::poweroff);
     CHECK(emergency_choice({{"berth.emergency", "halt"}}) == EmergencyChoice::halt);
     CHECK(emergency_choice({{"berth.emergency", "nonsense"}}) == EmergencyChoice::reboot);
+    CHECK(emergency_choice({{"berth.emergency", "reboot"}}) == EmergencyChoice::reboot);
+}
+
+TEST_CASE("emergency: the image's choice from image.json, berth.emergency= overriding its action") {
+    using berth::config::EmergencyConfig;
+    const std::string shell30 = R"({"emergency": {"action": "shell", "delay": "30s"}})";
+    CHECK(emergency_settings({}, std::nullopt) == EmergencyConfig{EmergencyChoice::reboot, kEmergencyDelayMs});
+    CHECK(emergency_settings({}, std::string("{}")) == EmergencyConfig{EmergencyChoice::reboot, kEmergencyDelayMs});
+    CHECK(emergency_settings({}, shell30) == EmergencyConfig{EmergencyChoice::shell, 30000});
+    // The command line wins for the action; the image's delay stays.
+    CHECK(emergency_settings({{"berth.emergency", "poweroff"}}, shell30) == EmergencyConfig{EmergencyChoice::poweroff, 30000});
+    CHECK(emergency_settings({{"berth.emergency", "shell"}}, std::nullopt) ==
+          EmergencyConfig{EmergencyChoice::shell, kEmergencyDelayMs});
+    // An invalid command-line value is ignored, not turned into reboot.
+    CHECK(emergency_settings({{"berth.emergency", "nonsense"}}, shell30) == EmergencyConfig{EmergencyChoice::shell, 30000});
+    // A broken emergency object: the defaults. A broken watchdog beside a good one: the image's choice.
+    CHECK(emergency_settings({}, std::string(R"({"emergency": {"action": 3}})")) == EmergencyConfig{});
+    CHECK(emergency_settings({}, std::string(R"({"watchdog": {"timeout": "1ms"}, "emergency": {"action": "halt", "delay": 0}})")) ==
+          EmergencyConfig{EmergencyChoice::halt, 0});
+    CHECK(emergency_settings({}, std::string("not json")) == EmergencyConfig{});
+}
+
+TEST_CASE("emergency: the whole path uses the image's action and delay, unless the command line overrides") {
+    FakeSys sys;
+    sys.files["/etc/berth/image.json"] = R"({"emergency": {"action": "poweroff", "delay": "2s"}})";
+    sys.files["/proc/cmdline"] = "console=ttyS0 quiet\n";
+    CHECK(emergency_until_reboot(sys, "test failure") == PowerAction::poweroff);
+    CHECK(sys.clock >= 2000);
+    CHECK(sys.clock < 2100);  // the image's 2 s, not the default 10 s
+    CHECK(sys.calls.back() == "reboot " + std::to_string(int(RB_POWER_OFF)));
+
+    FakeSys over;
+    over.files["/etc/berth/image.json"] = R"({"emergency": {"action": "poweroff", "delay": "2s"}})";
+    over.files["/proc/cmdline"] = "console=ttyS0 berth.emergency=halt\n";
+    CHECK(emergency_until_reboot(over, "test failure") == PowerAction::halt);
+    CHECK(over.clock < 2100);
+    CHECK(over.calls.back() == "reboot " + std::to_string(int(RB_HALT_SYSTEM)));
+
+    ShellLater shell;
+    shell.files_present = {"/bin/sh"};
+    shell.files["/etc/berth/image.json"] = R"({"emergency": {"action": "shell"}})";
+    CHECK(emergency_until_reboot(shell, "test failure") == PowerAction::reboot);
+    CHECK(shell.calls.front() == "spawn /bin/sh");
 }
 
 TEST_CASE("emergency: reboots after the delay, reaping children all along") {
@@ -45,17 +99,9 @@ TEST_CASE("emergency: a poweroff signal during the delay is obeyed at once") {
     CHECK(idle.clock == kEmergencyDelayMs);
 }
 
-// The rescue shell, spawned on the console, exits after a minute.
-struct ShellExitsLater : FakeSys {
-    int spawn_on_console(const std::string& p) override {
-        int pid = FakeSys::spawn_on_console(p);
-        children[pid] = 60000;
-        return pid;
-    }
-};
 
 TEST_CASE("emergency: a rescue shell on the console when the image has one; reboot when it exits") {
-    ShellExitsLater sys;
+    ShellLater sys;
     sys.files_present = {"/bin/sh"};
     sys.children[5] = 100;  // an orphan exits meanwhile
     CHECK(emergency_wait(sys, EmergencyChoice::shell, kEmergencyDelayMs) == PowerAction::reboot);
@@ -63,7 +109,7 @@ TEST_CASE("emergency: a rescue shell on the console when the image has one; rebo
     CHECK(sys.clock == 60000);  // the delay does not cut the shell short
     CHECK(sys.children.empty());
 
-    ShellExitsLater asked;
+    ShellLater asked;
     asked.files_present = {"/bin/sh"};
     asked.signals = {{20000, SIGPWR}};  // poweroff still works while the shell runs
     CHECK(emergency_wait(asked, EmergencyChoice::shell, kEmergencyDelayMs) == PowerAction::poweroff);

@@ -71,11 +71,28 @@ TEST_CASE("image.json: the builder's document reads back; PID 1's refusals are t
                Contains("watchdg: unknown key"));
 }
 
+TEST_CASE("image.json: the emergency choice reads back; bad actions and delays are refused") {
+    ImageConfig c;
+    c.emergency = EmergencyConfig{EmergencyAction::shell, 30000};
+    CHECK(to_json(c) == json::parse(R"({"emergency": {"action": "shell", "delay": "30s"}})"));
+    CHECK(parse_image_config(to_json(c), "image.json") == c);
+    for (auto a : {EmergencyAction::reboot, EmergencyAction::poweroff, EmergencyAction::halt, EmergencyAction::shell})
+        CHECK(emergency_action_from_name(emergency_action_name(a)) == a);
+    CHECK(parse_image_config(json::parse(R"({"emergency": {}})"), "i.json").emergency == EmergencyConfig{});
+    CHECK(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"action": "panic"}})"), "i.json"); }) ==
+          "i.json: emergency.action: expected one of reboot, poweroff, halt, shell");
+    CHECK(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"delay": "2h"}})"), "i.json"); }) ==
+          "i.json: emergency.delay: must be at most 1h");
+    CHECK_THAT(problems_of([] { parse_image_config(json::parse(R"({"emergency": {"when": 1}})"), "i.json"); }),
+               Contains("emergency.when: unknown key"));
+}
+
 TEST_CASE("runtime.json: the builder's document reads back; refusals are listed with their paths") {
     RuntimeConfig c;
     c.mounts = {{"/c/tmp", "tmpfs", "tmpfs", {"nodev"}}, {"/c/tmp", "", "", {"remount", "private"}}};
     c.mkdir = {"/var/x"};
     c.cgroups = {"berth/s"};
+    c.bind_ns = {{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}};
     c.berth.restart = Restart::always;
     c.berth.depends_on = {"db"};
     json doc = to_json(c);
@@ -90,6 +107,19 @@ TEST_CASE("runtime.json: the builder's document reads back; refusals are listed 
     CHECK_THAT(why, Contains("interfaces: a LinuxKit key berth does not implement"));
     CHECK_THAT(why, Contains("mounts[0].destination: required"));
     CHECK_THAT(why, Contains("berth.restart: expected one of no, on-failure, always"));
+    CHECK(doc["bindNS"] == json{{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}});
+    std::string ns = problems_of([] {
+        parse_runtime_config(json::parse(R"({"bindNS": {"network": "/run/netns/a", "net": "run/netns/a",
+                                                         "ipc": "/run/../etc/x", "uts": 5, "pid": "/run/ns/pid"}})"),
+                             "rt.json");
+    });
+    CHECK_THAT(ns, Contains("bindNS.network: unknown namespace"));
+    CHECK_THAT(ns, Contains("bindNS.net: \"run/netns/a\" must be an absolute path"));
+    CHECK_THAT(ns, Contains("bindNS.ipc: \"/run/../etc/x\" must be an absolute path without '..'"));
+    CHECK_THAT(ns, Contains("bindNS.uts: expected a path"));
+    CHECK_THAT(ns, !Contains("bindNS.pid"));
+    CHECK_THAT(problems_of([] { parse_runtime_config(json::parse(R"({"bindNS": ["net"]})"), "rt.json"); }),
+               Contains("bindNS: expected a map of namespace to path"));
 }
 
 TEST_CASE("service policy: the writer keeps only what differs, and reads back the same") {
