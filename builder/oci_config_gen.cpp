@@ -273,6 +273,12 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     for (const auto& m : c.mounts) {
         json o = m;
         if (!o.contains("source")) o["source"] = o["type"];
+        if (std::string src = o["source"]; o["type"] == "bind" && !src.empty() && src[0] != '/') {
+            auto v = c.volumes.find(src);
+            if (v == c.volumes.end())
+                throw YamlError(c.pos, at + ".mounts", "bind mount source '" + src + "' names no volume");
+            o["source"] = v->second.path;
+        }
         if (!o.contains("options")) o["options"] = json::array();
         mounts[o["destination"].get<std::string>()] = o;
     }
@@ -290,16 +296,23 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
         mounts[dst] = mount(dst, "tmpfs", "tmpfs", opts);
     }
     for (const auto& b : c.binds) {
-        std::vector<std::string> opts = b.options.empty() ? std::vector<std::string>{"rw"} : b.options;
-        // Recursive unless the bind names its own bind option (`rbind`, or `bind` for one level).
-        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
-            opts.push_back("rbind");
-        // rprivate unless the bind names its own propagation (LinuxKit's `/var:/var:rshared`).
+        // LinuxKit: "rw,rbind,rshared" when the bind gives no options; berth's
+        // strict mode makes it rprivate. Options given: recursive unless the bind
+        // names `bind`, and rprivate unless it names a propagation.
         static const std::set<std::string> propagation = {"private", "rprivate", "slave", "rslave",
                                                           "shared", "rshared", "unbindable", "runbindable"};
+        std::vector<std::string> opts = b.options;
+        if (opts.empty()) opts = {"rw", "rbind", c.strict ? "rprivate" : "rshared"};
+        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
+            opts.push_back("rbind");
         if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return propagation.count(o) > 0; }))
             opts.push_back("rprivate");
-        mounts[b.destination] = mount(b.destination, "bind", b.source, opts);
+        std::string source = b.source;
+        if (!b.volume.empty()) {
+            check_volume_bind(c, b);
+            source = c.volumes.at(b.volume).path;
+        }
+        mounts[b.destination] = mount(b.destination, "bind", source, opts);
     }
     json mount_list = json::array();
     for (auto& [dst, m] : mounts) mount_list.push_back(std::move(m));
@@ -308,10 +321,24 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     linux["maskedPaths"] = c.masked_paths ? *c.masked_paths : sec.masked_paths;
     linux["readonlyPaths"] = c.readonly_paths ? *c.readonly_paths : sec.readonly_paths;
     if (c.seccomp == "default" && !sec.seccomp.is_null()) linux["seccomp"] = sec.seccomp;
-    if (!c.devices.empty()) linux["devices"] = c.devices;
+    json devices = json::array(), device_rules = json::array();
+    for (const auto& d : c.devices) {
+        if (d.value("path", "") != "all") {
+            devices.push_back(d);
+            continue;
+        }
+        // LinuxKit's `path: all`: a whole class of devices allowed in the device cgroup.
+        device_rules.push_back({{"allow", true}, {"type", d["type"]}, {"access", "rwm"}});
+    }
+    if (!devices.empty()) linux["devices"] = devices;
     if (c.rootfs_propagation) linux["rootfsPropagation"] = *c.rootfs_propagation;
     if (c.cgroups_path) linux["cgroupsPath"] = *c.cgroups_path;
     if (c.resources) linux["resources"] = *c.resources;
+    if (!device_rules.empty()) {
+        json& r = linux["resources"];
+        if (!r.is_object()) r = json::object();
+        for (const auto& rule : device_rules) r["devices"].push_back(rule);
+    }
     if (!c.sysctl.empty()) linux["sysctl"] = c.sysctl;
     if (c.uid_mappings) linux["uidMappings"] = *c.uid_mappings;
     if (c.gid_mappings) linux["gidMappings"] = *c.gid_mappings;

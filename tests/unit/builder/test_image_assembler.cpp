@@ -107,8 +107,9 @@ TEST_CASE("assembler: output names and the image layout", "[builder][assembler]"
     for (const char* c : {"containers/onboot/000-first", "containers/onboot/001-second",
                           "containers/onshutdown/000-bye", "containers/services/web"}) {
         INFO(c);
+        // LinuxKit's writable default: the image is lower/, the overlay goes on rootfs/.
         CHECK(files.at(std::string(c) + "/rootfs") == "<dir>");
-        CHECK(files.at(std::string(c) + "/rootfs/bin/busybox") == "bb");
+        CHECK(files.at(std::string(c) + "/lower/bin/busybox") == "bb");
         CHECK_THAT(files.at(std::string(c) + "/config.json"), Contains("\"ociVersion\": \"1.0.2\""));
     }
     CHECK_THAT(files.at("containers/services/web/config.json"), Contains("\"httpd\""));
@@ -148,7 +149,7 @@ TEST_CASE("assembler: kernel+squashfs writes a small boot initrd and a determini
     REQUIRE(list.exit_code == 0);
     fs::write_file(f.tmp / "sq.tar", list.out);
     ProcessResult names = run_process({"tar", "-tvf", f.tmp / "sq.tar"});
-    CHECK_THAT(names.out, Contains("containers/services/web/rootfs/bin/busybox") && Contains("etc/berth/modules") &&
+    CHECK_THAT(names.out, Contains("containers/services/web/lower/bin/busybox") && Contains("etc/berth/modules") &&
                               Contains(" 0/0 ") && Contains(" init\n"));
     CHECK_THAT(names.out, !Contains("squashfs-root"));
 
