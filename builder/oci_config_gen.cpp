@@ -209,6 +209,7 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
         args = img.entrypoint;
         args.insert(args.end(), img.cmd.begin(), img.cmd.end());
     }
+    if (args.empty() && img.image_absent) args = {"(the image's command)"};
     if (args.empty())
         throw YamlError(c.pos, at,
                         "container '" + c.name + "' needs a 'command' (its image has no Entrypoint or Cmd)");
@@ -222,19 +223,25 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }))
         env.insert(env.begin(), kDefaultPath);
 
+    // Names need the image's files; without the image they stand for an unknown id.
+    auto lookup = [&](const std::string& name, const std::string& db, const char* db_name) -> std::uint32_t {
+        bool numeric = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+        if (img.image_absent && !numeric) return 0;
+        return resolve_id(name, db, db_name);
+    };
     Ids ids = with_context(c.pos.str() + ": " + at + ": image User '" + img.user + "'", [&] { return image_user(img); });
     std::uint32_t uid = ids.uid, gid = ids.gid;
     with_context(c.pos.str() + ": " + at, [&] {
         if (c.uid) {
-            uid = resolve_id(*c.uid, img.passwd, "/etc/passwd");
+            uid = lookup(*c.uid, img.passwd, "/etc/passwd");
             if (!c.gid && !ids.gid_known) gid = primary_gid(uid, img.passwd).value_or(uid == 0 ? 0 : gid);
         }
-        if (c.gid) gid = resolve_id(*c.gid, img.group, "/etc/group");
+        if (c.gid) gid = lookup(*c.gid, img.group, "/etc/group");
     });
     json additional = json::array();
     for (const auto& g : c.additional_gids)
         additional.push_back(with_context(c.pos.str() + ": " + at + ".additionalGids",
-                                          [&] { return resolve_id(g, img.group, "/etc/group"); }));
+                                          [&] { return lookup(g, img.group, "/etc/group"); }));
 
     std::vector<std::string> caps = expand_capabilities(c.capabilities);
     std::vector<std::string> ambient = c.ambient ? expand_capabilities(*c.ambient)
