@@ -289,7 +289,9 @@ public:
              }},
         };
         walk_map(n, path, keys, kUnsupportedKernel);
-        if (k.package.empty()) fail(n, path, "missing required key 'package' (or 'path')");
+        // One of several files may give only some kernel keys (`cmdline`); the
+        // merged image is checked for a kernel source instead.
+        if (kernel_required_ && k.package.empty()) fail(n, path, "missing required key 'package' (or 'path')");
         return k;
     }
 
@@ -414,6 +416,7 @@ public:
         ImageSpec img;
         img.file = file;
         img.base_dir = base;
+        kernel_required_ = kernel_required;
         bool have_kernel = false;
         if (root.IsNull()) fail(root, "", "the file is empty; expected a map with at least 'kernel'");
         KeyTable keys = {
@@ -491,6 +494,7 @@ public:
 private:
     std::string file_;
     std::vector<YamlError>* problems_ = nullptr;
+    mutable bool kernel_required_ = true;
 };
 
 }  // namespace
@@ -685,6 +689,8 @@ ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<Ya
     if (!img.has_kernel)
         record(problems, YamlError(SourcePos{paths.front(), 0, 0}, "",
                                    "missing required key 'kernel' (in none of the files)"));
+    else if (img.kernel.package.empty())
+        record(problems, YamlError(img.kernel.pos, "kernel", "missing required key 'package' (or 'path')"));
     finish_image(img, problems);
     return img;
 }
