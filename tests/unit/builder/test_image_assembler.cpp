@@ -199,3 +199,27 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     CHECK(default_output_name("x.yaml") == "x");
     CHECK(default_output_name("plain") == "plain");
 }
+
+TEST_CASE("assembler: several YAML files merged, with volumes in the image", "[builder][assembler][merge]") {
+    Fixture f;
+    fs::mkdir_p(f.tmp / "more/site/srv");
+    fs::write_file(f.tmp / "more/site/srv/index.html", "site");
+    fs::write_file(f.tmp / "more/extra.yml",
+                   "volumes:\n  - name: spool\n  - name: site\n    image: ./site\n    readonly: true\n"
+                   "services:\n  - name: reader\n    image: busybox\n    command: [r]\n"
+                   "    binds: [\"spool:/spool\", \"site:/www:ro\"]\n"
+                   "files:\n  - path: etc/extra\n    contents: more\n");
+    BuildOptions o = f.options();
+    o.more_yaml_files = {f.tmp / "more/extra.yml"};
+    BuildResult r = build_image(o);
+    CHECK(r.initrd_path == f.tmp / "out/web-initrd.img");  // named after the first file
+    auto files = read_initrd(r.initrd_path);
+    CHECK(files.at("etc/web/index.html") == "hi");
+    CHECK(files.at("etc/extra") == "more");
+    CHECK(files.at("var/lib/berth/volumes/spool") == "<dir>");
+    CHECK(files.at("containers/volumes/site/srv/index.html") == "site");  // relative to its own file
+    const std::string& config = files.at("containers/services/reader/config.json");
+    CHECK_THAT(config, Contains("\"source\": \"/var/lib/berth/volumes/spool\""));
+    CHECK_THAT(config, Contains("\"source\": \"/containers/volumes/site\""));
+    CHECK(files.at("containers/services/reader/lower/spool") == "<dir>");  // mount points exist
+}
