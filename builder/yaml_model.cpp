@@ -422,8 +422,8 @@ public:
         KeyTable keys = {
             {"kernel", [&](const YAML::Node& v, const std::string& p) {
                  have_kernel = true;
+                 img.has_kernel = true;  // even when its keys are wrong: reported there
                  img.kernel = kernel(v, p);
-                 img.has_kernel = true;
              }},
             {"volumes", [&](const YAML::Node& v, const std::string& p) {
                  if (v.IsNull()) return;
@@ -536,6 +536,7 @@ ImageSpec parse_one(const std::string& text, const std::string& file, const std:
     } catch (const YamlError& e) {
         if (!problems) throw;
         problems->push_back(e);
+        img.has_kernel = true;  // unknown: the file could not be read as YAML
         return img;
     }
     try {
@@ -689,7 +690,7 @@ ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<Ya
     if (!img.has_kernel)
         record(problems, YamlError(SourcePos{paths.front(), 0, 0}, "",
                                    "missing required key 'kernel' (in none of the files)"));
-    else if (img.kernel.package.empty())
+    else if (img.kernel.package.empty() && !(problems && !problems->empty()))
         record(problems, YamlError(img.kernel.pos, "kernel", "missing required key 'package' (or 'path')"));
     finish_image(img, problems);
     return img;
