@@ -41,8 +41,10 @@ std::string kernel_package_for(const std::string& package, Arch want);
 
 // The kernel command line for `want`, kept as written; berth's serial console
 // (ttyS0 on a PC, ttyAMA0 on the arm64 `virt` machine) is appended only when the
-// line names no console the target has (none at all, or only the other
-// architecture's serial ports, as in "console=ttyS0" built for arm64).
+// line names no console, or when the last one it names is not on the target
+// (LinuxKit's "console=tty0 console=ttyS0 console=ttyAMA0" on a PC): the kernel
+// gives /dev/console to the last console named that exists, so berth's boot
+// lines reach the serial port instead of the screen.
 std::string cmdline_for(const std::string& cmdline, Arch want);
 
 }  // namespace berth::builder

@@ -120,10 +120,16 @@ TEST_CASE("arch: the kernel package and command line for a target", "[builder][a
 
     // Kept as written when it names a console the target has.
     CHECK(cmdline_for("console=ttyS0 quiet", Arch::amd64) == "console=ttyS0 quiet");
-    CHECK(cmdline_for("console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0", Arch::amd64) ==
-          "console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0");
     CHECK(cmdline_for("console=ttyS0 console=ttyAMA0", Arch::arm64) == "console=ttyS0 console=ttyAMA0");
     CHECK(cmdline_for("console=hvc0", Arch::arm64) == "console=hvc0");
+    CHECK(cmdline_for("console=ttyS0 console=tty0", Arch::amd64) == "console=ttyS0 console=tty0");
+    CHECK(cmdline_for("console=ttyS1", Arch::amd64) == "console=ttyS1");
+    // The last console named is not on the target: the kernel would give
+    // /dev/console to the screen; berth's serial console goes last.
+    CHECK(cmdline_for("console=tty0 console=ttyS0 console=ttyAMA0", Arch::amd64) ==
+          "console=tty0 console=ttyS0 console=ttyAMA0 console=ttyS0");
+    CHECK(cmdline_for("console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0", Arch::arm64) ==
+          "console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0 console=ttyAMA0");
     // berth's console added when none is usable on the target.
     CHECK(cmdline_for("console=ttyS0 panic=-1 quiet", Arch::arm64) == "console=ttyS0 panic=-1 quiet console=ttyAMA0");
     CHECK(cmdline_for("console=ttyAMA0,115200 quiet", Arch::amd64) == "console=ttyAMA0,115200 quiet console=ttyS0");
