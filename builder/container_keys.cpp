@@ -518,6 +518,7 @@ ContainerSpec merge_label(const ContainerSpec& c, const json& label, const std::
     m.strict = c.strict;
     m.readonly = c.strict;  // LinuxKit: writable unless a key says readonly
     m.volumes = c.volumes;
+    m.container_ids = c.container_ids;
     apply_container_keys(m, label, "", [&](const std::string& p, const std::string& msg) {
         std::string shown = key_error_path(p);
         throw Error(label_source + ": " + (shown.empty() ? "" : shown + ": ") + msg, EINVAL);

@@ -223,9 +223,12 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }))
         env.insert(env.begin(), kDefaultPath);
 
-    // Names need the image's files; without the image they stand for an unknown id.
+    // Other names need the image's files; without the image they stand for an unknown id.
+    // LinuxKit: a name is first the id allocated to the container of that name.
     auto lookup = [&](const std::string& name, const std::string& db, const char* db_name) -> std::uint32_t {
         bool numeric = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+        if (name == "root") return 0;
+        if (auto it = c.container_ids.find(name); !numeric && it != c.container_ids.end()) return it->second;
         if (img.image_absent && !numeric) return 0;
         return resolve_id(name, db, db_name);
     };

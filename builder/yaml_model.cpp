@@ -295,6 +295,17 @@ public:
         return k;
     }
 
+    // A number, or (LinuxKit) a container's name standing for its allocated id.
+    void file_id(const YAML::Node& v, const std::string& p, std::uint32_t& id, std::optional<std::string>& name) const {
+        if (v.IsScalar() && !v.Scalar().empty() && v.Scalar().find_first_not_of("0123456789") != std::string::npos) {
+            if (v.Scalar().find_first_of(": \t") != std::string::npos)
+                expected(v, p, "a number or the name of a container of the image");
+            name = v.Scalar();
+            return;
+        }
+        id = uint32(v, p);
+    }
+
     FileSpec file(const YAML::Node& n, const std::string& path) const {
         FileSpec f;
         f.pos = pos(n);
@@ -306,8 +317,8 @@ public:
             {"directory", [&](const YAML::Node& v, const std::string& p) { f.directory = boolean(v, p); }},
             {"optional", [&](const YAML::Node& v, const std::string& p) { f.optional = boolean(v, p); }},
             {"mode", [&](const YAML::Node& v, const std::string& p) { f.mode = file_mode(v, p); }},
-            {"uid", [&](const YAML::Node& v, const std::string& p) { f.uid = uint32(v, p); }},
-            {"gid", [&](const YAML::Node& v, const std::string& p) { f.gid = uint32(v, p); }},
+            {"uid", [&](const YAML::Node& v, const std::string& p) { file_id(v, p, f.uid, f.uid_name); }},
+            {"gid", [&](const YAML::Node& v, const std::string& p) { file_id(v, p, f.gid, f.gid_name); }},
             {"metadata", [&](const YAML::Node& v, const std::string& p) {
                  f.metadata = str(v, p);
                  if (*f.metadata != "yaml" && *f.metadata != "json") expected(v, p, "yaml or json");
@@ -591,8 +602,25 @@ void finish_image(ImageSpec& img, std::vector<YamlError>* problems) {
             record(problems, YamlError(v.pos, "volumes", "duplicate volume name '" + v.name + "' (first defined at " +
                                                              prev->second.pos.str() + ")"));
     }
+    // LinuxKit allocates every container an id, in this order; a later entry of
+    // the same name takes the name.
+    std::map<std::string, std::uint32_t> ids;
+    std::uint32_t next_id = 100;
+    for (const auto* list : {&img.onboot, &img.onshutdown, &img.services})
+        for (const ContainerSpec& c : *list) ids[c.name] = next_id++;
+    for (FileSpec& f : img.files)
+        for (auto [name, id] : {std::pair{&f.uid_name, &f.uid}, std::pair{&f.gid_name, &f.gid}}) {
+            if (!*name) continue;
+            if (**name == "root") *id = 0;
+            else if (auto it = ids.find(**name); it != ids.end()) *id = it->second;
+            else
+                record(problems, YamlError(f.pos, "files", "'" + f.path + "': uid/gid '" + **name +
+                                                               "' names no container of the image (a name stands "
+                                                               "for the id LinuxKit allocates that container)"));
+        }
     for (auto* list : {&img.onboot, &img.onshutdown, &img.services})
         for (ContainerSpec& c : *list) {
+            c.container_ids = ids;
             c.strict = img.strict;
             if (!c.yaml_keys.contains("readonly")) c.readonly = img.strict;
             c.volumes = volumes;

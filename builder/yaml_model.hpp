@@ -86,6 +86,9 @@ struct ContainerSpec {
     bool readonly = false;  // LinuxKit's default; `berth: {strict: true}` makes it true
     bool strict = false;    // the image's `berth.strict`: berth's stricter defaults
     std::map<std::string, VolumeSpec> volumes;  // the image's volumes, for binds naming one
+    // LinuxKit's ids: each container is allocated uid = gid = 100, 101, ... in
+    // onboot, onshutdown, services order; a uid/gid name refers to these first.
+    std::map<std::string, std::uint32_t> container_ids;
     std::optional<std::string> hostname;
     std::optional<std::string> uid;  // number or a name looked up in the image's /etc/passwd
     std::optional<std::string> gid;  // number or a name looked up in the image's /etc/group
@@ -136,6 +139,7 @@ struct FileSpec {
     std::optional<std::uint32_t> mode;
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
+    std::optional<std::string> uid_name, gid_name;  // a container's name (its allocated id) or root
     std::optional<std::string> metadata;  // "yaml" | "json": the image description itself
     SourcePos pos;
 };

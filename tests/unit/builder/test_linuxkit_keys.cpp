@@ -226,3 +226,27 @@ TEST_CASE("validate: every error of every file, in file order", "[builder][valid
     fs::write_file(tmp / "a.yml", "kernel:\n  package: k\nservices:\n  - name: z\n    image: i\n    uid: redis\n", 0644);
     CHECK(validate_image(o).empty());
 }
+
+TEST_CASE("linuxkit: a uid/gid name is first the id allocated to that container", "[builder][linuxkit]") {
+    ImageSpec s = parse("onboot:\n  - name: init-db\n    image: i\n    command: [x]\n"
+                        "services:\n  - name: redis\n    image: redis\n    command: [x]\n    uid: redis\n    gid: redis\n"
+                        "  - name: other\n    image: i\n    command: [x]\n    uid: init-db\n    gid: root\n"
+                        "files:\n  - path: etc/redis.conf\n    uid: redis\n    gid: redis\n"
+                        "  - path: etc/root\n    uid: root\n    gid: 7\n");
+    CHECK(s.files[0].uid == 101);  // onboot[0] is 100, services[0] 101
+    CHECK(s.files[0].gid == 101);
+    CHECK(s.files[1].uid == 0);
+    CHECK(s.files[1].gid == 7);
+    json redis = generate_oci_config(s.services[0]);
+    CHECK(redis["process"]["user"]["uid"] == 101);
+    CHECK(redis["process"]["user"]["gid"] == 101);
+    json other = generate_oci_config(s.services[1]);
+    CHECK(other["process"]["user"]["uid"] == 100);
+    CHECK(other["process"]["user"]["gid"] == 0);
+    // Not a container: looked up in the image's /etc/passwd (berth), at build time.
+    ImageDefaults img;
+    img.passwd = "daemon:x:1:1::/:/bin/sh\n";
+    CHECK(generate_oci_config(service("    uid: daemon\n"), img)["process"]["user"]["uid"] == 1);
+    CHECK_THROWS_WITH(parse("files:\n  - path: a\n    uid: nobody-here\n"),
+                      Contains("lk.yml:4:5: files: 'a': uid/gid 'nobody-here' names no container of the image"));
+}
