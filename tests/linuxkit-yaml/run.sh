@@ -39,5 +39,20 @@ for f in [0-9]*.yml; do
         fail=$((fail + 1)); echo "FAIL $f (exit $rc):"; sed 's/^/    /' <<<"$out"
     fi
 done
+# `build --dry-run` is `validate`: same verdict, no image or kernel needed.
+for f in 01-getty-sshd.yml 60-err-several-in-order.yml; do
+    a=$("$berth" validate _kernel.yml "$f" 2>&1); ra=$?
+    b=$("$berth" build --dry-run -o /nonexistent/out _kernel.yml "$f" 2>&1); rb=$?
+    if [ $ra -eq $rb ] && [ "$a" = "$b" ]; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL build --dry-run differs from validate for $f"; fi
+done
+# Every command has its own --help, on stdout, exit status 0.
+for cmd in "build" "validate" "run qemu" "image import" "image ls" "image rm"; do
+    # shellcheck disable=SC2086
+    out=$("$berth" $cmd --help 2>/dev/null); rc=$?
+    first=${cmd%% *}
+    if [ $rc -eq 0 ] && grep -q "^usage:" <<<"$out" && grep -q "berth $first" <<<"$out"; then pass=$((pass + 1)); else
+        fail=$((fail + 1)); echo "FAIL berth $cmd --help (exit $rc): $out"; fi
+done
 echo "linuxkit-yaml corpus: $pass passed, $fail failed"
 [ $fail -eq 0 ] && [ $pass -ge 40 ]
