@@ -1,6 +1,6 @@
 """A machine described in LinuxKit's terms, split over two YAML files as LinuxKit
 users do: a read-write volume filled by an onboot container and bound read-only
-by a service, a bind of a symbolic link to a file, a mount given only by its type
+by a service of the same name, a bind of a symbolic link to a file, a mount given only by its type
 and a relative destination, `capabilities: [none]`, `net: none`, and LinuxKit's
 writable container root."""
 import os
@@ -15,7 +15,8 @@ kernel:
 volumes:
   - name: spool
 onboot:
-  - name: fill
+  # The same name as the service: LinuxKit allows it across sections.
+  - name: lk
     image: busybox
     binds: [spool:/spool]
     command: ["sh", "-c", "echo from-onboot > /spool/greeting"]
