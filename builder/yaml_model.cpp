@@ -66,6 +66,9 @@ std::string index_path(const std::string& a, std::size_t i) {
     return a + "[" + std::to_string(i) + "]";
 }
 
+// Thrown when an entry's errors have been recorded one by one.
+struct EntryLeftOut {};
+
 class Parser {
 public:
     // With `problems`, an error in one entry or top-level key is recorded and
@@ -233,7 +236,22 @@ public:
             c.image = obj["image"].get<std::string>();
             c.image_pos = pos(n["image"]);
         }
-        apply_container_keys(c, obj, path, yaml_key_fail(c));
+        if (!problems_) {
+            apply_container_keys(c, obj, path, yaml_key_fail(c));
+        } else {
+            try {
+                apply_container_keys(c, obj, path, yaml_key_fail(c));
+            } catch (const YamlError&) {
+                // Collecting: every key of the entry on its own, so that each bad
+                // key is reported; the entry itself is then left out.
+                for (const auto& [k, v] : obj.items())
+                    guarded([&, k = k, v = v] {
+                        ContainerSpec scratch = c;
+                        apply_container_keys(scratch, nlohmann::json{{k, v}}, path, yaml_key_fail(c));
+                    });
+                throw EntryLeftOut{};
+            }
+        }
         obj.erase("name");
         obj.erase("image");
         c.yaml_keys = std::move(obj);
@@ -247,8 +265,12 @@ public:
         std::vector<ContainerSpec> out;
         if (n.IsNull()) return out;
         if (!n.IsSequence()) expected(n, path, "a list of containers");
-        for (std::size_t i = 0; i < n.size(); ++i)
-            guarded([&] { out.push_back(container(n[i], index_path(path, i), stage, i)); });
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            try {
+                guarded([&] { out.push_back(container(n[i], index_path(path, i), stage, i)); });
+            } catch (const EntryLeftOut&) {
+            }
+        }
         return out;
     }
 
