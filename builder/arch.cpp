@@ -136,23 +136,29 @@ std::string kernel_package_for(const std::string& package, Arch want) {
 }
 
 std::string cmdline_for(const std::string& cmdline, Arch want) {
-    const std::string from = want == Arch::arm64 ? "ttyS" : "ttyAMA";
-    const std::string to = want == Arch::arm64 ? "ttyAMA" : "ttyS";
-    std::string out;
+    // Console devices the target machine has: the virtual terminals, virtio
+    // consoles, and its own serial ports (no ttyS on arm64 `virt`, no ttyAMA on a PC).
+    const std::string serial = want == Arch::arm64 ? "ttyAMA" : "ttyS";
+    // The kernel's /dev/console (where PID 1 writes) is the last console named
+    // that the machine has; a name it lacks leaves it on the first one registered,
+    // the screen. So berth's console is appended when the last one named is missing.
+    bool last_usable = false;
     std::size_t i = 0;
     while (i < cmdline.size()) {
         std::size_t j = cmdline.find(' ', i);
         if (j == std::string::npos) j = cmdline.size();
         std::string word = cmdline.substr(i, j - i);
-        const std::string key = "console=" + from;
-        if (word.rfind(key, 0) == 0 && word.size() > key.size() &&
-            std::isdigit(static_cast<unsigned char>(word[key.size()])))
-            word = "console=" + to + word.substr(key.size());
-        out += word;
-        if (j < cmdline.size()) out += ' ';
+        if (word.rfind("console=", 0) == 0) {
+            std::string dev = word.substr(8);
+            bool vt = dev.size() > 3 && dev.rfind("tty", 0) == 0 && std::isdigit(static_cast<unsigned char>(dev[3]));
+            bool own_serial = dev.size() > serial.size() && dev.rfind(serial, 0) == 0 &&
+                              std::isdigit(static_cast<unsigned char>(dev[serial.size()]));
+            last_usable = vt || dev.rfind("hvc", 0) == 0 || own_serial;
+        }
         i = j + 1;
     }
-    return out;
+    if (last_usable) return cmdline;  // as written
+    return cmdline + (cmdline.empty() ? "" : " ") + "console=" + serial + "0";
 }
 
 }  // namespace berth::builder

@@ -39,9 +39,12 @@ std::optional<Arch> kernel_image_arch(const std::string& path);
 // versioned names of the right architecture) come back unchanged.
 std::string kernel_package_for(const std::string& package, Arch want);
 
-// The kernel command line for `want`: the serial console names differ (ttyS0 on a
-// PC, ttyAMA0 on the arm64 `virt` machine), so `console=ttyS<n>` and
-// `console=ttyAMA<n>` are rewritten to the target's. Everything else is kept.
+// The kernel command line for `want`, kept as written; berth's serial console
+// (ttyS0 on a PC, ttyAMA0 on the arm64 `virt` machine) is appended only when the
+// line names no console, or when the last one it names is not on the target
+// (LinuxKit's "console=tty0 console=ttyS0 console=ttyAMA0" on a PC): the kernel
+// gives /dev/console to the last console named that exists, so berth's boot
+// lines reach the serial port instead of the screen.
 std::string cmdline_for(const std::string& cmdline, Arch want);
 
 }  // namespace berth::builder

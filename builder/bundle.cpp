@@ -72,6 +72,31 @@ void check_policy(const ContainerSpec& c) {
     }
 }
 
+namespace {
+
+// Whether a bind source in the image is a file, following symbolic links in the
+// image: LinuxKit's /etc/resolv.conf is a link to /run/resolvconf/resolv.conf.
+// A link whose target is not in the image (made at run time, as under /run) is
+// taken as a file: links to directories are rare as bind sources, links to
+// files (resolv.conf, localtime) common. Bounded, as the kernel's 40 links.
+bool bind_source_is_file(const Tree& tree, std::string path) {
+    bool via_link = false;
+    for (int hops = 0; hops < 40; ++hops) {
+        const TreeEntry* e = tree.find(path);
+        if (!e) return via_link;
+        if (e->kind != TreeEntry::Kind::symlink)
+            return e->kind == TreeEntry::Kind::host_file || e->kind == TreeEntry::Kind::bytes_file;
+        via_link = true;
+        const std::string& target = e->data;
+        std::size_t slash = path.rfind('/');
+        path = strip_slash(!target.empty() && target[0] == '/' ? target
+                                                               : (slash == std::string::npos ? "" : path.substr(0, slash + 1)) + target);
+    }
+    return false;
+}
+
+}  // namespace
+
 void add_mount_points(Tree& tree, const std::string& rootfs, const std::string& config_text) {
     json config = json::parse(config_text);
     for (const auto& m : config.value("mounts", json::array())) {
@@ -85,8 +110,7 @@ void add_mount_points(Tree& tree, const std::string& rootfs, const std::string& 
             if (e && e->kind == TreeEntry::Kind::symlink) under_symlink = true;
         }
         if (under_symlink) continue;  // left to the runtime
-        const TreeEntry* src = m.value("type", "") == "bind" ? tree.find(strip_slash(m.value("source", ""))) : nullptr;
-        bool file = src && (src->kind == TreeEntry::Kind::host_file || src->kind == TreeEntry::Kind::bytes_file);
+        bool file = m.value("type", "") == "bind" && bind_source_is_file(tree, strip_slash(m.value("source", "")));
         if (file) tree.add_bytes(path, "", 0644);
         else tree.add_directory(path, 0755);
     }

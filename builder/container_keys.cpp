@@ -11,6 +11,10 @@ namespace berth::builder {
 
 using nlohmann::json;
 
+bool is_volume_name(const std::string& s) {
+    return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string::npos;
+}
+
 namespace {
 
 using Setter = std::function<void(ContainerSpec&, const json&, const std::string&, const KeyFail&)>;
@@ -59,6 +63,13 @@ std::string absolute(const json& v, const std::string& p, const KeyFail& fail, c
     return s;
 }
 
+// A path inside the container: LinuxKit (like runc) takes a relative
+// destination as relative to the container's root.
+std::string container_path(const std::string& s) {
+    if (s.empty()) return s;
+    return s[0] == '/' ? s : "/" + s;
+}
+
 // A uid/gid: a number, or a name resolved against the image's /etc/passwd later.
 std::string id(const json& v, const std::string& p, const KeyFail& fail) {
     if (v.is_number_unsigned() && v.get<std::uint64_t>() <= 0xffffffffULL) return v.dump();
@@ -80,6 +91,12 @@ std::vector<std::string> capabilities(const json& v, const std::string& p, const
     std::vector<std::string> caps;
     if (v.is_null()) return caps;
     if (!v.is_array()) expected(fail, p, v, "a list of capability names");
+    // LinuxKit: a list of exactly [none] means no capabilities at all.
+    if (v.size() == 1 && v[0].is_string()) {
+        std::string only = v[0].get<std::string>();
+        for (char& ch : only) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+        if (only == "none") return caps;
+    }
     for (std::size_t i = 0; i < v.size(); ++i) {
         std::string c = str(v[i], ipath(p, i), fail);
         if (c == "all" || c == "ALL") {
@@ -102,12 +119,14 @@ std::vector<std::string> capabilities(const json& v, const std::string& p, const
 Namespace ns(ContainerSpec& c, const char* oci_type, const json& v, const std::string& p, const KeyFail& fail) {
     std::string s = str(v, p, fail);
     if (s == "host") return Namespace::host;
-    if (s == "new") return Namespace::fresh;
+    // LinuxKit's `net: none` is a new network namespace with only loopback: the same as new.
+    if (s == "new" || (s == "none" && std::string(oci_type) == "network")) return Namespace::fresh;
     if (!s.empty() && s[0] == '/') {
         c.ns_paths[oci_type] = s;
         return Namespace::path;
     }
-    expected(fail, p, v, "host, new or the absolute path of a namespace file");
+    expected(fail, p, v, std::string(oci_type) == "network" ? "host, new, none or the absolute path of a namespace file"
+                                                            : "host, new or the absolute path of a namespace file");
 }
 
 Bind parse_bind(const json& v, const std::string& p, const KeyFail& fail) {
@@ -127,10 +146,13 @@ Bind parse_bind(const json& v, const std::string& p, const KeyFail& fail) {
             i = j + 1;
         }
     }
-    if (b.source.empty() || b.source[0] != '/')
-        fail(p, "bind source '" + b.source + "' must be an absolute path");
-    if (b.destination.empty() || b.destination[0] != '/')
-        fail(p, "bind destination '" + b.destination + "' must be an absolute path");
+    if (b.source.empty() || (b.source[0] != '/' && !is_volume_name(b.source)))
+        fail(p, "bind source '" + b.source +
+                    "' must be an absolute path or the name of a volume (lower-case letters, digits, '_', '-')");
+    if (b.source[0] != '/') b.volume = b.source;
+    b.key_path = p;
+    b.destination = container_path(b.destination);
+    if (b.destination.empty()) fail(p, "bind destination is empty");
     return b;
 }
 
@@ -142,8 +164,37 @@ std::vector<Bind> binds(const json& v, const std::string& p, const KeyFail& fail
     return out;
 }
 
-// OCI mount objects: {destination, type, source, options}.
-std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fail) {
+json id_mappings(const json& v, const std::string& p, const KeyFail& fail) {
+    if (!v.is_array()) expected(fail, p, v, "a list of {containerID, hostID, size}");
+    json out = json::array();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const json& m = v[i];
+        std::string mp = ipath(p, i);
+        if (!m.is_object()) expected(fail, mp, m, "a map {containerID, hostID, size}");
+        for (const char* k : {"containerID", "hostID", "size"})
+            if (!m.contains(k) || !m[k].is_number_unsigned())
+                fail(mp, std::string("'") + k + "' must be a non-negative number");
+        if (m.size() != 3) fail(mp, "only containerID, hostID and size are allowed");
+        out.push_back(m);
+    }
+    return out;
+}
+
+// LinuxKit's mount point for a mount type given without a destination.
+std::string default_mount_point(const std::string& type) {
+    static const std::map<std::string, std::string> points = {
+        {"proc", "/proc"}, {"devpts", "/dev/pts"}, {"sysfs", "/sys"},
+        {"cgroup", "/sys/fs/cgroup"}, {"cgroup2", "/sys/fs/cgroup"}, {"mqueue", "/dev/mqueue"}};
+    auto it = points.find(type);
+    return it == points.end() ? "" : it->second;
+}
+
+// OCI mount objects: {destination, type, source, options, uidMappings, gidMappings},
+// completed as LinuxKit does: the type from a pseudo file system source, the
+// destination from the type, the source from the type.
+std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fail, bool in_container = true) {
+    static const std::vector<std::string> kKeys = {"destination", "type", "source", "options",
+                                                   "uidmappings", "gidmappings", "uidMappings", "gidMappings"};
     std::vector<json> out;
     if (v.is_null()) return out;
     if (!v.is_array()) expected(fail, p, v, "a list of mounts");
@@ -154,16 +205,30 @@ std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fai
         json o = json::object();
         for (const auto& [k, x] : m.items()) {
             std::string kp = mp + "." + k;
-            if (k == "destination") o[k] = absolute(x, kp, fail, "mount destination");
-            else if (k == "type" || k == "source") o[k] = str(x, kp, fail);
+            if (k == "destination") {
+                // runtime.json's relative destinations mean "under the bundle's rootfs/": kept.
+                o[k] = in_container ? container_path(str(x, kp, fail)) : str(x, kp, fail);
+                if (o[k] == "") fail(kp, "mount destination is empty");
+            } else if (k == "type" || k == "source") o[k] = str(x, kp, fail);
             else if (k == "options") o[k] = str_list(x, kp, fail);
+            else if (k == "uidmappings" || k == "uidMappings") o["uidMappings"] = id_mappings(x, kp, fail);
+            else if (k == "gidmappings" || k == "gidMappings") o["gidMappings"] = id_mappings(x, kp, fail);
             else {
-                auto best = closest_match(k, {"destination", "type", "source", "options"});
+                auto best = closest_match(k, kKeys);
                 fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
             }
         }
-        if (!o.contains("destination")) fail(mp, "missing required key 'destination'");
-        if (!o.contains("type")) o["type"] = "bind";
+        std::string type = o.value("type", ""), source = o.value("source", ""), dest = o.value("destination", "");
+        static const std::vector<std::string> pseudo = {"mqueue", "devpts", "proc", "sysfs", "cgroup", "cgroup2"};
+        if (type.empty() && std::find(pseudo.begin(), pseudo.end(), source) != pseudo.end()) type = source;
+        if (type.empty() && dest == "/dev") type = "tmpfs";
+        if (type.empty() && !source.empty()) type = "bind";  // berth: a source path means a bind
+        if (type.empty()) fail(mp, "mount" + (dest.empty() ? std::string() : " on '" + dest + "'") + " needs a 'type'");
+        if (dest.empty()) dest = default_mount_point(type);
+        if (dest.empty())
+            fail(mp, "missing required key 'destination' (only proc, sysfs, devpts, cgroup and mqueue mounts have a default)");
+        o["type"] = type;
+        o["destination"] = dest;
         out.push_back(o);
     }
     return out;
@@ -181,10 +246,14 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
         json o = json::object();
         for (const auto& [k, x] : d.items()) {
             std::string kp = dp + "." + k;
-            if (k == "path") o[k] = absolute(x, kp, fail, "device path");
-            else if (k == "type") {
+            if (k == "path") {
+                // LinuxKit's `path: all` allows a whole class of devices in the device cgroup.
+                o[k] = x == "all" ? std::string("all") : absolute(x, kp, fail, "device path");
+            } else if (k == "type") {
                 std::string t = str(x, kp, fail);
-                if (t != "c" && t != "b" && t != "p" && t != "u") expected(fail, kp, x, "c, b, u or p");
+                bool all = d.value("path", json()) == "all";
+                if (all ? (t != "c" && t != "b" && t != "a") : (t != "c" && t != "b" && t != "p" && t != "u"))
+                    expected(fail, kp, x, all ? "c, b or a (every device)" : "c, b, u or p");
                 o[k] = t;
             } else if (k == "major" || k == "minor" || k == "uid" || k == "gid") {
                 if (!x.is_number_integer()) expected(fail, kp, x, "a number");
@@ -199,6 +268,14 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
                 auto best = closest_match(k, {"path", "type", "major", "minor", "mode", "uid", "gid"});
                 fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
             }
+        }
+        if (o.value("path", "") == "all") {
+            if (!o.contains("type")) o["type"] = "a";
+            for (const char* k : {"major", "minor", "fileMode", "uid", "gid"})
+                if (o.contains(k)) fail(dp + "." + (std::string(k) == "fileMode" ? "mode" : k),
+                                        "'path: all' names a class of devices: only 'type' applies");
+            out.push_back(o);
+            continue;
         }
         for (const char* req : {"path", "type"})
             if (!o.contains(req)) fail(dp, std::string("missing required key '") + req + "'");
@@ -244,22 +321,6 @@ std::vector<std::string> rlimits(const json& v, const std::string& p, const KeyF
     return out;
 }
 
-json id_mappings(const json& v, const std::string& p, const KeyFail& fail) {
-    if (!v.is_array()) expected(fail, p, v, "a list of {containerID, hostID, size}");
-    json out = json::array();
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        const json& m = v[i];
-        std::string mp = ipath(p, i);
-        if (!m.is_object()) expected(fail, mp, m, "a map {containerID, hostID, size}");
-        for (const char* k : {"containerID", "hostID", "size"})
-            if (!m.contains(k) || !m[k].is_number_unsigned())
-                fail(mp, std::string("'") + k + "' must be a non-negative number");
-        if (m.size() != 3) fail(mp, "only containerID, hostID and size are allowed");
-        out.push_back(m);
-    }
-    return out;
-}
-
 // LinuxKit's `runtime:` (runtime.json): checked for shape, passed through. PID 1
 // applies mounts, mkdir, cgroups and bindNS; the keys it does not implement are refused here
 // so that an image never boots meaning something else than under LinuxKit.
@@ -271,7 +332,7 @@ json runtime(const json& v, const std::string& p, const KeyFail& fail) {
     for (const auto& [k, x] : v.items()) {
         std::string kp = p + "." + k;
         if (k == "cgroups" || k == "mkdir") out[k] = str_list(x, kp, fail);
-        else if (k == "mounts") out[k] = mounts(x, kp, fail);
+        else if (k == "mounts") out[k] = mounts(x, kp, fail, false);
         else if (k == "bindNS") out[k] = x;  // checked by the model PID 1 reads it with
         else if (k == "namespace" || k == "interfaces")
             fail(kp, "'" + k + "' is a LinuxKit runtime key that berth does not implement yet (see docs/linuxkit.md)");
@@ -290,6 +351,13 @@ const std::vector<std::pair<std::string, Setter>>& table() {
     using F = const KeyFail&;
     static const std::vector<std::pair<std::string, Setter>> t = {
         {"capabilities", [](C& c, J v, S p, F f) { c.capabilities = capabilities(v, p, f); }},
+        {"capabilities.add", [](C& c, J v, S p, F f) {
+             // Added to the image label's capabilities (LinuxKit: ignored when the
+             // entry sets `capabilities` itself, which replaces the list).
+             for (auto& cap : capabilities(v, p, f))
+                 if (std::find(c.capabilities.begin(), c.capabilities.end(), cap) == c.capabilities.end())
+                     c.capabilities.push_back(cap);
+         }},
         {"ambient", [](C& c, J v, S p, F f) { c.ambient = capabilities(v, p, f); }},
         {"mounts", [](C& c, J v, S p, F f) { c.mounts = mounts(v, p, f); }},
         {"binds", [](C& c, J v, S p, F f) { c.binds = binds(v, p, f); }},
@@ -400,6 +468,12 @@ const std::vector<std::string>& container_key_names() {
     return names;
 }
 
+namespace {
+const Setter& table_setter(const std::string& key) {
+    return std::find_if(table().begin(), table().end(), [&](const auto& e) { return e.first == key; })->second;
+}
+}  // namespace
+
 void apply_container_keys(ContainerSpec& c, const json& obj, const std::string& path, const KeyFail& fail) {
     if (!obj.is_object()) expected(fail, path, obj, "a map");
     const auto& policy = policy_key_names();
@@ -410,6 +484,13 @@ void apply_container_keys(ContainerSpec& c, const json& obj, const std::string& 
         const json& v = obj[k];
         std::string p = path.empty() ? k : path + "." + k;
         if (k == "name" || k == "image") continue;
+        // LinuxKit: a list the entry sets replaces the label's and its `.add` is
+        // not used; it is still checked.
+        if ((k == "capabilities.add" || k == "binds.add") && obj.contains(k.substr(0, k.size() - 4))) {
+            ContainerSpec scratch;
+            table_setter(k)(scratch, v, p, fail);
+            continue;
+        }
         if (std::find(policy.begin(), policy.end(), k) != policy.end()) {
             c.policy[k] = v;
             continue;
@@ -435,6 +516,10 @@ ContainerSpec merge_label(const ContainerSpec& c, const json& label, const std::
     m.image_pos = c.image_pos;
     m.yaml_keys = c.yaml_keys;
     m.key_pos = c.key_pos;
+    m.strict = c.strict;
+    m.readonly = c.strict;  // LinuxKit: writable unless a key says readonly
+    m.volumes = c.volumes;
+    m.container_ids = c.container_ids;
     apply_container_keys(m, label, "", [&](const std::string& p, const std::string& msg) {
         std::string shown = key_error_path(p);
         throw Error(label_source + ": " + (shown.empty() ? "" : shown + ": ") + msg, EINVAL);

@@ -19,6 +19,10 @@ namespace berth::builder {
 // Reports a problem at a path ("services[0].binds[1]") and must throw.
 using KeyFail = std::function<void(const std::string& path, const std::string& message)>;
 
+// A volume name as LinuxKit allows it (lower-case letters, digits, '_', '-'); a
+// bind source that is not an absolute path names a volume.
+bool is_volume_name(const std::string& s);
+
 // Every key a container entry accepts, including name and image.
 const std::vector<std::string>& container_key_names();
 // berth's service policy keys (the SHARED CONTRACT list), copied into runtime.json.

@@ -255,7 +255,9 @@ std::string modules_list_text(const std::string& kernel_version,
 BuildResult build_image(const BuildOptions& opts) {
     auto t0 = std::chrono::steady_clock::now();
     BuildResult r;
-    ImageSpec spec = load_image_yaml(opts.yaml_file);
+    std::vector<std::string> yaml_files = {opts.yaml_file};
+    yaml_files.insert(yaml_files.end(), opts.more_yaml_files.begin(), opts.more_yaml_files.end());
+    ImageSpec spec = load_image_yamls(yaml_files);
     std::string name = opts.name.empty() ? default_output_name(opts.yaml_file) : opts.name;
 
     // Everything that can fail cheaply is checked before the kernel download.
@@ -287,6 +289,13 @@ BuildResult build_image(const BuildOptions& opts) {
     std::optional<ResolvedImage> kernel_image;
     if (!spec.kernel.image.empty())
         kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
+    // Volumes with contents come from images like containers do.
+    std::vector<std::pair<const VolumeSpec*, ResolvedImage>> volume_images;
+    for (const VolumeSpec& v : spec.volumes)
+        if (!v.image.empty())
+            volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image,
+                                                             v.image_pos.line > 0 ? v.image_pos : v.pos,
+                                                             "volume '" + v.name + "'"));
     check_dependencies(spec);
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)
@@ -379,6 +388,12 @@ BuildResult build_image(const BuildOptions& opts) {
     for (const auto& [c, img] : images) {
         progress("unpacking " + c->image + " for " + container_dir(*c));
         bundles.push_back(add_bundle(tree, *c, img, security));
+    }
+    // Volumes: an empty directory, or the image's root file system.
+    for (const VolumeSpec& v : spec.volumes) tree.add_directory(v.path.substr(1), 0755);
+    for (const auto& [v, img] : volume_images) {
+        progress("unpacking " + v->image + " for volume " + v->name);
+        add_image_rootfs(tree, v->path.substr(1), img);
     }
     if (spec.watchdog || spec.emergency)
         tree.add_bytes(std::string(config::kImageConfigPath).substr(1),

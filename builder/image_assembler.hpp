@@ -13,7 +13,8 @@
 namespace berth::builder {
 
 struct BuildOptions {
-    std::string yaml_file;
+    std::string yaml_file;                // the first (or only) YAML file: names the outputs
+    std::vector<std::string> more_yaml_files;  // merged after it, as `linuxkit build a.yml b.yml`
     std::string out_dir = ".";
     std::string name;                     // default: YAML basename without extension
     std::vector<std::string> image_dirs;  // --images, searched before $BERTH_IMAGES

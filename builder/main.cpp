@@ -8,11 +8,14 @@
 #include <string>
 #include <vector>
 
+#include "builder/bundle.hpp"
 #include "builder/image_assembler.hpp"
 #include "builder/image_pull.hpp"
 #include "builder/image_store.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/qemu_runner.hpp"
+#include "builder/validate.hpp"
+#include "config/oci_defaults.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
@@ -26,15 +29,27 @@ using namespace berth::builder;
 
 namespace {
 
-const char* kUsage =
-    "usage:\n"
+// One usage text per command: `berth CMD --help` prints its own, `berth --help` all.
+const char* kBuildUsage =
     "  berth build [-o OUTDIR] [--name NAME] [--format FMT]... [--compress gzip|zstd]\n"
     "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
     "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64]\n"
-    "              [--pull [--insecure-registry HOST[:PORT]]... [--authfile FILE]] FILE.yml\n"
+    "              [--pull [--insecure-registry HOST[:PORT]]... [--authfile FILE]]\n"
+    "              [--dry-run] FILE.yml [MORE.yml]...\n"
+    "      several files are merged in order (later ones append containers, files,\n"
+    "      volumes and init images; kernel keys and outputs they give replace earlier\n"
+    "      ones); NAME defaults to the first file's name\n"
     "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
     "           kernel+squashfs (OUTDIR/NAME-squashfs.img, -squashfs-initrd.img),\n"
     "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
+    "      --pull: images found nowhere are pulled from their registry into the store\n"
+    "      --dry-run: check the files only (no images, no kernel), reporting every\n"
+    "           error; the same as `berth validate`\n";
+const char* kValidateUsage =
+    "  berth validate [--defaults DIR] FILE.yml [MORE.yml]...\n"
+    "      checks the merged files without images or kernel downloads and prints\n"
+    "      every error (file:line:column), in file order; exit status 1 if any\n";
+const char* kRunUsage =
     "  berth run qemu [--mem MB|SIZE] [--cpus N] [--publish HOST:GUEST[/tcp|udp]]...\n"
     "                 [--disk FILE[,size=SIZE]|file=FILE,size=SIZE]... [--accel auto|kvm|tcg]\n"
     "                 [--data STRING|--data-file FILE] [--timeout SEC]\n"
@@ -42,17 +57,38 @@ const char* kUsage =
     "                 [--firmware FILE|none]\n"
     "                 PREFIX|PREFIX-squashfs.img|FILE.iso\n"
     "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
-    "      root (attached as a read-only disk), or a CD image\n"
+    "      root (attached as a read-only disk), or a CD image\n";
+const char* kImageUsage =
     "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
     "  berth image ls [--store DIR]\n"
-    "  berth kernel import [--store DIR] [--kernel-cache DIR] [--arch amd64|arm64]\n"
-    "                      [--layout DIR] PACKAGE|FILE.deb|DIR --tag NAME[:TAG]\n"
-    "      a Debian kernel (what kernel.package takes) as a LinuxKit kernel image in the\n"
-    "      store (or, with --layout, as an OCI layout directory), for `kernel: image: NAME[:TAG]`\n"
-    "  berth image rm [--store DIR] NAME[:TAG]...\n"
+    "  berth image rm [--store DIR] REF...\n"
     "  berth image pull|push [--store DIR] [--arch A] [--insecure-registry HOST[:PORT]]...\n"
-    "                   [--authfile FILE] REF...   (REF: [REGISTRY/]NAME[:TAG][@sha256:DIGEST])\n"
-    "  berth --version\n";
+    "                   [--authfile FILE] REF...   (REF: [REGISTRY/]NAME[:TAG][@sha256:DIGEST])\n";
+const char* kKernelUsage =
+    "  berth kernel import [--store DIR] [--kernel-cache DIR] [--arch amd64|arm64]\n"
+    "                      [--layout DIR] PACKAGE|FILE.deb|DIR --tag REF\n"
+    "      a Debian kernel (what kernel.package takes) as a LinuxKit kernel image in the\n"
+    "      store (or, with --layout, as an OCI layout directory), for `kernel: image: REF`\n";
+
+std::string usage() {
+    return std::string("usage:\n") + kBuildUsage + kValidateUsage + kRunUsage + kImageUsage + kKernelUsage +
+           "  berth --version\n";
+}
+
+// `--help`/`-h` anywhere among a command's arguments.
+bool wants_help(int argc, char** argv, int first) {
+    for (int i = first; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--")) return false;
+        if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return true;
+    }
+    return false;
+}
+
+int print_help(const char* text) {
+    std::fputs("usage:\n", stdout);
+    std::fputs(text, stdout);
+    return 0;
+}
 
 struct UsageError : Error {
     using Error::Error;
@@ -146,13 +182,52 @@ std::string default_init(Arch arch) {
                 ENOENT);
 }
 
+// Every problem of the merged files, one line each, in file order.
+int run_validate(const std::vector<std::string>& files, const std::string& defaults_dir) {
+    ValidateOptions v;
+    v.files = files;
+    // berth's security defaults take part in the checks when they can be read;
+    // the image description is valid or not without them.
+    try {
+        v.security = load_security_defaults(defaults_dir.empty() ? oci::defaults_dir() : defaults_dir);
+    } catch (const std::exception&) {
+        if (!defaults_dir.empty()) throw;
+    }
+    std::vector<YamlError> problems = validate_image(v);
+    for (const auto& p : problems) std::fprintf(stderr, "%s\n", p.what());
+    if (!problems.empty()) {
+        std::fprintf(stderr, "berth: %zu error%s\n", problems.size(), problems.size() == 1 ? "" : "s");
+        return 1;
+    }
+    std::printf("%s: valid\n", files.size() == 1 ? files[0].c_str() : (std::to_string(files.size()) + " files").c_str());
+    return 0;
+}
+
+int cmd_validate(Args& a) {
+    std::vector<std::string> files;
+    std::string defaults_dir;
+    while (!a.done()) {
+        std::string opt = a.next_option();
+        if (opt.empty()) files.push_back(a.positional());
+        else if (opt == "--defaults") defaults_dir = a.value(opt);
+        else throw UsageError("validate: unknown option `" + opt + "`");
+    }
+    if (files.empty()) throw UsageError("validate: expected a YAML file (or several, merged in order)");
+    return run_validate(files, defaults_dir);
+}
+
 int cmd_build(Args& a) {
     BuildOptions o;
     o.skel_dir = BERTH_SKEL_DIR;
     std::vector<std::string> files;
+    bool dry_run = false;
     while (!a.done()) {
         std::string opt = a.next_option();
         if (opt.empty()) files.push_back(a.positional());
+        else if (opt == "--dry-run" || opt == "-n") {
+            a.no_pending(opt);
+            dry_run = true;
+        }
         else if (opt == "-o" || opt == "--output" || opt == "--dir") o.out_dir = a.value(opt);
         else if (opt == "--name") o.name = a.value(opt);
         else if (opt == "--images") o.image_dirs.push_back(a.value(opt));
@@ -176,8 +251,10 @@ int cmd_build(Args& a) {
             if (o.compression != "gzip" && o.compression != "zstd") throw UsageError("--compress: gzip or zstd");
         } else throw UsageError("build: unknown option `" + opt + "`");
     }
-    if (files.size() != 1) throw UsageError("build: expected exactly one YAML file");
+    if (files.empty()) throw UsageError("build: expected a YAML file (or several, merged in order)");
+    if (dry_run) return run_validate(files, o.defaults_dir);
     o.yaml_file = files[0];
+    o.more_yaml_files.assign(files.begin() + 1, files.end());
     if (o.init_binary.empty()) o.init_binary = default_init(o.arch.empty() ? host_arch() : parse_arch(o.arch));
     BuildResult r = build_image(o);
     print_summary(r);
@@ -221,6 +298,7 @@ int cmd_run_qemu(Args& a) {
 
 int cmd_image(int argc, char** argv) {
     if (argc < 3) throw UsageError("image: expected import, ls or rm");
+    if (wants_help(argc, argv, 2)) return print_help(kImageUsage);
     std::string sub = argv[2];
     if (sub == "pull" || sub == "push") return image_transfer_command(sub, std::vector<std::string>(argv + 3, argv + argc));
     Args a(argc, argv, 3);
@@ -301,7 +379,7 @@ int main(int argc, char** argv) {
     try {
         if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
             !std::strcmp(argv[1], "help")) {
-            std::fputs(kUsage, argc < 2 ? stderr : stdout);
+            std::fputs(usage().c_str(), argc < 2 ? stderr : stdout);
             return argc < 2 ? 2 : 0;
         }
         std::string cmd = argv[1];
@@ -310,12 +388,22 @@ int main(int argc, char** argv) {
             return 0;
         }
         if (cmd == "build") {
+            if (wants_help(argc, argv, 2)) return print_help(kBuildUsage);
             Args a(argc, argv, 2);
             return cmd_build(a);
         }
+        if (cmd == "validate") {
+            if (wants_help(argc, argv, 2)) return print_help(kValidateUsage);
+            Args a(argc, argv, 2);
+            return cmd_validate(a);
+        }
         if (cmd == "image") return cmd_image(argc, argv);
-        if (cmd == "kernel") return cmd_kernel(argc, argv);
+        if (cmd == "kernel") {
+            if (wants_help(argc, argv, 2)) return print_help(kKernelUsage);
+            return cmd_kernel(argc, argv);
+        }
         if (cmd == "run") {
+            if (wants_help(argc, argv, 2)) return print_help(kRunUsage);
             if (argc < 3 || std::strcmp(argv[2], "qemu") != 0)
                 throw UsageError("run: the only target is `qemu` (berth run qemu PREFIX)");
             Args a(argc, argv, 3);
@@ -323,7 +411,7 @@ int main(int argc, char** argv) {
         }
         throw UsageError("unknown command `" + cmd + "`");
     } catch (const UsageError& e) {
-        std::fprintf(stderr, "berth: %s\n%s", e.what(), kUsage);
+        std::fprintf(stderr, "berth: %s\n%s", e.what(), usage().c_str());
         return 2;
     } catch (const std::exception& e) {
         log::error("{}", e.what());

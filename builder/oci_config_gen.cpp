@@ -209,6 +209,7 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
         args = img.entrypoint;
         args.insert(args.end(), img.cmd.begin(), img.cmd.end());
     }
+    if (args.empty() && img.image_absent) args = {"(the image's command)"};
     if (args.empty())
         throw YamlError(c.pos, at,
                         "container '" + c.name + "' needs a 'command' (its image has no Entrypoint or Cmd)");
@@ -222,19 +223,28 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     if (std::none_of(env.begin(), env.end(), [](const std::string& e) { return e.rfind("PATH=", 0) == 0; }))
         env.insert(env.begin(), kDefaultPath);
 
+    // Other names need the image's files; without the image they stand for an unknown id.
+    // LinuxKit: a name is first the id allocated to the container of that name.
+    auto lookup = [&](const std::string& name, const std::string& db, const char* db_name) -> std::uint32_t {
+        bool numeric = !name.empty() && name.find_first_not_of("0123456789") == std::string::npos;
+        if (name == "root") return 0;
+        if (auto it = c.container_ids.find(name); !numeric && it != c.container_ids.end()) return it->second;
+        if (img.image_absent && !numeric) return 0;
+        return resolve_id(name, db, db_name);
+    };
     Ids ids = with_context(c.pos.str() + ": " + at + ": image User '" + img.user + "'", [&] { return image_user(img); });
     std::uint32_t uid = ids.uid, gid = ids.gid;
     with_context(c.pos.str() + ": " + at, [&] {
         if (c.uid) {
-            uid = resolve_id(*c.uid, img.passwd, "/etc/passwd");
+            uid = lookup(*c.uid, img.passwd, "/etc/passwd");
             if (!c.gid && !ids.gid_known) gid = primary_gid(uid, img.passwd).value_or(uid == 0 ? 0 : gid);
         }
-        if (c.gid) gid = resolve_id(*c.gid, img.group, "/etc/group");
+        if (c.gid) gid = lookup(*c.gid, img.group, "/etc/group");
     });
     json additional = json::array();
     for (const auto& g : c.additional_gids)
         additional.push_back(with_context(c.pos.str() + ": " + at + ".additionalGids",
-                                          [&] { return resolve_id(g, img.group, "/etc/group"); }));
+                                          [&] { return lookup(g, img.group, "/etc/group"); }));
 
     std::vector<std::string> caps = expand_capabilities(c.capabilities);
     std::vector<std::string> ambient = c.ambient ? expand_capabilities(*c.ambient)
@@ -273,6 +283,12 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     for (const auto& m : c.mounts) {
         json o = m;
         if (!o.contains("source")) o["source"] = o["type"];
+        if (std::string src = o["source"]; o["type"] == "bind" && !src.empty() && src[0] != '/') {
+            auto v = c.volumes.find(src);
+            if (v == c.volumes.end())
+                throw YamlError(c.pos, at + ".mounts", "bind mount source '" + src + "' names no volume");
+            o["source"] = v->second.path;
+        }
         if (!o.contains("options")) o["options"] = json::array();
         mounts[o["destination"].get<std::string>()] = o;
     }
@@ -290,16 +306,23 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
         mounts[dst] = mount(dst, "tmpfs", "tmpfs", opts);
     }
     for (const auto& b : c.binds) {
-        std::vector<std::string> opts = b.options.empty() ? std::vector<std::string>{"rw"} : b.options;
-        // Recursive unless the bind names its own bind option (`rbind`, or `bind` for one level).
-        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
-            opts.push_back("rbind");
-        // rprivate unless the bind names its own propagation (LinuxKit's `/var:/var:rshared`).
+        // LinuxKit: "rw,rbind,rshared" when the bind gives no options; berth's
+        // strict mode makes it rprivate. Options given: recursive unless the bind
+        // names `bind`, and rprivate unless it names a propagation.
         static const std::set<std::string> propagation = {"private", "rprivate", "slave", "rslave",
                                                           "shared", "rshared", "unbindable", "runbindable"};
+        std::vector<std::string> opts = b.options;
+        if (opts.empty()) opts = {"rw", "rbind", c.strict ? "rprivate" : "rshared"};
+        if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return o == "bind" || o == "rbind"; }))
+            opts.push_back("rbind");
         if (std::none_of(opts.begin(), opts.end(), [](const std::string& o) { return propagation.count(o) > 0; }))
             opts.push_back("rprivate");
-        mounts[b.destination] = mount(b.destination, "bind", b.source, opts);
+        std::string source = b.source;
+        if (!b.volume.empty()) {
+            check_volume_bind(c, b);
+            source = c.volumes.at(b.volume).path;
+        }
+        mounts[b.destination] = mount(b.destination, "bind", source, opts);
     }
     json mount_list = json::array();
     for (auto& [dst, m] : mounts) mount_list.push_back(std::move(m));
@@ -308,10 +331,24 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     linux["maskedPaths"] = c.masked_paths ? *c.masked_paths : sec.masked_paths;
     linux["readonlyPaths"] = c.readonly_paths ? *c.readonly_paths : sec.readonly_paths;
     if (c.seccomp == "default" && !sec.seccomp.is_null()) linux["seccomp"] = sec.seccomp;
-    if (!c.devices.empty()) linux["devices"] = c.devices;
+    json devices = json::array(), device_rules = json::array();
+    for (const auto& d : c.devices) {
+        if (d.value("path", "") != "all") {
+            devices.push_back(d);
+            continue;
+        }
+        // LinuxKit's `path: all`: a whole class of devices allowed in the device cgroup.
+        device_rules.push_back({{"allow", true}, {"type", d["type"]}, {"access", "rwm"}});
+    }
+    if (!devices.empty()) linux["devices"] = devices;
     if (c.rootfs_propagation) linux["rootfsPropagation"] = *c.rootfs_propagation;
     if (c.cgroups_path) linux["cgroupsPath"] = *c.cgroups_path;
     if (c.resources) linux["resources"] = *c.resources;
+    if (!device_rules.empty()) {
+        json& r = linux["resources"];
+        if (!r.is_object()) r = json::object();
+        for (const auto& rule : device_rules) r["devices"].push_back(rule);
+    }
     if (!c.sysctl.empty()) linux["sysctl"] = c.sysctl;
     if (c.uid_mappings) linux["uidMappings"] = *c.uid_mappings;
     if (c.gid_mappings) linux["gidMappings"] = *c.gid_mappings;

@@ -21,6 +21,9 @@ struct ImageDefaults {
     std::string working_dir;
     std::string user;           // "", "name", "uid", "uid:gid", "name:group"
     std::string passwd, group;  // the image's /etc/passwd and /etc/group ("" if none)
+    // Validating without the image (berth build --dry-run): user and group names
+    // are not looked up and a missing command is not an error.
+    bool image_absent = false;
 };
 
 // berth's secure defaults (from the runtime's defaults directory): applied to every

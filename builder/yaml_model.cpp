@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <utility>
@@ -21,7 +22,7 @@ std::string SourcePos::str() const {
 }
 
 YamlError::YamlError(const SourcePos& pos, const std::string& path, const std::string& message)
-    : Error(pos.str() + ": " + (path.empty() ? "" : path + ": ") + message, EINVAL) {}
+    : Error(pos.str() + ": " + (path.empty() ? "" : path + ": ") + message, EINVAL), where(pos) {}
 
 const char* stage_name(Stage s) {
     switch (s) {
@@ -55,7 +56,7 @@ using Handler = std::function<void(const YAML::Node& value, const std::string& p
 using KeyTable = std::vector<std::pair<std::string, Handler>>;
 
 // LinuxKit keys berth does not implement yet, per section.
-const std::vector<std::string> kUnsupportedTop = {"volumes"};
+const std::vector<std::string> kUnsupportedTop = {};
 const std::vector<std::string> kUnsupportedKernel = {};
 
 std::string join_path(const std::string& a, const std::string& b) {
@@ -65,9 +66,25 @@ std::string index_path(const std::string& a, std::size_t i) {
     return a + "[" + std::to_string(i) + "]";
 }
 
+// Thrown when an entry's errors have been recorded one by one.
+struct EntryLeftOut {};
+
 class Parser {
 public:
-    explicit Parser(std::string file) : file_(std::move(file)) {}
+    // With `problems`, an error in one entry or top-level key is recorded and
+    // parsing goes on with the next, so that one run reports every error.
+    Parser(std::string file, std::vector<YamlError>* problems) : file_(std::move(file)), problems_(problems) {}
+
+    // Runs `fn`; when collecting, a YamlError is recorded instead of thrown.
+    template <class Fn>
+    void guarded(Fn&& fn) const {
+        if (!problems_) return fn();
+        try {
+            fn();
+        } catch (const YamlError& e) {
+            problems_->push_back(e);
+        }
+    }
 
     SourcePos pos(const YAML::Node& n) const {
         YAML::Mark m = n.Mark();
@@ -219,7 +236,22 @@ public:
             c.image = obj["image"].get<std::string>();
             c.image_pos = pos(n["image"]);
         }
-        apply_container_keys(c, obj, path, yaml_key_fail(c));
+        if (!problems_) {
+            apply_container_keys(c, obj, path, yaml_key_fail(c));
+        } else {
+            try {
+                apply_container_keys(c, obj, path, yaml_key_fail(c));
+            } catch (const YamlError&) {
+                // Collecting: every key of the entry on its own, so that each bad
+                // key is reported; the entry itself is then left out.
+                for (const auto& [k, v] : obj.items())
+                    guarded([&, k = k, v = v] {
+                        ContainerSpec scratch = c;
+                        apply_container_keys(scratch, nlohmann::json{{k, v}}, path, yaml_key_fail(c));
+                    });
+                throw EntryLeftOut{};
+            }
+        }
         obj.erase("name");
         obj.erase("image");
         c.yaml_keys = std::move(obj);
@@ -233,8 +265,12 @@ public:
         std::vector<ContainerSpec> out;
         if (n.IsNull()) return out;
         if (!n.IsSequence()) expected(n, path, "a list of containers");
-        for (std::size_t i = 0; i < n.size(); ++i)
-            out.push_back(container(n[i], index_path(path, i), stage, i));
+        for (std::size_t i = 0; i < n.size(); ++i) {
+            try {
+                guarded([&] { out.push_back(container(n[i], index_path(path, i), stage, i)); });
+            } catch (const EntryLeftOut&) {
+            }
+        }
         return out;
     }
 
@@ -257,7 +293,6 @@ public:
     KernelSpec kernel(const YAML::Node& n, const std::string& path) const {
         KernelSpec k;
         k.pos = pos(n);
-        k.cmdline = "console=ttyS0";
         std::vector<std::pair<YAML::Node, std::string>> image_only;  // binary/tar/ucode
         KeyTable keys = {
             {"package", [&](const YAML::Node& v, const std::string& p) { set_kernel(k, v, p); }},
@@ -302,12 +337,25 @@ public:
              }},
         };
         walk_map(n, path, keys, kUnsupportedKernel);
-        if (k.package.empty() && k.image.empty())
+        // One of several files may give only some kernel keys (`cmdline`); the
+        // merged image is checked for a kernel source instead.
+        if (kernel_required_ && k.package.empty() && k.image.empty())
             fail(n, path, "missing required key 'image' (or 'package' or 'path')");
         if (!k.package.empty())
             for (const auto& [v, p] : image_only)
                 fail(v, p, "names a file in a kernel image; it needs kernel.image, not kernel.package/path");
         return k;
+    }
+
+    // A number, or (LinuxKit) a container's name standing for its allocated id.
+    void file_id(const YAML::Node& v, const std::string& p, std::uint32_t& id, std::optional<std::string>& name) const {
+        if (v.IsScalar() && !v.Scalar().empty() && v.Scalar().find_first_not_of("0123456789") != std::string::npos) {
+            if (v.Scalar().find_first_of(": \t") != std::string::npos)
+                expected(v, p, "a number or the name of a container of the image");
+            name = v.Scalar();
+            return;
+        }
+        id = uint32(v, p);
     }
 
     FileSpec file(const YAML::Node& n, const std::string& path) const {
@@ -321,8 +369,8 @@ public:
             {"directory", [&](const YAML::Node& v, const std::string& p) { f.directory = boolean(v, p); }},
             {"optional", [&](const YAML::Node& v, const std::string& p) { f.optional = boolean(v, p); }},
             {"mode", [&](const YAML::Node& v, const std::string& p) { f.mode = file_mode(v, p); }},
-            {"uid", [&](const YAML::Node& v, const std::string& p) { f.uid = uint32(v, p); }},
-            {"gid", [&](const YAML::Node& v, const std::string& p) { f.gid = uint32(v, p); }},
+            {"uid", [&](const YAML::Node& v, const std::string& p) { file_id(v, p, f.uid, f.uid_name); }},
+            {"gid", [&](const YAML::Node& v, const std::string& p) { file_id(v, p, f.gid, f.gid_name); }},
             {"metadata", [&](const YAML::Node& v, const std::string& p) {
                  f.metadata = str(v, p);
                  if (*f.metadata != "yaml" && *f.metadata != "json") expected(v, p, "yaml or json");
@@ -398,17 +446,78 @@ public:
         return v;
     }
 
-    ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base) const {
+    void check_duplicate_keys(const YAML::Node& root) const {
+        std::map<std::string, SourcePos> seen;
+        for (const auto& kv : root) {
+            if (!kv.first.IsScalar()) continue;
+            auto [prev, inserted] = seen.emplace(kv.first.Scalar(), pos(kv.first));
+            if (!inserted)
+                fail(kv.first, "", "duplicate key '" + kv.first.Scalar() + "' (first at " + prev->second.str() + ")");
+        }
+    }
+
+    // LinuxKit's `volumes:` entry: {name, image, readonly, format, platforms}.
+    VolumeSpec volume(const YAML::Node& n, const std::string& path) const {
+        VolumeSpec v;
+        v.pos = pos(n);
+        KeyTable keys = {
+            {"name", [&](const YAML::Node& x, const std::string& p) {
+                 v.name = str(x, p);
+                 if (!is_volume_name(v.name))
+                     fail(x, p, "volume name '" + v.name + "' may only contain lower-case letters, digits, '_' and '-'");
+             }},
+            {"image", [&](const YAML::Node& x, const std::string& p) {
+                 v.image = str(x, p);
+                 v.image_pos = pos(x);
+                 if (v.image.empty()) expected(x, p, "an image reference");
+             }},
+            {"readonly", [&](const YAML::Node& x, const std::string& p) { v.readonly = boolean(x, p); }},
+            {"format", [&](const YAML::Node& x, const std::string& p) {
+                 std::string f = str(x, p);
+                 if (f == "oci")
+                     fail(x, p, "format 'oci' (the image as an OCI layout inside the volume) is not supported; "
+                                "use format 'filesystem'");
+                 if (f != "filesystem") expected(x, p, "filesystem or oci");
+             }},
+            {"platforms", [&](const YAML::Node& x, const std::string& p) {
+                 // Only meaningful for format: oci, which is refused above.
+                 str_list(x, p);
+             }},
+        };
+        walk_map(n, path, keys, {});
+        if (v.name.empty()) fail(n, path, "missing required key 'name'");
+        return v;
+    }
+
+    // berth's own top-level settings.
+    void berth_settings(ImageSpec& img, const YAML::Node& n, const std::string& path) const {
+        KeyTable keys = {
+            {"strict", [&](const YAML::Node& v, const std::string& p) { img.strict = boolean(v, p); }},
+        };
+        walk_map(n, path, keys, {});
+    }
+
+    ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base,
+                    bool kernel_required) const {
         ImageSpec img;
         img.file = file;
         img.base_dir = base;
+        kernel_required_ = kernel_required;
         bool have_kernel = false;
         if (root.IsNull()) fail(root, "", "the file is empty; expected a map with at least 'kernel'");
         KeyTable keys = {
             {"kernel", [&](const YAML::Node& v, const std::string& p) {
-                 img.kernel = kernel(v, p);
                  have_kernel = true;
+                 img.has_kernel = true;  // even when its keys are wrong: reported there
+                 img.kernel = kernel(v, p);
              }},
+            {"volumes", [&](const YAML::Node& v, const std::string& p) {
+                 if (v.IsNull()) return;
+                 if (!v.IsSequence()) expected(v, p, "a list of volumes");
+                 for (std::size_t i = 0; i < v.size(); ++i)
+                     guarded([&] { img.volumes.push_back(volume(v[i], index_path(p, i))); });
+             }},
+            {"berth", [&](const YAML::Node& v, const std::string& p) { berth_settings(img, v, p); }},
             {"init", [&](const YAML::Node& v, const std::string& p) {
                  if (v.IsNull()) return;
                  if (!v.IsSequence()) expected(v, p, "a list of image references");
@@ -432,14 +541,15 @@ public:
                  if (v.IsNull()) return;
                  if (!v.IsSequence()) expected(v, p, "a list of files");
                  std::map<std::string, SourcePos> seen;
-                 for (std::size_t i = 0; i < v.size(); ++i) {
-                     FileSpec f = this->file(v[i], index_path(p, i));
-                     auto [prev, ok] = seen.emplace(f.path, f.pos);
-                     if (!ok)
-                         fail(v[i], index_path(p, i),
-                              "duplicate file '" + f.path + "' (first at " + prev->second.str() + ")");
-                     img.files.push_back(std::move(f));
-                 }
+                 for (std::size_t i = 0; i < v.size(); ++i)
+                     guarded([&] {
+                         FileSpec f = this->file(v[i], index_path(p, i));
+                         auto [prev, ok] = seen.emplace(f.path, f.pos);
+                         if (!ok)
+                             fail(v[i], index_path(p, i),
+                                  "duplicate file '" + f.path + "' (first at " + prev->second.str() + ")");
+                         img.files.push_back(std::move(f));
+                     });
              }},
             {"outputs", [&](const YAML::Node& v, const std::string& p) {
                  std::vector<std::string> outs =
@@ -462,48 +572,248 @@ public:
                  log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
              }},
         };
-        walk_map(root, "", keys, kUnsupportedTop);
-        if (!have_kernel) fail(root, "", "missing required key 'kernel'");
-        if (img.outputs.empty()) img.outputs = {"kernel+initrd"};
-
-        std::map<std::string, const ContainerSpec*> names;
-        for (const ContainerSpec* c : img.containers()) {
-            auto [prev, ok] = names.emplace(c->name, c);
-            if (!ok)
-                throw YamlError(c->pos, std::string(stage_name(c->stage)) + "[" + std::to_string(c->index) + "]",
-                                "duplicate container name '" + c->name + "' (first defined at " +
-                                    prev->second->pos.str() + ")");
+        if (!root.IsMap()) expected(root, "", "a map");
+        // Each top-level key on its own, so that a collecting run reports every one.
+        for (const auto& kv : root) {
+            YAML::Node single;
+            single[kv.first] = kv.second;
+            guarded([&] { walk_map(single, "", keys, kUnsupportedTop); });
         }
+        guarded([&] { check_duplicate_keys(root); });
+        if (!have_kernel && kernel_required) fail(root, "", "missing required key 'kernel'");
         return img;
     }
 
 private:
     std::string file_;
+    std::vector<YamlError>* problems_ = nullptr;
+    mutable bool kernel_required_ = true;
 };
 
 }  // namespace
 
-ImageSpec parse_image_yaml(const std::string& text, const std::string& file,
-                           const std::string& base_dir) {
-    YAML::Node root;
+namespace {
+
+YAML::Node load_yaml(const std::string& text, const std::string& file) {
     try {
-        root = YAML::Load(text);
+        return YAML::Load(text);
     } catch (const YAML::Exception& e) {
-        SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1,
-                    e.mark.is_null() ? 0 : e.mark.column + 1};
+        SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
         throw YamlError(p, "", "YAML syntax error: " + e.msg);
     }
-    ImageSpec img = Parser(file).image(root, file, base_dir);
+}
+
+std::string directory_of(const std::string& path) {
+    auto slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// A relative path written in a file whose directory is `base`, made absolute so
+// that it keeps its meaning in an image merged from files in several directories.
+std::string anchored(const std::string& path, const std::string& base) {
+    if (path.empty() || path[0] == '/') return path;
+    return std::filesystem::absolute(fs::join(base, path)).lexically_normal().string();
+}
+
+bool explicit_relative(const std::string& s) { return s.rfind("./", 0) == 0 || s.rfind("../", 0) == 0; }
+
+ImageSpec parse_one(const std::string& text, const std::string& file, const std::string& base_dir,
+                    bool kernel_required, std::vector<YamlError>* problems) {
+    ImageSpec img;
+    img.file = file;
+    img.base_dir = base_dir;
+    YAML::Node root;
+    try {
+        root = load_yaml(text, file);
+    } catch (const YamlError& e) {
+        if (!problems) throw;
+        problems->push_back(e);
+        img.has_kernel = true;  // unknown: the file could not be read as YAML
+        return img;
+    }
+    try {
+        img = Parser(file, problems).image(root, file, base_dir, kernel_required);
+    } catch (const YamlError& e) {
+        if (!problems) throw;
+        problems->push_back(e);
+    }
     img.text = text;
     return img;
 }
 
+void merge_kernel(KernelSpec& into, const KernelSpec& from) {
+    // A later file naming a kernel source replaces the earlier one as a whole.
+    if (!from.package.empty() || !from.image.empty()) {
+        into.package = from.package;
+        into.image = from.image;
+        into.image_pos = from.image_pos;
+        into.binary = from.binary;
+        into.tar = from.tar;
+        into.ucode = from.ucode;
+    }
+    if (!from.cmdline.empty()) into.cmdline = from.cmdline;
+    into.modules.insert(into.modules.end(), from.modules.begin(), from.modules.end());
+    into.pos = from.pos;
+}
+
+void record(std::vector<YamlError>* problems, const YamlError& e) {
+    if (!problems) throw e;
+    problems->push_back(e);
+}
+
+}  // namespace
+
+std::string volume_path(const VolumeSpec& v) {
+    // A read-write volume lives under /var, which PID 1 copies into a tmpfs at
+    // boot: writable and shared by every container binding it. A read-only one
+    // stays on the read-only root.
+    return (v.readonly ? "/containers/volumes/" : "/var/lib/berth/volumes/") + v.name;
+}
+
+void finish_image(ImageSpec& img, std::vector<YamlError>* problems) {
+    if (img.outputs.empty()) img.outputs = {"kernel+initrd"};
+
+    // LinuxKit: service names must be unique (they run side by side); onboot and
+    // onshutdown entries run one at a time from numbered directories and may repeat.
+    std::map<std::string, const ContainerSpec*> names;
+    for (const ContainerSpec& c : img.services) {
+        auto [prev, ok] = names.emplace(c.name, &c);
+        if (!ok)
+            record(problems, YamlError(c.pos, "services[" + std::to_string(c.index) + "]",
+                                       "duplicate service name '" + c.name + "' (first defined at " +
+                                           prev->second->pos.str() + ")"));
+    }
+    std::map<std::string, VolumeSpec> volumes;
+    for (VolumeSpec& v : img.volumes) {
+        v.path = volume_path(v);
+        auto [prev, ok] = volumes.emplace(v.name, v);
+        if (!ok)
+            record(problems, YamlError(v.pos, "volumes", "duplicate volume name '" + v.name + "' (first defined at " +
+                                                             prev->second.pos.str() + ")"));
+    }
+    // LinuxKit allocates every container an id, in this order; a later entry of
+    // the same name takes the name.
+    std::map<std::string, std::uint32_t> ids;
+    std::uint32_t next_id = 100;
+    for (const auto* list : {&img.onboot, &img.onshutdown, &img.services})
+        for (const ContainerSpec& c : *list) ids[c.name] = next_id++;
+    for (FileSpec& f : img.files)
+        for (auto [name, id] : {std::pair{&f.uid_name, &f.uid}, std::pair{&f.gid_name, &f.gid}}) {
+            if (!*name) continue;
+            if (**name == "root") *id = 0;
+            else if (auto it = ids.find(**name); it != ids.end()) *id = it->second;
+            else
+                record(problems, YamlError(f.pos, "files", "'" + f.path + "': uid/gid '" + **name +
+                                                               "' names no container of the image (a name stands "
+                                                               "for the id LinuxKit allocates that container)"));
+        }
+    for (auto* list : {&img.onboot, &img.onshutdown, &img.services})
+        for (ContainerSpec& c : *list) {
+            c.container_ids = ids;
+            c.strict = img.strict;
+            if (!c.yaml_keys.contains("readonly")) c.readonly = img.strict;
+            c.volumes = volumes;
+            for (const Bind& b : c.binds) {
+                try {
+                    check_volume_bind(c, b);
+                } catch (const YamlError& e) {
+                    record(problems, e);
+                }
+            }
+        }
+}
+
+void check_volume_bind(const ContainerSpec& c, const Bind& b) {
+    if (b.volume.empty()) return;
+    auto at = c.key_pos.find(b.key_path);
+    SourcePos pos = at != c.key_pos.end() ? at->second : c.pos;
+    std::string path = at != c.key_pos.end() ? b.key_path : std::string(stage_name(c.stage)) + "[" + std::to_string(c.index) + "]";
+    auto v = c.volumes.find(b.volume);
+    if (v == c.volumes.end()) {
+        std::string msg = "bind source '" + b.volume + "' names no volume (define it under 'volumes:'";
+        throw YamlError(pos, path, msg + ", or give an absolute path)");
+    }
+    if (v->second.readonly && std::find(b.options.begin(), b.options.end(), "ro") == b.options.end())
+        throw YamlError(pos, path, "volume '" + b.volume + "' is read-only (" + v->second.pos.str() +
+                                       "): bind it with ':ro'");
+}
+
+ImageSpec merge_images(std::vector<ImageSpec> parts) {
+    if (parts.empty()) throw Error("no image description to merge", EINVAL);
+    ImageSpec out = std::move(parts[0]);
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        ImageSpec& p = parts[i];
+        bool same_dir = p.base_dir == out.base_dir;
+        if (p.has_kernel) {
+            if (!same_dir && explicit_relative(p.kernel.package)) p.kernel.package = anchored(p.kernel.package, p.base_dir);
+            if (out.has_kernel) merge_kernel(out.kernel, p.kernel);
+            else out.kernel = p.kernel;
+            out.has_kernel = true;
+        }
+        auto append = [&](std::vector<ContainerSpec>& into, std::vector<ContainerSpec>& from) {
+            for (ContainerSpec& c : from) {
+                c.index = into.size();
+                if (!same_dir && explicit_relative(c.image)) c.image = anchored(c.image, p.base_dir);
+                into.push_back(std::move(c));
+            }
+        };
+        append(out.onboot, p.onboot);
+        append(out.onshutdown, p.onshutdown);
+        append(out.services, p.services);
+        for (FileSpec& f : p.files) {
+            if (!same_dir && f.source) f.source = anchored(*f.source, p.base_dir);
+            out.files.push_back(std::move(f));
+        }
+        for (VolumeSpec& v : p.volumes) {
+            if (!same_dir && explicit_relative(v.image)) v.image = anchored(v.image, p.base_dir);
+            out.volumes.push_back(std::move(v));
+        }
+        if (!p.outputs.empty()) out.outputs = p.outputs;  // a scalar setting: the later file wins
+        if (p.watchdog) out.watchdog = p.watchdog;
+        if (p.emergency) out.emergency = p.emergency;
+        out.init.insert(out.init.end(), p.init.begin(), p.init.end());  // LinuxKit appends init images
+        out.strict = out.strict || p.strict;
+        out.text += "---\n" + p.text;
+    }
+    return out;
+}
+
+ImageSpec parse_image_yaml(const std::string& text, const std::string& file, const std::string& base_dir) {
+    ImageSpec img = parse_one(text, file, base_dir, true, nullptr);
+    finish_image(img, nullptr);
+    return img;
+}
+
 ImageSpec load_image_yaml(const std::string& path) {
-    std::string text = fs::read_file(path);
-    std::string dir = ".";
-    if (auto slash = path.rfind('/'); slash != std::string::npos)
-        dir = slash == 0 ? "/" : path.substr(0, slash);
-    return parse_image_yaml(text, path, dir);
+    return parse_image_yaml(fs::read_file(path), path, directory_of(path));
+}
+
+ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<YamlError>* problems) {
+    std::vector<ImageSpec> parts;
+    for (const auto& path : paths) {
+        std::string text;
+        try {
+            text = fs::read_file(path);
+        } catch (const std::exception& e) {
+            if (!problems) throw;
+            problems->push_back(YamlError(SourcePos{path, 0, 0}, "", e.what()));
+            continue;
+        }
+        parts.push_back(parse_one(text, path, directory_of(path), false, problems));
+    }
+    if (parts.empty()) {
+        if (problems && !problems->empty()) return ImageSpec{};
+        throw Error("no image description given", EINVAL);
+    }
+    ImageSpec img = merge_images(std::move(parts));
+    if (!img.has_kernel)
+        record(problems, YamlError(SourcePos{paths.front(), 0, 0}, "",
+                                   "missing required key 'kernel' (in none of the files)"));
+    else if (img.kernel.package.empty() && img.kernel.image.empty() && !(problems && !problems->empty()))
+        record(problems, YamlError(img.kernel.pos, "kernel", "missing required key 'image' (or 'package' or 'path')"));
+    finish_image(img, problems);
+    return img;
 }
 
 }  // namespace berth::builder

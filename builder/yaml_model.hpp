@@ -29,6 +29,7 @@ struct SourcePos {
 class YamlError : public Error {
 public:
     YamlError(const SourcePos& pos, const std::string& path, const std::string& message);
+    SourcePos where;  // for reporting several errors in file order
 };
 
 // host: share PID 1's; fresh (YAML "new"): a new one; path: join the namespace
@@ -38,9 +39,21 @@ enum class Namespace { host, fresh, path };
 
 struct Bind {
     std::string source;
+    std::string volume;  // the volume named as source (LinuxKit's `binds: [vol:/dest]`), else empty
     std::string destination;
     std::vector<std::string> options;  // as written after the second ':', empty if none
     SourcePos pos;
+    std::string key_path;  // "services[0].binds[1]": where it was written
+};
+
+// A `volumes:` entry: a directory shared by the containers that bind it.
+struct VolumeSpec {
+    std::string name;
+    std::string image;     // its contents; empty for an empty directory
+    bool readonly = false; // binds of it must then be `ro`
+    std::string path;      // where it is in the image (absolute)
+    SourcePos pos;
+    SourcePos image_pos;
 };
 
 enum class Stage { onboot, onshutdown, services };
@@ -70,7 +83,12 @@ struct ContainerSpec {
     std::optional<std::vector<std::string>> command;
     std::optional<std::vector<std::string>> env;  // KEY=VALUE; replaces the image's Env
     std::optional<std::string> cwd;
-    bool readonly = true;
+    bool readonly = false;  // LinuxKit's default; `berth: {strict: true}` makes it true
+    bool strict = false;    // the image's `berth.strict`: berth's stricter defaults
+    std::map<std::string, VolumeSpec> volumes;  // the image's volumes, for binds naming one
+    // LinuxKit's ids: each container is allocated uid = gid = 100, 101, ... in
+    // onboot, onshutdown, services order; a uid/gid name refers to these first.
+    std::map<std::string, std::uint32_t> container_ids;
     std::optional<std::string> hostname;
     std::optional<std::string> uid;  // number or a name looked up in the image's /etc/passwd
     std::optional<std::string> gid;  // number or a name looked up in the image's /etc/group
@@ -135,6 +153,7 @@ struct FileSpec {
     std::optional<std::uint32_t> mode;
     std::uint32_t uid = 0;
     std::uint32_t gid = 0;
+    std::optional<std::string> uid_name, gid_name;  // a container's name (its allocated id) or root
     std::optional<std::string> metadata;  // "yaml" | "json": the image description itself
     SourcePos pos;
 };
@@ -144,10 +163,13 @@ struct ImageSpec {
     std::string base_dir;  // its directory: relative paths are resolved against it
     KernelSpec kernel;
     std::vector<InitImage> init;
+    bool has_kernel = false;  // a `kernel:` key was given (one of several files may omit it)
     std::vector<ContainerSpec> onboot;
     std::vector<ContainerSpec> onshutdown;
     std::vector<ContainerSpec> services;
     std::vector<FileSpec> files;
+    std::vector<VolumeSpec> volumes;
+    bool strict = false;  // `berth: {strict: true}`: read-only roots, private bind propagation
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
     std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
     std::optional<config::EmergencyConfig> emergency;  // -> /etc/berth/image.json
@@ -162,9 +184,31 @@ const std::vector<std::string>& output_formats();
 bool is_output_format(const std::string& f);
 
 // Parse YAML text; `file` names it in messages; `base_dir` anchors relative paths.
+// Throws the first error.
 ImageSpec parse_image_yaml(const std::string& text, const std::string& file,
                            const std::string& base_dir);
 // Read and parse a file.
 ImageSpec load_image_yaml(const std::string& path);
+
+// Several files merged as `linuxkit build a.yml b.yml` does: later files append
+// their onboot, onshutdown, services, files and volumes; kernel keys they give
+// replace the earlier ones (kernel modules are appended); `outputs` and
+// `watchdog` are replaced; `berth.strict` set in any file applies. Relative paths
+// keep meaning their own file's directory. With `problems`, every error is
+// recorded there (in the order found) and the best-effort image is returned;
+// without, the first error is thrown.
+ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<YamlError>* problems = nullptr);
+ImageSpec merge_images(std::vector<ImageSpec> parts);
+
+// After parsing (and merging): default outputs, unique service and volume names,
+// each container's volumes and LinuxKit-or-strict `readonly` default, binds naming
+// volumes checked. Records into `problems` when given, else throws.
+void finish_image(ImageSpec& img, std::vector<YamlError>* problems = nullptr);
+
+// Where a volume is in the image.
+std::string volume_path(const VolumeSpec& v);
+// A bind naming a volume: the volume exists, and a read-only one is bound `ro`.
+// Throws YamlError at the bind.
+void check_volume_bind(const ContainerSpec& c, const Bind& b);
 
 }  // namespace berth::builder

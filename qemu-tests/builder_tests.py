@@ -222,6 +222,7 @@ kernel:
 services:
   - name: ro
     image: busybox
+    readonly: true
     command: ["sh", "-c", "if touch /x 2>/dev/null; then echo ro: writable; else echo ro: read-only; fi; exec sleep 100000"]
   # readonly: false: runtime.json's tmpfs + overlay on lower/, mounted by PID 1 on
   # the read-only squashfs root.

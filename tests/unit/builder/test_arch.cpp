@@ -118,12 +118,24 @@ TEST_CASE("arch: the kernel package and command line for a target", "[builder][a
     CHECK(kernel_package_for("kernels/my-amd64", Arch::arm64) == "kernels/my-amd64");
     CHECK(kernel_package_for("linux-amd64.deb", Arch::arm64) == "linux-amd64.deb");
 
-    CHECK(cmdline_for("console=ttyS0 panic=-1 quiet", Arch::arm64) == "console=ttyAMA0 panic=-1 quiet");
-    CHECK(cmdline_for("console=ttyAMA0,115200 quiet", Arch::amd64) == "console=ttyS0,115200 quiet");
+    // Kept as written when it names a console the target has.
     CHECK(cmdline_for("console=ttyS0 quiet", Arch::amd64) == "console=ttyS0 quiet");
-    CHECK(cmdline_for("console=tty0 console=ttyS1", Arch::arm64) == "console=tty0 console=ttyAMA1");
-    CHECK(cmdline_for("xconsole=ttyS0 console=ttySX", Arch::arm64) == "xconsole=ttyS0 console=ttySX");
-    CHECK(cmdline_for("", Arch::arm64).empty());
+    CHECK(cmdline_for("console=ttyS0 console=ttyAMA0", Arch::arm64) == "console=ttyS0 console=ttyAMA0");
+    CHECK(cmdline_for("console=hvc0", Arch::arm64) == "console=hvc0");
+    CHECK(cmdline_for("console=ttyS0 console=tty0", Arch::amd64) == "console=ttyS0 console=tty0");
+    CHECK(cmdline_for("console=ttyS1", Arch::amd64) == "console=ttyS1");
+    // The last console named is not on the target: the kernel would give
+    // /dev/console to the screen; berth's serial console goes last.
+    CHECK(cmdline_for("console=tty0 console=ttyS0 console=ttyAMA0", Arch::amd64) ==
+          "console=tty0 console=ttyS0 console=ttyAMA0 console=ttyS0");
+    CHECK(cmdline_for("console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0", Arch::arm64) ==
+          "console=tty0 console=ttyS0 console=ttyAMA0 console=ttysclp0 console=ttyAMA0");
+    // berth's console added when none is usable on the target.
+    CHECK(cmdline_for("console=ttyS0 panic=-1 quiet", Arch::arm64) == "console=ttyS0 panic=-1 quiet console=ttyAMA0");
+    CHECK(cmdline_for("console=ttyAMA0,115200 quiet", Arch::amd64) == "console=ttyAMA0,115200 quiet console=ttyS0");
+    CHECK(cmdline_for("xconsole=ttyS0 quiet", Arch::amd64) == "xconsole=ttyS0 quiet console=ttyS0");
+    CHECK(cmdline_for("", Arch::arm64) == "console=ttyAMA0");
+    CHECK(cmdline_for("", Arch::amd64) == "console=ttyS0");
 }
 
 TEST_CASE("arch: the QEMU command line for arm64", "[builder][arch][qemu]") {

@@ -108,8 +108,9 @@ TEST_CASE("assembler: output names and the image layout", "[builder][assembler]"
     for (const char* c : {"containers/onboot/000-first", "containers/onboot/001-second",
                           "containers/onshutdown/000-bye", "containers/services/web"}) {
         INFO(c);
+        // LinuxKit's writable default: the image is lower/, the overlay goes on rootfs/.
         CHECK(files.at(std::string(c) + "/rootfs") == "<dir>");
-        CHECK(files.at(std::string(c) + "/rootfs/bin/busybox") == "bb");
+        CHECK(files.at(std::string(c) + "/lower/bin/busybox") == "bb");
         CHECK_THAT(files.at(std::string(c) + "/config.json"), Contains("\"ociVersion\": \"1.0.2\""));
     }
     CHECK_THAT(files.at("containers/services/web/config.json"), Contains("\"httpd\""));
@@ -149,7 +150,7 @@ TEST_CASE("assembler: kernel+squashfs writes a small boot initrd and a determini
     REQUIRE(list.exit_code == 0);
     fs::write_file(f.tmp / "sq.tar", list.out);
     ProcessResult names = run_process({"tar", "-tvf", f.tmp / "sq.tar"});
-    CHECK_THAT(names.out, Contains("containers/services/web/rootfs/bin/busybox") && Contains("etc/berth/modules") &&
+    CHECK_THAT(names.out, Contains("containers/services/web/lower/bin/busybox") && Contains("etc/berth/modules") &&
                               Contains(" 0/0 ") && Contains(" init\n"));
     CHECK_THAT(names.out, !Contains("squashfs-root"));
 
@@ -288,4 +289,28 @@ TEST_CASE("init images: berth's own replacements are recognised by repository na
     for (const char* r : {"linuxkit/ca-certificates:v1", "linuxkit/firmware:v1", "linuxkit/memlogd:v1",
                           "myorg/init:v1", "init", "linuxkit/initrd:v1", "linuxkit/runc-extras:1", "ca-certificates"})
         CHECK_FALSE(berth_replaces_init_image(r));
+}
+
+TEST_CASE("assembler: several YAML files merged, with volumes in the image", "[builder][assembler][merge]") {
+    Fixture f;
+    fs::mkdir_p(f.tmp / "more/site/srv");
+    fs::write_file(f.tmp / "more/site/srv/index.html", "site");
+    fs::write_file(f.tmp / "more/extra.yml",
+                   "volumes:\n  - name: spool\n  - name: site\n    image: ./site\n    readonly: true\n"
+                   "services:\n  - name: reader\n    image: busybox\n    command: [r]\n"
+                   "    binds: [\"spool:/spool\", \"site:/www:ro\"]\n"
+                   "files:\n  - path: etc/extra\n    contents: more\n");
+    BuildOptions o = f.options();
+    o.more_yaml_files = {f.tmp / "more/extra.yml"};
+    BuildResult r = build_image(o);
+    CHECK(r.initrd_path == f.tmp / "out/web-initrd.img");  // named after the first file
+    auto files = read_initrd(r.initrd_path);
+    CHECK(files.at("etc/web/index.html") == "hi");
+    CHECK(files.at("etc/extra") == "more");
+    CHECK(files.at("var/lib/berth/volumes/spool") == "<dir>");
+    CHECK(files.at("containers/volumes/site/srv/index.html") == "site");  // relative to its own file
+    const std::string& config = files.at("containers/services/reader/config.json");
+    CHECK_THAT(config, Contains("\"source\": \"/var/lib/berth/volumes/spool\""));
+    CHECK_THAT(config, Contains("\"source\": \"/containers/volumes/site\""));
+    CHECK(files.at("containers/services/reader/lower/spool") == "<dir>");  // mount points exist
 }

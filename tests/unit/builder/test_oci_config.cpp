@@ -33,7 +33,7 @@ std::vector<std::string> ns_types(const json& spec) {
 TEST_CASE("oci: LinuxKit defaults", "[builder][oci]") {
     json spec = generate_oci_config(service());
     CHECK(spec["ociVersion"] == "1.0.2");
-    CHECK(spec["root"] == json{{"path", "rootfs"}, {"readonly", true}});
+    CHECK(spec["root"] == json{{"path", "rootfs"}, {"readonly", false}});  // LinuxKit: writable
     CHECK(spec["process"]["args"] == json{"httpd", "-f"});
     CHECK(spec["process"]["cwd"] == "/");
     CHECK(spec["process"]["env"] == json{kDefaultPath});
@@ -74,17 +74,17 @@ TEST_CASE("oci: capabilities, namespaces, binds and env follow the YAML", "[buil
     CHECK(find_mount(spec, "/www") ==
           json{{"destination", "/www"}, {"type", "bind"}, {"source", "/etc/web"},
                {"options", {"ro", "rbind", "rprivate"}}});
-    CHECK(find_mount(spec, "/var")["options"] == json{"rw", "rbind", "rprivate"});
+    CHECK(find_mount(spec, "/var")["options"] == json{"rw", "rbind", "rshared"});  // LinuxKit's default
     CHECK(spec["process"]["env"] == json{"PATH=/bin", "A=1"});
     CHECK(spec["process"]["cwd"] == "/www");
     CHECK(spec["root"]["readonly"] == false);
 }
 
-TEST_CASE("oci: a bind naming its propagation keeps it; others are rprivate", "[builder][oci]") {
+TEST_CASE("oci: a bind naming its propagation keeps it; bare binds are rshared, others rprivate", "[builder][oci]") {
     json spec = generate_oci_config(service(
         "    binds: [\"/var:/var:rshared,rbind\", \"/dev:/dev\"]\n    rootfsPropagation: shared\n"));
     CHECK(find_mount(spec, "/var")["options"] == json{"rshared", "rbind"});  // one rbind, not two
-    CHECK(find_mount(spec, "/dev")["options"] == json{"rw", "rbind", "rprivate"});
+    CHECK(find_mount(spec, "/dev")["options"] == json{"rw", "rbind", "rshared"});
     json one_level = generate_oci_config(service("    binds: [\"/srv:/srv:ro,bind\"]\n"));
     CHECK(find_mount(one_level, "/srv")["options"] == json{"ro", "bind", "rprivate"});
     CHECK(spec["linux"]["rootfsPropagation"] == "shared");

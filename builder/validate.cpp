@@ -1,0 +1,60 @@
+#include "builder/validate.hpp"
+
+#include <algorithm>
+
+#include "builder/bundle.hpp"
+#include "builder/image_assembler.hpp"
+
+namespace berth::builder {
+
+namespace {
+
+std::string entry_path(const ContainerSpec& c) {
+    return std::string(stage_name(c.stage)) + "[" + std::to_string(c.index) + "]";
+}
+
+// Runs one check; a problem is recorded (at `fallback` when it carries no place).
+template <class Fn>
+void check(std::vector<YamlError>& problems, const SourcePos& fallback, const std::string& path, Fn&& fn) {
+    try {
+        fn();
+    } catch (const YamlError& e) {
+        problems.push_back(e);
+    } catch (const std::exception& e) {
+        problems.push_back(YamlError(fallback, path, e.what()));
+    }
+}
+
+}  // namespace
+
+std::vector<YamlError> validate_image(const ValidateOptions& opts) {
+    std::vector<YamlError> problems;
+    ImageSpec spec = load_image_yamls(opts.files, &problems);
+    for (const ContainerSpec* c : spec.containers())
+        check(problems, c->pos, entry_path(*c), [&] {
+            check_policy(*c);
+            ImageDefaults absent;
+            absent.image_absent = true;
+            validate_oci_config(*c, draft_oci_config(*c, absent, opts.security));
+            runtime_config(*c);
+        });
+    check(problems, SourcePos{opts.files.empty() ? "" : opts.files.front(), 0, 0}, "",
+          [&] { check_dependencies(spec); });
+
+    // File order: the files as given, then line and column; a problem's place
+    // that names no file of the list (none should) goes last.
+    auto rank = [&](const YamlError& e) {
+        auto it = std::find(opts.files.begin(), opts.files.end(), e.where.file);
+        return std::make_tuple(std::size_t(it - opts.files.begin()), e.where.line, e.where.column);
+    };
+    std::stable_sort(problems.begin(), problems.end(),
+                     [&](const YamlError& a, const YamlError& b) { return rank(a) < rank(b); });
+    // One message once (a problem found by two checks).
+    std::vector<YamlError> out;
+    for (const auto& p : problems)
+        if (std::none_of(out.begin(), out.end(), [&](const YamlError& o) { return std::string(o.what()) == p.what(); }))
+            out.push_back(p);
+    return out;
+}
+
+}  // namespace berth::builder
