@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -113,8 +115,10 @@ void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* phase, c
     }
 }
 
-void run_hooks_poststart(const Store& store, const State& st) {
-    oci::Spec spec = load_saved_spec(store, st);
+void run_hooks_poststart(const Store& store, const State& st, const oci::Spec* in_memory) {
+    std::optional<oci::Spec> loaded;
+    if (!in_memory) loaded = load_saved_spec(store, st);
+    const oci::Spec& spec = in_memory ? *in_memory : *loaded;
     if (spec.hooks.poststart.empty()) return;
     // Poststart runs once the user process has been started, so the state says
     // `running` by definition, whatever the process has done since (it may have
@@ -123,7 +127,7 @@ void run_hooks_poststart(const Store& store, const State& st) {
                       runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "running"));
 }
 
-void destroy(const Store& store, const State& st) {
+void destroy(const Store& store, const State& st, const oci::Spec* in_memory) {
     // Everything in the cgroup goes, not just the main process: a daemon that
     // forked away must not outlive its container.
     fs::Fd main = open_pidfd(st);
@@ -152,7 +156,9 @@ void destroy(const Store& store, const State& st) {
     }
     if (cgroup) cgroup->remove();
     try {
-        oci::Spec spec = load_saved_spec(store, st);
+        std::optional<oci::Spec> loaded;
+        if (!in_memory) loaded = load_saved_spec(store, st);
+        const oci::Spec& spec = in_memory ? *in_memory : *loaded;
         run_hooks_warning(spec.hooks.poststop, "poststop", st.id,
                           runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));
     } catch (const std::exception& e) {

@@ -27,7 +27,9 @@ void signal_container(const Store& store, const State& st, int sig, bool all);
 
 // The spec's poststart hooks, with status `running` (they run after the user
 // process started). A failing one is a warning: the rest and the command go on.
-void run_hooks_poststart(const Store& store, const State& st);
+// `spec`: the container's spec when the caller has it in memory (run), else it
+// is read from the state directory.
+void run_hooks_poststart(const Store& store, const State& st, const oci::Spec* spec = nullptr);
 
 // Runs each hook in turn; a failure (exit status, timeout, exec error) is logged
 // as a warning naming hooks.PHASE[i] and the next hook still runs, as the runtime
@@ -43,7 +45,7 @@ void block_forwarded_signals(sigset_t* old);
 
 // SIGKILL whatever is left (bounded wait), remove the cgroup, run poststop
 // hooks (each failure a warning, the rest still run, as the spec asks) and
-// remove the state.
-void destroy(const Store& store, const State& st);
+// remove the state. `spec` as for run_hooks_poststart.
+void destroy(const Store& store, const State& st, const oci::Spec* spec = nullptr);
 
 }  // namespace berth::runc

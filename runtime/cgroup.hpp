@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "config/oci_spec.hpp"
 
 namespace berth::runtime {
@@ -52,10 +53,20 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
 class ContainerCgroup {
 public:
     virtual ~ContainerCgroup() = default;
-    // Creates the directories, applies `resources` (null: none) and moves pid
-    // in. A limit whose controller this host lacks is an error; no limit on a
-    // missing controller is fine.
-    virtual void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const = 0;
+    // Creates the directories and applies `resources` (null: none). A limit
+    // whose controller this host lacks is an error; no limit on a missing
+    // controller is fine. Returns the container's cgroup2 directory (an fd to
+    // clone the process straight into, see clone_process) when that is the
+    // only hierarchy it must join, else an empty Fd.
+    virtual fs::Fd prepare(const oci::Linux& l, const oci::Resources* resources) const = 0;
+    // Moves pid into the container's cgroup in every hierarchy; `cloned_in`:
+    // it was born in the directory prepare() returned, nothing left to move.
+    virtual void attach(pid_t pid, bool cloned_in) const = 0;
+    // prepare + attach, for a process that already exists.
+    void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const {
+        prepare(l, resources);
+        attach(pid, false);
+    }
     // Pids in the container's cgroup (empty when it is gone).
     virtual std::vector<pid_t> pids() const = 0;
     // Freezes or thaws every process of the container (v1: the freezer
@@ -83,8 +94,10 @@ std::uint64_t blkio_to_io_weight(std::uint64_t weight);
 // cpu.shares (2..262144) to cpu.weight (1..10000), crun's formula.
 std::uint64_t shares_to_weight(std::uint64_t shares);
 
-// cgroup v2 only (berth's PID 1): mkdir -p path; write the resources; write
-// pid to cgroup.procs.
+// cgroup v2 only (berth's PID 1): mkdir -p path; write the resources; attach
+// the device filter. Returns the directory, opened for CLONE_INTO_CGROUP.
+fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l);
+// prepare_cgroup, then write pid to cgroup.procs.
 void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid);
 
 // Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or on a hybrid

@@ -130,10 +130,16 @@ class CgroupV1 final : public ContainerCgroup {
 public:
     CgroupV1(const CgroupHost& host, std::string path) : host_(host), path_(std::move(path)) {}
 
-    void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const override {
+    fs::Fd prepare(const oci::Linux& l, const oci::Resources* resources) const override {
         for (const auto& h : host_.v1) create(h);
         if (!host_.unified.empty()) fs::mkdir_p(host_.unified + path_, 0755);
         if (resources) apply(*resources, l.devices);
+        // The v1 hierarchies have no clone-into: attach() moves the process.
+        return {};
+    }
+
+    void attach(pid_t pid, bool cloned_in) const override {
+        if (cloned_in) throw Error("cgroup v1: a process cannot be cloned into its cgroup", EINVAL);
         // Every hierarchy, so that each controller (and systemd's name=systemd
         // tree) finds the process at the container's path.
         for (const auto& h : host_.v1)

@@ -23,6 +23,7 @@
 #include "runtime/namespaces.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/seccomp_cache.hpp"
+#include "runtime/sysfile.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -117,11 +118,24 @@ Process launch(const LaunchRequest& req) {
         throw Error(fmt::format("container `{}`: socketpair: {}", req.id, std::strerror(errno)), errno);
     fs::Fd parent_end(sv[0]), child_end(sv[1]);
 
+    // The cgroup is made and configured before the clone so that the child
+    // is born in it (see clone_process). The spec's execCPUAffinity.initial
+    // applies until the process is in the cgroup, so such an exec is moved
+    // in afterwards instead.
+    const bool initial_affinity = req.exec && proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty();
+    fs::Fd cgroup_dir;
+    if (req.cgroup)
+        parent_step(req, "cgroup", [&] { cgroup_dir = req.cgroup->prepare(l, l.resources ? &*l.resources : nullptr); });
+    else if (!req.cgroup_path.empty())
+        parent_step(req, "cgroup", [&] { cgroup_dir = prepare_cgroup(req.cgroup_path, l); });
+    if (initial_affinity) cgroup_dir.reset();
+
     pid_t pid = -1;
     int pidfd = -1;
+    bool cloned_in = false;
     parent_step(req, "clone", [&] {
         ChildNamespaceSwitch for_children(l);
-        pid = clone_process(clone_namespace_flags(l), &pidfd);
+        pid = clone_process(clone_namespace_flags(l), &pidfd, cgroup_dir.get(), &cloned_in);
         if (pid == 0) {
             parent_end.release();  // just forget it: closed by execve (CLOEXEC) or _exit
             run_child(req, seccomp ? &*seccomp : nullptr, idmapped, child_end.get());
@@ -130,19 +144,20 @@ Process launch(const LaunchRequest& req) {
     ChildGuard guard(pid, pidfd);
     child_end.reset();
     idmapped = {};  // the child has its own copies
+    cgroup_dir.reset();
 
     if (l.creates_namespace(oci::NamespaceType::user))
         parent_step(req, "id mappings", [&] { write_id_mappings(pid, l); });
     // The spec's `initial`: the CPUs the process runs on until it is in the
     // container's cgroup (`final` is the child's, right before execve).
-    if (req.exec && proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty())
+    if (initial_affinity)
         parent_step(req, "execCPUAffinity", [&] {
             set_cpu_affinity(pid, proc.exec_cpu_affinity->initial, "process.execCPUAffinity.initial");
         });
     if (req.cgroup)
-        parent_step(req, "cgroup", [&] { req.cgroup->enter(l, l.resources ? &*l.resources : nullptr, pid); });
-    else if (!req.cgroup_path.empty())
-        parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
+        parent_step(req, "cgroup", [&] { req.cgroup->attach(pid, cloned_in); });
+    else if (!req.cgroup_path.empty() && !cloned_in)
+        parent_step(req, "cgroup", [&] { write_kernel_file(fs::join(req.cgroup_path, "cgroup.procs"), std::to_string(pid)); });
 
     // The hooks get the state with the host pid; the child's own hooks get it
     // with the go message.
