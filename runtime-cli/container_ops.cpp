@@ -18,10 +18,7 @@
 #include "runtime/hooks.hpp"
 
 namespace berth::runc {
-namespace {
 
-// A pidfd for the recorded process, or an empty Fd when it is gone or the pid
-// now belongs to someone else.
 fs::Fd open_pidfd(const State& st) {
     fs::Fd fd(int(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!fd) return fd;
@@ -30,6 +27,8 @@ fs::Fd open_pidfd(const State& st) {
     if (!ps || ps->start_time != st.start_time) return {};
     return fd;
 }
+
+namespace {
 
 void sleep_ms(int ms) {
     timespec ts{ms / 1000, (ms % 1000) * 1000000L};
@@ -152,7 +151,13 @@ void destroy(const Store& store, const State& st, const oci::Spec* in_memory) {
         }
         if (!any) break;
         if (waited >= 5000) throw Error(fmt::format("container `{}`: processes survive SIGKILL after 5 s", st.id), EBUSY);
-        sleep_ms(20);
+        if (main) {
+            // Woken the moment the main process exits, not at the next tick.
+            pollfd p{main.get(), POLLIN, 0};
+            ::poll(&p, 1, 20);
+        } else {
+            sleep_ms(20);
+        }
     }
     if (cgroup) cgroup->remove();
     try {

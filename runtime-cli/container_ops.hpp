@@ -14,6 +14,10 @@ namespace berth::runc {
 // The spec saved by create in the state directory (see Store::spec_copy).
 oci::Spec load_saved_spec(const Store& store, const State& st);
 
+// A pidfd for the recorded process, or an empty Fd when it is gone or the pid
+// now belongs to someone else.
+fs::Fd open_pidfd(const State& st);
+
 // The container's cgroup on this host; null when it has none.
 std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st);
 

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -50,6 +52,22 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
 
 // --- the interface ----------------------------------------------------------------
 
+// Usage figures of a container's cgroup, as `runc events` reports them;
+// absent when this host has no controller (or file) for them.
+struct CgroupStats {
+    std::optional<std::uint64_t> cpu_total_ns, cpu_user_ns, cpu_kernel_ns;
+    std::vector<std::uint64_t> cpu_percpu_ns;  // v1 cpuacct only
+    std::optional<std::uint64_t> memory_usage, memory_limit, memory_max_usage, memory_failcnt;
+    std::map<std::string, std::uint64_t> memory_raw;  // memory.stat
+    std::optional<std::uint64_t> pids_current, pids_limit;  // no limit: UINT64_MAX, as runc
+};
+
+// A cgroup file holding one number, or "max" (UINT64_MAX); nullopt when it is
+// missing or holds something else.
+std::optional<std::uint64_t> read_cgroup_number(const std::string& path);
+// "key value" lines (cpu.stat, memory.stat) as a map; non-numbers skipped.
+std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path);
+
 class ContainerCgroup {
 public:
     virtual ~ContainerCgroup() = default;
@@ -73,6 +91,8 @@ public:
     // hierarchy; v2: cgroup.freeze), waiting (bounded) until it is done.
     virtual void set_frozen(bool frozen) const = 0;
     virtual bool frozen() const = 0;
+    // CPU, memory and pids figures (runc events --stats).
+    virtual CgroupStats stats() const = 0;
     // Removes the directories (retried while exiting tasks keep them busy).
     virtual void remove(int timeout_ms = 1000) const = 0;
 };

@@ -226,6 +226,29 @@ public:
         return events.find("frozen 1") != std::string::npos;
     }
     void remove(int timeout_ms) const override { remove_cgroup(dir_, timeout_ms); }
+    CgroupStats stats() const override {
+        CgroupStats s;
+        auto cpu = read_cgroup_keyed(fs::join(dir_, "cpu.stat"));
+        auto ns = [&](const char* key) -> std::optional<std::uint64_t> {
+            auto it = cpu.find(key);
+            if (it == cpu.end()) return std::nullopt;
+            return it->second * 1000;
+        };
+        s.cpu_total_ns = ns("usage_usec");
+        s.cpu_user_ns = ns("user_usec");
+        s.cpu_kernel_ns = ns("system_usec");
+        s.memory_usage = read_cgroup_number(fs::join(dir_, "memory.current"));
+        s.memory_limit = read_cgroup_number(fs::join(dir_, "memory.max"));
+        s.memory_max_usage = read_cgroup_number(fs::join(dir_, "memory.peak"));
+        if (s.memory_usage) {
+            auto events = read_cgroup_keyed(fs::join(dir_, "memory.events"));
+            if (auto it = events.find("max"); it != events.end()) s.memory_failcnt = it->second;
+            s.memory_raw = read_cgroup_keyed(fs::join(dir_, "memory.stat"));
+        }
+        s.pids_current = read_cgroup_number(fs::join(dir_, "pids.current"));
+        s.pids_limit = read_cgroup_number(fs::join(dir_, "pids.max"));
+        return s;
+    }
 
 private:
     std::string dir_;

@@ -90,6 +90,18 @@ bool has_hooks(const oci::Hooks& h) {
            !h.start_container.empty();
 }
 
+// Whether the parent has steps to take between the clone and the child's
+// setup (so the child must wait for its go message): id maps, moving the
+// process into its cgroup, the initial CPU affinity, runtime hooks. Decided
+// alike on both sides of the clone.
+bool parent_work(const LaunchRequest& req, bool cloned_in) {
+    const oci::Linux& l = req.spec->linux_;
+    const oci::Process& proc = req.spec->process;
+    return l.creates_namespace(oci::NamespaceType::user) ||
+           (req.exec && proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty()) ||
+           ((req.cgroup || !req.cgroup_path.empty()) && !cloned_in) || has_hooks(req.spec->hooks);
+}
+
 }  // namespace
 
 Process launch(const LaunchRequest& req) {
@@ -138,7 +150,7 @@ Process launch(const LaunchRequest& req) {
         pid = clone_process(clone_namespace_flags(l), &pidfd, cgroup_dir.get(), &cloned_in);
         if (pid == 0) {
             parent_end.release();  // just forget it: closed by execve (CLOEXEC) or _exit
-            run_child(req, seccomp ? &*seccomp : nullptr, idmapped, child_end.get());
+            run_child(req, seccomp ? &*seccomp : nullptr, idmapped, child_end.get(), parent_work(req, cloned_in));
         }
     });
     ChildGuard guard(pid, pidfd);
@@ -171,10 +183,11 @@ Process launch(const LaunchRequest& req) {
         });
         if (!hooks.create_container.empty() || !hooks.start_container.empty()) go = state;
     }
-    parent_step(req, "start", [&] {
-        if (::send(parent_end.get(), go.data(), go.size(), MSG_NOSIGNAL) != ssize_t(go.size()))
-            throw_errno("release the container process");
-    });
+    if (parent_work(req, cloned_in))
+        parent_step(req, "start", [&] {
+            if (::send(parent_end.get(), go.data(), go.size(), MSG_NOSIGNAL) != ssize_t(go.size()))
+                throw_errno("release the container process");
+        });
 
     std::optional<ChildReport> report;
     parent_step(req, "start", [&] { report = read_report(parent_end.get()); });
