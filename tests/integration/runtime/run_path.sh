@@ -6,7 +6,10 @@
 #     waits for an RCU grace period (milliseconds);
 #   - config.json is read twice (parse, and the copy kept for later commands),
 #     not again for the poststart and poststop hooks;
-#   - a mount target that exists costs no mkdir.
+#   - a mount target that exists costs no mkdir;
+#   - with nothing for the parent to do between clone and setup (no user
+#     namespace, born in its cgroup, no runtime hooks) the child does not wait
+#     for a go message: no send, no sleep and wake-up.
 # Usage: run_path.sh BERTH_RUNC
 set -u
 RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
@@ -37,7 +40,7 @@ json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
 PY
 
 TRACE=$WORK/trace
-strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
+strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
 check "run succeeds under strace" [ "$?" = 0 ]
 check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
 check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
@@ -49,6 +52,7 @@ check "the saved config.json is written once and not read back during run (opene
 # onto files the runtime creates itself: none needs a mkdir along its path.
 N=$(grep -E "mkdir\(\"$WORK/rootfs" "$TRACE" | grep -c EEXIST)
 check "no mkdir of an existing mount target ($N)" [ "$N" = 0 ]
+check "no go message is sent to the child" bash -c "! grep -qE '^[0-9]+ +send(to|msg)\\(' '$TRACE'"
 check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
 
 finish
