@@ -224,7 +224,7 @@ assert d["memory"]["usage"]["usage"] > 0, d["memory"]
 assert d["cpu"]["usage"]["total"] > 0, d["cpu"]' "$EV"
 timeout 10 "$RUNC" --root "$ROOT" events --interval 200ms up >"$WORK/events" 2>&1 &
 EVPID=$!
-sleep 0.9
+sleep 1.5
 R kill up KILL
 wait $EVPID; RC=$?
 N=$(grep -c '"type":"stats"' "$WORK/events")
