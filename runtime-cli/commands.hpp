@@ -2,6 +2,7 @@
 // after the command name, returns the process exit code, and throws
 // berth::Error for anything that must be reported.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,14 @@ int cmd_pause(const Context& c);
 int cmd_resume(const Context& c);
 int cmd_exec(const Context& c);
 int cmd_features(const Context& c);
+int cmd_update(const Context& c);
+int cmd_events(const Context& c);
+
+// update's sizes as runc takes them: "64m", "1g", "512k", "1024", "-1" (no
+// limit); powers of 1024. Throws Error (EINVAL) for anything else.
+std::int64_t parse_byte_size(const std::string& text);
+// events --interval: "500ms", "5s", "1m", "1h" to milliseconds.
+int parse_interval_ms(const std::string& text);
 
 // "TERM", "SIGTERM", "15" -> 15. Throws Error for anything else.
 int parse_signal(const std::string& s);

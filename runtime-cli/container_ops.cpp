@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -16,10 +18,7 @@
 #include "runtime/hooks.hpp"
 
 namespace berth::runc {
-namespace {
 
-// A pidfd for the recorded process, or an empty Fd when it is gone or the pid
-// now belongs to someone else.
 fs::Fd open_pidfd(const State& st) {
     fs::Fd fd(int(::syscall(SYS_pidfd_open, st.pid, 0)));
     if (!fd) return fd;
@@ -28,6 +27,8 @@ fs::Fd open_pidfd(const State& st) {
     if (!ps || ps->start_time != st.start_time) return {};
     return fd;
 }
+
+namespace {
 
 void sleep_ms(int ms) {
     timespec ts{ms / 1000, (ms % 1000) * 1000000L};
@@ -113,8 +114,10 @@ void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* phase, c
     }
 }
 
-void run_hooks_poststart(const Store& store, const State& st) {
-    oci::Spec spec = load_saved_spec(store, st);
+void run_hooks_poststart(const Store& store, const State& st, const oci::Spec* in_memory) {
+    std::optional<oci::Spec> loaded;
+    if (!in_memory) loaded = load_saved_spec(store, st);
+    const oci::Spec& spec = in_memory ? *in_memory : *loaded;
     if (spec.hooks.poststart.empty()) return;
     // Poststart runs once the user process has been started, so the state says
     // `running` by definition, whatever the process has done since (it may have
@@ -123,7 +126,7 @@ void run_hooks_poststart(const Store& store, const State& st) {
                       runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "running"));
 }
 
-void destroy(const Store& store, const State& st) {
+void destroy(const Store& store, const State& st, const oci::Spec* in_memory) {
     // Everything in the cgroup goes, not just the main process: a daemon that
     // forked away must not outlive its container.
     fs::Fd main = open_pidfd(st);
@@ -148,11 +151,19 @@ void destroy(const Store& store, const State& st) {
         }
         if (!any) break;
         if (waited >= 5000) throw Error(fmt::format("container `{}`: processes survive SIGKILL after 5 s", st.id), EBUSY);
-        sleep_ms(20);
+        if (main) {
+            // Woken the moment the main process exits, not at the next tick.
+            pollfd p{main.get(), POLLIN, 0};
+            ::poll(&p, 1, 20);
+        } else {
+            sleep_ms(20);
+        }
     }
     if (cgroup) cgroup->remove();
     try {
-        oci::Spec spec = load_saved_spec(store, st);
+        std::optional<oci::Spec> loaded;
+        if (!in_memory) loaded = load_saved_spec(store, st);
+        const oci::Spec& spec = in_memory ? *in_memory : *loaded;
         run_hooks_warning(spec.hooks.poststop, "poststop", st.id,
                           runtime::hook_state_json(spec, st.id, st.pid, st.bundle, "stopped"));
     } catch (const std::exception& e) {

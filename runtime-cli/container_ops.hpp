@@ -14,6 +14,10 @@ namespace berth::runc {
 // The spec saved by create in the state directory (see Store::spec_copy).
 oci::Spec load_saved_spec(const Store& store, const State& st);
 
+// A pidfd for the recorded process, or an empty Fd when it is gone or the pid
+// now belongs to someone else.
+fs::Fd open_pidfd(const State& st);
+
 // The container's cgroup on this host; null when it has none.
 std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st);
 
@@ -27,7 +31,9 @@ void signal_container(const Store& store, const State& st, int sig, bool all);
 
 // The spec's poststart hooks, with status `running` (they run after the user
 // process started). A failing one is a warning: the rest and the command go on.
-void run_hooks_poststart(const Store& store, const State& st);
+// `spec`: the container's spec when the caller has it in memory (run), else it
+// is read from the state directory.
+void run_hooks_poststart(const Store& store, const State& st, const oci::Spec* spec = nullptr);
 
 // Runs each hook in turn; a failure (exit status, timeout, exec error) is logged
 // as a warning naming hooks.PHASE[i] and the next hook still runs, as the runtime
@@ -43,7 +49,7 @@ void block_forwarded_signals(sigset_t* old);
 
 // SIGKILL whatever is left (bounded wait), remove the cgroup, run poststop
 // hooks (each failure a warning, the rest still run, as the spec asks) and
-// remove the state.
-void destroy(const Store& store, const State& st);
+// remove the state. `spec` as for run_hooks_poststart.
+void destroy(const Store& store, const State& st, const oci::Spec* spec = nullptr);
 
 }  // namespace berth::runc

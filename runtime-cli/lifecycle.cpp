@@ -108,13 +108,16 @@ private:
 struct Created {
     State state;
     runtime::Process process;
+    oci::Spec spec;  // as saved in the state directory
 };
 
 // Everything create and run share. With `park` the process waits on the exec
 // FIFO and the container is `created`; without, it runs at once.
 Created create_container(const Context& c, const Args& a, const std::string& id, bool park) {
     const std::string bundle = realpath_of(a.get("bundle", "."), "bundle");
-    oci::Spec spec = oci::load_bundle(bundle);
+    Created out;
+    out.spec = oci::load_bundle(bundle);
+    const oci::Spec& spec = out.spec;
     if (a.has("console-socket") || spec.process.terminal) check_terminal(spec, a.get("console-socket"));
 
     c.store.create_dir(id);
@@ -153,7 +156,6 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     req.cgroup = cgroup.get();
     CgroupGuard cgroup_guard(cgroup.get());
 
-    Created out;
     State& st = out.state;
     st.id = id;
     st.bundle = bundle;
@@ -224,7 +226,7 @@ int cmd_run(const Context& c) {
     if (a.has("detach")) {
         Created cr = create_container(c, a, id, false);
         ::close(cr.process.pidfd);
-        run_hooks_poststart(c.store, cr.state);
+        run_hooks_poststart(c.store, cr.state, &cr.spec);
         return 0;
     }
     // Blocked before the clone so no signal is lost; the child resets its mask.
@@ -232,10 +234,10 @@ int cmd_run(const Context& c) {
     block_forwarded_signals(&old);
     Created cr = create_container(c, a, id, false);
     ::close(cr.process.pidfd);
-    run_hooks_poststart(c.store, cr.state);
+    run_hooks_poststart(c.store, cr.state, &cr.spec);
     int code = wait_forwarding(cr.process.pid);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
-    if (!a.has("keep")) destroy(c.store, cr.state);
+    if (!a.has("keep")) destroy(c.store, cr.state, &cr.spec);
     return code;
 }
 

@@ -35,6 +35,9 @@ constexpr const char* kUsage =
     "  ps [--format table|json] ID  the container's processes\n"
     "  pause ID / resume ID        freeze / thaw every process of the container\n"
     "  exec [--process F | options] ID [COMMAND...]\n"
+    "  update [--resources F | --memory N --pids-limit N --cpu-quota N ...] ID\n"
+    "                              change the container's cgroup limits\n"
+    "  events [--stats] [--interval 5s] ID  cgroup figures as JSON (once, or every interval)\n"
     "  features                    supported features as JSON\n"
     "  --version\n";
 
@@ -81,6 +84,8 @@ int dispatch(const std::string& cmd, const Context& c) {
     if (cmd == "resume") return cmd_resume(c);
     if (cmd == "exec") return cmd_exec(c);
     if (cmd == "features") return cmd_features(c);
+    if (cmd == "update") return cmd_update(c);
+    if (cmd == "events") return cmd_events(c);
     if (cmd == "help") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -125,6 +125,25 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
     return p;
 }
 
+std::optional<std::uint64_t> read_cgroup_number(const std::string& path) {
+    auto text = fs::try_read_file(path);
+    if (!text) return std::nullopt;
+    std::string v = fs::trim(*text);
+    if (v == "max") return UINT64_MAX;
+    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+    return std::stoull(v);
+}
+
+std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path) {
+    std::map<std::string, std::uint64_t> out;
+    std::istringstream in(fs::try_read_file(path).value_or(""));
+    std::string key, value;
+    while (in >> key >> value)
+        if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
+            out[key] = std::stoull(value);
+    return out;
+}
+
 std::unique_ptr<ContainerCgroup> container_cgroup(const CgroupHost& host, const std::string& path) {
     if (host.pure_v2()) return cgroup_v2(host.unified + path);
     if (!host.v1.empty()) return cgroup_v1(host, path);

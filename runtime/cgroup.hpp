@@ -7,11 +7,14 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "common/fs.hpp"
 #include "config/oci_spec.hpp"
 
 namespace berth::runtime {
@@ -49,19 +52,47 @@ std::string resolve_cgroups_path(const std::string& cgroups_path, const std::str
 
 // --- the interface ----------------------------------------------------------------
 
+// Usage figures of a container's cgroup, as `runc events` reports them;
+// absent when this host has no controller (or file) for them.
+struct CgroupStats {
+    std::optional<std::uint64_t> cpu_total_ns, cpu_user_ns, cpu_kernel_ns;
+    std::vector<std::uint64_t> cpu_percpu_ns;  // v1 cpuacct only
+    std::optional<std::uint64_t> memory_usage, memory_limit, memory_max_usage, memory_failcnt;
+    std::map<std::string, std::uint64_t> memory_raw;  // memory.stat
+    std::optional<std::uint64_t> pids_current, pids_limit;  // no limit: UINT64_MAX, as runc
+};
+
+// A cgroup file holding one number, or "max" (UINT64_MAX); nullopt when it is
+// missing or holds something else.
+std::optional<std::uint64_t> read_cgroup_number(const std::string& path);
+// "key value" lines (cpu.stat, memory.stat) as a map; non-numbers skipped.
+std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path);
+
 class ContainerCgroup {
 public:
     virtual ~ContainerCgroup() = default;
-    // Creates the directories, applies `resources` (null: none) and moves pid
-    // in. A limit whose controller this host lacks is an error; no limit on a
-    // missing controller is fine.
-    virtual void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const = 0;
+    // Creates the directories and applies `resources` (null: none). A limit
+    // whose controller this host lacks is an error; no limit on a missing
+    // controller is fine. Returns the container's cgroup2 directory (an fd to
+    // clone the process straight into, see clone_process) when that is the
+    // only hierarchy it must join, else an empty Fd.
+    virtual fs::Fd prepare(const oci::Linux& l, const oci::Resources* resources) const = 0;
+    // Moves pid into the container's cgroup in every hierarchy; `cloned_in`:
+    // it was born in the directory prepare() returned, nothing left to move.
+    virtual void attach(pid_t pid, bool cloned_in) const = 0;
+    // prepare + attach, for a process that already exists.
+    void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const {
+        prepare(l, resources);
+        attach(pid, false);
+    }
     // Pids in the container's cgroup (empty when it is gone).
     virtual std::vector<pid_t> pids() const = 0;
     // Freezes or thaws every process of the container (v1: the freezer
     // hierarchy; v2: cgroup.freeze), waiting (bounded) until it is done.
     virtual void set_frozen(bool frozen) const = 0;
     virtual bool frozen() const = 0;
+    // CPU, memory and pids figures (runc events --stats).
+    virtual CgroupStats stats() const = 0;
     // Removes the directories (retried while exiting tasks keep them busy).
     virtual void remove(int timeout_ms = 1000) const = 0;
 };
@@ -83,8 +114,10 @@ std::uint64_t blkio_to_io_weight(std::uint64_t weight);
 // cpu.shares (2..262144) to cpu.weight (1..10000), crun's formula.
 std::uint64_t shares_to_weight(std::uint64_t shares);
 
-// cgroup v2 only (berth's PID 1): mkdir -p path; write the resources; write
-// pid to cgroup.procs.
+// cgroup v2 only (berth's PID 1): mkdir -p path; write the resources; attach
+// the device filter. Returns the directory, opened for CLONE_INTO_CGROUP.
+fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l);
+// prepare_cgroup, then write pid to cgroup.procs.
 void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid);
 
 // Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or on a hybrid

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -130,10 +132,16 @@ class CgroupV1 final : public ContainerCgroup {
 public:
     CgroupV1(const CgroupHost& host, std::string path) : host_(host), path_(std::move(path)) {}
 
-    void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const override {
+    fs::Fd prepare(const oci::Linux& l, const oci::Resources* resources) const override {
         for (const auto& h : host_.v1) create(h);
         if (!host_.unified.empty()) fs::mkdir_p(host_.unified + path_, 0755);
         if (resources) apply(*resources, l.devices);
+        // The v1 hierarchies have no clone-into: attach() moves the process.
+        return {};
+    }
+
+    void attach(pid_t pid, bool cloned_in) const override {
+        if (cloned_in) throw Error("cgroup v1: a process cannot be cloned into its cgroup", EINVAL);
         // Every hierarchy, so that each controller (and systemd's name=systemd
         // tree) finds the process at the container's path.
         for (const auto& h : host_.v1)
@@ -170,6 +178,39 @@ public:
         if (!h) return false;
         auto v = fs::try_read_file(fs::join(h->mount_point + path_, "freezer.state"));
         return v && fs::trim(*v) == "FROZEN";
+    }
+
+    CgroupStats stats() const override {
+        CgroupStats s;
+        auto in = [&](const char* controller, const char* file) -> std::string {
+            const auto* h = host_.v1_for(controller);
+            return h ? fs::join(h->mount_point + path_, file) : "";
+        };
+        if (auto p = in("cpuacct", "cpuacct.usage"); !p.empty()) {
+            s.cpu_total_ns = read_cgroup_number(p);
+            std::istringstream percpu(fs::try_read_file(in("cpuacct", "cpuacct.usage_percpu")).value_or(""));
+            for (std::uint64_t v; percpu >> v;) s.cpu_percpu_ns.push_back(v);
+            // cpuacct.stat counts USER_HZ ticks.
+            const std::uint64_t tick_ns = 1000000000ULL / std::uint64_t(::sysconf(_SC_CLK_TCK));
+            auto ticks = read_cgroup_keyed(in("cpuacct", "cpuacct.stat"));
+            if (auto it = ticks.find("user"); it != ticks.end()) s.cpu_user_ns = it->second * tick_ns;
+            if (auto it = ticks.find("system"); it != ticks.end()) s.cpu_kernel_ns = it->second * tick_ns;
+        }
+        if (auto p = in("memory", "memory.usage_in_bytes"); !p.empty()) {
+            s.memory_usage = read_cgroup_number(p);
+            s.memory_limit = read_cgroup_number(in("memory", "memory.limit_in_bytes"));
+            s.memory_max_usage = read_cgroup_number(in("memory", "memory.max_usage_in_bytes"));
+            s.memory_failcnt = read_cgroup_number(in("memory", "memory.failcnt"));
+            s.memory_raw = read_cgroup_keyed(in("memory", "memory.stat"));
+        }
+        // pids from v1, or from the unified side of a hybrid host.
+        std::string pids_dir = host_.v1_for("pids") ? host_.v1_for("pids")->mount_point + path_
+                               : host_.unified.empty() ? "" : host_.unified + path_;
+        if (!pids_dir.empty()) {
+            s.pids_current = read_cgroup_number(fs::join(pids_dir, "pids.current"));
+            s.pids_limit = read_cgroup_number(fs::join(pids_dir, "pids.max"));
+        }
+        return s;
     }
 
     void remove(int timeout_ms) const override {

@@ -1,6 +1,7 @@
 // cgroup v2 back-end: one directory in the unified hierarchy.
 #include "runtime/cgroup.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -120,7 +121,7 @@ void enable_controllers(const std::string& path) {
 
 }  // namespace
 
-void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
+fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l) {
     if (l.resources) {
         // Known knobs cgroup v2 has no file for: refused, never dropped.
         auto v1 = oci::cgroup_v1_only_fields(*l.resources);
@@ -147,6 +148,13 @@ void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
     // Before the process joins: it must never run unfiltered.
     if (l.resources && !l.resources->devices.empty())
         attach_device_filter(path, device_rules_with_defaults(l.resources->devices, l.devices));
+    fs::Fd dir(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) throw_errno(fmt::format("open cgroup `{}`", path));
+    return dir;
+}
+
+void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
+    prepare_cgroup(path, l);
     write_kernel_file(fs::join(path, "cgroup.procs"), std::to_string(pid));
 }
 
@@ -194,11 +202,14 @@ namespace {
 class CgroupV2 final : public ContainerCgroup {
 public:
     explicit CgroupV2(std::string dir) : dir_(std::move(dir)) {}
-    void enter(const oci::Linux& l, const oci::Resources* resources, pid_t pid) const override {
-        if (resources == (l.resources ? &*l.resources : nullptr)) return join_cgroup(dir_, l, pid);
+    fs::Fd prepare(const oci::Linux& l, const oci::Resources* resources) const override {
+        if (resources == (l.resources ? &*l.resources : nullptr)) return prepare_cgroup(dir_, l);
         oci::Linux copy = l;
         copy.resources = resources ? std::optional<oci::Resources>(*resources) : std::nullopt;
-        join_cgroup(dir_, copy, pid);
+        return prepare_cgroup(dir_, copy);
+    }
+    void attach(pid_t pid, bool cloned_in) const override {
+        if (!cloned_in) write_kernel_file(fs::join(dir_, "cgroup.procs"), std::to_string(pid));
     }
     std::vector<pid_t> pids() const override { return cgroup_pids(dir_); }
     void set_frozen(bool frozen) const override {
@@ -215,6 +226,29 @@ public:
         return events.find("frozen 1") != std::string::npos;
     }
     void remove(int timeout_ms) const override { remove_cgroup(dir_, timeout_ms); }
+    CgroupStats stats() const override {
+        CgroupStats s;
+        auto cpu = read_cgroup_keyed(fs::join(dir_, "cpu.stat"));
+        auto ns = [&](const char* key) -> std::optional<std::uint64_t> {
+            auto it = cpu.find(key);
+            if (it == cpu.end()) return std::nullopt;
+            return it->second * 1000;
+        };
+        s.cpu_total_ns = ns("usage_usec");
+        s.cpu_user_ns = ns("user_usec");
+        s.cpu_kernel_ns = ns("system_usec");
+        s.memory_usage = read_cgroup_number(fs::join(dir_, "memory.current"));
+        s.memory_limit = read_cgroup_number(fs::join(dir_, "memory.max"));
+        s.memory_max_usage = read_cgroup_number(fs::join(dir_, "memory.peak"));
+        if (s.memory_usage) {
+            auto events = read_cgroup_keyed(fs::join(dir_, "memory.events"));
+            if (auto it = events.find("max"); it != events.end()) s.memory_failcnt = it->second;
+            s.memory_raw = read_cgroup_keyed(fs::join(dir_, "memory.stat"));
+        }
+        s.pids_current = read_cgroup_number(fs::join(dir_, "pids.current"));
+        s.pids_limit = read_cgroup_number(fs::join(dir_, "pids.max"));
+        return s;
+    }
 
 private:
     std::string dir_;

@@ -74,12 +74,13 @@ struct Child {
     const SeccompProgram* seccomp;
     const IdmappedTrees& idmapped;
     int sock;
+    bool wait_for_go;
     const char* step = "sync";
 
     void run() {
         const oci::Linux& l = spec.linux_;
         const oci::Process& proc = spec.process;
-        const std::string state = wait_for_parent(sock);
+        const std::string state = wait_for_go ? wait_for_parent(sock) : std::string(1, '\1');
 
         step = "signals";
         reset_signals();
@@ -307,8 +308,8 @@ struct Child {
 }  // namespace
 
 void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, const IdmappedTrees& idmapped,
-               int sock) noexcept {
-    Child c{req, *req.spec, seccomp, idmapped, sock};
+               int sock, bool wait_for_go) noexcept {
+    Child c{req, *req.spec, seccomp, idmapped, sock, wait_for_go};
     try {
         c.run();
     } catch (const Error& e) {

@@ -9,8 +9,11 @@
 namespace berth::runtime {
 
 // `seccomp` is the compiled filter or nullptr when the spec has none;
-// `idmapped` holds the detached trees of the idmapped mounts.
+// `idmapped` holds the detached trees of the idmapped mounts. With
+// `wait_for_go` the child first blocks until the parent's go message (id maps,
+// cgroup, runtime hooks done); without, the parent has nothing to do first and
+// the child goes on at once, sparing a sleep and a wake-up.
 [[noreturn]] void run_child(const LaunchRequest& req, const SeccompProgram* seccomp, const IdmappedTrees& idmapped,
-                            int sock) noexcept;
+                            int sock, bool wait_for_go) noexcept;
 
 }  // namespace berth::runtime

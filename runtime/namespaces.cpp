@@ -24,15 +24,20 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
 
 namespace berth::runtime {
 namespace {
 
-// struct clone_args, first version (CLONE_ARGS_SIZE_VER0), declared here to
+// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2), declared here to
 // avoid mixing <linux/sched.h> with glibc's <sched.h>.
 struct CloneArgs {
     std::uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    std::uint64_t set_tid, set_tid_size, cgroup;
 };
+constexpr std::size_t kCloneArgsVer0 = 64;
 
 std::string ns_what(const oci::Namespace& ns) {
     return fmt::format("join {} namespace `{}`", oci::namespace_name(ns.type), ns.path);
@@ -112,13 +117,29 @@ ChildNamespaceSwitch::~ChildNamespaceSwitch() {
     restore(own_time_, CLONE_NEWTIME);
 }
 
-pid_t clone_process(unsigned long flags, int* pidfd) {
+pid_t clone_process(unsigned long flags, int* pidfd, int cgroup_fd, bool* cloned_into_cgroup) {
     *pidfd = -1;
+    if (cloned_into_cgroup) *cloned_into_cgroup = false;
     CloneArgs args{};
     args.flags = flags | CLONE_PIDFD;
     args.pidfd = std::uint64_t(reinterpret_cast<std::uintptr_t>(pidfd));
     args.exit_signal = SIGCHLD;
-    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    long r = -1;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = std::uint64_t(cgroup_fd);
+        r = ::syscall(SYS_clone3, &args, sizeof args);
+        if (r >= 0 && cloned_into_cgroup) *cloned_into_cgroup = true;
+        // Kernels before 5.7 do not know the flag (EINVAL) or the larger
+        // struct (E2BIG): clone as before, the caller moves the child.
+        if (r >= 0 || (errno != EINVAL && errno != E2BIG && errno != ENOSYS)) {
+            if (r < 0) throw_errno("clone into the container's cgroup");
+            return pid_t(r);
+        }
+        args.flags &= ~CLONE_INTO_CGROUP;
+        args.cgroup = 0;
+    }
+    r = ::syscall(SYS_clone3, &args, kCloneArgsVer0);
     if (r < 0 && errno == ENOSYS) {
         // Kernels before 5.3. CLONE_NEWTIME collides with CSIGNAL here.
         if (flags & CLONE_NEWTIME) throw Error("clone: time namespaces need clone3", ENOSYS);

@@ -32,7 +32,12 @@ private:
 
 // fork-like raw clone (clone3, falling back to clone) with CLONE_PIDFD and
 // SIGCHLD. Returns 0 in the child, the pid in the parent (pidfd set).
-pid_t clone_process(unsigned long flags, int* pidfd);
+// With a cgroup2 directory fd the child is born in that cgroup
+// (CLONE_INTO_CGROUP), which spares moving it there afterwards: a move takes
+// the kernel's cgroup migration lock, whose write side waits for an RCU grace
+// period (milliseconds). `cloned_into_cgroup` says whether that happened (a
+// kernel before 5.7 clones without it).
+pid_t clone_process(unsigned long flags, int* pidfd, int cgroup_fd = -1, bool* cloned_into_cgroup = nullptr);
 
 // Child side: join every namespace given by path except pid and time
 // (handled by the parent); the user namespace first so that the others are

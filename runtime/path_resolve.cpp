@@ -76,12 +76,21 @@ std::string resolve_in_root(const std::string& root, const std::string& path) {
 }
 
 void create_mount_point(const std::string& resolved, bool as_file) {
+    // Most targets exist already (a rootfs's /proc, /dev/null over a masked
+    // file): one stat instead of a mkdir per path component.
+    struct stat st;
+    const bool present = ::stat(resolved.c_str(), &st) == 0;
     if (!as_file) {
-        fs::mkdir_p(resolved, 0755);
+        if (!present || !S_ISDIR(st.st_mode)) fs::mkdir_p(resolved, 0755);
         return;
     }
+    // An existing file, directory or device node is a valid target as it is.
+    if (present) return;
     auto slash = resolved.rfind('/');
-    if (slash != std::string::npos && slash > 0) fs::mkdir_p(resolved.substr(0, slash), 0755);
+    if (slash != std::string::npos && slash > 0) {
+        const std::string parent = resolved.substr(0, slash);
+        if (::stat(parent.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) fs::mkdir_p(parent, 0755);
+    }
     int fd = ::open(resolved.c_str(), O_RDONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
     if (fd < 0) {
         // An existing directory or device node is a valid target as it is.

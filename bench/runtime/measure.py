@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Times OCI runtimes on one bundle, interleaved, and prints medians and ratios.
+"""Times OCI runtimes on two bundles, interleaved, and prints medians and ratios.
 
-usage: measure.py WORK RUNS berth=PATH crun=PATH runc=PATH launcher=PATH
-WORK/bundle holds the /bin/true bundle; a copy running the first-instruction
-probe is made next to it. See run.sh for what each figure means.
+usage: measure.py WORK RUNS berth=PATH crun=PATH runc=PATH [NAME=PATH...] launcher=PATH
+WORK/plain (no seccomp) and WORK/seccomp (the default profile) hold the
+/bin/true bundles; WORK/state is where the runtimes keep their state. A copy
+of each running the first-instruction probe is made next to it. See run.sh
+for what each figure means.
 """
 import json
 import os
@@ -16,20 +18,22 @@ work, runs = sys.argv[1], int(sys.argv[2])
 tools = dict(a.split("=", 1) for a in sys.argv[3:])
 launcher = tools.pop("launcher")
 runtimes = list(tools)  # berth first: ratios are berth / peer
+bundles = ["plain", "seccomp"]
+state = os.path.join(work, "state")
 
-bundle = os.path.join(work, "bundle")
-probe_bundle = os.path.join(work, "probe")
-os.makedirs(probe_bundle, exist_ok=True)
-config = json.load(open(os.path.join(bundle, "config.json")))
-config["root"]["path"] = os.path.join(bundle, "rootfs")
-config["process"]["args"] = ["/bin/first-instruction"]
-json.dump(config, open(os.path.join(probe_bundle, "config.json"), "w"))
+probe = {}
+for b in bundles:
+    probe[b] = os.path.join(work, "probe-" + b)
+    os.makedirs(probe[b], exist_ok=True)
+    config = json.load(open(os.path.join(work, b, "config.json")))
+    config["process"]["args"] = ["/bin/first-instruction"]
+    json.dump(config, open(os.path.join(probe[b], "config.json"), "w"))
 
 devnull = os.open(os.devnull, os.O_RDWR)
 
 
 def spawn(argv, stdout=devnull):
-    """Runs argv; returns (wall ns, peak RSS kB of its tree, stdout text)."""
+    """Runs argv; returns (start ns, wall ns, stdout text)."""
     r, w = os.pipe() if stdout is None else (None, stdout)
     t0 = time.monotonic_ns()
     pid = os.posix_spawn(argv[0], argv, os.environ,
@@ -40,12 +44,12 @@ def spawn(argv, stdout=devnull):
         os.close(w)
         with os.fdopen(r, "rb") as f:
             out = f.read()
-    _, status, usage = os.wait4(pid, 0)
+    _, status = os.waitpid(pid, 0)
     wall = time.monotonic_ns() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         err = subprocess.run(argv, capture_output=True, text=True)
         sys.exit(f"{' '.join(argv)} failed ({os.waitstatus_to_exitcode(status)}): {err.stderr.strip()}")
-    return t0, wall, usage.ru_maxrss, out.decode()
+    return t0, wall, out.decode()
 
 
 def peak_rss(argv):
@@ -64,35 +68,38 @@ def first_instruction(out):
     sys.exit(f"no first-instruction line in: {out!r}")
 
 
-results = {name: {"run": [], "csd": [], "rss": [], "first": []} for name in runtimes + ["launcher"]}
+keys = ("run", "csd", "rss", "first")
+results = {b: {name: {k: [] for k in keys} for name in runtimes} for b in bundles}
+launch = {"first": [], "warm": []}
 for i in range(runs):
-    for name in runtimes:
-        exe, root = tools[name], os.path.join(work, "state-" + name)
-        R = [exe, "--root", root]
-        _, wall, _, _ = spawn(R + ["run", "--bundle", bundle, f"r{i}"])
-        results[name]["run"].append(wall / 1e6)
-        results[name]["rss"].append(peak_rss(R + ["run", "--bundle", bundle, f"m{i}"]))
-        t0 = time.monotonic_ns()
-        spawn(R + ["create", "--bundle", bundle, f"c{i}"])
-        spawn(R + ["start", f"c{i}"])
-        spawn(R + ["delete", "--force", f"c{i}"])
-        results[name]["csd"].append((time.monotonic_ns() - t0) / 1e6)
-        t0, _, _, out = spawn(R + ["run", "--bundle", probe_bundle, f"p{i}"], stdout=None)
-        results[name]["first"].append((first_instruction(out) - t0) / 1e6)
+    for b in bundles:
+        bundle = os.path.join(work, b)
+        for name in runtimes:
+            R = [tools[name], "--root", os.path.join(state, name)]
+            res = results[b][name]
+            _, wall, _ = spawn(R + ["run", "--bundle", bundle, f"r{i}"])
+            res["run"].append(wall / 1e6)
+            res["rss"].append(peak_rss(R + ["run", "--bundle", bundle, f"m{i}"]))
+            t0 = time.monotonic_ns()
+            spawn(R + ["create", "--bundle", bundle, f"c{i}"])
+            spawn(R + ["start", f"c{i}"])
+            spawn(R + ["delete", "--force", f"c{i}"])
+            res["csd"].append((time.monotonic_ns() - t0) / 1e6)
+            t0, _, out = spawn(R + ["run", "--bundle", probe[b], f"p{i}"], stdout=None)
+            res["first"].append((first_instruction(out) - t0) / 1e6)
     # The launcher PID 1 uses, in-process: from the decision (before config.json
     # is read) to the first instruction.
     cg = f"/sys/fs/cgroup/berth-bench-{os.getpid()}-{i}"
     # Cold: the seccomp profile compiled in this launch (PID 1's first start of
     # a profile); warm: the compiled program reused (PID 1 keeps it in memory).
     for key, extra in (("first", []), ("warm", ["--seccomp-cache", os.path.join(work, "launcher-cache")])):
-        _, _, _, out = spawn([launcher, "--report-start", "--cgroup", cg] + extra + [probe_bundle], stdout=None)
+        _, _, out = spawn([launcher, "--report-start", "--cgroup", cg] + extra + [probe["seccomp"]], stdout=None)
         decided = int(next(l.split()[1] for l in out.splitlines() if l.startswith("start-decided ")))
-        results["launcher"].setdefault(key, []).append((first_instruction(out) - decided) / 1e6)
+        launch[key].append((first_instruction(out) - decided) / 1e6)
         os.rmdir(cg)
 
 
-def med(name, key):
-    v = results[name][key]
+def med(v):
     return statistics.median(v) if v else float("nan")
 
 
@@ -101,23 +108,26 @@ def ratio(a, b):
 
 
 peers = [n for n in runtimes if n != "berth"]
+targets = {("plain", "run"): "<= 0.5x crun", ("seccomp", "run"): "<= 0.25x crun"}
 print(f"\nOCI runtime figures ({runs} runs each, interleaved, medians; ratios are berth / peer)")
-head = f"| {'measure':<40} |" + "".join(f" {n:>10} |" for n in runtimes) + "".join(
+head = f"| {'bundle':<7} | {'measure':<40} |" + "".join(f" {n:>10} |" for n in runtimes) + "".join(
     f" vs {p:<6} |" for p in peers) + " target |"
 print(head)
 print("|" + "|".join("-" * (len(c) + 2) for c in head.strip("|").split("|")[:-1]) + "|--------|")
-rows = [("run of /bin/true (ms)", "run", "fmt2", "<= 0.5x crun, <= 0.2x runc"),
-        ("create + start + delete (ms)", "csd", "fmt2", ""),
-        ("decided -> first instruction via CLI (ms)", "first", "fmt2", ""),
-        ("peak RSS of the runtime's tree (kB)", "rss", "int", "")]
-for label, key, kind, target in rows:
-    vals = [med(n, key) for n in runtimes]
-    cells = "".join(f" {v:>10.2f} |" if kind == "fmt2" else f" {int(v):>10} |" for v in vals)
-    rats = "".join(f" {ratio(vals[0], med(p, key)):>9} |" for p in peers)
-    print(f"| {label:<40} |{cells}{rats} {target} |")
+rows = [("run of /bin/true (ms)", "run", "fmt2"),
+        ("create + start + delete (ms)", "csd", "fmt2"),
+        ("decided -> first instruction via CLI (ms)", "first", "fmt2"),
+        ("peak RSS of the runtime's tree (kB)", "rss", "int")]
+for b in bundles:
+    for label, key, kind in rows:
+        vals = [med(results[b][n][key]) for n in runtimes]
+        cells = "".join(f" {v:>10.2f} |" if kind == "fmt2" else f" {int(v):>10} |" for v in vals)
+        rats = "".join(f" {ratio(vals[0], med(results[b][p][key])):>9} |" for p in peers)
+        print(f"| {b:<7} | {label:<40} |{cells}{rats} {targets.get((b, key), '')} |")
 print(f"\nberth's launcher as PID 1 uses it (in-process, no CLI), decided -> first instruction: "
-      f"{med('launcher', 'first'):.2f} ms cold (seccomp compiled), {med('launcher', 'warm'):.2f} ms warm")
-floor = peak_rss([os.path.join(bundle, "rootfs", "bin", "busybox"), "true"])
+      f"{med(launch['first']):.2f} ms cold (seccomp compiled), {med(launch['warm']):.2f} ms warm")
+floor = peak_rss([os.path.join(work, "rootfs", "bin", "busybox"), "true"])
 print(f"peak RSS floor: busybox true alone under the same measurement: {floor} kB")
-print("raw samples (ms): " + json.dumps({n: {k: [round(x, 2) for x in v] for k, v in r.items() if v and k != 'rss'}
-                                         for n, r in results.items()}), file=sys.stderr)
+print("raw samples (ms): " + json.dumps({b: {n: {k: [round(x, 2) for x in v] for k, v in r.items() if v and k != 'rss'}
+                                             for n, r in per.items()} for b, per in results.items()}),
+      file=sys.stderr)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # OCI runtime figures, side by side in one run: berth-runc, crun and runc on
-# the same bundle (busybox rootfs, berth's secure defaults: default
-# capabilities, seccomp profile, masked and read-only paths).
+# two bundles (busybox rootfs, berth's secure defaults: default capabilities,
+# masked and read-only paths), one without seccomp (`plain`) and one with
+# berth's default seccomp profile (`seccomp`).
 #   run           `R run` of /bin/true, wall time
 #   c+s+d         `R create` + `R start` + `R delete --force`
 #   peak memory   largest resident set of the runtime's process tree (wait4 rusage,
@@ -10,6 +11,10 @@
 #                 (a static probe prints CLOCK_MONOTONIC from main); for berth
 #                 also through the launcher PID 1 uses, without the CLI
 # Runs are interleaved (berth, crun, runc, berth, ...) so machine noise hits all.
+# The state roots are on a tmpfs, as engines keep them (/run): a disk file
+# system would add its own costs (journal, discard) to every create and delete.
+# BENCH_EXTRA="name=PATH ..." adds runtimes (another berth-runc build, say).
+# With hyperfine installed, BENCH_HYPERFINE=1 adds its figures for `run`.
 # usage: bench/runtime/run.sh BUILD-DIR [RUNS]   (root)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,8 +32,10 @@ fi
 
 work=$(mktemp -d /tmp/berth-bench-rt-XXXXXX)
 chmod 755 "$work"
-trap 'rm -rf "$work"' EXIT
-rootfs=$work/bundle/rootfs
+trap 'umount "$work/state" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir "$work/state"
+mount -t tmpfs -o mode=0700 tmpfs "$work/state"
+rootfs=$work/rootfs
 mkdir -p "$rootfs"/{bin,etc,proc,sys,dev,tmp}
 cp "$(command -v busybox)" "$rootfs/bin/busybox"
 ln -s busybox "$rootfs/bin/true"
@@ -41,15 +48,15 @@ echo 'root:x:0:' >"$rootfs/etc/group"
 # it, and first raises RLIMIT_MEMLOCK to unlimited, which fails (EPERM) where
 # CAP_SYS_RESOURCE is not in the bounding set. berth does not enforce the list
 # yet either, so leaving it out keeps the three doing the same work.
-python3 - "$work/bundle/config.json" "$here/../../config/defaults" <<'PY'
-import json, sys
-path, defaults = sys.argv[1:]
+python3 - "$work" "$here/../../config/defaults" <<'PY'
+import json, os, sys
+work, defaults = sys.argv[1:]
 sec = json.load(open(defaults + "/security.json"))
 seccomp = json.load(open(defaults + "/seccomp.json"))
 caps = sec["capabilities"]
 def m(dest, typ, src, opts):
     return {"destination": dest, "type": typ, "source": src, "options": opts}
-c = {"ociVersion": "1.0.2", "root": {"path": "rootfs", "readonly": True}, "hostname": "bench",
+c = {"ociVersion": "1.0.2", "root": {"path": os.path.join(work, "rootfs"), "readonly": True}, "hostname": "bench",
      "mounts": [m("/proc", "proc", "proc", ["nosuid", "nodev", "noexec"]),
                 m("/dev", "tmpfs", "tmpfs", ["nosuid", "strictatime", "mode=755", "size=65536k"]),
                 m("/dev/pts", "devpts", "devpts", ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]),
@@ -61,9 +68,25 @@ c = {"ociVersion": "1.0.2", "root": {"path": "rootfs", "readonly": True}, "hostn
      "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")],
                "maskedPaths": sec["maskedPaths"], "readonlyPaths": sec["readonlyPaths"],
                "seccomp": seccomp}}
-json.dump(c, open(path, "w"), indent=1)
+# `seccomp`: the default profile; `plain`: the same without it.
+for name in ("seccomp", "plain"):
+    os.makedirs(os.path.join(work, name))
+    json.dump(c, open(os.path.join(work, name, "config.json"), "w"), indent=1)
+    c["linux"].pop("seccomp", None)
 PY
 
-exec python3 "$here/measure.py" "$work" "$runs" \
-    "berth=$build/runtime-cli/berth-runc" "crun=$(command -v crun)" "runc=$(command -v runc)" \
+# shellcheck disable=SC2086  # BENCH_EXTRA is a list of name=path words
+python3 "$here/measure.py" "$work" "$runs" \
+    "berth=$build/runtime-cli/berth-runc" "crun=$(command -v crun)" "runc=$(command -v runc)" ${BENCH_EXTRA:-} \
     "launcher=$build/runtime/berth-launch-test"
+
+if [ -n "${BENCH_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
+    for b in plain seccomp; do
+        echo "hyperfine, run of /bin/true, bundle $b:"
+        args=()
+        for rt in "berth=$build/runtime-cli/berth-runc" "crun=$(command -v crun)" "runc=$(command -v runc)" ${BENCH_EXTRA:-}; do
+            args+=(-n "${rt%%=*}" "${rt#*=} --root $work/state/hf-${rt%%=*} run --bundle $work/$b hf")
+        done
+        hyperfine -N -w 3 -r "$runs" --style basic "${args[@]}" 2>&1 | grep -E '^Benchmark|Time|±'
+    done
+fi

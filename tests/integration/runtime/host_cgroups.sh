@@ -182,6 +182,59 @@ else
     echo "skip - /sys/fs/cgroup is cgroup2: no v1 hierarchies on this host"
 fi
 
+# --- update and events on the host's cgroups -----------------------------------------------
+# Where a controller's file for the container lives: the v1 hierarchy when the
+# host has it, else the cgroup2 tree.
+cg_file() { if [ -d "/sys/fs/cgroup/$1" ]; then echo "/sys/fs/cgroup/$1/$TAG/up/$2"; else echo "/sys/fs/cgroup/$TAG/up/$2"; fi; }
+B=$(bundle up 'while :; do sleep 0.05; done' \
+    '{"linux": {"cgroupsPath": "/'"$TAG"'/up", "resources": {"pids": {"limit": 40}, "memory": {"limit": 67108864}}}}')
+R create --bundle "$B" up >"$WORK/up.out" 2>&1 && R start up
+check "update: container with pids and memory limits runs" [ "$(R state up | json_get '["status"]')" = running ]
+check "update: pids.max starts at 40" [ "$(cat "$(cg_file pids pids.max)" 2>/dev/null)" = 40 ]
+OUT=$(R update --pids-limit 77 up 2>&1)
+check "update --pids-limit succeeds" [ "$?" = 0 ]
+[ -z "$OUT" ] || echo "$OUT"
+check "update --pids-limit 77: pids.max in the container's cgroup is 77" [ "$(cat "$(cg_file pids pids.max)" 2>/dev/null)" = 77 ]
+if [ -d /sys/fs/cgroup/memory ]; then
+    check "update --memory 32m: memory.limit_in_bytes" R update --memory 32m up
+    check "... is 33554432" [ "$(cat "$(cg_file memory memory.limit_in_bytes)")" = 33554432 ]
+fi
+echo '{"pids": {"limit": 55}}' >"$WORK/res.json"
+check "update --resources FILE" R update --resources "$WORK/res.json" up
+check "... sets pids.max to 55" [ "$(cat "$(cg_file pids pids.max)" 2>/dev/null)" = 55 ]
+check "update --resources - (stdin)" R update -r - up <<<'{"pids": {"limit": 56}}'
+check "... sets pids.max to 56" [ "$(cat "$(cg_file pids pids.max)" 2>/dev/null)" = 56 ]
+check "update: the saved spec follows (exec sees it through the state)" \
+    grep -q '"limit":56' "$ROOT/up/config.json"
+OUT=$(R update --pids-limit many up 2>&1)
+check "update --pids-limit many: refused" grep -q "not a number" <<<"$OUT"
+OUT=$(R update up 2>&1)
+check "update with nothing to change: refused" grep -q "nothing to change" <<<"$OUT"
+OUT=$(R update --mem-bw-schema x up 2>&1)
+check "update --mem-bw-schema: refused (intelRdt)" grep -q "intelRdt" <<<"$OUT"
+
+EV=$(R events --stats up)
+check "events --stats: one JSON object of type stats for the container" python3 -c '
+import json, sys
+e = json.loads(sys.argv[1])
+assert e["type"] == "stats" and e["id"] == "up", e
+d = e["data"]
+assert d["pids"]["current"] >= 1 and d["pids"]["limit"] == 56, d["pids"]
+assert d["memory"]["usage"]["usage"] > 0, d["memory"]
+assert d["cpu"]["usage"]["total"] > 0, d["cpu"]' "$EV"
+timeout 10 "$RUNC" --root "$ROOT" events --interval 200ms up >"$WORK/events" 2>&1 &
+EVPID=$!
+sleep 1.5
+R kill up KILL
+wait $EVPID; RC=$?
+N=$(grep -c '"type":"stats"' "$WORK/events")
+check "events --interval 200ms: a line per interval ($N), each valid JSON" \
+    python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]; assert int(sys.argv[2]) >= 3' "$WORK/events" "$N"
+check "events: the stream ends when the container's process exits" [ "$RC" = 0 ]
+R delete --force up
+OUT=$(R events --stats up 2>&1)
+check "events of a deleted container: an error" grep -q "up" <<<"$OUT"
+
 # --- conformance regressions (each failed before its fix) ---------------------------------
 # start and delete use the config saved at create, not the bundle's current one.
 cat >"$WORK/hook.sh" <<'H'

@@ -1,5 +1,12 @@
 // Host detection, cgroupsPath resolution and the cgroup v1 writes.
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+
 #include <catch2/catch.hpp>
+
+#include "common/fs.hpp"
 
 #include "runtime/cgroup.hpp"
 #include "runtime/device_filter.hpp"
@@ -126,4 +133,25 @@ TEST_CASE("linux.devices nodes join the device allow list; FIFOs need no rule") 
     CHECK(rules.back().type == 'b');
     CHECK(rules.back().major == 7);
     CHECK(rules.back().minor == 0);
+}
+
+TEST_CASE("cgroup stat files: one number or max, and key value lines") {
+    char dir[] = "/tmp/berth-cgstat-XXXXXX";
+    REQUIRE(::mkdtemp(dir) != nullptr);
+    const std::string d = dir;
+    berth::fs::write_file(d + "/pids.max", "max\n");
+    berth::fs::write_file(d + "/pids.current", "3\n");
+    berth::fs::write_file(d + "/odd", "12 34\n");
+    berth::fs::write_file(d + "/cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods x\n");
+    CHECK(read_cgroup_number(d + "/pids.max") == UINT64_MAX);
+    CHECK(read_cgroup_number(d + "/pids.current") == 3u);
+    CHECK_FALSE(read_cgroup_number(d + "/odd"));
+    CHECK_FALSE(read_cgroup_number(d + "/missing"));
+    auto cpu = read_cgroup_keyed(d + "/cpu.stat");
+    CHECK(cpu.size() == 3);
+    CHECK(cpu["usage_usec"] == 1500u);
+    CHECK(cpu.count("nr_periods") == 0);
+    CHECK(read_cgroup_keyed(d + "/missing").empty());
+    for (const char* f : {"pids.max", "pids.current", "odd", "cpu.stat"}) ::unlink((d + "/" + f).c_str());
+    ::rmdir(dir);
 }

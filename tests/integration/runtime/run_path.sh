@@ -1,0 +1,58 @@
+#!/bin/bash
+# The work `berth-runc run` does, counted with strace: what the speed depends
+# on (docs/runtime.md#speed) stays removed. Needs root and strace.
+#   - on cgroup v2 the process is born in its cgroup (clone3 with
+#     CLONE_INTO_CGROUP): nothing writes cgroup.procs, since moving a process
+#     waits for an RCU grace period (milliseconds);
+#   - config.json is read twice (parse, and the copy kept for later commands),
+#     not again for the poststart and poststop hooks;
+#   - a mount target that exists costs no mkdir;
+#   - with nothing for the parent to do between clone and setup (no user
+#     namespace, born in its cgroup, no runtime hooks) the child does not wait
+#     for a go message: no send, no sleep and wake-up.
+# Usage: run_path.sh BERTH_RUNC
+set -u
+RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
+. "$(dirname "$0")/../../lib/check.sh"
+
+run_in_private_mount_ns "$0" "$@"
+mount_cgroup2
+
+if ! command -v strace >/dev/null; then
+    skip "strace is not installed"
+    finish
+fi
+
+WORK=$(mktemp -d /tmp/berth-run-path-XXXXXX)
+chmod 755 "$WORK"
+trap 'rm -rf "$WORK"' EXIT
+make_busybox_rootfs "$WORK/rootfs" || exit 1
+mkdir -p "$WORK/bundle"
+python3 - "$WORK/bundle/config.json" "$WORK/rootfs" <<'PY'
+import json, sys
+path, rootfs = sys.argv[1:3]
+json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
+           "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                      {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
+                      {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
+           "process": {"args": ["/bin/true"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
+           "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc")]}}, open(path, "w"))
+PY
+
+TRACE=$WORK/trace
+strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
+check "run succeeds under strace" [ "$?" = 0 ]
+check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
+check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
+N=$(grep -c 'bundle/config\.json' "$TRACE")
+check "the bundle's config.json is read twice, not more (read $N times)" [ "$N" = 2 ]
+N=$(grep -c '/state/rp1/config\.json' "$TRACE")
+check "the saved config.json is written once and not read back during run (opened $N times)" [ "$N" = 1 ]
+# /proc, /dev and /tmp exist in the rootfs, and the device nodes are bound
+# onto files the runtime creates itself: none needs a mkdir along its path.
+N=$(grep -E "mkdir\(\"$WORK/rootfs" "$TRACE" | grep -c EEXIST)
+check "no mkdir of an existing mount target ($N)" [ "$N" = 0 ]
+check "no go message is sent to the child" bash -c "! grep -qE '^[0-9]+ +send(to|msg)\\(' '$TRACE'"
+check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
+
+finish
