@@ -8,15 +8,6 @@
 
 namespace berth::builder {
 
-std::string image_name_without_tag(const std::string& ref) {
-    std::string n = ref;
-    if (auto at = n.find('@'); at != std::string::npos) n = n.substr(0, at);
-    std::size_t slash = n.rfind('/');
-    std::size_t colon = n.rfind(':');
-    if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) n = n.substr(0, colon);
-    return n;
-}
-
 std::string image_tag(const std::string& ref) {
     std::string n = ref.substr(0, ref.find('@'));
     std::size_t slash = n.rfind('/'), colon = n.rfind(':');

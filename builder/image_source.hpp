@@ -63,8 +63,6 @@ private:
     std::optional<RegistryOptions> pull_;
 };
 
-// "busybox:1.36" -> "busybox"; "name@sha256:…" -> "name".
-std::string image_name_without_tag(const std::string& ref);
 // "busybox:1.36" -> "1.36"; "" when there is none.
 std::string image_tag(const std::string& ref);
 

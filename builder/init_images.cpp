@@ -2,6 +2,7 @@
 
 #include "builder/layer_unpack.hpp"
 #include "common/error.hpp"
+#include "config/image_reference.hpp"
 
 namespace berth::builder {
 
@@ -9,22 +10,16 @@ namespace {
 
 bool is_dir(const TreeEntry* e) { return e && e->kind == TreeEntry::Kind::directory; }
 
-// "docker.io/linuxkit/init:v1@sha256:…" -> "linuxkit/init".
-std::string repository(const std::string& reference) {
-    std::string name = image_name_without_tag(reference);
-    std::size_t slash = name.find('/');
-    if (slash != std::string::npos) {
-        std::string first = name.substr(0, slash);
-        // A registry host: has a dot or a port, or is localhost.
-        if (first.find_first_of(".:") != std::string::npos || first == "localhost") name = name.substr(slash + 1);
-    }
-    return name;
-}
-
 }  // namespace
 
 bool berth_replaces_init_image(const std::string& reference) {
-    std::string repo = repository(reference);
+    // The repository without its registry: "docker.io/linuxkit/init:v1" -> "linuxkit/init".
+    std::string repo;
+    try {
+        repo = config::parse_image_reference(reference).repository;
+    } catch (const Error&) {
+        return false;  // not a reference (a path): never one of LinuxKit's own images
+    }
     return repo == "linuxkit/init" || repo == "linuxkit/runc" || repo == "linuxkit/containerd" ||
            repo.rfind("linuxkit/service", 0) == 0;
 }

@@ -283,11 +283,11 @@ TEST_CASE("assembler: init: images are merged into the root in order, before fil
 
 TEST_CASE("init images: berth's own replacements are recognised by repository name", "[builder][init]") {
     for (const char* r : {"linuxkit/init:v1.0", "linuxkit/init", "docker.io/linuxkit/init:abc",
-                          "registry.example.com:5000/linuxkit/runc:v1", "linuxkit/containerd@sha256:00",
+                          "registry.example.com:5000/linuxkit/runc:v1", "linuxkit/containerd@sha256:0000000000000000000000000000000000000000000000000000000000000000",
                           "linuxkit/service:v1", "linuxkit/service-daemon:1", "localhost/linuxkit/runc"})
         CHECK(berth_replaces_init_image(r));
     for (const char* r : {"linuxkit/ca-certificates:v1", "linuxkit/firmware:v1", "linuxkit/memlogd:v1",
-                          "myorg/init:v1", "init", "linuxkit/initrd:v1", "linuxkit/runc-extras:1", "ca-certificates"})
+                          "myorg/init:v1", "init", "linuxkit/runc@sha256:00" /* not a reference */, "linuxkit/initrd:v1", "linuxkit/runc-extras:1", "ca-certificates"})
         CHECK_FALSE(berth_replaces_init_image(r));
 }
 

@@ -9,11 +9,11 @@ using namespace berth;
 using namespace berth::builder;
 using Catch::Matchers::Contains;
 
-TEST_CASE("images: tags and digests are stripped from bare names", "[builder][images]") {
-    CHECK(image_name_without_tag("busybox") == "busybox");
-    CHECK(image_name_without_tag("busybox:1.36") == "busybox");
-    CHECK(image_name_without_tag("busybox@sha256:abc") == "busybox");
-    CHECK(image_name_without_tag("./dir:x/img") == "./dir:x/img");
+TEST_CASE("images: the tag a reference names, as written", "[builder][images]") {
+    CHECK(image_tag("busybox:1.36") == "1.36");
+    CHECK(image_tag("busybox") == "");
+    CHECK(image_tag("localhost:5000/x") == "");
+    CHECK(image_tag("linuxkit/getty:v1@sha256:abc") == "v1");
 }
 
 TEST_CASE("images: search path, relative paths and a missing image", "[builder][images]") {
