@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "config/byte_size.hpp"
 
 namespace berth::builder {
 
@@ -31,15 +32,7 @@ unsigned parse_port(const std::string& s, const std::string& whole) {
 }  // namespace
 
 std::uint64_t parse_size(const std::string& s) {
-    std::size_t i = s.find_first_not_of("0123456789");
-    std::string digits = s.substr(0, i), unit = i == std::string::npos ? "" : s.substr(i);
-    if (digits.empty() || digits.size() > 15) throw Error("size `" + s + "`: expected a number with K, M, G or T", EINVAL);
-    std::uint64_t v = std::stoull(digits);
-    if (unit == "K" || unit == "k" || unit == "KiB") v <<= 10;
-    else if (unit == "M" || unit == "MiB") v <<= 20;
-    else if (unit == "G" || unit == "GiB") v <<= 30;
-    else if (unit == "T" || unit == "TiB") v <<= 40;
-    else if (!unit.empty()) throw Error("size `" + s + "`: unknown unit `" + unit + "` (K, M, G or T)", EINVAL);
+    std::uint64_t v = config::parse_byte_size(s);
     if (v == 0) throw Error("size `" + s + "` must not be zero", EINVAL);
     return v;
 }

@@ -1,5 +1,7 @@
 #include "config/service_policy.hpp"
 
+#include "config/byte_size.hpp"
+
 #include <signal.h>
 #include <string.h>
 
@@ -84,16 +86,11 @@ struct Checker {
 std::optional<std::uint64_t> parse_size(const json& v) {
     if (v.is_number_integer()) return v.get<std::int64_t>() >= 0 ? std::optional(v.get<std::uint64_t>()) : std::nullopt;
     if (!v.is_string()) return std::nullopt;
-    const std::string s = v.get<std::string>();
-    size_t i = s.find_first_not_of("0123456789");
-    if (i == 0 || (i != std::string::npos && i > 15) || s.size() > 18) return std::nullopt;
-    std::uint64_t n = std::stoull(s.substr(0, i));
-    std::string unit = i == std::string::npos ? "" : s.substr(i);
-    if (unit.empty() || unit == "B") return n;
-    if (unit == "KiB") return n << 10;
-    if (unit == "MiB") return n << 20;
-    if (unit == "GiB") return n << 30;
-    return std::nullopt;
+    try {
+        return parse_byte_size(v.get_ref<const std::string&>());
+    } catch (const Error&) {
+        return std::nullopt;
+    }
 }
 
 int parse_signal(const json& v) {

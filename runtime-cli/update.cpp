@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "config/byte_size.hpp"
 #include "config/oci_spec.hpp"
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
@@ -73,30 +74,11 @@ std::int64_t parse_integer(const std::string& flag, const std::string& v) {
 }  // namespace
 
 std::int64_t parse_byte_size(const std::string& text) {
-    // As runc (docker's RAMInBytes): a number, optionally followed by b, k, m,
-    // g, t or p, optionally with "b" or "ib" after; powers of 1024; -1 = no limit.
+    // As runc reads it (docker's RAMInBytes): -1 = no limit, else a size in
+    // config/'s grammar (powers of 1024, "64m", "1.5g").
     if (text == "-1") return -1;
-    std::size_t i = 0;
-    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
-    if (i == 0) throw Error(fmt::format("`{}`: not a size", text), EINVAL);
-    double n = 0;
-    try {
-        n = std::stod(text.substr(0, i));
-    } catch (const std::exception&) {
-        throw Error(fmt::format("`{}`: not a size", text), EINVAL);
-    }
-    std::string unit;
-    for (char c : text.substr(i))
-        if (c != ' ') unit += char(std::tolower(static_cast<unsigned char>(c)));
-    const std::string units = "bkmgtp";
-    std::size_t power = 0;
-    if (!unit.empty()) {
-        power = units.find(unit[0]);
-        std::string rest = unit.substr(1);
-        if (power == std::string::npos || !(rest.empty() || rest == "b" || rest == "ib") || (power == 0 && !rest.empty()))
-            throw Error(fmt::format("`{}`: unknown size unit `{}`", text, unit), EINVAL);
-    }
-    for (std::size_t p = 0; p < power; ++p) n *= 1024;
+    std::uint64_t n = config::parse_byte_size(text);
+    if (n > std::uint64_t(INT64_MAX)) throw Error(fmt::format("`{}`: too large", text), EINVAL);
     return std::int64_t(n);
 }
 

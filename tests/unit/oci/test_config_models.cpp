@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "config/byte_size.hpp"
 #include "config/duration.hpp"
 #include "config/image_config.hpp"
 #include "config/runtime_config.hpp"
@@ -151,4 +152,29 @@ TEST_CASE("service policy: the writer keeps only what differs, and reads back th
     ServicePolicy rt;
     rt.stop_signal = SIGRTMIN + 3;
     CHECK(parse_service_policy(to_json(rt), "rt") == rt);
+}
+
+TEST_CASE("byte sizes: one grammar for YAML, berth's flags and berth-runc's", "[config][byte-size]") {
+    using berth::config::parse_byte_size;
+    CHECK(parse_byte_size("4096") == 4096u);
+    CHECK(parse_byte_size("100B") == 100u);
+    CHECK(parse_byte_size("512KiB") == 512u << 10);
+    CHECK(parse_byte_size("1M") == 1u << 20);
+    CHECK(parse_byte_size("64m") == 64u << 20);
+    CHECK(parse_byte_size("1MB") == 1u << 20);
+    CHECK(parse_byte_size("2GiB") == 2ull << 30);
+    CHECK(parse_byte_size("1.5g") == 3ull << 29);
+    CHECK(parse_byte_size("64 m") == 64u << 20);
+    CHECK(parse_byte_size("1T") == 1ull << 40);
+    CHECK(parse_byte_size("16P") == 16ull << 50);
+    CHECK_THROWS_WITH(parse_byte_size(""), Catch::Matchers::Contains("expected a number"));
+    CHECK_THROWS_WITH(parse_byte_size("M"), Catch::Matchers::Contains("expected a number"));
+    CHECK_THROWS_WITH(parse_byte_size("1X"), Catch::Matchers::Contains("unknown unit `X`"));
+    CHECK_THROWS_WITH(parse_byte_size("1Mi"), Catch::Matchers::Contains("unknown unit"));
+    CHECK_THROWS_WITH(parse_byte_size("1bb"), Catch::Matchers::Contains("unknown unit"));
+    CHECK_THROWS_WITH(parse_byte_size("0.3"), Catch::Matchers::Contains("whole number of bytes"));
+    CHECK_THROWS_WITH(parse_byte_size("1."), Catch::Matchers::Contains("digit must follow"));
+    CHECK_THROWS_WITH(parse_byte_size("16384P"), Catch::Matchers::Contains("too large"));
+    CHECK_THROWS_WITH(parse_byte_size("99999999999999999999"), Catch::Matchers::Contains("too large"));
+    CHECK_THROWS_WITH(parse_byte_size("-1"), Catch::Matchers::Contains("expected a number"));
 }

@@ -115,5 +115,6 @@ TEST_CASE("durations and sizes") {
     CHECK_FALSE(parse_duration(json(true)));
     CHECK(parse_size(json("1MiB")) == 1u << 20);
     CHECK(parse_size(json(4096)) == 4096u);
-    CHECK_FALSE(parse_size(json("1MB")));
+    CHECK(parse_size(json("1MB")) == 1u << 20);  // MB is 1024², as docker and runc read it
+    CHECK_FALSE(parse_size(json("1XB")));
 }
