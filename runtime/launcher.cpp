@@ -23,6 +23,7 @@
 #include "runtime/namespaces.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/seccomp_cache.hpp"
+#include "runtime/seccomp_shipped.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -101,6 +102,22 @@ bool parent_work(const LaunchRequest& req, bool cloned_in) {
            ((req.cgroup || !req.cgroup_path.empty()) && !cloned_in) || has_hooks(req.spec->hooks);
 }
 
+// The bundle's precompiled program when it matches the spec, else the profile
+// compiled (through the caches). A program file that is there but refused is
+// worth a warning: the image was built for another runtime or edited since.
+SeccompProgram seccomp_for_launch(const LaunchRequest& req, const oci::Seccomp& s) {
+    ShippedSeccomp shipped = load_shipped_seccomp(req.bundle_dir, s);
+    if (shipped.program) return std::move(*shipped.program);
+    if (shipped.file_present)
+        log::warn("container `{}`: seccomp: precompiled program not used: {}", req.id, shipped.refused);
+    const std::uint64_t t0 = log::ms_since_start();
+    SeccompProgram p = compile_seccomp_cached(s, req.seccomp_cache_dir);
+    if (req.log_seccomp_compile)
+        log::info("container `{}`: seccomp: {}; profile compiled (or taken from the cache) in {} ms", req.id,
+                  shipped.refused, log::ms_since_start() - t0);
+    return p;
+}
+
 }  // namespace
 
 Process launch(const LaunchRequest& req) {
@@ -108,7 +125,7 @@ Process launch(const LaunchRequest& req) {
     const oci::Linux& l = req.spec->linux_;
     std::optional<SeccompProgram> seccomp;
     if (l.seccomp) {
-        parent_step(req, "seccomp", [&] { seccomp = compile_seccomp_cached(*l.seccomp, req.seccomp_cache_dir); });
+        parent_step(req, "seccomp", [&] { seccomp = seccomp_for_launch(req, *l.seccomp); });
         for (const auto& name : seccomp->skipped)
             log::warn("container `{}`: seccomp: syscall `{}` unknown to this libseccomp, rule skipped", req.id, name);
     }

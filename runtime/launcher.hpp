@@ -36,6 +36,9 @@ struct LaunchRequest {
     // Directory of compiled seccomp programs shared by launches (see
     // seccomp_cache.hpp); "" = this process's memory only.
     std::string seccomp_cache_dir;
+    // Log (info) when the seccomp profile is compiled rather than taken from
+    // the bundle's precompiled program: PID 1, whose boot should compile none.
+    bool log_seccomp_compile = false;
     // The launch adds a process to a running container (runc's `exec`):
     // process.execCPUAffinity applies (the spec leaves the init process out).
     bool exec = false;

@@ -22,14 +22,11 @@ using Ctx = std::unique_ptr<void, void (*)(scmp_filter_ctx)>;
 
 [[noreturn]] void fail(const std::string& what, int rc) { throw_errno(what, rc < 0 ? -rc : EINVAL); }
 
-// "SCMP_ARCH_X86_64" -> libseccomp's token for "x86_64".
-std::uint32_t arch_token(const std::string& name) {
-    std::string n = name.rfind("SCMP_ARCH_", 0) == 0 ? name.substr(10) : name;
-    for (char& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
-    std::uint32_t t = seccomp_arch_resolve_name(n.c_str());
-    if (t == 0) throw Error(fmt::format("architecture `{}` unknown to libseccomp", name), EINVAL);
-    return t;
-}
+// libseccomp's architecture names, the spec's SCMP_ARCH_* without the prefix.
+constexpr const char* kArchNames[] = {"x86",     "x86_64",   "x32",    "arm",         "aarch64", "mips",
+                                      "mips64",  "mips64n32", "mipsel", "mipsel64",    "mipsel64n32",
+                                      "ppc",     "ppc64",    "ppc64le", "s390",        "s390x",   "parisc",
+                                      "parisc64", "riscv64"};
 
 scmp_arg_cmp to_cmp(const oci::SeccompArg& a) {
     // SeccompOp lists the operators in libseccomp's order, from SCMP_CMP_NE = 1.
@@ -63,6 +60,32 @@ std::vector<sock_filter> export_bpf(scmp_filter_ctx ctx) {
 
 }  // namespace
 
+std::uint32_t seccomp_arch_token(const std::string& name) {
+    std::string n = name.rfind("SCMP_ARCH_", 0) == 0 ? name.substr(10) : name;
+    for (char& c : n) c = char(std::tolower(static_cast<unsigned char>(c)));
+    std::uint32_t t = seccomp_arch_resolve_name(n.c_str());
+    if (t == 0) throw Error(fmt::format("architecture `{}` unknown to libseccomp", name), EINVAL);
+    return t;
+}
+
+std::string seccomp_native_arch() {
+    const std::uint32_t native = seccomp_arch_native();
+    for (const char* n : kArchNames)
+        if (seccomp_arch_resolve_name(n) == native) return n;
+    return fmt::format("token-{:#x}", native);
+}
+
+std::string libseccomp_version() {
+    const scmp_version* v = seccomp_version();
+    return fmt::format("{}.{}.{}", v->major, v->minor, v->micro);
+}
+
+unsigned seccomp_filter_flags(const oci::Seccomp& s) {
+    unsigned flags = 0;
+    for (const auto& f : s.flags) flags |= oci::seccomp_flag_from_name(f).value_or(0);
+    return flags;
+}
+
 std::uint32_t seccomp_action_value(oci::SeccompAction a, const std::optional<std::uint32_t>& errno_ret) {
     switch (a) {
         case oci::SeccompAction::kill_process: return SCMP_ACT_KILL_PROCESS;
@@ -77,19 +100,29 @@ std::uint32_t seccomp_action_value(oci::SeccompAction a, const std::optional<std
     return SCMP_ACT_KILL_PROCESS;
 }
 
-SeccompProgram compile_seccomp(const oci::Seccomp& s) {
+SeccompProgram compile_seccomp(const oci::Seccomp& s, const std::string& target_arch) {
     const std::uint32_t def = seccomp_action_value(s.default_action, s.default_errno_ret);
     Ctx ctx(seccomp_init(def), seccomp_release);
     if (!ctx) throw Error("seccomp_init: cannot create a filter", ENOMEM);
 
-    // seccomp_init already holds the native architecture.
+    // seccomp_init already holds the native architecture; another target takes
+    // its place first, so the listed ones follow it in the same order as on
+    // the target itself.
+    if (!target_arch.empty()) {
+        const std::uint32_t native = seccomp_arch_native(), target = seccomp_arch_token(target_arch);
+        if (target != native) {
+            if (int rc = seccomp_arch_add(ctx.get(), target); rc < 0)
+                fail(fmt::format("add target architecture `{}`", target_arch), rc);
+            if (int rc = seccomp_arch_remove(ctx.get(), native); rc < 0) fail("remove the native architecture", rc);
+        }
+    }
     for (const auto& name : s.architectures) {
-        int rc = seccomp_arch_add(ctx.get(), arch_token(name));
+        int rc = seccomp_arch_add(ctx.get(), seccomp_arch_token(name));
         if (rc < 0 && rc != -EEXIST) fail(fmt::format("add architecture `{}`", name), rc);
     }
 
     SeccompProgram out;
-    for (const auto& f : s.flags) out.flags |= oci::seccomp_flag_from_name(f).value_or(0);
+    out.flags = seccomp_filter_flags(s);
 
     for (size_t i = 0; i < s.syscalls.size(); ++i) {
         const oci::SeccompRule& rule = s.syscalls[i];

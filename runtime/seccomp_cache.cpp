@@ -11,6 +11,7 @@
 #include <seccomp.h>
 
 #include "common/fs.hpp"
+#include "config/seccomp_program.hpp"
 
 namespace berth::runtime {
 namespace {
@@ -85,17 +86,7 @@ std::map<std::string, SeccompProgram>& memory() {
 
 std::string seccomp_cache_key(const oci::Seccomp& s) {
     const scmp_version* v = seccomp_version();
-    std::string k = fmt::format("libseccomp {}.{}.{}\ndefault {} {}\n", v->major, v->minor, v->micro,
-                                seccomp_action_name(s.default_action), s.default_errno_ret ? int(*s.default_errno_ret) : -1);
-    for (const auto& a : s.architectures) k += "arch " + a + "\n";
-    for (const auto& f : s.flags) k += "flag " + f + "\n";
-    for (const auto& r : s.syscalls) {
-        k += fmt::format("rule {} {}", seccomp_action_name(r.action), r.errno_ret ? int(*r.errno_ret) : -1);
-        for (const auto& n : r.names) k += " " + n;
-        for (const auto& a : r.args) k += fmt::format(" [{} {} {} {}]", a.index, int(a.op), a.value, a.value_two);
-        k += "\n";
-    }
-    return k;
+    return fmt::format("libseccomp {}.{}.{}\n", v->major, v->minor, v->micro) + oci::seccomp_canonical(s);
 }
 
 void forget_cached_seccomp() { memory().clear(); }
