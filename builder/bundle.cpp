@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+
 #include "builder/container_keys.hpp"
 #include "config/service_policy.hpp"
 #include "config/oci_defaults.hpp"
+#include "config/seccomp_program.hpp"
+#include "runtime/seccomp_shipped.hpp"
 #include "common/error.hpp"
 
 namespace berth::builder {
@@ -161,6 +165,20 @@ Bundle add_bundle(Tree& tree, const ContainerSpec& c, const ResolvedImage& image
     tree.add_bytes(b.dir + "/runtime.json", b.runtime_text, 0644);
     add_notify_mount_point(tree, b);
     return b;
+}
+
+bool add_seccomp_program(Tree& tree, const Bundle& b, Arch arch) {
+    // The profile as PID 1 reads it: parsed from the very config.json text.
+    oci::Spec spec = oci::parse_spec(json::parse(b.config_text), b.dir + "/config.json");
+    if (!spec.linux_.seccomp) return false;
+    const std::string target = arch == Arch::arm64 ? "aarch64" : "x86_64";
+    try {
+        tree.add_bytes(b.dir + "/" + oci::kSeccompProgramFile, runtime::precompile_seccomp(*spec.linux_.seccomp, target),
+                       0644);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}: compile the seccomp profile for {}: {}", b.dir, target, e.what()), e.code());
+    }
+    return true;
 }
 
 SecurityDefaults load_security_defaults(const std::string& dir) {

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "builder/arch.hpp"
 #include "builder/image_source.hpp"
 #include "builder/oci_config_gen.hpp"
 #include "builder/tree.hpp"
@@ -25,6 +26,11 @@ struct Bundle {
 
 // Unpacks the image into the tree and writes the bundle's files.
 Bundle add_bundle(Tree& tree, const ContainerSpec& c, const ResolvedImage& image, const SecurityDefaults& security);
+
+// With a linux.seccomp in the bundle's config.json: the profile compiled for
+// `arch` by the same libseccomp code PID 1 runs, as the bundle's seccomp.bpf
+// (config/seccomp_program.hpp), so no boot compiles it. Returns whether it did.
+bool add_seccomp_program(Tree& tree, const Bundle& b, Arch arch);
 
 // Creates, inside a container's image root, the mount point of every mount in its
 // config.json that the image lacks (the root is read-only at run time).

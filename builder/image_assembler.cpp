@@ -388,6 +388,7 @@ BuildResult build_image(const BuildOptions& opts) {
     for (const auto& [c, img] : images) {
         progress("unpacking " + c->image + " for " + container_dir(*c));
         bundles.push_back(add_bundle(tree, *c, img, security));
+        add_seccomp_program(tree, bundles.back(), arch);
     }
     // Volumes: an empty directory, or the image's root file system.
     for (const VolumeSpec& v : spec.volumes) tree.add_directory(v.path.substr(1), 0755);

@@ -87,6 +87,7 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     req.bundle_dir = c.bundle;
     req.spec = &spec;
     req.seccomp_cache_dir = dirs.seccomp_cache;
+    req.log_seccomp_compile = true;
     // stdout and stderr share the pipe PID 1 keeps across restarts.
     req.stdio.in = -1;
     // Kept out of the range the readiness fd placement fills.

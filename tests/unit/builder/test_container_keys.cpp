@@ -1,3 +1,5 @@
+#include <cstring>
+
 #include <catch2/catch.hpp>
 
 #include "builder/bundle.hpp"
@@ -7,6 +9,10 @@
 #include "builder/oci_config_gen.hpp"
 #include "builder/outputs.hpp"
 #include "common/fs.hpp"
+#include "config/oci_defaults.hpp"
+#include "config/oci_spec.hpp"
+#include "config/seccomp_program.hpp"
+#include "runtime/seccomp.hpp"
 #include "test_util.hpp"
 
 using namespace berth;
@@ -251,6 +257,39 @@ TEST_CASE("bundles: systemd readiness gets its notify mount point in a read-only
     ImageSpec n = parse(std::string(kHead));
     Bundle c = add_bundle(plain, n.services[0], ri, {});
     CHECK_FALSE(plain.contains(c.image_root + "/run/berth"));
+}
+
+TEST_CASE("bundles: the seccomp profile ships compiled for the image's architecture", "[builder][bundle]") {
+    test::TempDir tmp;
+    fs::mkdir_p(tmp / "img/bin");
+    fs::write_file(tmp / "img/bin/sh", "sh", 0755);
+    ResolvedImage ri;
+    ri.path = tmp / "img";
+    ri.reference = "i";
+    SecurityDefaults sec;
+    sec.seccomp = oci::load_default_seccomp_json();
+    for (Arch arch : {Arch::amd64, Arch::arm64}) {
+        Tree tree;
+        Bundle b = add_bundle(tree, parse(std::string(kHead)).services[0], ri, sec);
+        REQUIRE(add_seccomp_program(tree, b, arch));
+        const TreeEntry* e = tree.find(b.dir + "/seccomp.bpf");
+        REQUIRE(e);
+        oci::SeccompProgramFile f = oci::decode_seccomp_program(e->data);
+        const oci::Seccomp profile = *oci::parse_spec(json::parse(b.config_text), "config.json").linux_.seccomp;
+        CHECK(f.made_from.arch == (arch == Arch::arm64 ? "aarch64" : "x86_64"));
+        CHECK(f.made_from.profile_digest == oci::seccomp_profile_digest(profile));
+        CHECK(f.made_from.libseccomp == runtime::libseccomp_version());
+        if (f.made_from.arch == runtime::seccomp_native_arch()) {
+            const auto boot = runtime::compile_seccomp(profile);
+            REQUIRE(boot.insns.size() == f.insns.size());
+            CHECK(std::memcmp(boot.insns.data(), f.insns.data(), f.insns.size() * sizeof(sock_filter)) == 0);
+        }
+    }
+    // seccomp: unconfined has no profile, so no program.
+    Tree tree;
+    Bundle b = add_bundle(tree, parse(std::string(kHead) + "    seccomp: unconfined\n").services[0], ri, sec);
+    CHECK_FALSE(add_seccomp_program(tree, b, Arch::amd64));
+    CHECK_FALSE(tree.contains(b.dir + "/seccomp.bpf"));
 }
 
 TEST_CASE("outputs: tar is deterministic and keeps owners, links and xattrs", "[builder][outputs]") {
