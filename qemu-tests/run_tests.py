@@ -62,6 +62,22 @@ def suite_boot(args, s):
             assert min(last_onboot, first_service) >= 0, "markers missing"
             assert last_onboot < first_service, "a service started before onboot finished"
         s.check("onboot containers finish before any service starts", onboot_first)
+
+        def no_seccomp_compile():
+            # PID 1 logs every launch that compiles a profile; the built bundles
+            # carry theirs precompiled (seccomp.bpf), so none should.
+            compiled = [line for line in vm.console.splitlines() if re.search(r"seccomp: .*profile compiled", line)]
+            assert not compiled, "\n".join(compiled)
+        s.check("no container compiles its seccomp profile at boot", no_seccomp_compile)
+
+        def setups_overlap():
+            # "[   812 ms] ...services web: started, pid 231 in 40 ms": its setup ran from 772 to 812 ms.
+            spans = sorted((int(end) - int(took), int(end), name) for end, name, took in re.findall(
+                r"\[\s*(\d+) ms\][^\n]*?services (\S+): started, pid \d+ in (\d+) ms", vm.console))
+            assert len(spans) >= 2, f"service start lines: {spans}"
+            assert any(b[0] < a[1] for a, b in zip(spans, spans[1:])), f"no two setups overlap: {spans}"
+        s.check("independent services' setups overlap", setups_overlap)
+
         s.check("a failing onboot container is reported with its status",
                 lambda: vm.expect(r"onboot 001-fails: FAILED: exit status 3", 1))
         s.check("a broken bundle fails alone, naming file and field",

@@ -14,6 +14,8 @@
 # The state roots are on a tmpfs, as engines keep them (/run): a disk file
 # system would add its own costs (journal, discard) to every create and delete.
 # BENCH_EXTRA="name=PATH ..." adds runtimes (another berth-runc build, say).
+# BENCH_LAUNCHER_ONLY=1 measures only the launcher PID 1 uses: the seccomp
+# profile compiled in the launch, reused, or precompiled in the bundle.
 # With hyperfine installed, BENCH_HYPERFINE=1 adds its figures for `run`.
 # usage: bench/runtime/run.sh BUILD-DIR [RUNS]   (root)
 set -euo pipefail
@@ -78,7 +80,7 @@ PY
 # shellcheck disable=SC2086  # BENCH_EXTRA is a list of name=path words
 python3 "$here/measure.py" "$work" "$runs" \
     "berth=$build/runtime-cli/berth-runc" "crun=$(command -v crun)" "runc=$(command -v runc)" ${BENCH_EXTRA:-} \
-    "launcher=$build/runtime/berth-launch-test"
+    "launcher=$build/runtime/berth-launch-test" "seccomp-compile=$build/runtime/berth-seccomp-compile"
 
 if [ -n "${BENCH_HYPERFINE:-}" ] && command -v hyperfine >/dev/null; then
     for b in plain seccomp; do
