@@ -128,8 +128,12 @@ $(ARM64_IMAGES)/busybox/bin/busybox:
 # namespace integration tests need the host kernel's view and run natively only.
 # qemu-user refuses seccomp filters (they would confine the emulator itself), so
 # the tests of test_seccomp.cpp run natively only; the arm64 boot loads real ones.
-arm64-unit-test: arm64
+# The builder's seccomp programs for the other architecture against each one's
+# own libseccomp compile, both ways (amd64 <-> arm64).
+arm64-unit-test: arm64 build
 	meson test -C $(ARM64_BUILD) --suite unit --print-errorlogs --test-args '-# ~[#test_seccomp]'
+	tests/integration/seccomp/cross_arch.sh $(BUILD)/runtime/berth-seccomp-compile \
+		$(ARM64_BUILD)/runtime/berth-seccomp-compile
 
 arm64-qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
 	python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
