@@ -1,5 +1,8 @@
 // Test tool: launches one bundle like PID 1 would and waits for it.
-//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] [--seccomp-cache DIR] BUNDLE_DIR
+//   berth-launch-test [--id NAME] [--cgroup DIR] [--report-start] [--seccomp-cache DIR]
+//                     [--log-seccomp-compile] BUNDLE_DIR
+// --log-seccomp-compile: log, as PID 1 does, when the seccomp profile is
+// compiled rather than taken from the bundle's seccomp.bpf.
 // --report-start prints "start-decided NS" (CLOCK_MONOTONIC) at the moment PID 1
 // would decide to start the service, before config.json is read.
 // Prints "exit status N" or "killed by signal N" and exits with the status;
@@ -22,13 +25,14 @@
 
 int main(int argc, char** argv) {
     std::string id = "test", cgroup, bundle, seccomp_cache;
-    bool report_start = false;
+    bool report_start = false, log_seccomp_compile = false;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--id" && i + 1 < argc) id = argv[++i];
         else if (a == "--cgroup" && i + 1 < argc) cgroup = argv[++i];
         else if (a == "--report-start") report_start = true;
         else if (a == "--seccomp-cache" && i + 1 < argc) seccomp_cache = argv[++i];
+        else if (a == "--log-seccomp-compile") log_seccomp_compile = true;
         else bundle = a;
     }
     if (bundle.empty()) {
@@ -63,6 +67,7 @@ int main(int argc, char** argv) {
         req.stdio = {0, 1, 2};
         req.cgroup_path = cgroup;
         req.seccomp_cache_dir = seccomp_cache;
+        req.log_seccomp_compile = log_seccomp_compile;
         p = berth::runtime::launch(req);
     } catch (const std::exception& e) {
         std::fprintf(stderr, "launch error: %s\n", e.what());

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Runtime integration tests: builds busybox bundles, launches them with
 # berth-launch-test and checks from inside the container what the kernel
-# actually applied. Needs root. Usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX]
+# actually applied. Needs root.
+# Usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX [IGNORE_RT_EXEC [SECCOMP_COMPILE]]]
 set -u
 
-LAUNCH=${1:?usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX]}
+LAUNCH=${1:?usage: run.sh LAUNCH_TEST_BINARY [BUSYBOX [IGNORE_RT_EXEC [SECCOMP_COMPILE]]]}
 BUSYBOX=${2:-/bin/busybox}
 IGNORE_RT=${3:-}
+SECCOMP_COMPILE=${4:-}
 . "$(dirname "$0")/../../lib/check.sh"   # run_in_private_mount_ns, ok, skip, finish; bad below
 
 # Everything below mounts: do it in a private mount namespace of our own.
@@ -14,6 +16,7 @@ run_in_private_mount_ns "$0" "$@"
 
 LAUNCH=$(realpath "$LAUNCH")
 [ -n "$IGNORE_RT" ] && IGNORE_RT=$(realpath "$IGNORE_RT")
+[ -n "$SECCOMP_COMPILE" ] && SECCOMP_COMPILE=$(realpath "$SECCOMP_COMPILE")
 WORK=$(mktemp -d /tmp/berth-rt-XXXXXX)
 chmod 0755 "$WORK"  # reachable by the user namespace test's mapped root
 trap 'rm -rf "$WORK"' EXIT
@@ -332,6 +335,33 @@ B=$(EXTRA_PROCESS='"noNewPrivileges":false' USER_JSON='{"uid":1000,"gid":1000}' 
     mkbundle seccomp-user "$SC_SCRIPT")
 launch "$B"
 expect_line "seccomp without nnp for a non-root user" '^Seccomp:\s+2$'
+# --- 9a. the precompiled seccomp program (seccomp.bpf) ----------------------
+# Taken as is when it matches config.json (nothing compiled); refused with a
+# warning and compiled instead when it was altered or config.json changed since.
+if [ -n "$SECCOMP_COMPILE" ]; then
+    B=$(EXTRA_PROCESS='"noNewPrivileges":true' EXTRA_LINUX="$SECCOMP" mkbundle seccomp-shipped "$SC_SCRIPT")
+    "$SECCOMP_COMPILE" --program-file "$B/config.json" >"$B/seccomp.bpf"
+    launch --log-seccomp-compile "$B"
+    expect_line "precompiled seccomp: the filter applies" "mkdir.*(Invalid cross-device link|Cross-device link)"
+    expect_line "precompiled seccomp: its skipped names are warned about" "seccomp: syscall \`no_such_syscall_name\` unknown"
+    if grep -q "profile compiled\|not used" <<<"$OUT"; then bad "precompiled seccomp: used, nothing compiled" "$OUT"
+    else ok "precompiled seccomp: used, nothing compiled"; fi
+    # One instruction altered: refused, compiled, the filter still the profile's.
+    python3 -c 'import sys; p = sys.argv[1]; d = bytearray(open(p, "rb").read()); d[-4] ^= 0x10; open(p, "wb").write(d)' \
+        "$B/seccomp.bpf"
+    launch --log-seccomp-compile "$B"
+    expect_line "altered seccomp.bpf: refused" "precompiled program not used: .*does not match its digest"
+    expect_line "altered seccomp.bpf: the profile is compiled instead" "seccomp: .*profile compiled"
+    expect_line "altered seccomp.bpf: the filter still applies" "mkdir.*(Invalid cross-device link|Cross-device link)"
+    # config.json's profile changed after the program was made: its new rule applies.
+    "$SECCOMP_COMPILE" --program-file "$B/config.json" >"$B/seccomp.bpf"
+    sed -i 's/"errnoRet":18/"errnoRet":36/' "$B/config.json"
+    launch --log-seccomp-compile "$B"
+    expect_line "stale seccomp.bpf: refused" "precompiled program not used: .*another seccomp profile"
+    expect_line "stale seccomp.bpf: config.json's profile is compiled and applies" "mkdir.*File name too long"
+else
+    skip "no berth-seccomp-compile given: precompiled seccomp checks"
+fi
 # --- 9b. I/O priority, scheduling policy, personality -----------------------
 # Read from inside: ionice for the I/O class, /proc/<sh>/stat fields 19 (nice),
 # 40 (rt_priority) and 41 (policy), /proc/self/personality. The default
