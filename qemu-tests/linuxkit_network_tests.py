@@ -1,22 +1,26 @@
-"""LinuxKit's two-container network pattern (its wireguard example, with busybox
-and a veth pair instead of WireGuard): an onboot container gets a new network
-namespace, runtime.json `interfaces` puts one end of a veth pair into it (the
-peer stays in the root namespace) and `bindNS` keeps the namespace at a path
-after the container exits; a service joins it with `net: PATH` and serves over
-the veth, and a service in the root namespace reaches it there."""
+"""LinuxKit's two-container network pattern (its wireguard example, with busybox,
+and a veth pair to carry the traffic): an onboot container gets a new network
+namespace; runtime.json `interfaces` puts into it one end of a veth pair (the
+peer stays in the root namespace), a WireGuard link made in the root namespace
+and moved (`createInRoot`, as LinuxKit's example has it) and a dummy link made
+inside; `bindNS` keeps the namespace at a path after the container exits. A
+service joins it with `net: PATH` and serves over the veth, and a service in
+the root namespace reaches it there."""
 import os
 import subprocess
 
 from harness import BootFailure, Vm
 
-# Written as LinuxKit's examples are, except `modules`: Debian's kernel has veth
-# as a module (LinuxKit's kernels have it built in). Debian's busybox wget
+# Written as LinuxKit's examples are, except `modules`: Debian's kernel has
+# these link kinds as modules (LinuxKit's kernels have them built in). Loading
+# dummy makes a dummy0 in the root namespace, so the container's is dm0 (a link
+# created in the container must not have the name of one in the root namespace). Debian's busybox wget
 # crashes with -T, so the client has none.
 NETNS_YML = """\
 kernel:
   image: debian-kernel:cloud
   cmdline: "console=ttyS0"
-  modules: [veth]
+  modules: [veth, wireguard, dummy]
 onboot:
   - name: netns
     image: busybox
@@ -33,6 +37,11 @@ onboot:
       interfaces:
         - name: veth0
           peer: veth0-root
+        - name: wg0
+          add: wireguard
+          createInRoot: true
+        - name: dm0
+          add: dummy
       bindNS:
         net: /run/netns/app
   - name: rootend
@@ -94,10 +103,13 @@ def linuxkit_network_boot(args, s):
         s.check("PID 1 made the veth pair before the container's program, naming runtime.json",
                 lambda: vm.expect(r"onboot/000-netns/runtime\.json: veth pair created, `veth0` in the container, "
                                   r"`veth0-root` in the root namespace", 1))
-        s.check("the onboot container's namespace has lo and its veth end",
-                lambda: vm.expect(r"netns: links lo veth0 $", 30))
-        s.check("the root namespace keeps the peer, not the container's end",
-                lambda: vm.expect(r"client: links (?!.*\bveth0\b ).*\bveth0-root\b", 30))
+        s.check("PID 1 made the WireGuard link in the root namespace and moved it",
+                lambda: vm.expect(r"000-netns/runtime\.json: `wireguard` link `wg0` created in the container "
+                                  r"\(made in the root namespace, then moved\)", 1))
+        s.check("the onboot container's namespace has lo, its veth end, the WireGuard and the dummy link",
+                lambda: vm.expect(r"netns: links dm0 lo veth0 wg0 $", 30))
+        s.check("the root namespace keeps the veth peer, none of the container's links",
+                lambda: vm.expect(r"client: links (?!.*\b(veth0|wg0|dm0)\b ).*\bveth0-root\b", 30))
         s.check("the service that joined the bound namespace reaches the root namespace over the veth",
                 lambda: vm.expect(r"app: ping root end ok", 30))
         s.check("a root-namespace service fetches the joined service's page over the veth",
