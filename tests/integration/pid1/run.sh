@@ -95,11 +95,20 @@ echo '{"interfaces": [{"name": "nosuch0"}]}' > "$root/containers/onboot/007-noif
 bundle onboot 008-brmove new '[]' 'echo brmove-ran'
 sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/008-brmove/config.json"
 echo '{"interfaces": [{"name": "brx", "add": "bridge", "createInRoot": true}]}' > "$root/containers/onboot/008-brmove/runtime.json"
+# (rs-r: the peer of ifrestart's veth below, there while it runs.)
 bundle services ifroot host '["CAP_NET_ADMIN","CAP_NET_RAW"]' \
-  "ip addr add 10.99.0.1/24 dev veth-r && ip link set veth-r up; echo \"ifroot: links \$($links)\"; r=failed; for i in \$(seq 1 30); do ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && { r=ok; break; }; sleep 0.05; done; echo \"ifroot: ping veth-c \$r\"; exec sleep 1000"
+  "ip addr add 10.99.0.1/24 dev veth-r && ip link set veth-r up; echo \"ifroot: links \$($links | sed 's/rs-r //')\"; r=failed; for i in \$(seq 1 30); do ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && { r=ok; break; }; sleep 0.05; done; echo \"ifroot: ping veth-c \$r\"; exec sleep 1000"
 bundle services ifjoin new '["CAP_NET_RAW"]' \
   "r=failed; for i in \$(seq 1 30); do ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1 && { r=ok; break; }; sleep 0.05; done; echo \"ifjoin: ping veth-r \$r\"; exec sleep 1000"
 sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-ifaces"}]|' "$root/containers/services/ifjoin/config.json"
+# A restarted service gets its interfaces again: its earlier namespace, and
+# the veth pair with it, went when it exited. It fails at once, three times.
+bundle services ifrestart new '["CAP_NET_ADMIN"]' \
+  "echo \"ifrestart: start \$(ip -o link | grep -c ' rs-c@')\"; exit 1"
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/services/ifrestart/config.json"
+echo '{"interfaces": [{"name": "rs-c", "peer": "rs-r"}],
+      "berth": {"restart": "always", "restartDelay": "50ms", "giveUp": {"failures": 3, "window": "10s", "action": "none"}}}' \
+  > "$root/containers/services/ifrestart/runtime.json"
 # A 5 MB config.json: refused before it is read, in the launch process; PID 1's
 # memory never sees it.
 bundle services huge new '[]' 'echo huge-ran'
@@ -161,6 +170,8 @@ check "interfaces: ... and its program never ran" bash -c "! grep -q noif-ran '$
 check "interfaces: a link that cannot move fails its container, naming the move and the errno" \
   has "$log" 'onboot 008-brmove: FAILED.*/008-brmove/runtime.json: interfaces\[0\] `brx`: move it into the container.s network namespace: Invalid argument'
 check "interfaces: ... and its program never ran" bash -c "! grep -q brmove-ran '$log'"
+check "interfaces: a restarted service gets its veth end again (3 starts, each with it)" \
+  bash -c "[ \$(grep -c 'ifrestart: start 1\$' '$log') = 3 ]"
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
 hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")
