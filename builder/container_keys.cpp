@@ -322,7 +322,8 @@ std::vector<std::string> rlimits(const json& v, const std::string& p, const KeyF
 }
 
 // LinuxKit's `runtime:` (runtime.json): checked for shape, passed through. PID 1
-// applies mounts, mkdir, cgroups and bindNS; the keys it does not implement are refused here
+// applies mounts, mkdir, cgroups, interfaces and bindNS; `namespace` (a containerd
+// namespace: berth has no containerd) is refused here
 // so that an image never boots meaning something else than under LinuxKit.
 json runtime(const json& v, const std::string& p, const KeyFail& fail) {
     static const std::vector<std::string> kKeys = {"cgroups", "mounts", "mkdir", "interfaces", "bindNS", "namespace"};
@@ -333,8 +334,8 @@ json runtime(const json& v, const std::string& p, const KeyFail& fail) {
         std::string kp = p + "." + k;
         if (k == "cgroups" || k == "mkdir") out[k] = str_list(x, kp, fail);
         else if (k == "mounts") out[k] = mounts(x, kp, fail, false);
-        else if (k == "bindNS") out[k] = x;  // checked by the model PID 1 reads it with
-        else if (k == "namespace" || k == "interfaces")
+        else if (k == "bindNS" || k == "interfaces") out[k] = x;  // checked by the model PID 1 reads it with
+        else if (k == "namespace")
             fail(kp, "'" + k + "' is a LinuxKit runtime key that berth does not implement yet (see docs/linuxkit.md)");
         else {
             auto best = closest_match(k, kKeys);

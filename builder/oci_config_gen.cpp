@@ -371,7 +371,9 @@ std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& img, co
     return generate_oci_config(c, img, sec).dump(2) + "\n";  // nlohmann::json objects are key-sorted
 }
 
-config::RuntimeConfig runtime_config(const ContainerSpec& c) {
+namespace {
+
+json runtime_document(const ContainerSpec& c) {
     json rt = c.runtime;
     if (!c.readonly) {
         // LinuxKit's writable container: the image is lower/, an overlay with its
@@ -392,17 +394,37 @@ config::RuntimeConfig runtime_config(const ContainerSpec& c) {
         rt["mounts"] = mounts;
     }
     if (!c.policy.empty()) rt["berth"] = c.policy;
+    return rt;
+}
+
+// "cgroups[0]: ..." is the entry's runtime.cgroups[0]; "berth.restart: ..." its restart.
+YamlError runtime_problem(const ContainerSpec& c, const std::string& problem) {
+    std::size_t colon = problem.find(": ");
+    std::string where = problem.substr(0, colon);
+    std::string path = where.rfind("berth", 0) == 0 ? entry_path(c) + where.substr(5)
+                                                   : entry_path(c) + ".runtime." + where;
+    return YamlError(yaml_pos_of(c, path), path, colon == std::string::npos ? problem : problem.substr(colon + 2));
+}
+
+}  // namespace
+
+config::RuntimeConfig runtime_config(const ContainerSpec& c) {
     // The model PID 1 reads runtime.json with checks what it is written from.
     try {
-        return config::parse_runtime_config(rt, c.pos.str() + ": " + entry_path(c));
+        return config::parse_runtime_config(runtime_document(c), c.pos.str() + ": " + entry_path(c));
     } catch (const oci::ConfigError& e) {
-        // "cgroups[0]: ..." is the entry's runtime.cgroups[0]; "berth.restart: ..." its restart.
-        const std::string& first = e.problems().front();
-        std::size_t colon = first.find(": ");
-        std::string where = first.substr(0, colon);
-        std::string path = where.rfind("berth", 0) == 0 ? entry_path(c) + where.substr(5)
-                                                       : entry_path(c) + ".runtime." + where;
-        throw YamlError(yaml_pos_of(c, path), path, colon == std::string::npos ? first : first.substr(colon + 2));
+        throw runtime_problem(c, e.problems().front());
+    }
+}
+
+std::vector<YamlError> runtime_config_errors(const ContainerSpec& c) {
+    try {
+        config::parse_runtime_config(runtime_document(c), c.pos.str() + ": " + entry_path(c));
+        return {};
+    } catch (const oci::ConfigError& e) {
+        std::vector<YamlError> out;
+        for (const auto& p : e.problems()) out.push_back(runtime_problem(c, p));
+        return out;
     }
 }
 

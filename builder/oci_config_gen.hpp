@@ -54,8 +54,12 @@ std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& image =
 
 // runtime.json: the entry's `runtime:` keys plus the "berth" policy object; an
 // overlay mount on rootfs/ for a writable container (`lower` is its image).
-// Checked by the model PID 1 reads it with; throws oci::ConfigError.
+// Checked by the model PID 1 reads it with; throws a YamlError at the key of
+// the first problem.
 config::RuntimeConfig runtime_config(const ContainerSpec& c);
+// Every problem of that check, each at its key (none: it is valid), for
+// `berth validate`.
+std::vector<YamlError> runtime_config_errors(const ContainerSpec& c);
 // Its document, as written to the bundle.
 nlohmann::json generate_runtime_json(const ContainerSpec& c);
 

@@ -36,7 +36,11 @@ std::vector<YamlError> validate_image(const ValidateOptions& opts) {
             ImageDefaults absent;
             absent.image_absent = true;
             validate_oci_config(*c, draft_oci_config(*c, absent, opts.security));
-            runtime_config(*c);
+        });
+    // runtime.json: every problem, not only the first (a list of interfaces can have several).
+    for (const ContainerSpec* c : spec.containers())
+        check(problems, c->pos, entry_path(*c), [&] {
+            for (auto& e : runtime_config_errors(*c)) problems.push_back(std::move(e));
         });
     check(problems, SourcePos{opts.files.empty() ? "" : opts.files.front(), 0, 0}, "",
           [&] { check_dependencies(spec); });

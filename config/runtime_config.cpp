@@ -1,6 +1,7 @@
 #include "config/runtime_config.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 namespace berth::config {
 
@@ -76,6 +77,59 @@ std::map<std::string, std::string> bind_ns(const json& v, Problems& p) {
     return out;
 }
 
+// The kernel's rule for a link name (dev_valid_name): 1..15 bytes, not "." or
+// "..", no '/', ':' or white space. Checked here so that the build refuses
+// what the boot would.
+bool valid_link_name(const std::string& n) {
+    if (n.empty() || n.size() > 15 || n == "." || n == "..") return false;
+    return std::none_of(n.begin(), n.end(), [](char ch) {
+        return ch == '/' || ch == ':' || std::isspace(static_cast<unsigned char>(ch));
+    });
+}
+
+RuntimeInterface interface(const json& v, const std::string& path, Problems& p) {
+    RuntimeInterface i;
+    if (!v.is_object()) {
+        p.add(path, "expected an interface {name, add, peer, createInRoot}, got " + v.dump());
+        return i;
+    }
+    auto text = [&](const char* key, std::string& out) {
+        auto it = v.find(key);
+        if (it == v.end() || it->is_null()) return;
+        if (it->is_string()) out = it->get<std::string>();
+        else p.add(path + "." + key, "expected a string, got " + it->dump());
+    };
+    text("name", i.name);
+    text("add", i.add);
+    text("peer", i.peer);
+    if (auto it = v.find("createInRoot"); it != v.end() && !it->is_null()) {
+        if (it->is_boolean()) i.create_in_root = it->get<bool>();
+        else p.add(path + ".createInRoot", "expected true or false, got " + it->dump());
+    }
+    for (const auto& [k, x] : v.items())
+        if (k != "name" && k != "add" && k != "peer" && k != "createInRoot")
+            p.add(path + "." + k, "unknown key (expected name, add, peer, createInRoot)");
+    if (i.name.empty()) p.add(path + ".name", "required");
+    else if (!valid_link_name(i.name))
+        p.add(path + ".name", "\"" + i.name + "\" is not a network interface name (1 to 15 characters, no '/', ':' or space)");
+    // As LinuxKit: a peer makes the entry a veth pair.
+    if (!i.peer.empty() && i.add.empty()) i.add = "veth";
+    if (i.add == "veth") {
+        if (i.peer.empty()) p.add(path + ".peer", "required for a veth pair (the end left in the root namespace)");
+        else if (!valid_link_name(i.peer))
+            p.add(path + ".peer", "\"" + i.peer + "\" is not a network interface name (1 to 15 characters, no '/', ':' or space)");
+        else if (i.peer == i.name)
+            p.add(path + ".peer", "\"" + i.peer + "\" is also the interface's name; the two ends need their own names");
+    } else if (!i.peer.empty()) {
+        p.add(path + ".peer", "only a veth pair has a peer (this entry adds \"" + i.add + "\")");
+    }
+    if (!i.add.empty() && !std::all_of(i.add.begin(), i.add.end(), [](char ch) {
+            return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_' || ch == '-';
+        }))
+        p.add(path + ".add", "\"" + i.add + "\" is not a link kind (veth, wireguard, dummy...)");
+    return i;
+}
+
 }  // namespace
 
 const std::vector<std::string>& bind_ns_types() {
@@ -113,10 +167,18 @@ RuntimeConfig parse_runtime_config(const json& doc, const std::string& source) {
             }
         } else if (key == "bindNS") {
             c.bind_ns = bind_ns(v, p);
-        } else if (key == "interfaces" || key == "namespace") {
+        } else if (key == "interfaces") {
+            if (v.is_null()) continue;
+            if (!v.is_array()) {
+                p.add("interfaces", "expected a list of interfaces {name, add, peer, createInRoot}, got " + v.dump());
+                continue;
+            }
+            for (size_t i = 0; i < v.size(); ++i)
+                c.interfaces.push_back(interface(v[i], "interfaces[" + std::to_string(i) + "]", p));
+        } else if (key == "namespace") {
             if (!v.is_null() && !v.empty()) p.add(key, "a LinuxKit key berth does not implement");
         } else {
-            p.add(key, "unknown key (expected mounts, mkdir, cgroups, bindNS, berth)");
+            p.add(key, "unknown key (expected mounts, mkdir, cgroups, interfaces, bindNS, berth)");
         }
     }
     if (!p.list.empty()) throw ConfigError(source, p.list);
@@ -139,6 +201,17 @@ json to_json(const RuntimeConfig& c) {
     if (!c.mkdir.empty()) doc["mkdir"] = c.mkdir;
     if (!c.cgroups.empty()) doc["cgroups"] = c.cgroups;
     if (!c.bind_ns.empty()) doc["bindNS"] = c.bind_ns;
+    if (!c.interfaces.empty()) {
+        json list = json::array();
+        for (const auto& i : c.interfaces) {
+            json o = {{"name", i.name}};
+            if (!i.add.empty()) o["add"] = i.add;
+            if (!i.peer.empty()) o["peer"] = i.peer;
+            if (i.create_in_root) o["createInRoot"] = true;
+            list.push_back(o);
+        }
+        doc["interfaces"] = list;
+    }
     json policy = to_json(c.berth);
     if (!policy.empty()) doc["berth"] = policy;
     return doc;

@@ -2,9 +2,10 @@
 // `mounts` (in PID 1's mount namespace: the overlay of a container that is not
 // read-only, its tmpfs...), then `mkdir`, then `cgroups`. Relative paths are
 // relative to the bundle's rootfs/, as LinuxKit's service prepare step has them.
-// `bindNS` is applied at each start (init/namespace_binding.hpp). `interfaces`
-// and `namespace` are not implemented: the model refuses a bundle that asks
-// for them rather than running it differently.
+// `interfaces` and `bindNS` are applied at each start
+// (init/container_interfaces.hpp, init/namespace_binding.hpp). `namespace` is
+// not implemented: the model refuses a bundle that asks for it rather than
+// running it differently.
 #pragma once
 #include <string>
 

@@ -20,6 +20,7 @@
 #include "common/log.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
+#include "init/container_interfaces.hpp"
 #include "init/namespace_binding.hpp"
 #include "runtime/launcher.hpp"
 
@@ -81,7 +82,7 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
     // runtime.json's mounts (the overlay of a writable container...) come first.
     prepare_bundle_once(c.bundle, dirs.prepared);
-    const auto bind_ns = read_runtime_config(c.bundle).bind_ns;
+    const config::RuntimeConfig rt = read_runtime_config(c.bundle);
     runtime::LaunchRequest req;
     req.id = c.name;
     req.bundle_dir = c.bundle;
@@ -116,10 +117,11 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
         placed = std::make_unique<FdPlacement>(c.policy.readiness_fd, c.notify_w.get());
         req.preserve_fds = c.policy.readiness_fd - 2;
     }
-    // bindNS: the process waits on an exec FIFO until its namespaces are bound.
+    // interfaces, bindNS: the process waits on an exec FIFO until its network
+    // interfaces are in place and its namespaces are bound.
     std::string fifo_path;
     fs::Fd fifo;
-    if (!bind_ns.empty()) {
+    if (!rt.bind_ns.empty() || !rt.interfaces.empty()) {
         fifo_path = fs::join(dirs.prepared, c.name + ".start");
         fs::mkdir_p(dirs.prepared, 0700);
         ::unlink(fifo_path.c_str());
@@ -133,7 +135,10 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     runtime::Process p = runtime::launch(req);
     if (fifo) {
         try {
-            bind_namespaces(bind_ns, p.pid, fs::join(c.bundle, "runtime.json"));
+            // LinuxKit's order: the interfaces, then the binds.
+            const std::string where = fs::join(c.bundle, "runtime.json");
+            set_up_interfaces(rt.interfaces, p.pid, where);
+            bind_namespaces(rt.bind_ns, p.pid, where);
             release_parked(fifo_path, p.pidfd, c.name);
         } catch (...) {
             ::kill(p.pid, SIGKILL);  // parked or gone: nothing of it ran

@@ -70,6 +70,49 @@ bundle onboot 005-binddir new '[]' 'echo binddir-ran'
 echo '{"bindNS": {"uts": "/run"}}' > "$root/containers/onboot/005-binddir/runtime.json"
 bundle services netjoiner new '[]' 'echo "netns-joiner: $(readlink /proc/self/ns/net) $(ip -o link show lo | grep -o "<[^>]*>")"; exec sleep 1000'
 sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-test"}]|' "$root/containers/services/netjoiner/config.json"
+# interfaces (LinuxKit's runtime.json): before its program starts, an onboot
+# container gets a veth pair's end (the peer stays in the root namespace), a
+# link created in its namespace, one created in the root namespace and moved,
+# and an existing root interface (mv0, made before PID 1 starts) moved in; its
+# namespace is bound so that a service can join it and reach the root end.
+links='ip -o link | cut -d: -f2 | cut -d@ -f1 | tr -d " " | sort | tr "\n" " "'
+bundle onboot 006-ifaces new '["CAP_NET_ADMIN"]' \
+  "ip link set lo up && ip addr add 10.99.0.2/24 dev veth-c && ip link set veth-c up && echo \"ifaces-inside: \$($links)\""
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/006-ifaces/config.json"
+cat > "$root/containers/onboot/006-ifaces/runtime.json" <<'JSON'
+{"interfaces": [{"name": "veth-c", "peer": "veth-r", "createInRoot": false},
+                {"name": "ifb-in", "add": "ifb"},
+                {"name": "ifb-moved", "add": "ifb", "createInRoot": true},
+                {"name": "mv0"}],
+ "bindNS": {"net": "/run/netns/berth-ifaces"}}
+JSON
+# An interface that is not there fails its container before its program runs.
+bundle onboot 007-noif new '[]' 'echo noif-ran'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/007-noif/config.json"
+echo '{"interfaces": [{"name": "nosuch0"}]}' > "$root/containers/onboot/007-noif/runtime.json"
+# A bridge cannot leave its namespace: made in the root namespace, the move
+# fails, and it is removed again rather than left behind.
+bundle onboot 008-brmove new '[]' 'echo brmove-ran'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/008-brmove/config.json"
+echo '{"interfaces": [{"name": "brx", "add": "bridge", "createInRoot": true}]}' > "$root/containers/onboot/008-brmove/runtime.json"
+# A link kind the kernel does not have: the error says where to look.
+bundle onboot 009-nokind new '[]' 'echo nokind-ran'
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/onboot/009-nokind/config.json"
+echo '{"interfaces": [{"name": "nk0", "add": "berthnokind"}]}' > "$root/containers/onboot/009-nokind/runtime.json"
+# (rs-r: the peer of ifrestart's veth below, there while it runs.)
+bundle services ifroot host '["CAP_NET_ADMIN","CAP_NET_RAW"]' \
+  "ip addr add 10.99.0.1/24 dev veth-r && ip link set veth-r up; echo \"ifroot: links \$($links | sed 's/rs-r //')\"; r=failed; for i in \$(seq 1 30); do ping -c 1 -W 1 10.99.0.2 >/dev/null 2>&1 && { r=ok; break; }; sleep 0.05; done; echo \"ifroot: ping veth-c \$r\"; exec sleep 1000"
+bundle services ifjoin new '["CAP_NET_RAW"]' \
+  "r=failed; for i in \$(seq 1 30); do ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1 && { r=ok; break; }; sleep 0.05; done; echo \"ifjoin: ping veth-r \$r\"; exec sleep 1000"
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network","path":"/run/netns/berth-ifaces"}]|' "$root/containers/services/ifjoin/config.json"
+# A restarted service gets its interfaces again: its earlier namespace, and
+# the veth pair with it, went when it exited. It fails at once, three times.
+bundle services ifrestart new '["CAP_NET_ADMIN"]' \
+  "echo \"ifrestart: start \$(ip -o link | grep -c ' rs-c@')\"; exit 1"
+sed -i 's|{"type":"mount"}\]|{"type":"mount"},{"type":"network"}]|' "$root/containers/services/ifrestart/config.json"
+echo '{"interfaces": [{"name": "rs-c", "peer": "rs-r"}],
+      "berth": {"restart": "always", "restartDelay": "50ms", "giveUp": {"failures": 3, "window": "10s", "action": "none"}}}' \
+  > "$root/containers/services/ifrestart/runtime.json"
 # A 5 MB config.json: refused before it is read, in the launch process; PID 1's
 # memory never sees it.
 bundle services huge new '[]' 'echo huge-ran'
@@ -92,13 +135,13 @@ echo '{"ociVersion": "1.0.2", "process": {"args": [42]}}' > "$root/containers/se
 log=$work/console.log
 start=$(date +%s%N)
 timeout 60 unshare --pid --mount --uts --ipc --net --fork --propagation private \
-  sh -c "mount --bind '$root' '$root' && cd '$root' && exec chroot . /init" > "$log" 2>&1
+  sh -c "ip link add mv0 type veth peer name mv1 && mount --bind '$root' '$root' && cd '$root' && exec chroot . /init" > "$log" 2>&1
 rc=$?
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/  | /' "$log"
 
 check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
-check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 3 onboot ok, 3 onboot failed, 4 services running'
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 4 onboot ok, 6 onboot failed, 6 services running'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
@@ -120,6 +163,21 @@ check "bindNS: the joined namespace is the owner's (lo is up there)" has "$log" 
 check "bindNS: a bind that cannot be made fails its container, naming runtime.json and the path" has "$log" 'onboot 004-badbind: FAILED.*/004-badbind/runtime.json: bindNS.uts `/proc/berth-nope/uts`'
 check "bindNS: ... and its program never ran" bash -c "! grep -q badbind-ran '$log'"
 check "bindNS: a path holding another file system is refused (and /run stays mounted)" has "$log" 'onboot 005-binddir: FAILED.*bindNS.uts `/run`: create the mount point: Is a directory'
+check "interfaces: the container has the veth end, the links made for it and the moved one" has "$log" 'ifaces-inside: ifb-in ifb-moved lo mv0 veth-c $'
+check "interfaces: the root namespace keeps the veth peer and mv1, none of what went in, no bridge left" has "$log" 'ifroot: links lo mv1 veth-r $'
+check "interfaces: each entry is logged as done, naming runtime.json" has "$log" '006-ifaces/runtime.json: veth pair created, `veth-c` in the container, `veth-r` in the root namespace'
+check "interfaces: the root namespace reaches the container over the veth pair" has "$log" 'ifroot: ping veth-c ok'
+check "interfaces + bindNS: a service that joined the bound namespace reaches the root end" has "$log" 'ifjoin: ping veth-r ok'
+check "interfaces: a missing interface fails its container, naming runtime.json, the entry and the interface" \
+  has "$log" 'onboot 007-noif: FAILED.*/007-noif/runtime.json: interfaces\[0\] `nosuch0`: find it in the root namespace: No such device'
+check "interfaces: ... and its program never ran" bash -c "! grep -q noif-ran '$log'"
+check "interfaces: a link that cannot move fails its container, naming the move and the errno" \
+  has "$log" 'onboot 008-brmove: FAILED.*/008-brmove/runtime.json: interfaces\[0\] `brx`: move it into the container.s network namespace: Invalid argument'
+check "interfaces: ... and its program never ran" bash -c "! grep -q brmove-ran '$log'"
+check "interfaces: an unknown link kind fails its container, pointing at kernel.modules" \
+  has "$log" 'onboot 009-nokind: FAILED.*interfaces\[0\] `nk0`: create a `berthnokind` link: Operation not supported \(a link kind this kernel does not have: is its module in the YAML.s kernel.modules\?\)'
+check "interfaces: a restarted service gets its veth end again (3 starts, each with it)" \
+  bash -c "[ \$(grep -c 'ifrestart: start 1\$' '$log') = 3 ]"
 check "failing onboot container reported loudly with its status" has "$log" 'onboot 001-fails: FAILED: exit status 3'
 check "a 5 MB config.json is refused, naming file, size and limit" has "$log" 'services huge: FAILED to start: .*/services/huge/config.json: [0-9]{7} bytes, over the 1048576-byte limit for config.json'
 hwm=$(sed -n 's/.*poweroff: pid1 VmHWM:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$log")

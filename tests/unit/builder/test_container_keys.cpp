@@ -86,8 +86,14 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     CHECK(bound["bindNS"] == json{{"net", "/run/netns/s"}});
     CHECK_THROWS_WITH(generate_runtime_json(parse(std::string(kHead) + "    runtime: {bindNS: {network: /run/netns/s}}\n").services[0]),
                       Contains("bindNS.network: unknown namespace"));
-    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0}]}\n"),
-                      Contains("services[0].runtime.interfaces: 'interfaces' is a LinuxKit runtime key that berth does not implement"));
+    // So do interfaces, with the same checks.
+    json ifs = generate_runtime_json(
+        parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0, peer: eth0-root, createInRoot: false}]}\n").services[0]);
+    CHECK(ifs["interfaces"] == json::array({{{"name", "eth0"}, {"add", "veth"}, {"peer", "eth0-root"}}}));
+    CHECK_THROWS_WITH(generate_runtime_json(parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0, add: veth}]}\n").services[0]),
+                      Contains("services[0].runtime.interfaces[0].peer: required for a veth pair"));
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {namespace: other}\n"),
+                      Contains("services[0].runtime.namespace: 'namespace' is a LinuxKit runtime key that berth does not implement"));
 
     // berth's defaults apply when the YAML says nothing.
     json def = generate_oci_config(parse(kHead).services[0], {}, sec);

@@ -14,6 +14,7 @@
 using namespace berth::config;
 using nlohmann::json;
 using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -94,18 +95,19 @@ TEST_CASE("runtime.json: the builder's document reads back; refusals are listed 
     c.mkdir = {"/var/x"};
     c.cgroups = {"berth/s"};
     c.bind_ns = {{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}};
+    c.interfaces = {{"eth1", "", "", false}, {"veth0", "veth", "veth0-root", false}, {"wg0", "wireguard", "", true}};
     c.berth.restart = Restart::always;
     c.berth.depends_on = {"db"};
     json doc = to_json(c);
     CHECK(parse_runtime_config(doc, "runtime.json") == c);
     CHECK(to_json(RuntimeConfig{}) == json::object());
     std::string why = problems_of([] {
-        parse_runtime_config(json::parse(R"({"cgroups": ["../up"], "interfaces": [{"name": "eth0"}],
+        parse_runtime_config(json::parse(R"({"cgroups": ["../up"], "namespace": "services.linuxkit",
                                               "mounts": [{"type": "tmpfs"}], "berth": {"restart": "sometimes"}})"),
                              "rt.json");
     });
     CHECK_THAT(why, Contains("cgroups[0]: \"../up\" must be a relative cgroup name"));
-    CHECK_THAT(why, Contains("interfaces: a LinuxKit key berth does not implement"));
+    CHECK_THAT(why, Contains("namespace: a LinuxKit key berth does not implement"));
     CHECK_THAT(why, Contains("mounts[0].destination: required"));
     CHECK_THAT(why, Contains("berth.restart: expected one of no, on-failure, always"));
     CHECK(doc["bindNS"] == json{{"net", "/run/netns/wg"}, {"uts", "/run/uts/s"}});
@@ -121,6 +123,44 @@ TEST_CASE("runtime.json: the builder's document reads back; refusals are listed 
     CHECK_THAT(ns, !Contains("bindNS.pid"));
     CHECK_THAT(problems_of([] { parse_runtime_config(json::parse(R"({"bindNS": ["net"]})"), "rt.json"); }),
                Contains("bindNS: expected a map of namespace to path"));
+}
+
+TEST_CASE("runtime.json interfaces: LinuxKit's entries read as LinuxKit reads them; bad ones are listed") {
+    // As LinuxKit writes them (createInRoot always present); a peer implies veth.
+    RuntimeConfig c = parse_runtime_config(json::parse(R"({"interfaces": [
+        {"name": "eth1", "createInRoot": false},
+        {"name": "veth0", "peer": "veth0-root", "createInRoot": false},
+        {"name": "wg0", "add": "wireguard", "createInRoot": true}]})"),
+                                           "rt.json");
+    REQUIRE(c.interfaces.size() == 3);
+    CHECK(c.interfaces[0] == RuntimeInterface{"eth1", "", "", false});
+    CHECK(c.interfaces[1] == RuntimeInterface{"veth0", "veth", "veth0-root", false});
+    CHECK(c.interfaces[2] == RuntimeInterface{"wg0", "wireguard", "", true});
+    CHECK(to_json(c)["interfaces"][1] == json{{"name", "veth0"}, {"add", "veth"}, {"peer", "veth0-root"}});
+
+    std::string why = problems_of([] {
+        parse_runtime_config(json::parse(R"({"interfaces": [
+            {"add": "dummy"},
+            {"name": "a-name-far-too-long"},
+            {"name": "v0", "add": "veth"},
+            {"name": "d0", "add": "dummy", "peer": "d1"},
+            {"name": "x0", "createInRoot": "yes", "mtu": 1400},
+            {"name": "v1", "peer": "v1"},
+            {"name": "e/0", "add": "we ird"}]})"),
+                             "rt.json");
+    });
+    CHECK_THAT(why, StartsWith("rt.json"));
+    CHECK_THAT(why, Contains("interfaces[0].name: required"));
+    CHECK_THAT(why, Contains("interfaces[1].name: \"a-name-far-too-long\" is not a network interface name"));
+    CHECK_THAT(why, Contains("interfaces[2].peer: required for a veth pair"));
+    CHECK_THAT(why, Contains("interfaces[3].peer: only a veth pair has a peer (this entry adds \"dummy\")"));
+    CHECK_THAT(why, Contains("interfaces[4].createInRoot: expected true or false"));
+    CHECK_THAT(why, Contains("interfaces[4].mtu: unknown key"));
+    CHECK_THAT(why, Contains("interfaces[5].peer: \"v1\" is also the interface's name"));
+    CHECK_THAT(why, Contains("interfaces[6].name: \"e/0\" is not a network interface name"));
+    CHECK_THAT(why, Contains("interfaces[6].add: \"we ird\" is not a link kind"));
+    CHECK_THAT(problems_of([] { parse_runtime_config(json::parse(R"({"interfaces": {"name": "eth0"}})"), "rt.json"); }),
+               Contains("interfaces: expected a list of interfaces"));
 }
 
 TEST_CASE("service policy: the writer keeps only what differs, and reads back the same") {
