@@ -8,8 +8,10 @@ import shutil
 import subprocess
 import time
 
-from harness import BootFailure, Vm
+from example_tests import redis_cli
+from harness import BootFailure, Vm, free_port
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 BOOT_DONE = r"boot complete in \d+ ms: (\d+) onboot ok, (\d+) onboot failed, (\d+) services running"
 CERT = "-----BEGIN CERTIFICATE-----\nberth-test-ca\n-----END CERTIFICATE-----\n"
 
@@ -122,3 +124,78 @@ def metadata_boot(args, s):
         s.check("the machine powers off", leave)
     finally:
         vm.close()
+
+
+def linuxkit_redis_boot(args, s):
+    """LinuxKit's Redis OS as LinuxKit writes it (qemu-tests/images/linuxkit-redis-os.yml):
+    the Debian kernel imported as linuxkit/kernel:…, stand-ins for LinuxKit's getty, dhcpcd
+    and ca-certificates and the Redis image imported into a store under LinuxKit's
+    references. The only addition is a second file loading virtio as modules."""
+    if shutil.which("redis-cli") is None:
+        raise BootFailure("redis-cli not found (apt-get install redis-tools)")
+    root = os.path.dirname(HERE)
+    store = os.path.join(args.out, "store-lk-redis")
+    shutil.rmtree(store, ignore_errors=True)
+    env = dict(os.environ, BERTH=os.path.abspath(args.berth))
+    cert = os.path.join(args.out, "lk-redis-ca.crt")
+    with open(cert, "w") as f:
+        f.write(CERT)
+    sh([args.berth, "kernel", "import", "--store", store, "linux-image-cloud-amd64",
+        "--tag", "linuxkit/kernel:6.1-debian-cloud"])
+    sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
+        os.path.join(args.out, "lk-redis-images")], env=env)
+    sh([os.path.join(root, "examples", "images", "make-redis-image"), "--import", "redis:7.0.15",
+        "--store", store, os.path.join(args.out, "lk-redis-oci")], env=env)
+    yml = os.path.join(HERE, "images", "linuxkit-redis-os.yml")
+    out = os.path.join(args.out, "images")
+    log = {}
+
+    def build():
+        log["text"] = sh([args.berth, "build", "-o", out, "--name", "lk-redis", "--store", store, yml,
+                          os.path.join(HERE, "images", "debian-kernel-modules.yml")])
+    s.check("LinuxKit's Redis OS YAML builds from linuxkit/… references in the store", build)
+
+    def notes():
+        text = log.get("text", "")
+        for line, name in ((11, "linuxkit/init"), (12, "linuxkit/runc"), (13, "linuxkit/containerd")):
+            assert f"linuxkit-redis-os.yml:{line}:5: init: `{name}:" in text, text
+        assert "init: linuxkit/ca-certificates:" in text, text
+        assert "(6.1.0-" in text and "-cloud-amd64)" in text, text
+    s.check("init, runc and containerd skipped at their lines; ca-certificates merged; the imported kernel",
+            notes)
+
+    port = free_port()
+    vm = Vm(args.berth, os.path.join(out, "lk-redis"), os.path.join(args.out, "lk-redis.console"),
+            publish=[f"{port}:6379"], timeout=args.boot_timeout + 120, typing=True)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("1", "0", "2"), m.group(0)
+        s.check("it boots: dhcpcd onboot, getty and redis running", boots)
+        s.check("redis-cli ping answers PONG", lambda: _expect(redis_cli(port, "ping"), "PONG"))
+
+        def writable_root():
+            value = f"lk-{os.getpid()}"
+            _expect(redis_cli(port, "set", "berth:lk", value), "OK")
+            _expect(redis_cli(port, "get", "berth:lk"), value)
+            info = redis_cli(port, "info", "persistence")
+            assert "aof_enabled:1" in info and "aof_last_write_status:ok" in info, info
+        s.check("SET/GET, the append-only file written in the container's writable root", writable_root)
+
+        def certificates():
+            vm.type("\n")
+            vm.type("echo cert=$(sed -n 2p /hostroot/etc/ssl/certs/ca-certificates.crt)\n")
+            vm.expect(r"cert=berth-test-ca", 30)
+        s.check("getty's INSECURE shell on the serial console reads ca-certificates' bundle", certificates)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the machine powers off", leave)
+    finally:
+        vm.close()
+
+
+def _expect(got, want):
+    assert got == want, f"got {got!r}, expected {want!r}"
