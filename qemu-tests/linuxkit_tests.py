@@ -126,6 +126,72 @@ def metadata_boot(args, s):
         vm.close()
 
 
+def linuxkit_store(args, name):
+    """A store holding what LinuxKit's examples name: Debian's cloud kernel imported as
+    linuxkit/kernel:6.1-debian-cloud and the stand-ins of make-linuxkit-images (the
+    certificate bundle holding CERT)."""
+    root = os.path.dirname(HERE)
+    store = os.path.join(args.out, f"store-{name}")
+    shutil.rmtree(store, ignore_errors=True)
+    cert = os.path.join(args.out, f"{name}-ca.crt")
+    with open(cert, "w") as f:
+        f.write(CERT)
+    sh([args.berth, "kernel", "import", "--store", store, "linux-image-cloud-amd64",
+        "--tag", "linuxkit/kernel:6.1-debian-cloud"])
+    sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
+        os.path.join(args.out, f"{name}-images")], env=dict(os.environ, BERTH=os.path.abspath(args.berth)))
+    return store
+
+
+def linuxkit_getty_boot(args, s):
+    """examples/getty.yml (LinuxKit's form: kernel image, init: with ca-certificates,
+    linuxkit/… references) built from a store and booted: DHCP, a password login on
+    the serial console from the root's /etc/getty.shadow, the certificates there."""
+    root = os.path.dirname(HERE)
+    store = linuxkit_store(args, "lk-getty")
+    out = os.path.join(args.out, "images")
+    s.check("examples/getty.yml builds (merged with examples/debian-kernel-virtio.yml)",
+            lambda: sh([args.berth, "build", "-o", out, "--name", "getty", "--store", store,
+                        os.path.join(root, "examples", "getty.yml"),
+                        os.path.join(root, "examples", "debian-kernel-virtio.yml")]))
+    vm = Vm(args.berth, os.path.join(out, "getty"), os.path.join(args.out, "lk-getty.console"),
+            timeout=args.boot_timeout, typing=True)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("1", "0", "1"), m.group(0)
+            vm.expect(r"udhcpc: eth0 configured: 10\.0\.2\.15/", 5)
+        s.check("it boots; dhcpcd configures eth0", boots)
+
+        def wrong_password():
+            vm.expect(r"login: ", 30)
+            vm.type("root\n")
+            vm.expect(r"Password: ", 15)
+            vm.type("not-the-password\n")
+            vm.expect(r"Login incorrect", 30)
+        s.check("getty asks for a login; a wrong password is refused", wrong_password)
+
+        def login():
+            # login flushes what is typed while it pauses after a failure: wait for the
+            # prompts that follow the refusal, and for the shell.
+            vm.expect(r"Login incorrect[\s\S]*login: ", 30)
+            vm.type("root\n")
+            vm.expect(r"Login incorrect[\s\S]*Password: ", 15)
+            vm.type("getty-example\n")
+            vm.expect(r"Login incorrect[\s\S]*Password: [\s\S]*# ", 30)
+            vm.type("echo logged-in=$(id -u) cert=$(sed -n 2p /hostroot/etc/ssl/certs/ca-certificates.crt)\n")
+            vm.expect(r"logged-in=0 cert=berth-test-ca", 30)
+        s.check("root logs in with getty.shadow's password and reads ca-certificates' bundle", login)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the machine powers off", leave)
+    finally:
+        vm.close()
+
+
 def linuxkit_redis_boot(args, s):
     """LinuxKit's Redis OS as LinuxKit writes it (qemu-tests/images/linuxkit-redis-os.yml):
     the Debian kernel imported as linuxkit/kernel:…, stand-ins for LinuxKit's getty, dhcpcd
@@ -134,16 +200,8 @@ def linuxkit_redis_boot(args, s):
     if shutil.which("redis-cli") is None:
         raise BootFailure("redis-cli not found (apt-get install redis-tools)")
     root = os.path.dirname(HERE)
-    store = os.path.join(args.out, "store-lk-redis")
-    shutil.rmtree(store, ignore_errors=True)
+    store = linuxkit_store(args, "lk-redis")
     env = dict(os.environ, BERTH=os.path.abspath(args.berth))
-    cert = os.path.join(args.out, "lk-redis-ca.crt")
-    with open(cert, "w") as f:
-        f.write(CERT)
-    sh([args.berth, "kernel", "import", "--store", store, "linux-image-cloud-amd64",
-        "--tag", "linuxkit/kernel:6.1-debian-cloud"])
-    sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
-        os.path.join(args.out, "lk-redis-images")], env=env)
     sh([os.path.join(root, "examples", "images", "make-redis-image"), "--import", "redis:7.0.15",
         "--store", store, os.path.join(args.out, "lk-redis-oci")], env=env)
     yml = os.path.join(HERE, "images", "linuxkit-redis-os.yml")
@@ -152,7 +210,7 @@ def linuxkit_redis_boot(args, s):
 
     def build():
         log["text"] = sh([args.berth, "build", "-o", out, "--name", "lk-redis", "--store", store, yml,
-                          os.path.join(HERE, "images", "debian-kernel-modules.yml")])
+                          os.path.join(root, "examples", "debian-kernel-virtio.yml")])
     s.check("LinuxKit's Redis OS YAML builds from linuxkit/… references in the store", build)
 
     def notes():
