@@ -128,7 +128,8 @@ def metadata_boot(args, s):
 
 def linuxkit_store(args, name):
     """A store holding what LinuxKit's examples name: Debian's cloud kernel imported as
-    linuxkit/kernel:6.1-debian-cloud and the stand-ins of make-linuxkit-images (the
+    linuxkit/kernel:6.1-debian-cloud (with virtio, built into LinuxKit's kernels, as modules
+    the kernel image names) and the stand-ins of make-linuxkit-images (the
     certificate bundle holding CERT)."""
     root = os.path.dirname(HERE)
     store = os.path.join(args.out, f"store-{name}")
@@ -136,8 +137,8 @@ def linuxkit_store(args, name):
     cert = os.path.join(args.out, f"{name}-ca.crt")
     with open(cert, "w") as f:
         f.write(CERT)
-    sh([args.berth, "kernel", "import", "--store", store, "linux-image-cloud-amd64",
-        "--tag", "linuxkit/kernel:6.1-debian-cloud"])
+    sh([args.berth, "kernel", "import", "--store", store, "--modules", "virtio_pci,virtio_net",
+        "linux-image-cloud-amd64", "--tag", "linuxkit/kernel:6.1-debian-cloud"])
     sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
         os.path.join(args.out, f"{name}-images")], env=dict(os.environ, BERTH=os.path.abspath(args.berth)))
     return store
@@ -150,10 +151,9 @@ def linuxkit_getty_boot(args, s):
     root = os.path.dirname(HERE)
     store = linuxkit_store(args, "lk-getty")
     out = os.path.join(args.out, "images")
-    s.check("examples/getty.yml builds (merged with examples/debian-kernel-virtio.yml)",
+    s.check("examples/getty.yml builds",
             lambda: sh([args.berth, "build", "-o", out, "--name", "getty", "--store", store,
-                        os.path.join(root, "examples", "getty.yml"),
-                        os.path.join(root, "examples", "debian-kernel-virtio.yml")]))
+                        os.path.join(root, "examples", "getty.yml")]))
     vm = Vm(args.berth, os.path.join(out, "getty"), os.path.join(args.out, "lk-getty.console"),
             timeout=args.boot_timeout, typing=True)
     try:
@@ -196,7 +196,7 @@ def linuxkit_redis_boot(args, s):
     """LinuxKit's Redis OS as LinuxKit writes it (qemu-tests/images/linuxkit-redis-os.yml):
     the Debian kernel imported as linuxkit/kernel:…, stand-ins for LinuxKit's getty, dhcpcd
     and ca-certificates and the Redis image imported into a store under LinuxKit's
-    references. The only addition is a second file loading virtio as modules."""
+    references. The YAML is built as it is, alone."""
     if shutil.which("redis-cli") is None:
         raise BootFailure("redis-cli not found (apt-get install redis-tools)")
     root = os.path.dirname(HERE)
@@ -209,8 +209,7 @@ def linuxkit_redis_boot(args, s):
     log = {}
 
     def build():
-        log["text"] = sh([args.berth, "build", "-o", out, "--name", "lk-redis", "--store", store, yml,
-                          os.path.join(root, "examples", "debian-kernel-virtio.yml")])
+        log["text"] = sh([args.berth, "build", "-o", out, "--name", "lk-redis", "--store", store, yml])
     s.check("LinuxKit's Redis OS YAML builds from linuxkit/… references in the store", build)
 
     def notes():
@@ -219,7 +218,9 @@ def linuxkit_redis_boot(args, s):
             assert f"linuxkit-redis-os.yml:{line}:5: init: `{name}:" in text, text
         assert "init: linuxkit/ca-certificates:" in text, text
         assert "(6.1.0-" in text and "-cloud-amd64)" in text, text
-    s.check("init, runc and containerd skipped at their lines; ca-certificates merged; the imported kernel",
+        assert re.search(r"modules to load: .*virtio_pci .*virtio_net", text), text
+    s.check("init, runc and containerd skipped at their lines; ca-certificates merged; the imported kernel "
+            "with the virtio modules its image names",
             notes)
 
     port = free_port()
