@@ -1,7 +1,9 @@
 """Boot tests of LinuxKit-style YAML: the kernel from a kernel image (`kernel: image:`),
 `init:` images merged into the root (LinuxKit's own init, runc and containerd
 skipped) and a ca-certificates-like image's file read inside the guest; user data
-handed over with `berth run qemu --data` (examples/metadata.yml)."""
+handed over with `berth run qemu --data` (examples/metadata.yml); LinuxKit's Redis OS
+and examples/getty.yml, written as LinuxKit writes them, from `linuxkit/…` references
+in a store."""
 import os
 import re
 import shutil
