@@ -347,7 +347,12 @@ BuildResult build_image(const BuildOptions& opts) {
     std::vector<std::pair<std::string, std::string>> module_files;
     // A writable container needs overlayfs: load it when this kernel has it as a
     // module (LinuxKit's kernels have it built in).
-    std::vector<ModuleRequest> modules = spec.kernel.modules;
+    std::vector<ModuleRequest> modules;
+    for (const auto& name : kernel.default_modules)  // the kernel image's own (its label)
+        if (std::none_of(spec.kernel.modules.begin(), spec.kernel.modules.end(),
+                         [&](const auto& m) { return normalise_module_name(m.name) == normalise_module_name(name); }))
+            modules.push_back(ModuleRequest{name, "", spec.kernel.image_pos});
+    modules.insert(modules.end(), spec.kernel.modules.begin(), spec.kernel.modules.end());
     bool writable = false;
     for (const ContainerSpec* c : spec.containers()) writable |= !c->readonly;
     if (writable && !kernel.modules_dir.empty() && ModuleTree(kernel.modules_dir).file_of("overlay") &&

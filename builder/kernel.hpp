@@ -3,6 +3,7 @@
 // (LinuxKit kernel images, `kernel: image:`, are read by kernel_image.hpp.)
 #pragma once
 #include <string>
+#include <vector>
 #include <utility>
 
 #include "builder/arch.hpp"
@@ -15,6 +16,9 @@ struct KernelFiles {
     std::string version;      // "6.1.0-57-cloud-amd64"
     std::string modules_dir;  // root/lib/modules/<version> ("" if the kernel has none)
     std::string ucode;        // microcode cpio to put in front of the initrd ("" if none)
+    // A kernel image's own modules to load (its org.berth.kernel.modules label, set by
+    // `berth kernel import --modules`): what a LinuxKit kernel has built in.
+    std::vector<std::string> default_modules;
 };
 
 // $XDG_CACHE_HOME/berth/kernels, else ~/.cache/berth/kernels.

@@ -5,7 +5,9 @@
 
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
+#include "builder/module_deps.hpp"
 #include "builder/oci_image.hpp"
 #include "builder/process.hpp"
 #include "common/error.hpp"
@@ -147,6 +149,18 @@ KernelFiles kernel_from_image(const ResolvedImage& image, const KernelImageNames
     k.vmlinuz = fs::join(dest, "kernel");
     if (names.tar != "none") locate_modules(k, fs::join(dest, "modules"), "");
     if (!names.ucode.empty()) k.ucode = fs::join(dest, "ucode.cpio");
+    if (image.kind == ResolvedImage::Kind::oci && !k.modules_dir.empty()) {
+        const nlohmann::json& cfg = image.oci.config;
+        nlohmann::json labels;
+        if (cfg.is_object() && cfg.contains("config") && cfg["config"].is_object() && cfg["config"].contains("Labels"))
+            labels = cfg["config"]["Labels"];
+        if (labels.is_object() && labels.contains(kKernelModulesLabel)) {
+            if (!labels[kKernelModulesLabel].is_string())
+                throw Error(image.what + ": label " + kKernelModulesLabel + " is not a string", EINVAL);
+            std::istringstream words(labels[kKernelModulesLabel].get<std::string>());
+            for (std::string w; words >> w;) k.default_modules.push_back(w);
+        }
+    }
     if (auto got = kernel_image_arch(k.vmlinuz); got && *got != arch)
         throw Error(image.what + ": `/" + names.binary + "` is a kernel for " + arch_name(*got) + ", not " +
                         arch_name(arch),
@@ -155,7 +169,15 @@ KernelFiles kernel_from_image(const ResolvedImage& image, const KernelImageNames
 }
 
 void write_kernel_image_layout(const KernelFiles& kernel, const std::string& layout, Arch arch,
-                               const std::string& ref_name) {
+                               const std::string& ref_name, const std::vector<std::string>& modules) {
+    std::string module_list;
+    if (!modules.empty()) {
+        if (kernel.modules_dir.empty())
+            throw Error("kernel " + kernel.version + " has no lib/modules directory for --modules", ENOENT);
+        ModuleTree tree(kernel.modules_dir);
+        with_context("--modules", [&] { resolve_modules(modules, tree.facts()); });  // each one exists
+        for (const auto& m : modules) module_list += (module_list.empty() ? "" : " ") + m;
+    }
     remove_tree(layout);
     fs::mkdir_p(fs::join(layout, "blobs/sha256"));
     std::string stage = fs::join(layout, "stage");
@@ -187,6 +209,7 @@ void write_kernel_image_layout(const KernelFiles& kernel, const std::string& lay
         {"config", {{"Labels", {{"org.berth.kernel.version", kernel.version}}}}},
         {"rootfs", {{"type", "layers"}, {"diff_ids", {diff_id}}}},
     };
+    if (!module_list.empty()) config["config"]["Labels"][kKernelModulesLabel] = module_list;
     Descriptor config_d = add_blob_bytes(layout, config.dump(), "application/vnd.oci.image.config.v1+json");
     nlohmann::json manifest = {
         {"schemaVersion", 2},
@@ -204,12 +227,12 @@ void write_kernel_image_layout(const KernelFiles& kernel, const std::string& lay
 }
 
 StoreEntry import_kernel_image(const std::string& source, const std::string& reference, const std::string& store_dir,
-                               const std::string& kernel_cache_dir, Arch arch) {
+                               const std::string& kernel_cache_dir, Arch arch, const std::vector<std::string>& modules) {
     KernelFiles k = obtain_kernel(source, ".", kernel_cache_dir, arch);
     std::string layout = fs::join(fs::join(store_dir, "tmp"), "kernel-import-" + std::to_string(::getpid()));
     try {
         log::info("writing kernel {} as a kernel image", k.version);
-        write_kernel_image_layout(k, layout, arch);
+        write_kernel_image_layout(k, layout, arch, "", modules);
         StoreEntry e = ImageStore(store_dir).import(layout, reference);
         remove_tree(layout);
         return e;
@@ -220,12 +243,13 @@ StoreEntry import_kernel_image(const std::string& source, const std::string& ref
 }
 
 std::string export_kernel_layout(const std::string& source, const std::string& reference,
-                                 const std::string& layout_dir, const std::string& kernel_cache_dir, Arch arch) {
+                                 const std::string& layout_dir, const std::string& kernel_cache_dir, Arch arch,
+                                 const std::vector<std::string>& modules) {
     std::string ref = normalise_reference(reference);
     KernelFiles k = obtain_kernel(source, ".", kernel_cache_dir, arch);
     std::string tmp = layout_dir + ".tmp-" + std::to_string(::getpid());
     try {
-        write_kernel_image_layout(k, tmp, arch, ref);
+        write_kernel_image_layout(k, tmp, arch, ref, modules);
         remove_tree(layout_dir);
         if (::rename(tmp.c_str(), layout_dir.c_str()) < 0)
             throw_errno("rename `" + tmp + "` to `" + layout_dir + "`");

@@ -4,6 +4,7 @@
 // and making one from a Debian kernel for `berth kernel import`.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "builder/arch.hpp"
 #include "builder/image_source.hpp"
@@ -33,20 +34,28 @@ KernelFiles write_kernel_image_parts(const Tree& tree, const std::string& root, 
 KernelFiles kernel_from_image(const ResolvedImage& image, const KernelImageNames& names,
                               const std::string& cache_dir, Arch arch);
 
+// The label naming a kernel image's modules to load when the YAML uses it.
+inline constexpr const char* kKernelModulesLabel = "org.berth.kernel.modules";
+
 // Writes an OCI image layout holding `kernel` as a LinuxKit kernel image (one
 // layer with /kernel and, when it has modules, /kernel.tar) for `arch`; its
 // index entry is annotated with `ref_name` when given (as a store's entries are).
+// `modules` (checked to be in the kernel, dependencies resolved at build time) go
+// into the org.berth.kernel.modules label: loaded by every image built with this
+// kernel, as LinuxKit's kernels have their virtio drivers built in.
 void write_kernel_image_layout(const KernelFiles& kernel, const std::string& layout_dir, Arch arch,
-                               const std::string& ref_name = "");
+                               const std::string& ref_name = "", const std::vector<std::string>& modules = {});
 
 // `berth kernel import`: the kernel `source` (what kernel.package accepts: a Debian
 // package name, a .deb or a directory; relative to the current directory) as a
 // kernel image tagged `reference` in the store at `store_dir`.
 StoreEntry import_kernel_image(const std::string& source, const std::string& reference, const std::string& store_dir,
-                               const std::string& kernel_cache_dir, Arch arch);
+                               const std::string& kernel_cache_dir, Arch arch,
+                               const std::vector<std::string>& modules = {});
 // The same as an OCI layout directory `layout_dir` (replaced), e.g. an --images
 // directory entry, tagged `reference`. Returns the kernel version.
 std::string export_kernel_layout(const std::string& source, const std::string& reference,
-                                 const std::string& layout_dir, const std::string& kernel_cache_dir, Arch arch);
+                                 const std::string& layout_dir, const std::string& kernel_cache_dir, Arch arch,
+                                 const std::vector<std::string>& modules = {});
 
 }  // namespace berth::builder

@@ -66,9 +66,11 @@ const char* kImageUsage =
     "                   [--authfile FILE] REF...   (REF: [REGISTRY/]NAME[:TAG][@sha256:DIGEST])\n";
 const char* kKernelUsage =
     "  berth kernel import [--store DIR] [--kernel-cache DIR] [--arch amd64|arm64]\n"
-    "                      [--layout DIR] PACKAGE|FILE.deb|DIR --tag REF\n"
+    "                      [--layout DIR] [--modules M1,M2...] PACKAGE|FILE.deb|DIR --tag REF\n"
     "      a Debian kernel (what kernel.package takes) as a LinuxKit kernel image in the\n"
-    "      store (or, with --layout, as an OCI layout directory), for `kernel: image: REF`\n";
+    "      store (or, with --layout, as an OCI layout directory), for `kernel: image: REF`;\n"
+    "      --modules: loaded in every image built with it (what LinuxKit's kernels build in,\n"
+    "      e.g. virtio_pci,virtio_net), besides the YAML's kernel.modules\n";
 
 std::string usage() {
     return std::string("usage:\n") + kBuildUsage + kValidateUsage + kRunUsage + kImageUsage + kKernelUsage +
@@ -344,6 +346,7 @@ int cmd_kernel(int argc, char** argv) {
     if (argc < 3 || std::strcmp(argv[2], "import") != 0) throw UsageError("kernel: expected import");
     Args a(argc, argv, 3);
     std::string store, cache, tag, layout;
+    std::vector<std::string> modules;
     Arch arch = host_arch();
     std::vector<std::string> pos;
     while (!a.done()) {
@@ -354,18 +357,26 @@ int cmd_kernel(int argc, char** argv) {
         else if (opt == "--tag" || opt == "-t") tag = a.value(opt);
         else if (opt == "--layout") layout = a.value(opt);
         else if (opt == "--arch") arch = arch_option(a, opt);
+        else if (opt == "--modules") {
+            std::string list = a.value(opt);
+            for (std::size_t at = 0; at <= list.size();) {
+                std::size_t comma = std::min(list.find(',', at), list.size());
+                if (comma > at) modules.push_back(list.substr(at, comma - at));
+                at = comma + 1;
+            }
+        }
         else throw UsageError("kernel import: unknown option `" + opt + "`");
     }
     if (pos.size() != 1 || tag.empty())
         throw UsageError("kernel import: expected PACKAGE|FILE.deb|DIR and --tag NAME[:TAG]");
     if (cache.empty()) cache = default_kernel_cache_dir();
     if (!layout.empty()) {
-        std::string version = export_kernel_layout(pos[0], tag, layout, cache, arch);
+        std::string version = export_kernel_layout(pos[0], tag, layout, cache, arch, modules);
         std::printf("%s %s in %s\n", normalise_reference(tag).c_str(), version.c_str(), layout.c_str());
         return 0;
     }
     StoreEntry e = import_kernel_image(pos[0], tag, store.empty() ? default_store_dir() : store,
-                                       cache, arch);
+                                       cache, arch, modules);
     std::printf("%s %s %s\n", e.reference.c_str(), e.descriptor.digest.substr(7, 12).c_str(),
                 human_size(e.bytes).c_str());
     return 0;

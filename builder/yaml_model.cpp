@@ -11,6 +11,7 @@
 #include "builder/container_keys.hpp"
 #include "builder/suggest.hpp"
 #include "builder/yaml_json.hpp"
+#include "builder/yaml_syntax_hint.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 
@@ -281,9 +282,12 @@ public:
         if (k.package.empty()) expected(v, p, "a package name, a .deb or a directory");
     }
 
-    // kernel.binary / tar / ucode: a file name inside the kernel image.
-    std::string image_file_name(const YAML::Node& v, const std::string& p) const {
+    // kernel.binary / tar / ucode: a file name inside the kernel image. An empty
+    // value keeps LinuxKit's meaning: `binary: ""` the default `kernel`,
+    // `tar: ""` no modules (as `none`), `ucode: ""` no microcode.
+    std::string image_file_name(const YAML::Node& v, const std::string& p, const std::string& if_empty) const {
         std::string s = str(v, p);
+        if (s.empty()) return if_empty;
         while (!s.empty() && s[0] == '/') s.erase(0, 1);
         if (s.empty() || s == "." || s.find("..") != std::string::npos)
             expected(v, p, "a file name inside the kernel image");
@@ -305,15 +309,19 @@ public:
                  if (k.image.empty()) expected(v, p, "an image reference");
              }},
             {"binary", [&](const YAML::Node& v, const std::string& p) {
-                 k.binary = image_file_name(v, p);
+                 k.binary = image_file_name(v, p, "kernel");
+                 // LinuxKit: an empty binary leaves an earlier file's in force.
+                 if (!str(v, p).empty()) k.image_keys.push_back({"binary", p, pos(v)});
                  image_only.emplace_back(v, p);
              }},
             {"tar", [&](const YAML::Node& v, const std::string& p) {
-                 k.tar = image_file_name(v, p);
+                 k.tar = image_file_name(v, p, "none");
+                 k.image_keys.push_back({"tar", p, pos(v)});
                  image_only.emplace_back(v, p);
              }},
             {"ucode", [&](const YAML::Node& v, const std::string& p) {
-                 k.ucode = image_file_name(v, p);
+                 k.ucode = image_file_name(v, p, "");
+                 k.image_keys.push_back({"ucode", p, pos(v)});
                  image_only.emplace_back(v, p);
              }},
             {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
@@ -341,9 +349,11 @@ public:
         // merged image is checked for a kernel source instead.
         if (kernel_required_ && k.package.empty() && k.image.empty())
             fail(n, path, "missing required key 'image' (or 'package' or 'path')");
-        if (!k.package.empty())
+        if (!k.package.empty()) {
+            k.image_keys.clear();  // reported here, not again after the merge
             for (const auto& [v, p] : image_only)
                 fail(v, p, "names a file in a kernel image; it needs kernel.image, not kernel.package/path");
+        }
         return k;
     }
 
@@ -599,7 +609,7 @@ YAML::Node load_yaml(const std::string& text, const std::string& file) {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
         SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-        throw YamlError(p, "", "YAML syntax error: " + e.msg);
+        throw YamlError(p, "", "YAML syntax error: " + e.msg + block_scalar_comment_hint(text, p.line));
     }
 }
 
@@ -643,14 +653,27 @@ ImageSpec parse_one(const std::string& text, const std::string& file, const std:
 }
 
 void merge_kernel(KernelSpec& into, const KernelSpec& from) {
-    // A later file naming a kernel source replaces the earlier one as a whole.
-    if (!from.package.empty() || !from.image.empty()) {
+    // As `linuxkit build` merges: a later image replaces the image, and each of
+    // binary/tar/ucode a later file gives replaces that one key only. A Debian
+    // package has none of those files: the earlier image's keys go with it.
+    if (!from.package.empty()) {
+        KernelSpec fresh;
         into.package = from.package;
+        into.image.clear();
+        into.binary = fresh.binary;
+        into.tar = fresh.tar;
+        into.ucode = fresh.ucode;
+        into.image_keys.clear();
+    } else if (!from.image.empty()) {
+        into.package.clear();
         into.image = from.image;
         into.image_pos = from.image_pos;
-        into.binary = from.binary;
-        into.tar = from.tar;
-        into.ucode = from.ucode;
+    }
+    for (const KernelSpec::ImageKey& key : from.image_keys) {
+        if (key.name == "binary") into.binary = from.binary;
+        if (key.name == "tar") into.tar = from.tar;
+        if (key.name == "ucode") into.ucode = from.ucode;
+        into.image_keys.push_back(key);
     }
     if (!from.cmdline.empty()) into.cmdline = from.cmdline;
     into.modules.insert(into.modules.end(), from.modules.begin(), from.modules.end());
@@ -812,6 +835,11 @@ ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<Ya
                                    "missing required key 'kernel' (in none of the files)"));
     else if (img.kernel.package.empty() && img.kernel.image.empty() && !(problems && !problems->empty()))
         record(problems, YamlError(img.kernel.pos, "kernel", "missing required key 'image' (or 'package' or 'path')"));
+    else if (!img.kernel.package.empty())
+        for (const KernelSpec::ImageKey& key : img.kernel.image_keys)
+            record(problems, YamlError(key.pos, key.path,
+                                       "names a file in a kernel image, but the merged kernel is kernel.package/path '" +
+                                           img.kernel.package + "' (it needs kernel.image)"));
     finish_image(img, problems);
     return img;
 }

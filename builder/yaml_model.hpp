@@ -131,6 +131,14 @@ struct KernelSpec {
     std::string binary = "kernel";
     std::string tar = "kernel.tar";  // "none": the image has no modules
     std::string ucode;               // "": no microcode; else prepended to the initrd
+    // The binary/tar/ucode keys as written, in order: a later file overrides
+    // each one it gives (LinuxKit merges them one by one, not with the image).
+    struct ImageKey {
+        std::string name;  // "binary" | "tar" | "ucode"
+        std::string path;  // "kernel.ucode"
+        SourcePos pos;
+    };
+    std::vector<ImageKey> image_keys;
     SourcePos image_pos;
     std::string cmdline;
     std::vector<ModuleRequest> modules;

@@ -1,15 +1,19 @@
 """Boot tests of LinuxKit-style YAML: the kernel from a kernel image (`kernel: image:`),
 `init:` images merged into the root (LinuxKit's own init, runc and containerd
 skipped) and a ca-certificates-like image's file read inside the guest; user data
-handed over with `berth run qemu --data` (examples/metadata.yml)."""
+handed over with `berth run qemu --data` (examples/metadata.yml); LinuxKit's Redis OS
+and examples/getty.yml, written as LinuxKit writes them, from `linuxkit/…` references
+in a store."""
 import os
 import re
 import shutil
 import subprocess
 import time
 
-from harness import BootFailure, Vm
+from example_tests import redis_cli
+from harness import BootFailure, Vm, free_port
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 BOOT_DONE = r"boot complete in \d+ ms: (\d+) onboot ok, (\d+) onboot failed, (\d+) services running"
 CERT = "-----BEGIN CERTIFICATE-----\nberth-test-ca\n-----END CERTIFICATE-----\n"
 
@@ -122,3 +126,137 @@ def metadata_boot(args, s):
         s.check("the machine powers off", leave)
     finally:
         vm.close()
+
+
+def linuxkit_store(args, name):
+    """A store holding what LinuxKit's examples name: Debian's cloud kernel imported as
+    linuxkit/kernel:6.1-debian-cloud (with virtio, built into LinuxKit's kernels, as modules
+    the kernel image names) and the stand-ins of make-linuxkit-images (the
+    certificate bundle holding CERT)."""
+    root = os.path.dirname(HERE)
+    store = os.path.join(args.out, f"store-{name}")
+    shutil.rmtree(store, ignore_errors=True)
+    cert = os.path.join(args.out, f"{name}-ca.crt")
+    with open(cert, "w") as f:
+        f.write(CERT)
+    sh([args.berth, "kernel", "import", "--store", store, "--modules", "virtio_pci,virtio_net",
+        "linux-image-cloud-amd64", "--tag", "linuxkit/kernel:6.1-debian-cloud"])
+    sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
+        os.path.join(args.out, f"{name}-images")], env=dict(os.environ, BERTH=os.path.abspath(args.berth)))
+    return store
+
+
+def linuxkit_getty_boot(args, s):
+    """examples/getty.yml (LinuxKit's form: kernel image, init: with ca-certificates,
+    linuxkit/… references) built from a store and booted: DHCP, a password login on
+    the serial console from the root's /etc/getty.shadow, the certificates there."""
+    root = os.path.dirname(HERE)
+    store = linuxkit_store(args, "lk-getty")
+    out = os.path.join(args.out, "images")
+    s.check("examples/getty.yml builds",
+            lambda: sh([args.berth, "build", "-o", out, "--name", "getty", "--store", store,
+                        os.path.join(root, "examples", "getty.yml")]))
+    vm = Vm(args.berth, os.path.join(out, "getty"), os.path.join(args.out, "lk-getty.console"),
+            timeout=args.boot_timeout, typing=True)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("1", "0", "1"), m.group(0)
+            vm.expect(r"udhcpc: eth0 configured: 10\.0\.2\.15/", 5)
+        s.check("it boots; dhcpcd configures eth0", boots)
+
+        def wrong_password():
+            vm.expect(r"login: ", 30)
+            vm.type("root\n")
+            vm.expect(r"Password: ", 15)
+            vm.type("not-the-password\n")
+            vm.expect(r"Login incorrect", 30)
+        s.check("getty asks for a login; a wrong password is refused", wrong_password)
+
+        def login():
+            # login flushes what is typed while it pauses after a failure: wait for the
+            # prompts that follow the refusal, and for the shell.
+            vm.expect(r"Login incorrect[\s\S]*login: ", 30)
+            vm.type("root\n")
+            vm.expect(r"Login incorrect[\s\S]*Password: ", 15)
+            vm.type("getty-example\n")
+            vm.expect(r"Login incorrect[\s\S]*Password: [\s\S]*# ", 30)
+            vm.type("echo logged-in=$(id -u) cert=$(sed -n 2p /hostroot/etc/ssl/certs/ca-certificates.crt)\n")
+            vm.expect(r"logged-in=0 cert=berth-test-ca", 30)
+        s.check("root logs in with getty.shadow's password and reads ca-certificates' bundle", login)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the machine powers off", leave)
+    finally:
+        vm.close()
+
+
+def linuxkit_redis_boot(args, s):
+    """LinuxKit's Redis OS as LinuxKit writes it (qemu-tests/images/linuxkit-redis-os.yml):
+    the Debian kernel imported as linuxkit/kernel:…, stand-ins for LinuxKit's getty, dhcpcd
+    and ca-certificates and the Redis image imported into a store under LinuxKit's
+    references. The YAML is built as it is, alone."""
+    if shutil.which("redis-cli") is None:
+        raise BootFailure("redis-cli not found (apt-get install redis-tools)")
+    root = os.path.dirname(HERE)
+    store = linuxkit_store(args, "lk-redis")
+    env = dict(os.environ, BERTH=os.path.abspath(args.berth))
+    sh([os.path.join(root, "examples", "images", "make-redis-image"), "--import", "redis:7.0.15",
+        "--store", store, os.path.join(args.out, "lk-redis-oci")], env=env)
+    yml = os.path.join(HERE, "images", "linuxkit-redis-os.yml")
+    out = os.path.join(args.out, "images")
+    log = {}
+
+    def build():
+        log["text"] = sh([args.berth, "build", "-o", out, "--name", "lk-redis", "--store", store, yml])
+    s.check("LinuxKit's Redis OS YAML builds from linuxkit/… references in the store", build)
+
+    def notes():
+        text = log.get("text", "")
+        for line, name in ((11, "linuxkit/init"), (12, "linuxkit/runc"), (13, "linuxkit/containerd")):
+            assert f"linuxkit-redis-os.yml:{line}:5: init: `{name}:" in text, text
+        assert "init: linuxkit/ca-certificates:" in text, text
+        assert "(6.1.0-" in text and "-cloud-amd64)" in text, text
+        assert re.search(r"modules to load: .*virtio_pci .*virtio_net", text), text
+    s.check("init, runc and containerd skipped at their lines; ca-certificates merged; the imported kernel "
+            "with the virtio modules its image names",
+            notes)
+
+    port = free_port()
+    vm = Vm(args.berth, os.path.join(out, "lk-redis"), os.path.join(args.out, "lk-redis.console"),
+            publish=[f"{port}:6379"], timeout=args.boot_timeout + 120, typing=True)
+    try:
+        def boots():
+            m = vm.expect(BOOT_DONE, args.boot_timeout)
+            assert m.group(1, 2, 3) == ("1", "0", "2"), m.group(0)
+        s.check("it boots: dhcpcd onboot, getty and redis running", boots)
+        s.check("redis-cli ping answers PONG", lambda: _expect(redis_cli(port, "ping"), "PONG"))
+
+        def writable_root():
+            value = f"lk-{os.getpid()}"
+            _expect(redis_cli(port, "set", "berth:lk", value), "OK")
+            _expect(redis_cli(port, "get", "berth:lk"), value)
+            info = redis_cli(port, "info", "persistence")
+            assert "aof_enabled:1" in info and "aof_last_write_status:ok" in info, info
+        s.check("SET/GET, the append-only file written in the container's writable root", writable_root)
+
+        def certificates():
+            vm.type("\n")
+            vm.type("echo cert=$(sed -n 2p /hostroot/etc/ssl/certs/ca-certificates.crt)\n")
+            vm.expect(r"cert=berth-test-ca", 30)
+        s.check("getty's INSECURE shell on the serial console reads ca-certificates' bundle", certificates)
+
+        def leave():
+            vm.type("kill -USR2 1\n")
+            rc = vm.wait_exit(60)
+            assert rc == 0, f"QEMU exited with {rc}"
+        s.check("the machine powers off", leave)
+    finally:
+        vm.close()
+
+
+def _expect(got, want):
+    assert got == want, f"got {got!r}, expected {want!r}"

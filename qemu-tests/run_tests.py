@@ -193,7 +193,8 @@ def main():
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
              builder_tests.squashfs_boot, builder_tests.podman_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
-             linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot,
+             linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,
+             linuxkit_tests.linuxkit_getty_boot,
              linuxkit_keys_tests.linuxkit_keys_boot, linuxkit_network_tests.linuxkit_network_boot) + \
         supervisor_tests.boots(build, expect_boot)
     if args.arch != "amd64":

@@ -3,11 +3,13 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 
 #include "../skip.hpp"
 #include "builder/image_assembler.hpp"
 #include "builder/init_images.hpp"
+#include "builder/kernel_image.hpp"
 #include "builder/process.hpp"
 #include "common/fs.hpp"
 #include "test_util.hpp"
@@ -199,6 +201,33 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     CHECK(default_output_name("dir/web.yml") == "web");
     CHECK(default_output_name("x.yaml") == "x");
     CHECK(default_output_name("plain") == "plain");
+}
+
+TEST_CASE("assembler: a kernel image's own modules (kernel import --modules) are loaded with the YAML's",
+          "[builder][assembler][kernel-image]") {
+    Fixture f;
+    // As `berth kernel import --modules virtio_net` writes it: LinuxKit's kernels have
+    // virtio built in, so a YAML written for them lists no modules.
+    write_kernel_image_layout(locate_kernel(f.tmp / "kernel"), f.tmp / "images/lk-virtio", Arch::amd64, "",
+                              {"virtio_net"});
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: lk-virtio\n"
+                                      "services:\n  - name: web\n    image: busybox\n    command: [httpd]\n    readonly: true\n");
+    CHECK(build_image(f.options()).modules == std::vector<std::string>{"virtio_ring", "virtio", "virtio_net"});
+    // The YAML's modules come after them; one named in both is loaded once.
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: lk-virtio\n  modules: [unused, virtio_net]\n"
+                                      "services:\n  - name: web\n    image: busybox\n    command: [httpd]\n    readonly: true\n");
+    std::vector<std::string> both = build_image(f.options()).modules;
+    std::sort(both.begin(), both.end());
+    CHECK(both == std::vector<std::string>{"unused", "virtio", "virtio_net", "virtio_ring"});
+    // A kernel image without the label loads only what the YAML lists.
+    write_kernel_image_layout(locate_kernel(f.tmp / "kernel"), f.tmp / "images/lk-plain", Arch::amd64);
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  image: lk-plain\n"
+                                      "services:\n  - name: web\n    image: busybox\n    command: [httpd]\n    readonly: true\n");
+    CHECK(build_image(f.options()).modules.empty());
+    // A module the kernel does not have is refused when the image is made.
+    CHECK_THROWS_WITH(write_kernel_image_layout(locate_kernel(f.tmp / "kernel"), f.tmp / "images/bad", Arch::amd64, "",
+                                                {"no_such_module"}),
+                      Contains("--modules") && Contains("no_such_module"));
 }
 
 TEST_CASE("assembler: kernel: image: takes the kernel, its modules and microcode from a kernel image",

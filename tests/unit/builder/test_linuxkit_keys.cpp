@@ -204,6 +204,54 @@ TEST_CASE("merge: later files append containers, files and volumes; kernel keys 
     CHECK_THROWS_WITH(load_image_yamls({tmp / "cmdline-only.yml"}), Contains("missing required key 'image' (or 'package' or 'path')"));
 }
 
+TEST_CASE("merge: kernel image keys override one by one; empty values keep LinuxKit's meaning", "[builder][merge]") {
+    test::TempDir tmp;
+    fs::write_file(tmp / "x86.yml",
+                   "kernel:\n  image: linuxkit/kernel:6.6\n  ucode: intel-ucode.cpio\n  binary: bzImage\n", 0644);
+    // LinuxKit's arm64 fragment: no image of its own, only the microcode switched off.
+    fs::write_file(tmp / "arm64.yml", "kernel:\n  cmdline: console=ttyAMA0\n  ucode: \"\"\n", 0644);
+    ImageSpec s = load_image_yamls({tmp / "x86.yml", tmp / "arm64.yml"});
+    CHECK(s.kernel.image == "linuxkit/kernel:6.6");
+    CHECK(s.kernel.ucode.empty());
+    CHECK(s.kernel.binary == "bzImage");  // not given again: kept
+    CHECK(s.kernel.tar == "kernel.tar");
+
+    // A later image keeps the earlier keys it does not give (linuxkit build does).
+    fs::write_file(tmp / "other-image.yml", "kernel:\n  image: linuxkit/kernel:6.12\n  tar: \"\"\n  binary: \"\"\n", 0644);
+    s = load_image_yamls({tmp / "x86.yml", tmp / "other-image.yml"});
+    CHECK(s.kernel.image == "linuxkit/kernel:6.12");
+    CHECK(s.kernel.ucode == "intel-ucode.cpio");
+    CHECK(s.kernel.binary == "bzImage");  // `binary: ""` is no value: the earlier one stays
+    CHECK(s.kernel.tar == "none");        // `tar: ""`: no modules, as `none`
+
+    // A Debian package kernel has none of those files: an image key merged onto it is an error...
+    fs::write_file(tmp / "pkg.yml", "kernel:\n  package: linux-image-cloud-amd64\n", 0644);
+    CHECK_THROWS_WITH(load_image_yamls({tmp / "pkg.yml", tmp / "arm64.yml"}),
+                      Contains("arm64.yml:3:10: kernel.ucode: names a file in a kernel image, but the merged kernel "
+                               "is kernel.package/path 'linux-image-cloud-amd64'"));
+    // ...and a later package replaces the image with its keys.
+    s = load_image_yamls({tmp / "x86.yml", tmp / "pkg.yml"});
+    CHECK(s.kernel.image.empty());
+    CHECK(s.kernel.ucode.empty());
+    CHECK(s.kernel.binary == "kernel");
+}
+
+TEST_CASE("YAML syntax: a '#' line at column 0 inside a block scalar is named", "[builder][yaml]") {
+    const std::string text =
+        "kernel:\n  package: k\nfiles:\n  - path: etc/resolv.conf\n    contents: |\n"
+        "#      domain example.org\n      nameserver 192.0.2.1\n";
+    CHECK_THROWS_WITH(parse_image_yaml(text, "ip.yml", "."),
+                      Contains("ip.yml:7:7: YAML syntax error") &&
+                          Contains("line 6: a '#' at column 0 ends the block scalar opened at line 5"));
+    // Indented, the line is text of the scalar.
+    std::string indented = text;
+    indented.replace(indented.find("#      domain"), 1, "      #");
+    CHECK(parse_image_yaml(indented, "ip.yml", ".").files.at(0).contents == "#      domain example.org\nnameserver 192.0.2.1\n");
+    // A '#' line at column 0 between keys is an ordinary comment; an error after it gets no hint.
+    CHECK_THROWS_WITH(parse_image_yaml("kernel:\n  package: k\nservices:\n# web\n  - name: [web\n", "c.yml", "."),
+                      !Contains("block scalar"));
+}
+
 TEST_CASE("validate: every error of every file, in file order", "[builder][validate]") {
     test::TempDir tmp;
     fs::write_file(tmp / "a.yml",
