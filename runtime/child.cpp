@@ -145,7 +145,9 @@ struct Child {
                        l.mount_label, l.creates_namespace(NamespaceType::cgroup)},
                       spec.mounts);
             step = "devices";
-            if (dev_is_tmpfs(spec.mounts)) setup_dev(rootfs, l.devices);
+            if (dev_is_tmpfs(spec.mounts))
+                setup_dev(rootfs, l.devices,
+                          l.find_namespace(NamespaceType::user) != nullptr || dev_is_nodev(spec.mounts));
             create_device_nodes(rootfs, l.devices, l.find_namespace(NamespaceType::user) != nullptr);
             step = "hooks";
             run_hooks(spec.hooks.create_container, "createContainer", state);

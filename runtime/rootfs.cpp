@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -95,20 +96,47 @@ bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts) {
     return false;
 }
 
-void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices) {
+bool dev_is_nodev(const std::vector<oci::Mount>& mounts) {
+    for (const auto& m : mounts)
+        if (m.destination == "/dev" || m.destination == "/dev/")
+            return std::find(m.options.begin(), m.options.end(), "nodev") != m.options.end();
+    return false;
+}
+
+void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices, bool bind_from_host) {
     const std::string dev = resolve_in_root(rootfs, "/dev");
+    // mknod's mode is not to be narrowed by the runtime's umask (the process
+    // gets its own umask later).
+    const mode_t old_umask = ::umask(0);
     for (const char* name : kDevices) {
         if (device_listed(devices, name)) continue;
         std::string host = std::string("/dev/") + name;
-        if (!fs::exists(host)) {
+        struct stat st;
+        if (::stat(host.c_str(), &st) < 0 || !S_ISCHR(st.st_mode)) {
             log::debug("/dev/{} missing on the host, not provided to the container", name);
             continue;
         }
         std::string target = fs::join(dev, name);
+        // A node of the host's numbers and mode, as runc and crun make them: one
+        // syscall, and no mount for the namespace to copy and tear down at exit.
+        // Where mknod is not allowed (a user namespace, a runtime without
+        // CAP_MKNOD) or would be unusable (a nodev /dev), the host's node is bound.
+        if (!bind_from_host) {
+            if (::mknod(target.c_str(), S_IFCHR | (st.st_mode & 07777), st.st_rdev) == 0) continue;
+            if (errno != EPERM) {
+                int err = errno;
+                ::umask(old_umask);
+                throw_errno("mknod `/dev/" + std::string(name) + "`", err);
+            }
+        }
         create_mount_point(target, true);
-        if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
-            throw_errno("bind `" + host + "`");
+        if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+            int err = errno;
+            ::umask(old_umask);
+            throw_errno("bind `" + host + "`", err);
+        }
     }
+    ::umask(old_umask);
     for (const auto& [name, to] : kDevLinks) {
         std::string link = fs::join(dev, name);
         if (::symlink(to, link.c_str()) < 0 && errno != EEXIST) throw_errno("symlink `/dev/" + std::string(name) + "`");

@@ -9,7 +9,11 @@
 #   - a mount target that exists costs no mkdir;
 #   - with nothing for the parent to do between clone and setup (no user
 #     namespace, born in its cgroup, no runtime hooks) the child does not wait
-#     for a go message: no send, no sleep and wake-up.
+#     for a go message: no send, no sleep and wake-up;
+#   - on a pure cgroup v2 host the mount table is not read (a statfs of
+#     /sys/fs/cgroup says so);
+#   - the basic /dev nodes are made with mknod, not bound from the host: every
+#     mount is copied by pivot_root and torn down when the container exits.
 # Usage: run_path.sh BERTH_RUNC
 set -u
 RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
@@ -40,7 +44,7 @@ json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
 PY
 
 TRACE=$WORK/trace
-strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
+strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg,mount,mknod,mknodat "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
 check "run succeeds under strace" [ "$?" = 0 ]
 check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
 check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
@@ -53,6 +57,11 @@ check "the saved config.json is written once and not read back during run (opene
 N=$(grep -E "mkdir\(\"$WORK/rootfs" "$TRACE" | grep -c EEXIST)
 check "no mkdir of an existing mount target ($N)" [ "$N" = 0 ]
 check "no go message is sent to the child" bash -c "! grep -qE '^[0-9]+ +send(to|msg)\\(' '$TRACE'"
+check "the mount table is not read on a cgroup v2 host" bash -c "! grep -q 'mountinfo' '$TRACE'"
+N=$(grep -cE 'mknodat?\(.*/rootfs/dev/(null|zero|full|random|urandom|tty)", S_IFCHR\|0666' "$TRACE")
+check "the six basic /dev nodes are made with mknod, mode 0666 ($N)" [ "$N" = 6 ]
+N=$(grep -cE 'mount\("/dev/(null|zero|full|random|urandom|tty)", "[^"]*/rootfs/dev/' "$TRACE")
+check "no /dev node is bound from the host ($N)" [ "$N" = 0 ]
 check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
 
 finish
