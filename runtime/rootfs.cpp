@@ -4,9 +4,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -143,7 +145,7 @@ void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& device
     }
 }
 
-void enter_rootfs(const std::string& rootfs) {
+pid_t enter_rootfs(const std::string& rootfs) {
     fs::Fd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
     if (!oldroot) throw_errno("open `/`");
     fs::Fd newroot(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -157,15 +159,32 @@ void enter_rootfs(const std::string& rootfs) {
         // Slave first so the detach does not propagate to the host.
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
             throw_errno("make old root slave");
-        if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
+        // The detach waits for an RCU grace period (milliseconds on a busy
+        // machine). Absolute paths already resolve in the new root (the old
+        // one is only stacked on it), so a helper process sharing the mount
+        // namespace detaches it while the setup goes on; wait_old_root_detached
+        // waits for it before anything of the container runs.
+        pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        if (helper < 0) throw_errno("fork the old root's detach");
+        if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
         if (::chdir("/") < 0) throw_errno("chdir `/`");
-        return;
+        return helper;
     }
     // The initramfs (rootfs) cannot be pivoted away from: EINVAL.
     log::info("pivot_root into `{}`: {}; using MS_MOVE and chroot", rootfs, std::strerror(errno));
     if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) throw_errno("move rootfs to `/`");
     if (::chroot(".") < 0) throw_errno("chroot");
     if (::chdir("/") < 0) throw_errno("chdir `/`");
+    return -1;
+}
+
+void wait_old_root_detached(pid_t helper) {
+    if (helper <= 0) return;
+    int status = 0;
+    while (::waitpid(helper, &status, 0) < 0)
+        if (errno != EINTR) throw_errno("wait for the old root's detach");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw_errno("detach old root", WIFEXITED(status) ? WEXITSTATUS(status) : EINTR);
 }
 
 void finish_propagation(const std::string& propagation) {

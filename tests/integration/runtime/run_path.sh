@@ -64,4 +64,22 @@ N=$(grep -cE 'mount\("/dev/(null|zero|full|random|urandom|tty)", "[^"]*/rootfs/d
 check "no /dev node is bound from the host ($N)" [ "$N" = 0 ]
 check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
 
+# The old root is detached by a helper process while the setup goes on; the
+# container's program starts only after it is gone and the helper reaped.
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+# Builtins only for the second line: the processes listed are the shell alone.
+c["process"]["args"] = ["sh", "-c", "cut -d' ' -f5 /proc/self/mountinfo | tr '\\n' ' '; echo; for p in /proc/[0-9]*/comm; do read n <$p; printf '%s ' $n; done; echo"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+for i in 1 2 3 4 5; do
+    OUT=$("$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" "rp-mnt$i" 2>&1)
+    [ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ] || break
+    [ "$(sed -n 2p <<<"$OUT")" = "sh " ] || break
+done
+check "the container sees only its own mounts, never the old root's (5 runs)" [ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ]
+[ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ] || echo "$OUT"
+check "no helper process is left in the container (processes: $(sed -n 2p <<<"$OUT"))" [ "$(sed -n 2p <<<"$OUT")" = "sh " ]
+
 finish
