@@ -50,6 +50,7 @@ REQUIRED = (
     "inside: mknod and use of an allowed device", "inside: a device outside the allow-list is refused (eBPF filter)",
     "inside: the read-only cgroup mount is read-only",
     "pids.max 10 holds a burst of 20 processes", "pids.events counts the refused forks",
+    "a container with pids.max 1 starts",
     "update --pids-limit 77", "... pids.max", "update --memory 32m", "... memory.max",
     "update --cpu-quota 20000", "... cpu.max", "update --resources FILE", "... pids.max from the file",
     "events --stats: a stats object for the container", "events --stats: the pids limit from update",

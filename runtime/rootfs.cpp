@@ -165,8 +165,9 @@ pid_t enter_rootfs(const std::string& rootfs) {
         // namespace detaches it while the setup goes on; wait_old_root_detached
         // waits for it before anything of the container runs.
         pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-        if (helper < 0) throw_errno("fork the old root's detach");
         if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
+        // No helper (a pids.max of 1 counts it): detached here, as before.
+        if (helper < 0 && ::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
         if (::chdir("/") < 0) throw_errno("chdir `/`");
         return helper;
     }

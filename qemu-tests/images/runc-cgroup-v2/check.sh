@@ -122,6 +122,12 @@ CUR=$(echo "$OUT" | sed -n 's/^pids.current //p')
 holds "pids.max 10 holds a burst of 20 processes" [ "${CUR:-99}" -le 10 -a "${CUR:-0}" -ge 8 ]
 holds "pids.events counts the refused forks" [ "$(echo "$OUT" | sed -n 's/^pids.events max //p')" -gt 0 ]
 
+# pids.max 1 leaves no room for the helper process that detaches the old root
+# after pivot_root: the runtime detaches it in place.
+bundle p0 'echo started' 1
+OUT=$(R run --bundle $W/p0 p0 2>&1)
+is "a container with pids.max 1 starts" started "$OUT"
+
 # --- update -----------------------------------------------------------------------------
 holds "update --pids-limit 77" R update --pids-limit 77 c1
 is "... pids.max" 77 "$(cat $C/pids.max)"
