@@ -208,6 +208,11 @@ struct Child {
         // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the
         // capability steps below may drop: load it now, as crun does.
         if (seccomp && !proc.no_new_privileges) {
+            // The wait is the runtime's own syscall: not to be judged by the
+            // container's filter.
+            step = "pivot_root";
+            wait_old_root_detached(old_root_helper);
+            old_root_helper = -1;
             step = "seccomp";
             load_seccomp(*seccomp);
         }

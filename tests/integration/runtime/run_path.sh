@@ -82,4 +82,20 @@ check "the container sees only its own mounts, never the old root's (5 runs)" [ 
 [ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ] || echo "$OUT"
 check "no helper process is left in the container (processes: $(sed -n 2p <<<"$OUT"))" [ "$(sed -n 2p <<<"$OUT")" = "sh " ]
 
+# Without noNewPrivileges the filter is loaded before the capabilities are
+# dropped: the helper must be reaped before, not under a filter that may
+# refuse wait4.
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["sh", "-c", "echo filtered-ran"]
+c["process"]["noNewPrivileges"] = False
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                         "syscalls": [{"names": ["wait4", "waitid"], "action": "SCMP_ACT_ERRNO"}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+OUT=$("$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp-seccomp 2>&1)
+check "a filter that refuses wait4, loaded early, does not stop the start" [ "$OUT" = filtered-ran ]
+[ "$OUT" = filtered-ran ] || echo "$OUT"
+
 finish
