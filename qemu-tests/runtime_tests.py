@@ -56,7 +56,8 @@ REQUIRED = (
     "events --stats: a stats object for the container", "events --stats: the pids limit from update",
     "events --stats: memory usage",
     "pause", "paused: the state", "paused: cgroup.freeze", "paused: cgroup.events says frozen",
-    "resume", "resumed: the state", "resumed: cgroup.events says thawed",
+    "paused: the process does not run",
+    "resume", "resumed: the state", "resumed: cgroup.events says thawed", "resumed: the process runs again",
     "delete --force of a paused container", "delete removes the container's cgroup",
     "run: the exit status comes through", "run: the cgroup is gone when run returns",
 )

@@ -152,12 +152,14 @@ is "paused: the state" paused "$(status c1)"
 is "paused: cgroup.freeze" 1 "$(cat $C/cgroup.freeze)"
 is "paused: cgroup.events says frozen" "frozen 1" "$(grep '^frozen' $C/cgroup.events)"
 T1=$(cat /proc/$PID/root/tmp/tick); sleep 0.5; T2=$(cat /proc/$PID/root/tmp/tick)
-holds "paused: the process does not run ($T1 -> $T2)" [ -n "$T1" -a "$T1" = "$T2" ]
+holds "paused: the process does not run" [ -n "$T1" -a "$T1" = "$T2" ]
 holds resume R resume c1
 is "resumed: the state" running "$(status c1)"
 is "resumed: cgroup.events says thawed" "frozen 0" "$(grep '^frozen' $C/cgroup.events)"
-T1=$(cat /proc/$PID/root/tmp/tick); sleep 0.5; T2=$(cat /proc/$PID/root/tmp/tick)
-holds "resumed: the process runs again ($T1 -> $T2)" [ -n "$T1" -a "$T1" != "$T2" ]
+# Up to 5 s for the next tick: a loaded TCG guest may be slow to schedule it.
+T1=$(cat /proc/$PID/root/tmp/tick)
+for _ in $(seq 50); do sleep 0.1; T2=$(cat /proc/$PID/root/tmp/tick); [ "$T1" != "$T2" ] && break; done
+holds "resumed: the process runs again" [ -n "$T1" -a "$T1" != "$T2" ]
 
 # --- delete -----------------------------------------------------------------------------
 R pause c1
