@@ -175,6 +175,7 @@ def main():
     # for that architecture and --host-images the host's (for the wrong-architecture check).
     p.add_argument("--arch", default="amd64", choices=("amd64", "arm64"))
     p.add_argument("--init", help="the PID 1 binary (default: berth's for --arch)")
+    p.add_argument("--runc", help="the berth-runc binary the cgroup v2 guest runs (default: beside --berth's build)")
     p.add_argument("--host-images", help="host-architecture images (with --arch)")
     p.add_argument("--only", action="append", help="run only the boots whose name contains this (repeatable)")
     args = p.parse_args()
@@ -190,13 +191,14 @@ def main():
     import linuxkit_keys_tests
     import linuxkit_network_tests
     import linuxkit_tests
+    import runtime_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
              builder_tests.squashfs_boot, builder_tests.podman_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
              linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,
              linuxkit_tests.linuxkit_getty_boot,
              linuxkit_keys_tests.linuxkit_keys_boot, linuxkit_network_tests.linuxkit_network_boot) + \
-        supervisor_tests.boots(build, expect_boot)
+        supervisor_tests.boots(build, expect_boot) + runtime_tests.boots(build, expect_boot)
     if args.arch != "amd64":
         import arch_tests
 

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include <sys/vfs.h>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -80,8 +82,24 @@ CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
     return host;
 }
 
+namespace {
+CgroupHost read_cgroup_host() {
+    // cgroup2 on /sys/fs/cgroup is a pure v2 host (runc and crun decide the
+    // same way): one statfs instead of reading and parsing the mount table,
+    // which is long on a host with many containers.
+    constexpr long kCgroup2Magic = 0x63677270;  // CGROUP2_SUPER_MAGIC
+    struct statfs sf{};
+    if (::statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == kCgroup2Magic) {
+        CgroupHost host;
+        host.unified = "/sys/fs/cgroup";
+        return host;
+    }
+    return parse_cgroup_mounts(fs::try_read_file("/proc/self/mountinfo").value_or(""));
+}
+}  // namespace
+
 const CgroupHost& cgroup_host() {
-    static const CgroupHost host = parse_cgroup_mounts(fs::try_read_file("/proc/self/mountinfo").value_or(""));
+    static const CgroupHost host = read_cgroup_host();
     return host;
 }
 

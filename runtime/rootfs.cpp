@@ -4,8 +4,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -95,27 +98,54 @@ bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts) {
     return false;
 }
 
-void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices) {
+bool dev_is_nodev(const std::vector<oci::Mount>& mounts) {
+    for (const auto& m : mounts)
+        if (m.destination == "/dev" || m.destination == "/dev/")
+            return std::find(m.options.begin(), m.options.end(), "nodev") != m.options.end();
+    return false;
+}
+
+void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices, bool bind_from_host) {
     const std::string dev = resolve_in_root(rootfs, "/dev");
+    // mknod's mode is not to be narrowed by the runtime's umask (the process
+    // gets its own umask later).
+    const mode_t old_umask = ::umask(0);
     for (const char* name : kDevices) {
         if (device_listed(devices, name)) continue;
         std::string host = std::string("/dev/") + name;
-        if (!fs::exists(host)) {
+        struct stat st;
+        if (::stat(host.c_str(), &st) < 0 || !S_ISCHR(st.st_mode)) {
             log::debug("/dev/{} missing on the host, not provided to the container", name);
             continue;
         }
         std::string target = fs::join(dev, name);
+        // A node of the host's numbers and mode, as runc and crun make them: one
+        // syscall, and no mount for the namespace to copy and tear down at exit.
+        // Where mknod is not allowed (a user namespace, a runtime without
+        // CAP_MKNOD) or would be unusable (a nodev /dev), the host's node is bound.
+        if (!bind_from_host) {
+            if (::mknod(target.c_str(), S_IFCHR | (st.st_mode & 07777), st.st_rdev) == 0) continue;
+            if (errno != EPERM) {
+                int err = errno;
+                ::umask(old_umask);
+                throw_errno("mknod `/dev/" + std::string(name) + "`", err);
+            }
+        }
         create_mount_point(target, true);
-        if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0)
-            throw_errno("bind `" + host + "`");
+        if (::mount(host.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
+            int err = errno;
+            ::umask(old_umask);
+            throw_errno("bind `" + host + "`", err);
+        }
     }
+    ::umask(old_umask);
     for (const auto& [name, to] : kDevLinks) {
         std::string link = fs::join(dev, name);
         if (::symlink(to, link.c_str()) < 0 && errno != EEXIST) throw_errno("symlink `/dev/" + std::string(name) + "`");
     }
 }
 
-void enter_rootfs(const std::string& rootfs) {
+pid_t enter_rootfs(const std::string& rootfs) {
     fs::Fd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
     if (!oldroot) throw_errno("open `/`");
     fs::Fd newroot(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -129,15 +159,33 @@ void enter_rootfs(const std::string& rootfs) {
         // Slave first so the detach does not propagate to the host.
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
             throw_errno("make old root slave");
-        if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
+        // The detach waits for an RCU grace period (milliseconds on a busy
+        // machine). Absolute paths already resolve in the new root (the old
+        // one is only stacked on it), so a helper process sharing the mount
+        // namespace detaches it while the setup goes on; wait_old_root_detached
+        // waits for it before anything of the container runs.
+        pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
+        // No helper (a pids.max of 1 counts it): detached here, as before.
+        if (helper < 0 && ::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
         if (::chdir("/") < 0) throw_errno("chdir `/`");
-        return;
+        return helper;
     }
     // The initramfs (rootfs) cannot be pivoted away from: EINVAL.
     log::info("pivot_root into `{}`: {}; using MS_MOVE and chroot", rootfs, std::strerror(errno));
     if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) throw_errno("move rootfs to `/`");
     if (::chroot(".") < 0) throw_errno("chroot");
     if (::chdir("/") < 0) throw_errno("chdir `/`");
+    return -1;
+}
+
+void wait_old_root_detached(pid_t helper) {
+    if (helper <= 0) return;
+    int status = 0;
+    while (::waitpid(helper, &status, 0) < 0)
+        if (errno != EINTR) throw_errno("wait for the old root's detach");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        throw_errno("detach old root", WIFEXITED(status) ? WEXITSTATUS(status) : EINTR);
 }
 
 void finish_propagation(const std::string& propagation) {

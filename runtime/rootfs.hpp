@@ -1,6 +1,7 @@
 // The container's root: propagation, the rootfs bind, pivot_root, read-only
 // root, masked and read-only paths, and the minimal /dev.
 #pragma once
+#include <sys/types.h>
 #include <string>
 #include <vector>
 
@@ -13,15 +14,22 @@ namespace berth::runtime {
 // that pivot_root accepts.
 void prepare_rootfs(const std::string& rootfs, const std::string& propagation);
 
-// When /dev is a tmpfs in the spec: bind the basic device nodes from the host
-// (but those linux.devices lists, made by create_device_nodes) and create the
-// /dev/fd, std{in,out,err} and ptmx symlinks.
-void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices);
+// When /dev is a tmpfs in the spec: make the basic device nodes (but those
+// linux.devices lists, made by create_device_nodes) with the host's numbers and
+// modes, bound from the host instead with bind_from_host or where mknod is not
+// permitted; and create the /dev/fd, std{in,out,err} and ptmx symlinks.
+void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& devices, bool bind_from_host);
 bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts);
+// The spec's /dev mount has the nodev option (nodes made on it cannot be opened).
+bool dev_is_nodev(const std::vector<oci::Mount>& mounts);
 
-// Makes rootfs the new "/". Uses pivot_root and detaches the old root; where
-// pivot_root is impossible (the initramfs) falls back to MS_MOVE + chroot.
-void enter_rootfs(const std::string& rootfs);
+// Makes rootfs the new "/". Uses pivot_root and detaches the old root in a
+// helper process (returned; -1 when there is none); where pivot_root is
+// impossible (the initramfs) falls back to MS_MOVE + chroot.
+pid_t enter_rootfs(const std::string& rootfs);
+// Reaps enter_rootfs's helper: the old root is gone from the mount namespace.
+// Called before anything of the container runs.
+void wait_old_root_detached(pid_t helper);
 
 // After entering the rootfs: re-apply shared propagation if requested.
 void finish_propagation(const std::string& propagation);

@@ -9,7 +9,11 @@
 #   - a mount target that exists costs no mkdir;
 #   - with nothing for the parent to do between clone and setup (no user
 #     namespace, born in its cgroup, no runtime hooks) the child does not wait
-#     for a go message: no send, no sleep and wake-up.
+#     for a go message: no send, no sleep and wake-up;
+#   - on a pure cgroup v2 host the mount table is not read (a statfs of
+#     /sys/fs/cgroup says so);
+#   - the basic /dev nodes are made with mknod, not bound from the host: every
+#     mount is copied by pivot_root and torn down when the container exits.
 # Usage: run_path.sh BERTH_RUNC
 set -u
 RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
@@ -40,7 +44,7 @@ json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
 PY
 
 TRACE=$WORK/trace
-strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
+strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg,mount,mknod,mknodat "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
 check "run succeeds under strace" [ "$?" = 0 ]
 check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
 check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
@@ -53,6 +57,45 @@ check "the saved config.json is written once and not read back during run (opene
 N=$(grep -E "mkdir\(\"$WORK/rootfs" "$TRACE" | grep -c EEXIST)
 check "no mkdir of an existing mount target ($N)" [ "$N" = 0 ]
 check "no go message is sent to the child" bash -c "! grep -qE '^[0-9]+ +send(to|msg)\\(' '$TRACE'"
+check "the mount table is not read on a cgroup v2 host" bash -c "! grep -q 'mountinfo' '$TRACE'"
+N=$(grep -cE 'mknodat?\(.*/rootfs/dev/(null|zero|full|random|urandom|tty)", S_IFCHR\|0666' "$TRACE")
+check "the six basic /dev nodes are made with mknod, mode 0666 ($N)" [ "$N" = 6 ]
+N=$(grep -cE 'mount\("/dev/(null|zero|full|random|urandom|tty)", "[^"]*/rootfs/dev/' "$TRACE")
+check "no /dev node is bound from the host ($N)" [ "$N" = 0 ]
 check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
+
+# The old root is detached by a helper process while the setup goes on; the
+# container's program starts only after it is gone and the helper reaped.
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+# Builtins only for the second line: the processes listed are the shell alone.
+c["process"]["args"] = ["sh", "-c", "cut -d' ' -f5 /proc/self/mountinfo | tr '\\n' ' '; echo; for p in /proc/[0-9]*/comm; do read n <$p; printf '%s ' $n; done; echo"]
+json.dump(c, open(sys.argv[1], "w"))
+PY
+for i in 1 2 3 4 5; do
+    OUT=$("$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" "rp-mnt$i" 2>&1)
+    [ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ] || break
+    [ "$(sed -n 2p <<<"$OUT")" = "sh " ] || break
+done
+check "the container sees only its own mounts, never the old root's (5 runs)" [ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ]
+[ "$(head -1 <<<"$OUT")" = "/ /proc /dev /tmp " ] || echo "$OUT"
+check "no helper process is left in the container (processes: $(sed -n 2p <<<"$OUT"))" [ "$(sed -n 2p <<<"$OUT")" = "sh " ]
+
+# Without noNewPrivileges the filter is loaded before the capabilities are
+# dropped: the helper must be reaped before, not under a filter that may
+# refuse wait4.
+python3 - "$WORK/bundle/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["sh", "-c", "echo filtered-ran"]
+c["process"]["noNewPrivileges"] = False
+c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                         "syscalls": [{"names": ["wait4", "waitid"], "action": "SCMP_ACT_ERRNO"}]}
+json.dump(c, open(sys.argv[1], "w"))
+PY
+OUT=$("$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp-seccomp 2>&1)
+check "a filter that refuses wait4, loaded early, does not stop the start" [ "$OUT" = filtered-ran ]
+[ "$OUT" = filtered-ran ] || echo "$OUT"
 
 finish

@@ -80,7 +80,10 @@ TEST_CASE("unix_socket::receive: a message without a descriptor has none") {
     CHECK_FALSE(got.control_truncated);
 }
 
-TEST_CASE("unix_socket::receive: too many descriptors are truncated and none of them leaks") {
+// [native-only]: qemu-user (the arm64 unit run) receives control messages into
+// a buffer of its own and converts them, so the kernel's truncation (MSG_CTRUNC,
+// and closing what does not fit) that this checks never reaches the test there.
+TEST_CASE("unix_socket::receive: too many descriptors are truncated and none of them leaks", "[native-only]") {
     Pair s(SOCK_SEQPACKET);
     std::vector<Fd> keep;
     std::vector<int> fds;
