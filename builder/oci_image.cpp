@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <nettle/sha2.h>
+
+#include "common/sha256.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,14 +58,7 @@ std::string OciImage::blob_path(const std::string& digest) const {
     return layout_dir + "/blobs/sha256/" + digest.substr(7);
 }
 
-std::string sha256_hex(const std::string& data) {
-    sha256_ctx ctx;
-    sha256_init(&ctx);
-    sha256_update(&ctx, data.size(), reinterpret_cast<const std::uint8_t*>(data.data()));
-    std::uint8_t d[SHA256_DIGEST_SIZE];
-    sha256_digest(&ctx, sizeof d, d);
-    return hex(d, sizeof d);
-}
+std::string sha256_hex(const std::string& data) { return digest::sha256_hex(data); }
 
 std::string sha256_file(const std::string& path) {
     fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4) for checks PID 1 makes on files of its image: the static
-// PID 1 links no crypto library, and the builder's digests go through nettle.
+// SHA-256 for every digest berth computes: the builder's blob digests and the
+// checks PID 1 makes on files of its image (the bundle's seccomp program).
+// nettle does the hashing; its static archive links into the static PID 1.
 #pragma once
 #include <string>
 #include <string_view>
