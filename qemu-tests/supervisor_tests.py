@@ -60,7 +60,9 @@ def order_boot(args, s, build, expect_boot):
             y0, y1, y2 = int(up.group(1)), int(up.group(2)), int(back.group(1))
             assert (y1, y2) in ((y0 + 1, y0 - 1), (y0 + 2, y0)), f"the clock did not jump: {y0} -> {y1} -> {y2}"
             assert len(gaps) >= 3, f"only {len(gaps)} restarts seen: {gaps}"
-            bad = [g for g in gaps if not (g[0] == 5000 and 5000 <= g[1] <= 5500)]
+            # The gap is computed from three whole-millisecond figures (two log
+            # stamps and the setup time), so it may read up to 2 ms short.
+            bad = [g for g in gaps if not (g[0] == 5000 and 4998 <= g[1] <= 5500)]
             assert not bad, f"restart delays off by more than 10 %: {bad} (all: {gaps})"
         s.check("a wall-clock jump of +1 and -2 years changes no restart delay (5000 ms, +10 %)", clock_jump)
 
