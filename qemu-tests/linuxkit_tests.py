@@ -112,7 +112,9 @@ def metadata_boot(args, s):
             time.sleep(1)
             vm.type("\n")
             vm.type("echo mem=$(sed -n 's/MemTotal: *//p' /proc/meminfo) disk=$(cat /sys/block/vda/size)\n")
-            m = vm.expect(r"mem=(\d+) kB disk=(\d+)", 30)
+            # Up to the end of the line: the console arrives in pieces, and a match
+            # on a partly received line reads a cut number ("disk=327" of 32768).
+            m = vm.expect(r"mem=(\d+) kB disk=(\d+)\r?\n", 30)
             mem_kb, sectors = int(m.group(1)), int(m.group(2))
             assert 900 * 1024 < mem_kb <= 1024 * 1024, f"MemTotal {mem_kb} kB with --mem 1G"
             assert sectors == 16 * 2048, f"{sectors} sectors for size=16M"
