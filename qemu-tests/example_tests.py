@@ -62,12 +62,21 @@ def build_redis(args, store, extra):
 
 
 ELF_MACHINE = {62: "amd64", 183: "arm64"}  # EM_X86_64, EM_AARCH64
-REDIS_ELF = "containers/services/redis/rootfs/usr/bin/redis-check-rdb"  # redis-server links to it
+# redis-server links to it; in the container's root, which is `rootfs` in the
+# bundle, or `lower` under the overlay of a writable root (LinuxKit's default).
+REDIS_ELF = "usr/bin/redis-check-rdb"
 
 
 def elf_arch(initrd, member):
     from arch_tests import cpio_member
-    elf = cpio_member(initrd, member)
+    elf = None
+    for root in ("rootfs", "lower"):
+        try:
+            elf = cpio_member(initrd, f"containers/services/redis/{root}/{member}")
+            break
+        except BootFailure:
+            continue
+    assert elf is not None, f"{initrd}: no {member} in the redis container's root"
     assert elf[:4] == b"\x7fELF", f"{initrd}: {member} is not an ELF file"
     return ELF_MACHINE.get(int.from_bytes(elf[18:20], "little"), "unknown")
 
