@@ -276,19 +276,27 @@ StoreEntry ImageStore::add_pulled(const std::string& layout, const config::Image
     return *find(ref);
 }
 
+namespace {
+
+// One entry of the store's index: its reference, where it was pulled from and
+// the bytes of every distinct blob it needs.
+StoreEntry store_entry(const std::string& dir, const Descriptor& e) {
+    StoreEntry s;
+    s.reference = e.annotations.value(kRefName, "");
+    s.descriptor = e;
+    s.source_digest = e.annotations.value(kSourceDigest, "");
+    std::set<std::string> seen;
+    for (const auto& b : blob_closure(dir, e, "store `" + dir + "`"))
+        if (seen.insert(b.digest).second) s.bytes += b.size;
+    return s;
+}
+
+}  // namespace
+
 std::optional<StoreEntry> ImageStore::find(const config::ImageReference& ref) const {
     if (!is_oci_layout(dir_)) return std::nullopt;
     std::vector<Descriptor> entries = layout_entries(dir_);
-    auto entry = [&](const Descriptor& e) {
-        StoreEntry s;
-        s.reference = e.annotations.value(kRefName, "");
-        s.descriptor = e;
-        s.source_digest = e.annotations.value(kSourceDigest, "");
-        std::set<std::string> seen;
-        for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`"))
-            if (seen.insert(b.digest).second) s.bytes += b.size;
-        return s;
-    };
+    auto entry = [&](const Descriptor& e) { return store_entry(dir_, e); };
     // By tag first: a tagged, pinned reference whose tag holds another digest is
     // a mismatch to report (verify_digest_pin), not a reason to look elsewhere.
     if (!ref.tag.empty())
@@ -306,16 +314,7 @@ std::optional<StoreEntry> ImageStore::find(const config::ImageReference& ref) co
 std::vector<StoreEntry> ImageStore::list() const {
     std::vector<StoreEntry> out;
     if (!is_oci_layout(dir_)) return out;
-    for (const auto& e : layout_entries(dir_)) {
-        StoreEntry s;
-        s.reference = e.annotations.value(kRefName, "");
-        s.descriptor = e;
-        s.source_digest = e.annotations.value(kSourceDigest, "");
-        std::set<std::string> seen;
-        for (const auto& b : blob_closure(dir_, e, "store `" + dir_ + "`"))
-            if (seen.insert(b.digest).second) s.bytes += b.size;
-        out.push_back(s);
-    }
+    for (const auto& e : layout_entries(dir_)) out.push_back(store_entry(dir_, e));
     return out;
 }
 
