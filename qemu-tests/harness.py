@@ -182,6 +182,13 @@ class Vm:
         self.proc.stdin.write(text.encode())
         self.proc.stdin.flush()
 
+    def power_off_from_shell(self, timeout=60):
+        """Powers the guest off from its console shell (PID 1's SIGUSR2 is
+        poweroff) and checks that QEMU then exits cleanly."""
+        self.type("kill -USR2 1\n")
+        rc = self.wait_exit(timeout)
+        assert rc == 0, f"QEMU exited with {rc}"
+
     def wait_exit(self, timeout):
         try:
             return self.proc.wait(timeout)

@@ -122,9 +122,7 @@ def metadata_boot(args, s):
         s.check("--mem 1G and --disk file=…,size=16M reach the guest", guest_sizes)
 
         def leave():
-            vm.type("kill -USR2 1\n")
-            rc = vm.wait_exit(60)
-            assert rc == 0, f"QEMU exited with {rc}"
+            vm.power_off_from_shell()
         s.check("the machine powers off", leave)
     finally:
         vm.close()
@@ -188,9 +186,7 @@ def linuxkit_getty_boot(args, s):
         s.check("root logs in with getty.shadow's password and reads ca-certificates' bundle", login)
 
         def leave():
-            vm.type("kill -USR2 1\n")
-            rc = vm.wait_exit(60)
-            assert rc == 0, f"QEMU exited with {rc}"
+            vm.power_off_from_shell()
         s.check("the machine powers off", leave)
     finally:
         vm.close()
@@ -255,9 +251,7 @@ def linuxkit_redis_boot(args, s):
         s.check("getty's INSECURE shell on the serial console reads ca-certificates' bundle", certificates)
 
         def leave():
-            vm.type("kill -USR2 1\n")
-            rc = vm.wait_exit(60)
-            assert rc == 0, f"QEMU exited with {rc}"
+            vm.power_off_from_shell()
         s.check("the machine powers off", leave)
     finally:
         vm.close()
