@@ -1,13 +1,11 @@
 #include "init/pid1.hpp"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -17,7 +15,6 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "init/cgroup_setup.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
 #include "init/emergency.hpp"
@@ -25,6 +22,7 @@
 #include "init/resident_trim.hpp"
 #include "ctl/ctl.hpp"
 #include "init/shutdown.hpp"
+#include "init/supervisor_setup.hpp"
 #include "supervisor/control_server.hpp"
 #include "supervisor/reaper.hpp"
 #include "supervisor/supervisor.hpp"
@@ -43,27 +41,12 @@ sigset_t handled_signals() {
 }
 
 
-std::string prepare_cgroups(SysOps& sys, bool have_cgroup2) {
-    if (!have_cgroup2) return {};
-    const std::string root = "/sys/fs/cgroup/berth";
-    try {
-        for (const char* sub : {"", "/onboot", "/services", "/onshutdown"}) {
-            fs::mkdir_p(root + sub);
-            enable_cgroup_controllers(sys, root + sub);
-        }
-    } catch (const std::exception& e) {
-        log::error("cgroups: {}; containers run without their own cgroup", e.what());
-        return {};
-    }
-    return root;
-}
-
 constexpr const char* kImageJson = "/etc/berth/image.json";
 
 // The hardware watchdog when the image asks for one; a missing device or a bad
 // setting is loud and leaves the machine without it, never stops the boot.
-std::unique_ptr<HardwareWatchdog> arm_watchdog() {
-    auto text = fs::try_read_file(kImageJson);
+std::unique_ptr<HardwareWatchdog> arm_watchdog(SysOps& sys) {
+    auto text = sys.read_file(kImageJson);
     if (!text) return nullptr;
     try {
         auto config = parse_watchdog_config(*text, kImageJson);
@@ -129,22 +112,14 @@ void pid1_main() {
         supervisor::Settings settings;
         settings.cgroup_root = prepare_cgroups(sys, boot.cgroup2);
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
-        // A slow serial console must cost lines, never stall PID 1.
-        ::fcntl(1, F_SETFL, ::fcntl(1, F_GETFL) | O_NONBLOCK);
+        prepare_process(sys);
         settings.console_fd = 1;
         settings.log_dir = "/var/log";
         settings.notify_dir = "/run/berth/notify";
         settings.on_boot_complete = [] {
             log::info("released {} kB of boot-time pages from PID 1's resident set", release_boot_memory());
         };
-        fs::mkdir_p("/run/berth/notify", 0755);
-        // The CLI is this binary: `berth` on a PATH that includes /run/berth/bin.
-        fs::mkdir_p("/run/berth/bin", 0755);
-        ::symlink("/init", "/run/berth/bin/berth");
-
-        // Containers outlive their launch processes and come to PID 1; a
-        // subreaper keeps that true when berth-init runs under another init.
-        ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+        prepare_runtime_dirs(sys);
         supervisor::Supervisor* sup_ptr = nullptr;
         supervisor::EventLoop loop(signals, [&](const signalfd_siginfo& si) {
             int sig = int(si.ssi_signo);
@@ -173,7 +148,7 @@ void pid1_main() {
         } catch (const std::exception& e) {
             log::error("control socket: {}; no `berth` commands this boot", e.what());
         }
-        std::unique_ptr<HardwareWatchdog> watchdog = arm_watchdog();
+        std::unique_ptr<HardwareWatchdog> watchdog = arm_watchdog(sys);
         if (watchdog) pet_periodically(loop, *watchdog);
         arm_test_hang(loop, boot.cmdline, bool(watchdog));
         sup.boot();

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <dirent.h>
 #include <sys/reboot.h>
 #include <sys/resource.h>
@@ -217,5 +218,13 @@ void RealSysOps::remove_same_fs(const std::string& root) {
     int fd = ::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) remove_same_fs_at(fd, st.st_dev);
 }
+
+int RealSysOps::set_nonblocking(int fd) {
+    int flags = ::fcntl(fd, F_GETFL);
+    if (flags < 0 || ::fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return -errno;
+    return 0;
+}
+
+int RealSysOps::set_child_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -errno; }
 
 }  // namespace berth::init

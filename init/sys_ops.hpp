@@ -69,6 +69,10 @@ public:
                                 const std::set<std::string>& skip) = 0;
     // Deletes what lies below `root` on root's own file system (frees an initramfs).
     virtual void remove_same_fs(const std::string& root) = 0;
+
+    // The supervisor's process setup.
+    virtual int set_nonblocking(int fd) = 0;
+    virtual int set_child_subreaper() = 0;
 };
 
 // The real thing.
@@ -107,6 +111,8 @@ public:
     CopyStats copy_tree(const std::string& from, const std::string& to, bool move,
                         const std::set<std::string>& skip) override;
     void remove_same_fs(const std::string& root) override;
+    int set_nonblocking(int fd) override;
+    int set_child_subreaper() override;
 };
 
 }  // namespace berth::init

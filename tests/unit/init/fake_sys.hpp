@@ -57,8 +57,18 @@ struct FakeSys : berth::init::SysOps {
             }
         return 0;
     }
-    int mkdir(const std::string&, mode_t) override { return 0; }
-    int symlink(const std::string&, const std::string&) override { return 0; }
+    std::map<std::string, int> mkdir_errors;    // path -> -errno
+    std::map<std::string, int> symlink_errors;  // link -> -errno
+    int mkdir(const std::string& path, mode_t) override {
+        calls.push_back("mkdir " + path);
+        auto it = mkdir_errors.find(path);
+        return it == mkdir_errors.end() ? 0 : it->second;
+    }
+    int symlink(const std::string& target, const std::string& link) override {
+        calls.push_back("symlink " + target + " " + link);
+        auto it = symlink_errors.find(link);
+        return it == symlink_errors.end() ? 0 : it->second;
+    }
     long fs_type(const std::string& path) override {
         auto it = types.find(path);
         return it == types.end() ? 0 : it->second;
@@ -193,6 +203,16 @@ struct FakeSys : berth::init::SysOps {
         return copy_result;
     }
     void remove_same_fs(const std::string& root) override { calls.push_back("remove_same_fs " + root); }
+    int nonblocking_error = 0;
+    int subreaper_error = 0;
+    int set_nonblocking(int fd) override {
+        calls.push_back("nonblocking " + std::to_string(fd));
+        return nonblocking_error;
+    }
+    int set_child_subreaper() override {
+        calls.push_back("subreaper");
+        return subreaper_error;
+    }
 };
 
 }  // namespace testing

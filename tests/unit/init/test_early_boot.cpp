@@ -11,30 +11,16 @@
 
 #include "common/log.hpp"
 #include "fake_sys.hpp"
+#include "log_capture.hpp"
 #include "init/early_boot.hpp"
 #include "init/handover.hpp"
 #include "init/mount_plan.hpp"
 
 using namespace berth::init;
 using testing::FakeSys;
+using testing::LogCapture;
 
 namespace {
-
-// Collects what PID 1 logs while it lives.
-struct LogCapture {
-    int fd = ::memfd_create("log", MFD_CLOEXEC);
-    LogCapture() { berth::log::set_fd(fd); }
-    ~LogCapture() {
-        berth::log::set_fd(2);
-        ::close(fd);
-    }
-    std::string text() const {
-        std::string out(size_t(::lseek(fd, 0, SEEK_END)), '\0');
-        REQUIRE(::pread(fd, out.data(), out.size(), 0) == ssize_t(out.size()));
-        return out;
-    }
-    bool has(const std::string& s) const { return text().find(s) != std::string::npos; }
-};
 
 // The kernel's offer on a typical guest.
 const char* kFilesystems = "nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tdevtmpfs\nnodev\tdevpts\n"
