@@ -127,12 +127,16 @@ BootSummary early_boot(SysOps& sys) {
         if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
     } else if (on_initramfs && handover.value_or("") != "0") {
         bool copy = handover.value_or("") == "copy";
+        std::string err;
         if (!copy) {
-            std::string err = bind_initramfs_root(sys);
-            if (!err.empty()) log::warn("initramfs bind failed ({}); copying it to a tmpfs instead", err);
-            copy = !err.empty();
+            bool moved = false;
+            err = bind_initramfs_root(sys, moved);
+            if (!err.empty() && !moved) {
+                log::warn("initramfs bind failed ({}); copying it to a tmpfs instead", err);
+                copy = true;
+            }
         }
-        std::string err = copy ? hand_over_initramfs(sys) : "";
+        if (copy) err = hand_over_initramfs(sys);
         if (!err.empty()) log::error("initramfs hand-over failed, staying on it: {}", err);
     }
     auto filesystems = parse_filesystems(sys.read_file("/proc/filesystems").value_or(""));

@@ -40,7 +40,8 @@ std::string hand_over_initramfs(SysOps& sys) {
     return {};
 }
 
-std::string bind_initramfs_root(SysOps& sys) {
+std::string bind_initramfs_root(SysOps& sys, bool& moved) {
+    moved = false;
     if (int e = sys.mkdir(kNewRoot, 0755)) return failed("mkdir new root", e);
     // The initramfs bound onto one of its own directories is a mount with a
     // parent, which is what pivot_root(2) asks of the root; nothing is copied.
@@ -52,6 +53,7 @@ std::string bind_initramfs_root(SysOps& sys) {
         if (int u = sys.umount(kNewRoot, MNT_DETACH)) log::warn("detach {}: {}", kNewRoot, std::strerror(-u));
         return err;
     }
+    moved = true;
     if (int e = sys.chroot(".")) return failed("chroot", e);
     if (int e = sys.chdir("/")) return failed("chdir /", e);
     // Seen from the new root it is an empty directory of the image's own tree.

@@ -13,13 +13,17 @@ bool root_is_initramfs(SysOps& sys);
 // Binds the initramfs onto a directory of its own, moves that mount onto / and
 // chroots into it: the root is then a mount with a parent, as pivot_root(2)
 // requires, with no file copied (the files stay where the kernel unpacked them).
-// Returns an empty string, or the reason it failed (nothing is left mounted).
-std::string bind_initramfs_root(SysOps& sys);
+// Returns an empty string, or the reason it failed. `moved` tells whether the
+// bind was already on /: when it was not, nothing is left mounted and the copy
+// may run instead; when it was (chroot failed), the boot goes on unchrooted,
+// and containers fall back to MS_MOVE+chroot.
+std::string bind_initramfs_root(SysOps& sys, bool& moved);
 
 // The former hand-over, kept as the fallback when the bind fails and for
-// comparison (BERTH_HANDOVER=copy). Copies / into a new tmpfs (freeing the initramfs file by file), moves it onto
-// / and chroots into it. Returns an empty string, or the reason it failed (the
-// boot then continues on the old root; containers fall back to MS_MOVE+chroot).
+// comparison (BERTH_HANDOVER=copy). Copies / into a new tmpfs (freeing the
+// initramfs file by file), moves it onto / and chroots into it. Returns an
+// empty string, or the reason it failed (the boot then continues on the old
+// root; containers fall back to MS_MOVE+chroot).
 std::string hand_over_initramfs(SysOps& sys);
 
 // The kernel+squashfs output: a small initramfs whose marker file asks PID 1 to

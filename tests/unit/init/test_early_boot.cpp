@@ -181,14 +181,17 @@ TEST_CASE("initramfs hand-over: a failing bind or move is logged with errno, und
     bind.types["/"] = RAMFS_MAGIC;
     bind.files["/proc/filesystems"] = kFilesystems;
     bind.mount_flag_errors[MS_BIND] = -EINVAL;
-    CHECK(bind_initramfs_root(bind) == "bind the initramfs on /.berth-root: Invalid argument");
+    bool moved = true;
+    CHECK(bind_initramfs_root(bind, moved) == "bind the initramfs on /.berth-root: Invalid argument");
+    CHECK_FALSE(moved);
     CHECK(with_prefix(bind.calls, "chroot").empty());
 
     FakeSys move;
     move.types["/"] = RAMFS_MAGIC;
     move.files["/proc/filesystems"] = kFilesystems;
     move.mount_flag_errors[MS_MOVE] = -EPERM;
-    CHECK(bind_initramfs_root(move) == "move the bind onto /: Operation not permitted");
+    CHECK(bind_initramfs_root(move, moved) == "move the bind onto /: Operation not permitted");
+    CHECK_FALSE(moved);
     CHECK(position(move.calls, "umount /.berth-root") > position(move.calls, "mount / " + flags(MS_MOVE)));
     CHECK(with_prefix(move.calls, "chroot").empty());
 
@@ -200,6 +203,22 @@ TEST_CASE("initramfs hand-over: a failing bind or move is logged with errno, und
     CHECK(log.has("warning: initramfs bind failed (bind the initramfs on /.berth-root: Invalid argument); copying it to a tmpfs instead"));
     CHECK(position(boot.calls, "copy_tree / /.berth-root move") > position(boot.calls, "mount /.berth-root " + flags(MS_BIND)));
     CHECK(log.has("initramfs handed over to tmpfs"));
+
+    // A chroot refused once the bind is on /: no copy on top of it, the boot goes on.
+    FakeSys chroot;
+    chroot.types["/"] = RAMFS_MAGIC;
+    chroot.files["/proc/filesystems"] = kFilesystems;
+    chroot.chroot_errors["."] = -EPERM;
+    CHECK(bind_initramfs_root(chroot, moved) == "chroot: Operation not permitted");
+    CHECK(moved);
+    FakeSys chroot_boot;
+    chroot_boot.types["/"] = RAMFS_MAGIC;
+    chroot_boot.files["/proc/filesystems"] = kFilesystems;
+    chroot_boot.chroot_errors["."] = -EPERM;
+    early_boot(chroot_boot);
+    CHECK(with_prefix(chroot_boot.calls, "copy_tree / ").empty());
+    CHECK(log.has("ERROR: initramfs hand-over failed, staying on it: chroot: Operation not permitted"));
+    CHECK(position(chroot_boot.calls, "sethostname berth") >= 0);
 }
 
 TEST_CASE("initramfs hand-over with BERTH_HANDOVER=copy: tmpfs, copy, move onto /, chroot, in that order") {
