@@ -6,6 +6,8 @@
 # guest: the machine's memory in use after boot. Medians of RUNS boots (TCG
 # unless KVM is usable).
 # usage: bench/handover/run.sh BUILD-DIR [RUNS] [EXAMPLE.yml...]
+# The images come from BUILD-DIR/test-images and BUILD-DIR/store (make redis-images),
+# or from $IMAGES and $STORE.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -16,6 +18,8 @@ examples=("$@")
 [ ${#examples[@]} -gt 0 ] || examples=("$root/examples/web.yml" "$root/examples/redis.yml")
 berth=$build/builder/berth
 work=$build/bench-handover
+images=${IMAGES:-$build/test-images}
+store_dir=${STORE:-$build/store}
 mkdir -p "$work"
 
 median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
@@ -28,8 +32,8 @@ printf '|%s|%s|%s|%s|%s|%s|\n' "------------" "----------------------------" "--
 for yml in "${examples[@]}"; do
     name=$(basename "$yml" .yml)
     store=()
-    [ -d "$build/store" ] && store=(--store "$build/store")
-    "$berth" build -o "$work" --name "$name" --images "$build/test-images" "${store[@]}" "$yml" "$here/probe.yml" \
+    [ -d "$store_dir" ] && store=(--store "$store_dir")
+    "$berth" build -o "$work" --name "$name" --images "$images" "${store[@]}" "$yml" "$here/probe.yml" \
         >"$work/$name.build.log" 2>&1 || { cat "$work/$name.build.log" >&2; exit 1; }
     # The same kernel and initrd, with the former hand-over asked for on the command line.
     ln -sf "$name-kernel" "$work/$name-copy-kernel"
