@@ -64,6 +64,11 @@ fi
 # Builder figures: examples/redis.yml build times, initrd size, /init to Redis ready.
 bash "$here/builder/run.sh" "$build" "$runs" || echo "(builder figures failed)"
 
+# The initramfs hand-over, in place against the former copy (web and the Redis OS, with the
+# images the builder figures just made).
+IMAGES=$build/bench-builder/images STORE=$build/bench-builder/store \
+    bash "$here/handover/run.sh" "$build" "$runs" || echo "(hand-over figures failed)"
+
 # Supervisor figures: PID 1 in namespaces (needs root; skipped otherwise).
 bash "$here/supervisor/run.sh" "$build/init/berth-init" || echo "(supervisor figures failed)"
 

@@ -126,7 +126,17 @@ BootSummary early_boot(SysOps& sys) {
         std::string err = switch_to_squashfs_root(sys);
         if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
     } else if (on_initramfs && handover.value_or("") != "0") {
-        std::string err = hand_over_initramfs(sys);
+        bool copy = handover.value_or("") == "copy";
+        std::string err;
+        if (!copy) {
+            bool moved = false;
+            err = bind_initramfs_root(sys, moved);
+            if (!err.empty() && !moved) {
+                log::warn("initramfs bind failed ({}); copying it to a tmpfs instead", err);
+                copy = true;
+            }
+        }
+        if (copy) err = hand_over_initramfs(sys);
         if (!err.empty()) log::error("initramfs hand-over failed, staying on it: {}", err);
     }
     auto filesystems = parse_filesystems(sys.read_file("/proc/filesystems").value_or(""));

@@ -40,6 +40,28 @@ std::string hand_over_initramfs(SysOps& sys) {
     return {};
 }
 
+std::string bind_initramfs_root(SysOps& sys, bool& moved) {
+    moved = false;
+    if (int e = sys.mkdir(kNewRoot, 0755)) return failed("mkdir new root", e);
+    // The initramfs bound onto one of its own directories is a mount with a
+    // parent, which is what pivot_root(2) asks of the root; nothing is copied.
+    if (int e = sys.mount("/", kNewRoot, "", MS_BIND, "")) return failed("bind the initramfs on " + std::string(kNewRoot), e);
+    if (int e = sys.chdir(kNewRoot)) return failed("chdir new root", e);
+    if (int e = sys.mount(".", "/", "", MS_MOVE, "")) {
+        std::string err = failed("move the bind onto /", e);
+        sys.chdir("/");
+        if (int u = sys.umount(kNewRoot, MNT_DETACH)) log::warn("detach {}: {}", kNewRoot, std::strerror(-u));
+        return err;
+    }
+    moved = true;
+    if (int e = sys.chroot(".")) return failed("chroot", e);
+    if (int e = sys.chdir("/")) return failed("chdir /", e);
+    // Seen from the new root it is an empty directory of the image's own tree.
+    if (int e = sys.rmdir(kNewRoot)) log::warn("rmdir {}: {}", kNewRoot, std::strerror(-e));
+    log::info("initramfs bound onto / in place (no copy): pivot_root works for containers");
+    return {};
+}
+
 bool wants_squashfs_root(SysOps& sys) { return sys.exists(kSquashfsRootMarker); }
 
 namespace {

@@ -1,5 +1,5 @@
-// Moves an initramfs root into a fresh tmpfs so that pivot_root(2) works for
-// every container afterwards (it fails on the rootfs of the initramfs).
+// Makes an initramfs root a mount that pivot_root(2) accepts for every
+// container afterwards (it refuses the kernel's rootfs, which has no parent).
 #pragma once
 #include <string>
 
@@ -10,9 +10,20 @@ namespace berth::init {
 // True when "/" is ramfs or tmpfs, i.e. the kernel's initramfs.
 bool root_is_initramfs(SysOps& sys);
 
-// Copies / into a new tmpfs (freeing the initramfs file by file), moves it onto
-// / and chroots into it. Returns an empty string, or the reason it failed (the
-// boot then continues on the old root; containers fall back to MS_MOVE+chroot).
+// Binds the initramfs onto a directory of its own, moves that mount onto / and
+// chroots into it: the root is then a mount with a parent, as pivot_root(2)
+// requires, with no file copied (the files stay where the kernel unpacked them).
+// Returns an empty string, or the reason it failed. `moved` tells whether the
+// bind was already on /: when it was not, nothing is left mounted and the copy
+// may run instead; when it was (chroot failed), the boot goes on unchrooted,
+// and containers fall back to MS_MOVE+chroot.
+std::string bind_initramfs_root(SysOps& sys, bool& moved);
+
+// The former hand-over, kept as the fallback when the bind fails and for
+// comparison (BERTH_HANDOVER=copy). Copies / into a new tmpfs (freeing the
+// initramfs file by file), moves it onto / and chroots into it. Returns an
+// empty string, or the reason it failed (the boot then continues on the old
+// root; containers fall back to MS_MOVE+chroot).
 std::string hand_over_initramfs(SysOps& sys);
 
 // The kernel+squashfs output: a small initramfs whose marker file asks PID 1 to

@@ -103,6 +103,18 @@ def suite_boot(args, s):
                 lambda: vm.expect(r"services broken: FAILED to start: .*broken/config\.json: process\.args\[0\]", 1))
         s.check("the service is pid 1 of its own pid namespace", lambda: vm.expect(r"check: pid=1$", 30))
         s.check("the service cannot write its root file system", lambda: vm.expect(r"check: rootfs read-only", 30))
+        def root_in_place():
+            # The initramfs is bound onto / where the kernel unpacked it: no tmpfs copy,
+            # and the container's pivot_root root is a directory of that very mount
+            # (mountinfo: root path in the source file system, type "rootfs"; a copy
+            # would show tmpfs).
+            c = vm.console
+            assert re.search(r"initramfs bound onto / in place \(no copy\)", c), "no in-place bind logged"
+            assert "handed over to tmpfs" not in c, "the initramfs was copied"
+            assert not re.search(r"pivot_root into .*using MS_MOVE and chroot", c), "a container fell back to chroot"
+            assert re.search(r"root file system is read-only", c), "/ was not made read-only"
+            vm.expect(r"check: root mount /containers/services/checker/rootfs rootfs\s*$", 30)
+        s.check("the root is the initramfs in place (no copy) and a container's pivot_root root is on it", root_in_place)
         s.check("the service holds only CAP_NET_BIND_SERVICE",
                 lambda: (vm.expect(r"check: CapEff:\s+0000000000000400", 30),
                          vm.expect(r"check: CapBnd:\s+0000000000000400", 30)))

@@ -32,6 +32,7 @@ struct FakeSys : berth::init::SysOps {
     bool ignore_term = false;
     // Early boot.
     std::map<std::string, int> mount_errors;   // target -> -errno
+    std::map<unsigned long, int> mount_flag_errors;  // flags -> -errno (a bind, a move)
     std::map<std::string, long> types;         // statfs f_type by path
     std::map<std::string, std::string> env;
     pid_t pid = 1;
@@ -45,7 +46,9 @@ struct FakeSys : berth::init::SysOps {
               const std::string&) override {
         calls.push_back("mount " + target + " " + std::to_string(flags));
         auto it = mount_errors.find(target);
-        return it == mount_errors.end() ? 0 : it->second;
+        if (it != mount_errors.end()) return it->second;
+        auto by_flags = mount_flag_errors.find(flags);
+        return by_flags == mount_flag_errors.end() ? 0 : by_flags->second;
     }
     int umount(const std::string& target, int) override {
         calls.push_back("umount " + target);

@@ -140,10 +140,78 @@ TEST_CASE("early boot: hostname from berth.hostname, else /etc/hostname; an inva
     CHECK(log.has("invalid hostname"));
 }
 
-TEST_CASE("initramfs hand-over: tmpfs, copy, move onto /, chroot, in that order") {
+TEST_CASE("initramfs hand-over: the initramfs is bound onto a directory, moved onto / and chrooted into, nothing copied") {
     LogCapture log;
     FakeSys sys;
     sys.types["/"] = RAMFS_MAGIC;
+    sys.files["/proc/filesystems"] = kFilesystems;
+    early_boot(sys);
+    std::vector<std::string> want = {"mount /.berth-root " + flags(MS_BIND), "chdir /.berth-root",
+                                     "mount / " + flags(MS_MOVE), "chroot .", "chdir /", "rmdir /.berth-root"};
+    long last = -1;
+    for (const auto& c : want) {
+        long at = position(sys.calls, c);
+        INFO(c);
+        CHECK(at > last);
+        last = at;
+    }
+    CHECK(position(sys.calls, "mount /proc " + flags(MS_NOSUID | MS_NODEV | MS_NOEXEC)) > last);
+    CHECK(with_prefix(sys.calls, "copy_tree / ").empty());
+    CHECK(log.has("initramfs bound onto / in place (no copy)"));
+    CHECK_FALSE(log.has("handed over to tmpfs"));
+}
+
+TEST_CASE("initramfs hand-over: a failing bind or move is logged with errno, undone, and the copy runs instead") {
+    LogCapture log;
+    FakeSys bind;
+    bind.types["/"] = RAMFS_MAGIC;
+    bind.files["/proc/filesystems"] = kFilesystems;
+    bind.mount_flag_errors[MS_BIND] = -EINVAL;
+    bool moved = true;
+    CHECK(bind_initramfs_root(bind, moved) == "bind the initramfs on /.berth-root: Invalid argument");
+    CHECK_FALSE(moved);
+    CHECK(with_prefix(bind.calls, "chroot").empty());
+
+    FakeSys move;
+    move.types["/"] = RAMFS_MAGIC;
+    move.files["/proc/filesystems"] = kFilesystems;
+    move.mount_flag_errors[MS_MOVE] = -EPERM;
+    CHECK(bind_initramfs_root(move, moved) == "move the bind onto /: Operation not permitted");
+    CHECK_FALSE(moved);
+    CHECK(position(move.calls, "umount /.berth-root") > position(move.calls, "mount / " + flags(MS_MOVE)));
+    CHECK(with_prefix(move.calls, "chroot").empty());
+
+    FakeSys boot;
+    boot.types["/"] = RAMFS_MAGIC;
+    boot.files["/proc/filesystems"] = kFilesystems;
+    boot.mount_flag_errors[MS_BIND] = -EINVAL;
+    early_boot(boot);
+    CHECK(log.has("warning: initramfs bind failed (bind the initramfs on /.berth-root: Invalid argument); copying it to a tmpfs instead"));
+    CHECK(position(boot.calls, "copy_tree / /.berth-root move") > position(boot.calls, "mount /.berth-root " + flags(MS_BIND)));
+    CHECK(log.has("initramfs handed over to tmpfs"));
+
+    // A chroot refused once the bind is on /: no copy on top of it, the boot goes on.
+    FakeSys chroot;
+    chroot.types["/"] = RAMFS_MAGIC;
+    chroot.files["/proc/filesystems"] = kFilesystems;
+    chroot.chroot_errors["."] = -EPERM;
+    CHECK(bind_initramfs_root(chroot, moved) == "chroot: Operation not permitted");
+    CHECK(moved);
+    FakeSys chroot_boot;
+    chroot_boot.types["/"] = RAMFS_MAGIC;
+    chroot_boot.files["/proc/filesystems"] = kFilesystems;
+    chroot_boot.chroot_errors["."] = -EPERM;
+    early_boot(chroot_boot);
+    CHECK(with_prefix(chroot_boot.calls, "copy_tree / ").empty());
+    CHECK(log.has("ERROR: initramfs hand-over failed, staying on it: chroot: Operation not permitted"));
+    CHECK(position(chroot_boot.calls, "sethostname berth") >= 0);
+}
+
+TEST_CASE("initramfs hand-over with BERTH_HANDOVER=copy: tmpfs, copy, move onto /, chroot, in that order") {
+    LogCapture log;
+    FakeSys sys;
+    sys.types["/"] = RAMFS_MAGIC;
+    sys.env["BERTH_HANDOVER"] = "copy";
     sys.files["/proc/filesystems"] = kFilesystems;
     early_boot(sys);
     std::vector<std::string> want = {"mount /.berth-root 0", "copy_tree / /.berth-root move", "chdir /.berth-root",
@@ -158,6 +226,7 @@ TEST_CASE("initramfs hand-over: tmpfs, copy, move onto /, chroot, in that order"
     // ... and all of it before the kernel file systems are mounted on the new root.
     CHECK(position(sys.calls, "mount /proc " + flags(MS_NOSUID | MS_NODEV | MS_NOEXEC)) > last);
     CHECK(log.has("initramfs handed over to tmpfs"));
+    CHECK(position(sys.calls, "mount /.berth-root " + flags(MS_BIND)) < 0);
 }
 
 TEST_CASE("initramfs hand-over: a failing step is named with errno and the boot stays on the initramfs") {
@@ -170,6 +239,7 @@ TEST_CASE("initramfs hand-over: a failing step is named with errno and the boot 
     FakeSys boot;
     boot.types["/"] = TMPFS_MAGIC;
     boot.chroot_errors["."] = -EPERM;
+    boot.env["BERTH_HANDOVER"] = "copy";
     boot.files["/proc/filesystems"] = kFilesystems;
     early_boot(boot);
     CHECK(log.has("ERROR: initramfs hand-over failed, staying on it: chroot: Operation not permitted"));
@@ -183,6 +253,7 @@ TEST_CASE("initramfs hand-over: skipped with BERTH_HANDOVER=0, off an initramfs,
     asked.env["BERTH_HANDOVER"] = "0";
     early_boot(asked);
     CHECK(with_prefix(asked.calls, "copy_tree / ").empty());
+    CHECK(position(asked.calls, "mount /.berth-root " + flags(MS_BIND)) < 0);
     FakeSys disk;  // the root is not ramfs/tmpfs
     early_boot(disk);
     CHECK(with_prefix(disk.calls, "copy_tree / ").empty());
