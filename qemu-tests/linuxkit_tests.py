@@ -88,13 +88,28 @@ def metadata_boot(args, s):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = os.path.join(args.out, "images")
     store = os.path.join(args.out, "store-metadata")
+    # The reader's image, from the berth-metadata built next to this berth.
+    reader_images = os.path.join(args.out, "metadata-images")
+    reader = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.berth))),
+                          "metadata", "berth-metadata")
     s.check("examples/metadata.yml builds",
-            lambda: sh([args.berth, "build", "-o", out, "--name", "metadata", "--images", args.images,
-                        "--store", store, os.path.join(root, "examples", "metadata.yml")]))
+            lambda: (sh([os.path.join(root, "examples", "images", "make-metadata-image"), "--binary", reader,
+                         os.path.join(reader_images, "metadata")]),
+                     sh([args.berth, "build", "-o", out, "--name", "metadata", "--images", args.images,
+                         "--images", reader_images, "--store", store,
+                         os.path.join(root, "examples", "metadata.yml")])))
     disk = os.path.join(args.out, "metadata-disk.img")
     if os.path.exists(disk):
         os.unlink(disk)
-    data = "hello from the host: $HOME 'quoted' {\"json\": 1}"
+    # JSON, so the reader expands it as LinuxKit's metadata package does: LinuxKit's
+    # `entries` layout with a perm, its earlier layout, and two unsafe names that
+    # must be skipped with an error while the rest is written. Also shell
+    # metacharacters, which must arrive unchanged.
+    data = ('{"app": {"entries": {"greeting": {"perm": "0600", "content": "hello from the host: $HOME \'q\'"},'
+            ' "conf.d": {"entries": {"a.conf": {"content": "x=1"}}}}},'
+            ' "legacy": {"name": {"perm": "0644", "content": "old layout"}},'
+            ' "..": {"entries": {"escaped": {"content": "no"}}},'
+            ' "bad": {"entries": {"x/../../y": {"content": "no"}}}}')
     vm = Vm(args.berth, os.path.join(out, "metadata"), os.path.join(args.out, "metadata.console"),
             timeout=args.boot_timeout, mem="1G", typing=True,
             extra=["--data", data, "--disk", f"file={disk},size=16M"])
@@ -103,10 +118,30 @@ def metadata_boot(args, s):
             m = vm.expect(BOOT_DONE, args.boot_timeout)
             assert m.group(1, 2, 3) == ("2", "0", "1"), m.group(0)
         s.check("examples/metadata.yml boots with --data", boots)
-        s.check("the onboot reader copies the CD's config to /run/config/userdata",
-                lambda: vm.expect(r"metadata: /run/config/userdata from the config file of the CD", 5))
+        s.check("the onboot reader writes the CD's config to /run/config/userdata and expands the JSON",
+                lambda: vm.expect(r"metadata: /run/config/userdata from the config file of the CD; "
+                                  r"JSON: 7 written, 2 skipped", 5))
         s.check("a later container reads the user data unchanged",
                 lambda: vm.expect("userdata: " + re.escape(data), 5))
+
+        def unsafe_names():
+            for name in ("..", "bad/x/../../y"):
+                vm.expect(re.escape(f"metadata: user data entry `{name}`: the name is not one path component"), 5)
+        s.check("unsafe JSON names are reported, each with its path", unsafe_names)
+
+        def files_in_guest():
+            time.sleep(1)
+            vm.type("\n")
+            vm.type("cd /run/config && echo files=$(find . -type f | sort | tr '\\n' ' ')"
+                    " mode=$(stat -c %a app/greeting) greeting=$(cat app/greeting)"
+                    " legacy=$(cat legacy/name) conf=$(cat app/conf.d/a.conf) end; cd /\n")
+            m = vm.expect(r"files=(.*?) mode=(\d+) greeting=(.*?) legacy=(.*?) conf=(.*?) end\r?\n", 30)
+            assert m.group(1).split() == ["./app/conf.d/a.conf", "./app/greeting", "./legacy/name",
+                                          "./userdata"], m.group(1)
+            assert m.group(2) == "600", m.group(2)
+            assert m.group(3) == "hello from the host: $HOME 'q'", m.group(3)
+            assert m.group(4) == "old layout" and m.group(5) == "x=1", m.group(0)
+        s.check("the JSON's files are in /run/config with their contents and perms, nothing outside", files_in_guest)
 
         def guest_sizes():
             time.sleep(1)
