@@ -518,8 +518,8 @@ public:
             {"format", [&](const YAML::Node& x, const std::string& p) {
                  std::string f = str(x, p);
                  if (f == "oci")
-                     fail(x, p, "format 'oci' (the image as an OCI layout inside the volume) is not supported; "
-                                "use format 'filesystem'");
+                     fail(x, p, "format 'oci' (the image as an OCI layout inside the volume) is not supported: berth "
+                                "writes a volume's image only as a root file system; use format 'filesystem'");
                  if (f != "filesystem") expected(x, p, "filesystem or oci");
              }},
             {"platforms", [&](const YAML::Node& x, const std::string& p) {
