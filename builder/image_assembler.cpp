@@ -266,12 +266,25 @@ BuildResult build_image(const BuildOptions& opts) {
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
     if (opts.pull) resolver.enable_pull(opts.registry);
+    // Every image is looked up before any error is reported, so that a YAML naming
+    // several images that are not there yet lists them all in one run.
+    std::vector<std::string> image_problems;
+    auto collect = [&](auto&& fn) {
+        try {
+            fn();
+        } catch (const std::exception& e) {
+            image_problems.push_back(e.what());
+        }
+    };
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
     for (const ContainerSpec* c : spec.containers()) {
         check_policy(*c);
-        images.emplace_back(c, resolver.resolve(spec, *c));
-        if (const ResolvedImage& img = images.back().second; img.kind == ResolvedImage::Kind::directory)
-            check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
+        collect([&] {
+            ResolvedImage img = resolver.resolve(spec, *c);
+            if (img.kind == ResolvedImage::Kind::directory)
+                check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
+            images.emplace_back(c, std::move(img));
+        });
     }
     // init: images, in order; those whose work berth's PID 1 does are left out.
     std::vector<std::pair<const InitImage*, ResolvedImage>> init_images;
@@ -281,21 +294,34 @@ BuildResult build_image(const BuildOptions& opts) {
             log::info("{}: init: `{}` skipped: berth's PID 1 does its work", in.pos.str(), in.reference);
             continue;
         }
-        init_images.emplace_back(&in, resolve_reference(resolver, spec, in.reference, in.pos,
-                                                        "init[" + std::to_string(i) + "]"));
-        if (const ResolvedImage& img = init_images.back().second; img.kind == ResolvedImage::Kind::directory)
-            check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
+        collect([&] {
+            ResolvedImage img = resolve_reference(resolver, spec, in.reference, in.pos, "init[" + std::to_string(i) + "]");
+            if (img.kind == ResolvedImage::Kind::directory)
+                check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
+            init_images.emplace_back(&in, std::move(img));
+        });
     }
     std::optional<ResolvedImage> kernel_image;
     if (!spec.kernel.image.empty())
-        kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
+        collect([&] {
+            kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
+        });
     // Volumes with contents come from images like containers do.
     std::vector<std::pair<const VolumeSpec*, ResolvedImage>> volume_images;
     for (const VolumeSpec& v : spec.volumes)
         if (!v.image.empty())
-            volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image,
-                                                             v.image_pos.line > 0 ? v.image_pos : v.pos,
-                                                             "volume '" + v.name + "'"));
+            collect([&] {
+                volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image,
+                                                                 v.image_pos.line > 0 ? v.image_pos : v.pos,
+                                                                 "volume '" + v.name + "'"));
+            });
+    if (image_problems.size() == 1) throw Error(image_problems.front());
+    if (!image_problems.empty()) {
+        std::string text = std::to_string(image_problems.size()) + " images cannot be used:";
+        for (const auto& m : image_problems) text += "\n  " + m;
+        if (!opts.pull) text += "\n(`berth build --pull` pulls every missing image from its registry)";
+        throw Error(text);
+    }
     check_dependencies(spec);
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)

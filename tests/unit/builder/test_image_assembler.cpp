@@ -191,6 +191,11 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     BuildOptions o = f.options();
     o.image_dirs = {f.tmp / "nowhere"};
     CHECK_THROWS_WITH(build_image(o), Contains("web.yml:7:12: onboot container 'first': image 'busybox': not found"));
+    // Every missing image in one run, not only the first.
+    CHECK_THROWS_WITH(build_image(o), Contains("4 images cannot be used:") &&
+                                          Contains("web.yml:10:12: onboot container 'second'") &&
+                                          Contains("web.yml:18:12: service 'web': image 'busybox': not found") &&
+                                          Contains("`berth build --pull` pulls every missing image"));
 
     fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n  modules: [e1000]\n");
     CHECK_THROWS_WITH(build_image(f.options()), Contains("unknown kernel module 'e1000'"));
