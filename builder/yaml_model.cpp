@@ -517,18 +517,23 @@ public:
             {"readonly", [&](const YAML::Node& x, const std::string& p) { v.readonly = boolean(x, p); }},
             {"format", [&](const YAML::Node& x, const std::string& p) {
                  std::string f = str(x, p);
-                 if (f == "oci")
-                     fail(x, p, "format 'oci' (the image as an OCI layout inside the volume) is not supported: berth "
-                                "writes a volume's image only as a root file system; use format 'filesystem'");
-                 if (f != "filesystem") expected(x, p, "filesystem or oci");
+                 if (f != "filesystem" && f != "oci") expected(x, p, "filesystem or oci");
+                 v.oci_layout = f == "oci";
              }},
             {"platforms", [&](const YAML::Node& x, const std::string& p) {
-                 // Only meaningful for format: oci, which is refused above.
-                 str_list(x, p);
+                 // LinuxKit: the platforms whose manifests a `format: oci` volume holds.
+                 v.platforms = str_list(x, p);
+                 for (std::size_t i = 0; i < v.platforms.size(); ++i) {
+                     const std::string& pl = v.platforms[i];
+                     auto slash = pl.find('/');
+                     if (slash == std::string::npos || slash == 0 || slash + 1 == pl.size())
+                         expected(x[i], index_path(p, i), "a platform such as \"linux/amd64\"");
+                 }
              }},
         };
         walk_map(n, path, keys, {});
         if (v.name.empty()) fail(n, path, "missing required key 'name'");
+        if (v.oci_layout && v.image.empty()) fail(n, path, "volume '" + v.name + "': format 'oci' needs an 'image'");
         return v;
     }
 
