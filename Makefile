@@ -35,6 +35,7 @@ kernel-image = [ -e $(1)/debian-kernel/oci-layout ] || \
 
 images: build
 	@examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null
+	@examples/images/make-metadata-image --binary $(BUILD)/metadata/berth-metadata $(IMAGES)/metadata >/dev/null
 	@$(call kernel-image,$(IMAGES),$(shell dpkg --print-architecture))
 
 # The Redis OS's images for ARCH: redis:7 from Debian's redis-server (imported into a

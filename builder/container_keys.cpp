@@ -336,7 +336,9 @@ json runtime(const json& v, const std::string& p, const KeyFail& fail) {
         else if (k == "mounts") out[k] = mounts(x, kp, fail, false);
         else if (k == "bindNS" || k == "interfaces") out[k] = x;  // checked by the model PID 1 reads it with
         else if (k == "namespace")
-            fail(kp, "'" + k + "' is a LinuxKit runtime key that berth does not implement yet (see docs/linuxkit.md)");
+            fail(kp, "'namespace' is refused: it names the containerd namespace LinuxKit's service daemon puts the "
+                     "container in, and berth runs containers without containerd, so it would have no effect; "
+                     "remove it");
         else {
             auto best = closest_match(k, kKeys);
             fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "builder/arch.hpp"
+#include "builder/image_store.hpp"
 #include "builder/init_images.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/kernel_image.hpp"
@@ -176,6 +178,33 @@ void prepend_ucode(const std::string& ucode, const std::string& initrd) {
     if (::rename(tmp.c_str(), initrd.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + initrd + "`");
 }
 
+// A `format: oci` volume: an OCI image layout (oci-layout, index.json naming one
+// manifest per platform with the reference, and every blob they reach), as LinuxKit
+// writes it for a container engine in the image to load.
+void add_oci_layout(Tree& tree, const std::string& root, const std::string& reference,
+                    const std::vector<std::pair<Platform, ResolvedImage>>& per_platform) {
+    nlohmann::json manifests = nlohmann::json::array();
+    std::set<std::string> written;
+    tree.add_directory(root + "/blobs", 0755);
+    tree.add_directory(root + "/blobs/sha256", 0755);
+    for (const auto& [pl, img] : per_platform) {
+        const Descriptor& m = img.oci.manifest;
+        manifests.push_back({{"mediaType", m.media_type},
+                             {"digest", m.digest},
+                             {"size", m.size},
+                             {"platform", {{"os", pl.os}, {"architecture", pl.architecture}}},
+                             {"annotations", {{"org.opencontainers.image.ref.name", reference}}}});
+        for (const Descriptor& d : blob_closure(img.oci.layout_dir, m, img.what)) {
+            if (!written.insert(d.digest).second) continue;
+            verify_blob(img.oci.layout_dir, d, img.what);
+            tree.add_host_file(root + "/blobs/sha256/" + d.digest.substr(7), img.oci.blob_path(d.digest), 0644, 0, 0);
+        }
+    }
+    tree.add_bytes(root + "/oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}\n", 0644);
+    tree.add_bytes(root + "/index.json",
+                   nlohmann::json{{"schemaVersion", 2}, {"manifests", manifests}}.dump() + "\n", 0644);
+}
+
 }  // namespace
 
 void check_dependencies(const ImageSpec& spec) {
@@ -266,12 +295,25 @@ BuildResult build_image(const BuildOptions& opts) {
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
     if (opts.pull) resolver.enable_pull(opts.registry);
+    // Every image is looked up before any error is reported, so that a YAML naming
+    // several images that are not there yet lists them all in one run.
+    std::vector<std::string> image_problems;
+    auto collect = [&](auto&& fn) {
+        try {
+            fn();
+        } catch (const std::exception& e) {
+            image_problems.push_back(e.what());
+        }
+    };
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
     for (const ContainerSpec* c : spec.containers()) {
         check_policy(*c);
-        images.emplace_back(c, resolver.resolve(spec, *c));
-        if (const ResolvedImage& img = images.back().second; img.kind == ResolvedImage::Kind::directory)
-            check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
+        collect([&] {
+            ResolvedImage img = resolver.resolve(spec, *c);
+            if (img.kind == ResolvedImage::Kind::directory)
+                check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
+            images.emplace_back(c, std::move(img));
+        });
     }
     // init: images, in order; those whose work berth's PID 1 does are left out.
     std::vector<std::pair<const InitImage*, ResolvedImage>> init_images;
@@ -281,21 +323,55 @@ BuildResult build_image(const BuildOptions& opts) {
             log::info("{}: init: `{}` skipped: berth's PID 1 does its work", in.pos.str(), in.reference);
             continue;
         }
-        init_images.emplace_back(&in, resolve_reference(resolver, spec, in.reference, in.pos,
-                                                        "init[" + std::to_string(i) + "]"));
-        if (const ResolvedImage& img = init_images.back().second; img.kind == ResolvedImage::Kind::directory)
-            check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
+        collect([&] {
+            ResolvedImage img = resolve_reference(resolver, spec, in.reference, in.pos, "init[" + std::to_string(i) + "]");
+            if (img.kind == ResolvedImage::Kind::directory)
+                check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
+            init_images.emplace_back(&in, std::move(img));
+        });
     }
     std::optional<ResolvedImage> kernel_image;
     if (!spec.kernel.image.empty())
-        kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
-    // Volumes with contents come from images like containers do.
+        collect([&] {
+            kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
+        });
+    // Volumes with contents come from images like containers do; a `format: oci`
+    // volume's image once per platform it names (the target's when none).
     std::vector<std::pair<const VolumeSpec*, ResolvedImage>> volume_images;
-    for (const VolumeSpec& v : spec.volumes)
-        if (!v.image.empty())
-            volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image,
-                                                             v.image_pos.line > 0 ? v.image_pos : v.pos,
-                                                             "volume '" + v.name + "'"));
+    std::vector<std::pair<const VolumeSpec*, std::vector<std::pair<Platform, ResolvedImage>>>> volume_layouts;
+    for (const VolumeSpec& v : spec.volumes) {
+        if (v.image.empty()) continue;
+        const SourcePos& at = v.image_pos.line > 0 ? v.image_pos : v.pos;
+        std::string role = "volume '" + v.name + "'";
+        if (!v.oci_layout) {
+            collect([&] { volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image, at, role)); });
+            continue;
+        }
+        volume_layouts.emplace_back(&v, std::vector<std::pair<Platform, ResolvedImage>>{});
+        std::vector<std::string> names = v.platforms;
+        if (names.empty()) names.push_back(platform.os + "/" + platform.architecture);
+        for (const std::string& name : names)
+            collect([&] {
+                Platform pl;
+                pl.os = name.substr(0, name.find('/'));
+                std::string rest = name.substr(name.find('/') + 1);
+                pl.architecture = rest.substr(0, rest.find('/'));
+                ImageResolver for_platform = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, pl);
+                if (opts.pull) for_platform.enable_pull(opts.registry);
+                ResolvedImage img = resolve_reference(for_platform, spec, v.image, at, role + " (" + name + ")");
+                if (img.kind != ResolvedImage::Kind::oci)
+                    throw Error(img.what + ": format 'oci' needs an OCI image (from the store or an OCI layout); "
+                                "`" + img.path + "` is a root file system directory");
+                volume_layouts.back().second.emplace_back(pl, std::move(img));
+            });
+    }
+    if (image_problems.size() == 1) throw Error(image_problems.front());
+    if (!image_problems.empty()) {
+        std::string text = std::to_string(image_problems.size()) + " images cannot be used:";
+        for (const auto& m : image_problems) text += "\n  " + m;
+        if (!opts.pull) text += "\n(`berth build --pull` pulls every missing image from its registry)";
+        throw Error(text);
+    }
     check_dependencies(spec);
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)
@@ -400,6 +476,10 @@ BuildResult build_image(const BuildOptions& opts) {
     for (const auto& [v, img] : volume_images) {
         progress("unpacking " + v->image + " for volume " + v->name);
         add_image_rootfs(tree, v->path.substr(1), img);
+    }
+    for (const auto& [v, per_platform] : volume_layouts) {
+        progress("writing " + v->image + " as an OCI layout for volume " + v->name);
+        add_oci_layout(tree, v->path.substr(1), v->image, per_platform);
     }
     if (spec.watchdog || spec.emergency)
         tree.add_bytes(std::string(config::kImageConfigPath).substr(1),

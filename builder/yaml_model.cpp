@@ -84,7 +84,18 @@ public:
             fn();
         } catch (const YamlError& e) {
             problems_->push_back(e);
+        } catch (const EntryLeftOut&) {
+            // Its errors are recorded already.
         }
+    }
+
+    // Runs every check of `checks` on its own; when collecting, each failing one is
+    // recorded and, if any failed, the entry is left out (EntryLeftOut) so that no
+    // error follows from an earlier one. Without collecting, the first error throws.
+    void each_check(std::initializer_list<std::function<void()>> checks) const {
+        std::size_t before = problems_ ? problems_->size() : 0;
+        for (const auto& c : checks) guarded(c);
+        if (problems_ && problems_->size() > before) throw EntryLeftOut{};
     }
 
     SourcePos pos(const YAML::Node& n) const {
@@ -165,7 +176,10 @@ public:
                   const std::vector<std::string>& unsupported) const {
         if (!n.IsMap()) expected(n, path, "a map");
         std::map<std::string, SourcePos> seen;
-        for (const auto& kv : n) {
+        // Collecting: every key on its own, so an entry's errors are all reported,
+        // then the entry is left out.
+        std::size_t before = problems_ ? problems_->size() : 0;
+        for (const auto& kv : n) guarded([&] {
             const YAML::Node k = kv.first;
             const YAML::Node v = kv.second;
             if (!k.IsScalar()) expected(k, path, "a string key");
@@ -177,7 +191,7 @@ public:
                                   [&](const auto& e) { return e.first == key; });
             if (h != keys.end()) {
                 h->second(v, join_path(path, key));
-                continue;
+                return;
             }
             if (std::find(unsupported.begin(), unsupported.end(), key) != unsupported.end())
                 fail(k, path, "'" + key + "' is a LinuxKit key that berth does not support yet");
@@ -190,7 +204,8 @@ public:
                 for (const auto& nm : names) msg += " " + nm;
             }
             fail(k, path, msg);
-        }
+        });
+        if (problems_ && problems_->size() > before) throw EntryLeftOut{};
     }
 
     // A file path in the image: relative, normalised, without "..".
@@ -226,38 +241,44 @@ public:
         c.pos = pos(n);
         if (!n.IsMap()) expected(n, path, "a map");
         nlohmann::json obj = yaml_to_json(n, path, file_, c.key_pos);
-        if (obj.contains("name")) {
+        // Collecting: name, image, every other key and the required keys each on
+        // their own, so all of an entry's errors are reported; the entry is then left out.
+        std::size_t before = problems_ ? problems_->size() : 0;
+        guarded([&] {
+            if (!obj.contains("name")) return;
             c.name = obj["name"].is_string() ? obj["name"].get<std::string>() : "";
             if (!valid_name(c.name))
                 fail(n["name"], path + ".name",
                      "container name '" + n["name"].Scalar() + "' may only contain letters, digits, '_', '-' and '.'");
-        }
-        if (obj.contains("image")) {
+        });
+        guarded([&] {
+            if (!obj.contains("image")) return;
             if (!obj["image"].is_string()) expected(n["image"], path + ".image", "a string");
             c.image = obj["image"].get<std::string>();
             c.image_pos = pos(n["image"]);
-        }
+        });
         if (!problems_) {
             apply_container_keys(c, obj, path, yaml_key_fail(c));
         } else {
             try {
                 apply_container_keys(c, obj, path, yaml_key_fail(c));
             } catch (const YamlError&) {
-                // Collecting: every key of the entry on its own, so that each bad
-                // key is reported; the entry itself is then left out.
                 for (const auto& [k, v] : obj.items())
                     guarded([&, k = k, v = v] {
                         ContainerSpec scratch = c;
                         apply_container_keys(scratch, nlohmann::json{{k, v}}, path, yaml_key_fail(c));
                     });
-                throw EntryLeftOut{};
             }
         }
+        guarded([&] { if (!obj.contains("name")) fail(n, path, "missing required key 'name'"); });
+        guarded([&] {
+            if (!obj.contains("image") || (obj["image"].is_string() && c.image.empty()))
+                fail(n, path, "container '" + c.name + "': missing required key 'image'");
+        });
+        if (problems_ && problems_->size() > before) throw EntryLeftOut{};
         obj.erase("name");
         obj.erase("image");
         c.yaml_keys = std::move(obj);
-        if (c.name.empty()) fail(n, path, "missing required key 'name'");
-        if (c.image.empty()) fail(n, path, "container '" + c.name + "': missing required key 'image'");
         return c;
     }
 
@@ -344,16 +365,24 @@ public:
                  }
              }},
         };
-        walk_map(n, path, keys, kUnsupportedKernel);
+        // Collecting: a bad key leaves the entry out, after the checks below that
+        // do not follow from it.
+        bool left_out = false;
+        try {
+            walk_map(n, path, keys, kUnsupportedKernel);
+        } catch (const EntryLeftOut&) {
+            left_out = true;
+        }
         // One of several files may give only some kernel keys (`cmdline`); the
         // merged image is checked for a kernel source instead.
-        if (kernel_required_ && k.package.empty() && k.image.empty())
+        if (!left_out && kernel_required_ && k.package.empty() && k.image.empty())
             fail(n, path, "missing required key 'image' (or 'package' or 'path')");
         if (!k.package.empty()) {
             k.image_keys.clear();  // reported here, not again after the merge
             for (const auto& [v, p] : image_only)
-                fail(v, p, "names a file in a kernel image; it needs kernel.image, not kernel.package/path");
+                guarded([&] { fail(v, p, "names a file in a kernel image; it needs kernel.image, not kernel.package/path"); });
         }
+        if (left_out || (problems_ && !k.package.empty() && !image_only.empty())) throw EntryLeftOut{};
         return k;
     }
 
@@ -387,11 +416,15 @@ public:
              }},
         };
         walk_map(n, path, keys, {});
-        if (f.path.empty()) fail(n, path, "missing required key 'path'");
         int kinds = int(f.contents.has_value()) + int(f.source.has_value()) +
                     int(f.symlink.has_value()) + int(f.directory) + int(f.metadata.has_value());
-        if (kinds > 1)
-            fail(n, path, "'" + f.path + "': give only one of contents, source, symlink, directory, metadata");
+        each_check({
+            [&] { if (f.path.empty()) fail(n, path, "missing required key 'path'"); },
+            [&] {
+                if (kinds > 1)
+                    fail(n, path, "'" + f.path + "': give only one of contents, source, symlink, directory, metadata");
+            },
+        });
         if (kinds == 0) f.contents = "";  // LinuxKit: an empty file
         return f;
     }
@@ -484,18 +517,23 @@ public:
             {"readonly", [&](const YAML::Node& x, const std::string& p) { v.readonly = boolean(x, p); }},
             {"format", [&](const YAML::Node& x, const std::string& p) {
                  std::string f = str(x, p);
-                 if (f == "oci")
-                     fail(x, p, "format 'oci' (the image as an OCI layout inside the volume) is not supported; "
-                                "use format 'filesystem'");
-                 if (f != "filesystem") expected(x, p, "filesystem or oci");
+                 if (f != "filesystem" && f != "oci") expected(x, p, "filesystem or oci");
+                 v.oci_layout = f == "oci";
              }},
             {"platforms", [&](const YAML::Node& x, const std::string& p) {
-                 // Only meaningful for format: oci, which is refused above.
-                 str_list(x, p);
+                 // LinuxKit: the platforms whose manifests a `format: oci` volume holds.
+                 v.platforms = str_list(x, p);
+                 for (std::size_t i = 0; i < v.platforms.size(); ++i) {
+                     const std::string& pl = v.platforms[i];
+                     auto slash = pl.find('/');
+                     if (slash == std::string::npos || slash == 0 || slash + 1 == pl.size())
+                         expected(x[i], index_path(p, i), "a platform such as \"linux/amd64\"");
+                 }
              }},
         };
         walk_map(n, path, keys, {});
         if (v.name.empty()) fail(n, path, "missing required key 'name'");
+        if (v.oci_layout && v.image.empty()) fail(n, path, "volume '" + v.name + "': format 'oci' needs an 'image'");
         return v;
     }
 

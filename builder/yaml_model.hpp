@@ -54,6 +54,10 @@ struct VolumeSpec {
     std::string path;      // where it is in the image (absolute)
     SourcePos pos;
     SourcePos image_pos;
+    // format: oci: the image as an OCI image layout in the volume (not unpacked),
+    // with one manifest per platform ("linux/arm64"); none given: the target's.
+    bool oci_layout = false;
+    std::vector<std::string> platforms;
 };
 
 enum class Stage { onboot, onshutdown, services };

@@ -36,6 +36,68 @@ onboot:
 """
 
 
+# The rest of LinuxKit's WireGuard example (examples/wireguard.yml there), written as it
+# is and merged after examples/getty.yml, so that one boot checks both: a sysctl
+# onboot, two onboot containers that each get a new network namespace with a
+# WireGuard link made in the root namespace and moved in (`createInRoot`), configured
+# by `lk-wg-config` and kept by `bindNS`, and nginx and rngd services, nginx joining
+# the first namespace. The images are make-linuxkit-images' stand-ins under the
+# references LinuxKit's file names (its lk-wg-config sets addresses, not keys).
+WIREGUARD_PART_YML = """\
+onboot:
+  - name: sysctl
+    image: linuxkit/sysctl:43ac1d39da329c3567fcb9689e5ca99de6d169b6
+  - name: wg0
+    image: linuxkit/ip:3c0676ee83a0dc739685be1253b8326f08581ef7
+    net: new
+    binds:
+      - /etc/wireguard:/etc/wireguard
+    command: ["/usr/bin/lk-wg-config", "configure", "/etc/wireguard/wg0.conf"]
+    runtime:
+      interfaces:
+        - name: wg0
+          add: wireguard
+          createInRoot: true
+      bindNS:
+        net: /run/netns/wg0
+  - name: wg1
+    image: linuxkit/ip:3c0676ee83a0dc739685be1253b8326f08581ef7
+    net: new
+    binds:
+      - /etc/wireguard:/etc/wireguard
+    command: ["/usr/bin/lk-wg-config", "configure", "/etc/wireguard/wg1.conf"]
+    runtime:
+      interfaces:
+        - name: wg1
+          add: wireguard
+          createInRoot: true
+      bindNS:
+        net: /run/netns/wg1
+services:
+  - name: rngd
+    image: linuxkit/rngd:984eb580ecb63986f07f626b61692a97aacd7198
+  - name: nginx
+    image: nginx:1.13.8-alpine
+    net: /run/netns/wg0
+    capabilities:
+     - CAP_NET_BIND_SERVICE
+     - CAP_CHOWN
+     - CAP_SETUID
+     - CAP_SETGID
+     - CAP_DAC_OVERRIDE
+files:
+  - path: etc/wireguard/wg0.conf
+    contents: |
+      [Interface]
+      Address = 10.99.0.1/24
+      ListenPort = 51820
+  - path: etc/wireguard/wg1.conf
+    contents: |
+      [Interface]
+      Address = 10.99.0.2/24
+      ListenPort = 51821
+"""
+
 def sh(cmd, **kw):
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
     if r.returncode != 0:
@@ -88,13 +150,28 @@ def metadata_boot(args, s):
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = os.path.join(args.out, "images")
     store = os.path.join(args.out, "store-metadata")
+    # The reader's image, from the berth-metadata built next to this berth.
+    reader_images = os.path.join(args.out, "metadata-images")
+    reader = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(args.berth))),
+                          "metadata", "berth-metadata")
     s.check("examples/metadata.yml builds",
-            lambda: sh([args.berth, "build", "-o", out, "--name", "metadata", "--images", args.images,
-                        "--store", store, os.path.join(root, "examples", "metadata.yml")]))
+            lambda: (sh([os.path.join(root, "examples", "images", "make-metadata-image"), "--binary", reader,
+                         os.path.join(reader_images, "metadata")]),
+                     sh([args.berth, "build", "-o", out, "--name", "metadata", "--images", args.images,
+                         "--images", reader_images, "--store", store,
+                         os.path.join(root, "examples", "metadata.yml")])))
     disk = os.path.join(args.out, "metadata-disk.img")
     if os.path.exists(disk):
         os.unlink(disk)
-    data = "hello from the host: $HOME 'quoted' {\"json\": 1}"
+    # JSON, so the reader expands it as LinuxKit's metadata package does: LinuxKit's
+    # `entries` layout with a perm, its earlier layout, and two unsafe names that
+    # must be skipped with an error while the rest is written. Also shell
+    # metacharacters, which must arrive unchanged.
+    data = ('{"app": {"entries": {"greeting": {"perm": "0600", "content": "hello from the host: $HOME \'q\'"},'
+            ' "conf.d": {"entries": {"a.conf": {"content": "x=1"}}}}},'
+            ' "legacy": {"name": {"perm": "0644", "content": "old layout"}},'
+            ' "..": {"entries": {"escaped": {"content": "no"}}},'
+            ' "bad": {"entries": {"x/../../y": {"content": "no"}}}}')
     vm = Vm(args.berth, os.path.join(out, "metadata"), os.path.join(args.out, "metadata.console"),
             timeout=args.boot_timeout, mem="1G", typing=True,
             extra=["--data", data, "--disk", f"file={disk},size=16M"])
@@ -103,10 +180,30 @@ def metadata_boot(args, s):
             m = vm.expect(BOOT_DONE, args.boot_timeout)
             assert m.group(1, 2, 3) == ("2", "0", "1"), m.group(0)
         s.check("examples/metadata.yml boots with --data", boots)
-        s.check("the onboot reader copies the CD's config to /run/config/userdata",
-                lambda: vm.expect(r"metadata: /run/config/userdata from the config file of the CD", 5))
+        s.check("the onboot reader writes the CD's config to /run/config/userdata and expands the JSON",
+                lambda: vm.expect(r"metadata: /run/config/userdata from the config file of the CD; "
+                                  r"JSON: 7 written, 2 skipped", 5))
         s.check("a later container reads the user data unchanged",
                 lambda: vm.expect("userdata: " + re.escape(data), 5))
+
+        def unsafe_names():
+            for name in ("..", "bad/x/../../y"):
+                vm.expect(re.escape(f"metadata: user data entry `{name}`: the name is not one path component"), 5)
+        s.check("unsafe JSON names are reported, each with its path", unsafe_names)
+
+        def files_in_guest():
+            time.sleep(1)
+            vm.type("\n")
+            vm.type("cd /run/config && echo files=$(find . -type f | sort | tr '\\n' ' ')"
+                    " mode=$(stat -c %a app/greeting) greeting=$(cat app/greeting)"
+                    " legacy=$(cat legacy/name) conf=$(cat app/conf.d/a.conf) end; cd /\n")
+            m = vm.expect(r"files=(.*?) mode=(\d+) greeting=(.*?) legacy=(.*?) conf=(.*?) end\r?\n", 30)
+            assert m.group(1).split() == ["./app/conf.d/a.conf", "./app/greeting", "./legacy/name",
+                                          "./userdata"], m.group(1)
+            assert m.group(2) == "600", m.group(2)
+            assert m.group(3) == "hello from the host: $HOME 'q'", m.group(3)
+            assert m.group(4) == "old layout" and m.group(5) == "x=1", m.group(0)
+        s.check("the JSON's files are in /run/config with their contents and perms, nothing outside", files_in_guest)
 
         def guest_sizes():
             time.sleep(1)
@@ -130,7 +227,7 @@ def metadata_boot(args, s):
 
 def linuxkit_store(args, name):
     """A store holding what LinuxKit's examples name: Debian's cloud kernel imported as
-    linuxkit/kernel:6.1-debian-cloud (with virtio, built into LinuxKit's kernels, as modules
+    linuxkit/kernel:6.1-debian-cloud (with virtio and WireGuard, built into LinuxKit's kernels, as modules
     the kernel image names) and the stand-ins of make-linuxkit-images (the
     certificate bundle holding CERT)."""
     root = os.path.dirname(HERE)
@@ -139,7 +236,7 @@ def linuxkit_store(args, name):
     cert = os.path.join(args.out, f"{name}-ca.crt")
     with open(cert, "w") as f:
         f.write(CERT)
-    sh([args.berth, "kernel", "import", "--store", store, "--modules", "virtio_pci,virtio_net",
+    sh([args.berth, "kernel", "import", "--store", store, "--modules", "virtio_pci,virtio_net,wireguard",
         "linux-image-cloud-amd64", "--tag", "linuxkit/kernel:6.1-debian-cloud"])
     sh([os.path.join(root, "examples", "images", "make-linuxkit-images"), "--store", store, "--cert", cert,
         os.path.join(args.out, f"{name}-images")], env=dict(os.environ, BERTH=os.path.abspath(args.berth)))
@@ -153,17 +250,23 @@ def linuxkit_getty_boot(args, s):
     root = os.path.dirname(HERE)
     store = linuxkit_store(args, "lk-getty")
     out = os.path.join(args.out, "images")
-    s.check("examples/getty.yml builds",
+    wireguard = os.path.join(args.out, "wireguard-part.yml")
+    with open(wireguard, "w") as f:
+        f.write(WIREGUARD_PART_YML)
+    s.check("examples/getty.yml with LinuxKit's WireGuard example merged after it builds",
             lambda: sh([args.berth, "build", "-o", out, "--name", "getty", "--store", store,
-                        os.path.join(root, "examples", "getty.yml")]))
+                        os.path.join(root, "examples", "getty.yml"), wireguard]))
     vm = Vm(args.berth, os.path.join(out, "getty"), os.path.join(args.out, "lk-getty.console"),
             timeout=args.boot_timeout, typing=True)
     try:
         def boots():
             m = vm.expect(BOOT_DONE, args.boot_timeout)
-            assert m.group(1, 2, 3) == ("1", "0", "1"), m.group(0)
+            assert m.group(1, 2, 3) == ("4", "0", "3"), m.group(0)
             vm.expect(r"udhcpc: eth0 configured: 10\.0\.2\.15/", 5)
-        s.check("it boots; dhcpcd configures eth0", boots)
+            vm.expect(r"wg0: lk-wg-config: wg0 10\.99\.0\.1/24 up", 5)
+            vm.expect(r"wg1: lk-wg-config: wg1 10\.99\.0\.2/24 up", 5)
+            vm.expect(r"nginx: nginx: httpd on port 80", 10)
+        s.check("it boots; dhcpcd configures eth0; each WireGuard link is set up in its own namespace", boots)
 
         def wrong_password():
             vm.expect(r"login: ", 30)
@@ -184,6 +287,18 @@ def linuxkit_getty_boot(args, s):
             vm.type("echo logged-in=$(id -u) cert=$(sed -n 2p /hostroot/etc/ssl/certs/ca-certificates.crt)\n")
             vm.expect(r"logged-in=0 cert=berth-test-ca", 30)
         s.check("root logs in with getty.shadow's password and reads ca-certificates' bundle", login)
+
+        def wireguard_namespaces():
+            # The links live in the bound namespaces, not in the root one, and nginx,
+            # which joined wg0's, serves there.
+            vm.type("echo root-wg=$(ip -o link | grep -c ': wg[01]') "
+                    "ns0=$(nsenter --net=/run/netns/wg0 ip -o -4 address show wg0 | awk '{print $4}') "
+                    "ns1=$(nsenter --net=/run/netns/wg1 ip -o -4 address show wg1 | awk '{print $4}') "
+                    "page=$(nsenter --net=/run/netns/wg0 wget -q -O - http://10.99.0.1/) end\n")
+            m = vm.expect(r"root-wg=(\d+) ns0=(\S*) ns1=(\S*) page=(.*?) end\r?\n", 30)
+            assert m.group(1, 2, 3) == ("0", "10.99.0.1/24", "10.99.0.2/24"), m.group(0)
+            assert m.group(4) == "served by the nginx stand-in", m.group(0)
+        s.check("the WireGuard links are in the bound namespaces; nginx serves in wg0's", wireguard_namespaces)
 
         def leave():
             vm.power_off_from_shell()

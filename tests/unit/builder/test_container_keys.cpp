@@ -93,7 +93,7 @@ TEST_CASE("keys: every LinuxKit per-image key maps onto config.json", "[builder]
     CHECK_THROWS_WITH(generate_runtime_json(parse(std::string(kHead) + "    runtime: {interfaces: [{name: eth0, add: veth}]}\n").services[0]),
                       Contains("services[0].runtime.interfaces[0].peer: required for a veth pair"));
     CHECK_THROWS_WITH(parse(std::string(kHead) + "    runtime: {namespace: other}\n"),
-                      Contains("services[0].runtime.namespace: 'namespace' is a LinuxKit runtime key that berth does not implement"));
+                      Contains("services[0].runtime.namespace: 'namespace' is refused: it names the containerd namespace"));
 
     // berth's defaults apply when the YAML says nothing.
     json def = generate_oci_config(parse(kHead).services[0], {}, sec);

@@ -12,6 +12,7 @@
 #include "builder/kernel_image.hpp"
 #include "builder/process.hpp"
 #include "common/fs.hpp"
+#include "oci_fixture.hpp"
 #include "test_util.hpp"
 
 using namespace berth;
@@ -191,6 +192,11 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     BuildOptions o = f.options();
     o.image_dirs = {f.tmp / "nowhere"};
     CHECK_THROWS_WITH(build_image(o), Contains("web.yml:7:12: onboot container 'first': image 'busybox': not found"));
+    // Every missing image in one run, not only the first.
+    CHECK_THROWS_WITH(build_image(o), Contains("4 images cannot be used:") &&
+                                          Contains("web.yml:10:12: onboot container 'second'") &&
+                                          Contains("web.yml:18:12: service 'web': image 'busybox': not found") &&
+                                          Contains("`berth build --pull` pulls every missing image"));
 
     fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n  modules: [e1000]\n");
     CHECK_THROWS_WITH(build_image(f.options()), Contains("unknown kernel module 'e1000'"));
@@ -342,4 +348,67 @@ TEST_CASE("assembler: several YAML files merged, with volumes in the image", "[b
     CHECK_THAT(config, Contains("\"source\": \"/var/lib/berth/volumes/spool\""));
     CHECK_THAT(config, Contains("\"source\": \"/containers/volumes/site\""));
     CHECK(files.at("containers/services/reader/lower/spool") == "<dir>");  // mount points exist
+}
+
+TEST_CASE("assembler: a format: oci volume holds the image as an OCI layout, one manifest per platform",
+          "[builder][assembler][volumes]") {
+    Fixture f;
+    test::LayoutBuilder lb(f.tmp / "lay");
+    nlohmann::json amd = lb.image({{"config", nlohmann::json::object()}},
+                                  {{test::make_layer({{test::LayerEntry::file, "a", "amd64 file"}}, "gzip"),
+                                    "application/vnd.oci.image.layer.v1.tar+gzip"}}, "amd64");
+    nlohmann::json arm = lb.image({{"config", nlohmann::json::object()}},
+                                  {{test::make_layer({{test::LayerEntry::file, "a", "arm64 file"}}, "gzip"),
+                                    "application/vnd.oci.image.layer.v1.tar+gzip"}}, "arm64");
+    nlohmann::json a1 = amd, a2 = arm;
+    a1["platform"] = {{"os", "linux"}, {"architecture", "amd64"}};
+    a2["platform"] = {{"os", "linux"}, {"architecture", "arm64"}};
+    nlohmann::json idx = lb.blob(nlohmann::json{{"schemaVersion", 2},
+                                                {"mediaType", "application/vnd.oci.image.index.v1+json"},
+                                                {"manifests", {a1, a2}}}.dump(),
+                                 "application/vnd.oci.image.index.v1+json");
+    lb.index({{idx, "latest"}});
+    auto yaml = [&](const std::string& platforms) {
+        fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n"
+                                          "volumes:\n  - name: imgs\n    image: ./lay\n    readonly: true\n"
+                                          "    format: oci\n" + platforms);
+    };
+    auto layout_in = [](const std::map<std::string, std::string>& files) {
+        return nlohmann::json::parse(files.at("containers/volumes/imgs/index.json"));
+    };
+
+    // No platforms: the target's manifest only, with its blobs; nothing unpacked.
+    yaml("");
+    auto files = read_initrd(build_image(f.options()).initrd_path);
+    nlohmann::json index = layout_in(files);
+    REQUIRE(index["manifests"].size() == 1);
+    CHECK(index["manifests"][0]["digest"] == amd["digest"]);
+    CHECK(index["manifests"][0]["platform"]["architecture"] == "amd64");
+    CHECK(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"] == "./lay");
+    CHECK(files.count("containers/volumes/imgs/oci-layout") == 1);
+    CHECK(files.count("containers/volumes/imgs/blobs/sha256/" + amd["digest"].get<std::string>().substr(7)) == 1);
+    CHECK(files.count("containers/volumes/imgs/blobs/sha256/" + arm["digest"].get<std::string>().substr(7)) == 0);
+    CHECK(files.count("containers/volumes/imgs/a") == 0);
+
+    // platforms: every one named, each manifest with its config and layers.
+    yaml("    platforms: [linux/amd64, linux/arm64]\n");
+    files = read_initrd(build_image(f.options()).initrd_path);
+    index = layout_in(files);
+    REQUIRE(index["manifests"].size() == 2);
+    CHECK(index["manifests"][1]["digest"] == arm["digest"]);
+    CHECK(index["manifests"][1]["platform"]["architecture"] == "arm64");
+    std::size_t blobs = 0;
+    for (const auto& [path, data] : files)
+        if (path.rfind("containers/volumes/imgs/blobs/sha256/", 0) == 0 && data != "<dir>") {
+            ++blobs;
+            CHECK("sha256:" + builder::sha256_hex(data) == "sha256:" + path.substr(path.rfind('/') + 1));
+        }
+    CHECK(blobs == 6);  // two manifests, two configs, two layers
+
+    // A platform the image does not have, and a directory image, are errors naming the volume.
+    yaml("    platforms: [linux/s390x]\n");
+    CHECK_THROWS_WITH(build_image(f.options()), Contains("volume 'imgs' (linux/s390x)"));
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n"
+                                      "volumes:\n  - name: imgs\n    image: busybox\n    format: oci\n");
+    CHECK_THROWS_WITH(build_image(f.options()), Contains("format 'oci' needs an OCI image"));
 }

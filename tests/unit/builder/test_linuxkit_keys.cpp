@@ -275,6 +275,41 @@ TEST_CASE("validate: every error of every file, in file order", "[builder][valid
     CHECK(validate_image(o).empty());
 }
 
+TEST_CASE("validate: every error of one entry, for containers, files, volumes and the kernel", "[builder][validate]") {
+    test::TempDir tmp;
+    fs::write_file(tmp / "e.yml",
+                   "kernel:\n  package: k\n  binary: bzImage\n  cmdline: [a]\n  colour: red\n"        // 3-5
+                   "files:\n  - path: ../x\n    mode: \"9\"\n    uid: \"a b\"\n"                   // 7-9
+                   "  - path: ok\n    contents: x\n    symlink: y\n"                               // 10-12
+                   "volumes:\n  - name: Bad\n    readonly: maybe\n    format: zip\n"              // 14-16
+                   "services:\n  - name: .s\n    image: [i]\n    net: bridge\n    pid: nope\n", // 18-21
+                   0644);
+    ValidateOptions o;
+    o.files = {tmp / "e.yml"};
+    std::vector<YamlError> p = validate_image(o);
+    std::vector<std::string> want = {
+        "e.yml:3:11: kernel.binary: names a file in a kernel image",
+        "e.yml:4:12: kernel.cmdline: expected a string",
+        "e.yml:5:3: kernel: unknown key 'colour'",
+        "e.yml:7:11: files[0].path",
+        "e.yml:8:11: files[0].mode",
+        "e.yml:9:10: files[0].uid",
+        "e.yml:10:5: files[1]: 'ok': give only one of",
+        "e.yml:14:11: volumes[0].name",
+        "e.yml:15:15: volumes[0].readonly",
+        "e.yml:16:13: volumes[0].format",
+        "e.yml:18:11: services[0].name",
+        "e.yml:19:12: services[0].image",
+        "e.yml:20:10: services[0].net",
+        "e.yml:21:10: services[0].pid",
+    };
+    std::string all;
+    for (const auto& e : p) all += std::string(e.what()) + "\n";
+    INFO(all);
+    REQUIRE(p.size() == want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) CHECK_THAT(p[i].what(), Contains(want[i]));
+}
+
 TEST_CASE("linuxkit: a uid/gid name is first the id allocated to that container", "[builder][linuxkit]") {
     ImageSpec s = parse("onboot:\n  - name: init-db\n    image: i\n    command: [x]\n"
                         "services:\n  - name: redis\n    image: redis\n    command: [x]\n    uid: redis\n    gid: redis\n"
