@@ -58,7 +58,13 @@ struct FakeSys : berth::init::SysOps {
         return 0;
     }
     int mkdir(const std::string&, mode_t) override { return 0; }
-    int symlink(const std::string&, const std::string&) override { return 0; }
+    std::map<std::string, std::string> symlinks;  // link -> target
+    int symlink(const std::string& target, const std::string& link) override {
+        if (symlinks.count(link)) return 0;  // EEXIST, as the real one reports it
+        symlinks[link] = target;
+        return 0;
+    }
+    int unlink(const std::string& path) override { return symlinks.erase(path) ? 0 : -ENOENT; }
     long fs_type(const std::string& path) override {
         auto it = types.find(path);
         return it == types.end() ? 0 : it->second;
