@@ -11,7 +11,7 @@
 #include "fake_sys.hpp"
 #include "init/disk_links.hpp"
 #include "init/disk_probe.hpp"
-#include "skip.hpp"
+#include "../skip.hpp"
 
 using namespace berth::init;
 
