@@ -1,5 +1,6 @@
 #include "init/disk_links.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -67,6 +68,10 @@ std::vector<std::string> DiskLinks::wanted_links(const std::string& name) {
 void DiskLinks::added(const std::string& name) {
     if (skip_block_device(name)) return;
     auto links = wanted_links(name);
+    std::sort(links.begin(), links.end());
+    // The add event of a device the boot scan already linked: nothing to do.
+    if (links == links_of(name)) return;
+    removed(name);  // an add without a remove in between: no stale link stays
     if (links.empty()) return;
     sys_.mkdir(dev_ + "/disk", 0755);
     for (const auto& link : links) {

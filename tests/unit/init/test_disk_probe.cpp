@@ -162,3 +162,21 @@ TEST_CASE("disk links: a GPT disk with an ext4 partition, then its removal") {
     links.removed("vda1");
     CHECK(sys.symlinks.at("/dev/disk/by-label/data") == "../../vdb");
 }
+
+TEST_CASE("disk links: a second add event keeps what is still true and drops the rest") {
+    TempDir d;
+    if (!have("mkfs.ext4")) BERTH_SKIP("mkfs.ext4 missing");
+    testing::FakeSys sys;
+    sys.files["/dev/vdb"] = make_image(d, "mkfs.ext4 -q -F -U 3f1c2a9e-5b7d-4e10-9a2b-0c4d5e6f7a8b -L data img");
+    sys.files["/sys/class/block/vdb/size"] = "8192\n";
+    sys.files["/sys/class/block/vdb/serial"] = "s1\n";
+    DiskLinks links(sys);
+    links.added("vdb");
+    CHECK(links.links_of("vdb").size() == 3);
+    std::size_t creates = sys.symlinks.size();
+    links.added("vdb");  // the boot scan, then the queued add event
+    CHECK(sys.symlinks.size() == creates);
+    sys.files["/dev/vdb"] = std::string(kDiskProbeBytes, '\0');  // wiped, then re-added
+    links.added("vdb");
+    CHECK(sys.symlinks == std::map<std::string, std::string>{{"/dev/disk/by-id/virtio-s1", "../../vdb"}});
+}
