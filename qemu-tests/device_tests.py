@@ -76,7 +76,7 @@ def devices_boot(args, s):
             m = vm.expect(r"coldplug: (\d+) devices, (\d+) modules loaded \((\d+) failed\) of (\d+) known.*?(\d+) ms",
                           args.boot_timeout)
             assert int(m.group(3)) == 0, m.group(0)
-            print(f"# figure: coldplug {m.group(0)}", flush=True)
+            print(f"# figure: {m.group(0)}", flush=True)
             for mod in ("virtio_pci", "virtio_net", "virtio_blk"):
                 vm.expect(rf"loaded module {mod} for ", 5)
         s.check("coldplug loads virtio-pci, -net and -blk for the devices present", coldplug)
@@ -85,9 +85,13 @@ def devices_boot(args, s):
             nonlocal auto_ms
             auto_ms = int(vm.expect(BOOT_RE, args.boot_timeout).group(1))
         s.check("the boot completes", booted)
+        def modules_loaded():
+            m = vm.expect(r"devices: modules (.*)", 30)
+            print(f"# figure: modules loaded at boot: {m.group(1).strip()}", flush=True)
+        s.check("the service sees the modules loaded", modules_loaded)
         s.check("the service sees eth0 and the boot disk's by-uuid and by-label links",
                 lambda: (vm.expect(r"devices: net .*eth0", 30),
-                         vm.expect(rf"devices: boot links .*{BOOT_UUID}.*bootdata", 30)))
+                         vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
         vm.monitor(f"drive_add 0 if=none,id=hotd,file={hot_disk},format=raw")
         vm.monitor("device_add virtio-blk-pci,drive=hotd,id=hotdisk,serial=hotdisk1,bus=hp1")
         s.check("a hot-added virtio-blk disk gets its by-id link (virtio-SERIAL)",
