@@ -1,7 +1,5 @@
 #include "init/module_index.hpp"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 
 namespace berth::init {
@@ -33,7 +31,76 @@ std::vector<std::string> words(const std::string& line) {
     return out;
 }
 
+// One bracket expression at p (just past '['), against c: advances p past ']'.
+// A malformed one (no closing ']') matches a literal '['.
+bool bracket_matches(const char*& p, char c, bool& malformed) {
+    const char* q = p;
+    bool negate = *q == '!' || *q == '^';
+    if (negate) ++q;
+    bool matched = false, first = true;
+    while (*q && (first || *q != ']')) {
+        first = false;
+        char lo = *q == '\\' && q[1] ? *++q : *q;
+        char hi = lo;
+        if (q[1] == '-' && q[2] && q[2] != ']') {
+            hi = q[2] == '\\' && q[3] ? q[3] : q[2];
+            q += q[2] == '\\' && q[3] ? 3 : 2;
+        }
+        if (lo <= c && c <= hi) matched = true;
+        ++q;
+    }
+    if (!*q) {
+        malformed = true;
+        return c == '[';
+    }
+    p = q + 1;
+    return matched != negate;
+}
+
 }  // namespace
+
+// fnmatch(3) without flags for what module aliases use (`*`, `?`, `[...]`, `\`),
+// without glibc's locale machinery (it doubles as wide-character and iconv code
+// in a static binary). `*` backtracks to its last position only: O(len * len).
+bool glob_match(const std::string& pattern, const std::string& text) {
+    const char* p = pattern.c_str();
+    const char* t = text.c_str();
+    const char* star_p = nullptr;
+    const char* star_t = nullptr;
+    while (*t) {
+        bool advance = false;
+        if (*p == '*') {
+            while (*p == '*') ++p;
+            star_p = p;
+            star_t = t;
+            continue;
+        }
+        const char* next = p + 1;
+        if (*p == '?') advance = true;
+        else if (*p == '[') {
+            const char* q = p + 1;
+            bool malformed = false;
+            advance = bracket_matches(q, *t, malformed);
+            next = malformed ? p + 1 : q;
+        } else if (*p == '\\' && p[1]) {
+            advance = p[1] == *t;
+            next = p + 2;
+        } else if (*p) {
+            advance = *p == *t;
+        }
+        if (advance) {
+            p = next;
+            ++t;
+        } else if (star_p) {
+            p = star_p;
+            t = ++star_t;
+        } else {
+            return false;
+        }
+    }
+    while (*p == '*') ++p;
+    return *p == '\0';
+}
 
 std::string module_name_of(const std::string& file_or_name) {
     std::string base = file_or_name.substr(file_or_name.rfind('/') + 1);
@@ -67,7 +134,7 @@ ModuleIndex::ModuleIndex(const std::string& alias_text, const std::string& dep_t
 std::vector<std::string> ModuleIndex::match(const std::string& modalias) const {
     std::vector<std::string> out;
     for (const auto& a : aliases_)
-        if (::fnmatch(a.pattern.c_str(), modalias.c_str(), 0) == 0 &&
+        if (glob_match(a.pattern, modalias) &&
             std::find(out.begin(), out.end(), a.module) == out.end())
             out.push_back(a.module);
     return out;

@@ -15,7 +15,7 @@ public:
     ModuleIndex(const std::string& alias_text, const std::string& dep_text);
 
     // Modules (normalised names, first match first, each once) whose alias pattern
-    // matches the device's modalias (fnmatch(3), as modprobe does).
+    // matches the device's modalias (glob_match: fnmatch(3)'s rules, as modprobe uses).
     std::vector<std::string> match(const std::string& modalias) const;
     // Files to load for `module`, relative to the modules directory, dependencies
     // first and the module last; empty when the index does not know it.
@@ -34,6 +34,9 @@ private:
     std::map<std::string, std::vector<std::string>> deps_;
     int bad_lines_ = 0;
 };
+
+// fnmatch(3) with no flags, for alias patterns: `*`, `?`, `[a-z]`, `[!x]`, `\\x`.
+bool glob_match(const std::string& pattern, const std::string& text);
 
 // "kernel/drivers/net/virtio_net.ko.xz" or "virtio-net" -> "virtio_net".
 std::string module_name_of(const std::string& file_or_name);
