@@ -25,23 +25,34 @@ void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, C
 }
 
 Devices::Devices(SysOps& sys, supervisor::EventLoop& loop) : loop_(loop), disks_(sys) {
+    // Each step on its own: a failure (even std::bad_alloc) costs that step only,
+    // never the boot (this runs inside PID 1's setup, whose failure is an emergency).
     try {
         socket_ = std::make_unique<UeventSocket>();
     } catch (const std::exception& e) {
         log::error("{}; devices added later get no modules or disk links", e.what());
     }
-    std::int64_t t0 = sys.now_ms();
-    if (auto m = DeviceModules::open(sys)) modules_.emplace(std::move(*m));
-    if (modules_) {
-        stats_ = modules_->coldplug();
-        log::info("coldplug: {} devices, {} modules loaded ({} failed) of {} known, {} passes, {} ms", stats_.devices,
-                  stats_.modules_loaded, stats_.modules_failed, modules_->index().module_count(), stats_.passes,
-                  sys.now_ms() - t0);
-    } else {
-        log::info("coldplug: the image has no modules.alias for this kernel");
+    try {
+        std::int64_t t0 = sys.now_ms();
+        if (auto m = DeviceModules::open(sys)) modules_.emplace(std::move(*m));
+        if (modules_) {
+            stats_ = modules_->coldplug();
+            log::info("coldplug: {} devices, {} modules loaded ({} failed) of {} known, {} passes, {} ms",
+                      stats_.devices, stats_.modules_loaded, stats_.modules_failed, modules_->index().module_count(),
+                      stats_.passes, sys.now_ms() - t0);
+        } else {
+            log::info("coldplug: the image has no modules.alias for this kernel");
+        }
+    } catch (const std::exception& e) {
+        log::error("coldplug: {}", e.what());
     }
-    disks_.scan();
-    if (socket_)
+    try {
+        disks_.scan();
+    } catch (const std::exception& e) {
+        log::error("/dev/disk links: {}", e.what());
+    }
+    if (!socket_) return;
+    try {
         loop_.watch(socket_->fd(), EPOLLIN, [this](std::uint32_t) {
             socket_->drain(kEventsPerWakeup, [this](const Uevent& ev) {
                 try {
@@ -51,6 +62,10 @@ Devices::Devices(SysOps& sys, supervisor::EventLoop& loop) : loop_(loop), disks_
                 }
             });
         });
+    } catch (const std::exception& e) {
+        log::error("{}; devices added later get no modules or disk links", e.what());
+        socket_.reset();
+    }
 }
 
 Devices::~Devices() {

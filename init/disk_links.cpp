@@ -35,6 +35,19 @@ std::string DiskLinks::disk_id(const std::string& disk) {
     return "";
 }
 
+std::vector<std::string> DiskLinks::wwn_ids(const std::string& disk) {
+    // The world-wide name the device reports (its VPD page 0x83, or NVMe's EUI/NGUID).
+    std::vector<std::string> out;
+    bool nvme = disk.rfind("nvme", 0) == 0;
+    auto wwid = sys_.read_file(sys_block_ + "/" + disk + (nvme ? "/wwid" : "/device/wwid"));
+    if (!wwid) return out;
+    std::string w = udev_id_part(fs::trim(*wwid));
+    if (w.empty()) return out;
+    if (nvme) out.push_back("nvme-" + w);                                        // nvme-eui.0025388b...
+    else if (w.rfind("naa.", 0) == 0 && w.size() > 4) out.push_back("wwn-0x" + w.substr(4));  // wwn-0x5000c500...
+    return out;
+}
+
 std::vector<std::string> DiskLinks::wanted_links(const std::string& name) {
     std::vector<std::string> links;
     std::string base = sys_block_ + "/" + name;
@@ -48,6 +61,7 @@ std::vector<std::string> DiskLinks::wanted_links(const std::string& name) {
     std::string partition = fs::trim(sys_.read_file(base + "/partition").value_or(""));
     if (partition.empty()) {
         if (std::string id = disk_id(name); !id.empty()) links.push_back("by-id/" + id);
+        for (const auto& w : wwn_ids(name)) links.push_back("by-id/" + w);
         return links;
     }
     // A partition: its disk is the block device whose sysfs directory holds it.
@@ -60,6 +74,7 @@ std::vector<std::string> DiskLinks::wanted_links(const std::string& name) {
                 links.push_back("by-partuuid/" + uuids[std::size_t(number - 1)]);
         }
         if (std::string id = disk_id(disk); !id.empty()) links.push_back("by-id/" + id + "-part" + partition);
+        for (const auto& w : wwn_ids(disk)) links.push_back("by-id/" + w + "-part" + partition);
         break;
     }
     return links;

@@ -31,6 +31,7 @@ public:
 private:
     std::vector<std::string> wanted_links(const std::string& name);
     std::string disk_id(const std::string& disk);  // "virtio-SERIAL", "nvme-MODEL_SERIAL" or ""
+    std::vector<std::string> wwn_ids(const std::string& disk);  // "wwn-0x5000c500...", "nvme-eui.00253..."
 
     SysOps& sys_;
     std::string dev_, sys_block_;

@@ -180,3 +180,28 @@ TEST_CASE("disk links: a second add event keeps what is still true and drops the
     links.added("vdb");
     CHECK(sys.symlinks == std::map<std::string, std::string>{{"/dev/disk/by-id/virtio-s1", "../../vdb"}});
 }
+
+TEST_CASE("disk links: NVMe and SCSI/SATA disks are named from sysfs as udev names them") {
+    testing::FakeSys sys;
+    sys.files["/dev/nvme0n1"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/nvme0n1/size"] = "2097152\n";
+    sys.files["/sys/class/block/nvme0n1/device/model"] = "Samsung SSD 970 EVO Plus 1TB            \n";
+    sys.files["/sys/class/block/nvme0n1/device/serial"] = "S4EWNX0R123456      \n";
+    sys.files["/sys/class/block/nvme0n1/wwid"] = "eui.0025388b91b0a1b2\n";
+    sys.files["/dev/sda"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sda/size"] = "2097152\n";
+    sys.files["/sys/class/block/sda/device/wwid"] = "naa.5000c500a1b2c3d4\n";
+    sys.files["/sys/class/block/sda/device/model"] = "ST1000DM010-2EP1\n";  // no serial: no ata- name
+    sys.files["/dev/sda1"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sda1/size"] = "2048\n";
+    sys.files["/sys/class/block/sda1/partition"] = "1\n";
+    sys.files_present.insert("/sys/class/block/sda/sda1");
+    sys.dirs["/sys/class/block"] = {"nvme0n1", "sda", "sda1"};
+    DiskLinks links(sys);
+    links.scan();
+    CHECK(sys.symlinks == std::map<std::string, std::string>{
+                              {"/dev/disk/by-id/nvme-Samsung_SSD_970_EVO_Plus_1TB_S4EWNX0R123456", "../../nvme0n1"},
+                              {"/dev/disk/by-id/nvme-eui.0025388b91b0a1b2", "../../nvme0n1"},
+                              {"/dev/disk/by-id/wwn-0x5000c500a1b2c3d4", "../../sda"},
+                              {"/dev/disk/by-id/wwn-0x5000c500a1b2c3d4-part1", "../../sda1"}});
+}
