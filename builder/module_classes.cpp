@@ -23,7 +23,9 @@ const std::vector<ModuleClass>& module_classes() {
           "kernel/drivers/net/ethernet/amazon/", "kernel/drivers/net/ethernet/google/",
           "kernel/drivers/net/ethernet/microsoft/",
           "kernel/drivers/net/vmxnet3/", "kernel/drivers/net/hyperv/"}},
-        {"nvme", "NVMe disks", {"kernel/drivers/nvme/host/"}},
+        // The PCIe driver only: the fabrics transports (TCP, RDMA, FC) match no device
+        // and nvme-rdma would bring the InfiniBand core.
+        {"nvme", "NVMe disks", {"kernel/drivers/nvme/host/nvme", "kernel/drivers/nvme/host/nvme-core"}},
         {"ahci", "SATA disks: AHCI and the ATA core", {"kernel/drivers/ata/ahci", "kernel/drivers/ata/libahci",
                                                        "kernel/drivers/ata/ata_piix", "kernel/drivers/ata/libata"}},
         {"scsi", "SCSI disks and CD-ROMs, VMware PVSCSI, Hyper-V storvsc, LSI/Broadcom SAS",

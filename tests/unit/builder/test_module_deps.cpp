@@ -118,6 +118,7 @@ TEST_CASE("modules: classes pick files by directory or name; alias and dep files
     test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme.ko",
                             {"alias=pci:v*d*sv*sd*bc01sc08i02*", "depends=nvme_core"});
     test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme-core.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme-rdma.ko", {"depends=nvme_core"});  // no device
     test::write_fake_module(root + "/kernel/drivers/net/ethernet/intel/e1000/e1000.ko",
                             {"alias=pci:v00008086d0000100Esv*sd*bc*sc*i*", "alias=bad alias", "depends="});
     test::write_fake_module(root + "/kernel/drivers/net/wireless/mac80211_hwsim.ko", {"depends="});
@@ -125,7 +126,7 @@ TEST_CASE("modules: classes pick files by directory or name; alias and dep files
 
     CHECK(modules_of_classes(t, {"virtio"}) == std::vector<std::string>{"virtio_net", "virtio_pci"});
     CHECK(modules_of_classes(t, {"nvme", "nic"}) == std::vector<std::string>{"e1000", "nvme", "nvme_core"});
-    CHECK(modules_of_classes(t, {"all"}).size() == 9);
+    CHECK(modules_of_classes(t, {"all"}).size() == 10);
     CHECK_THROWS_WITH(modules_of_classes(t, {"wifi"}), Contains("unknown module class 'wifi'"));
     CHECK(is_module_class("usb-storage"));
     CHECK_FALSE(is_module_class("virtio_net"));
