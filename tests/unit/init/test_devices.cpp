@@ -3,6 +3,8 @@
 
 #include <fnmatch.h>
 
+#include <cstring>
+#include <memory>
 #include <random>
 
 #include "fake_sys.hpp"
@@ -11,6 +13,11 @@
 #include "init/disk_links.hpp"
 #include "init/module_index.hpp"
 #include "init/uevent.hpp"
+#include "../skip.hpp"
+
+#include <linux/netlink.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace berth::init;
 using namespace std::string_literals;
@@ -214,4 +221,30 @@ TEST_CASE("hotplug events load modules and keep the disk links") {
     handle_uevent(disk, &*d, disks, st);
     CHECK(m.symlinks.empty());
     CHECK(disks.links_of("vdb").empty());
+}
+
+TEST_CASE("the uevent socket believes the kernel only: a process's forged event is dropped") {
+    std::unique_ptr<UeventSocket> sock;
+    try {
+        sock = std::make_unique<UeventSocket>();
+    } catch (const std::exception& e) {
+        BERTH_SKIP(std::string("no uevent socket here: ") + e.what());
+    }
+    int forger = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+    REQUIRE(forger >= 0);
+    sockaddr_nl to{};
+    to.nl_family = AF_NETLINK;
+    to.nl_groups = 1;  // the kernel's group: sending to it needs CAP_NET_ADMIN
+    std::string fake = "add@/devices/fake\0ACTION=add\0MODALIAS=pci:v00001AF4d00001000\0"s;
+    ssize_t sent = ::sendto(forger, fake.data(), fake.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    int err = errno;
+    ::close(forger);
+    if (sent < 0) BERTH_SKIP(std::string("cannot send to the uevent group: ") + std::strerror(err));
+    int seen = 0, read = 0;
+    for (int i = 0; i < 100 && read == 0; ++i) {  // delivery is immediate; a little patience anyway
+        read = sock->drain(8, [&](const Uevent&) { ++seen; });
+        if (read == 0) ::usleep(10000);
+    }
+    CHECK(read >= 1);   // the datagram arrived...
+    CHECK(seen == 0);   // ...and was not believed
 }
