@@ -68,6 +68,7 @@ ColdplugStats DeviceModules::coldplug(int max_passes) {
     ColdplugStats stats;
     for (int pass = 0; pass < max_passes; ++pass) {
         ++stats.passes;
+        stats.devices = 0;  // the devices present at the last pass, not the reads
         int loaded = 0;
         for (const auto& bus : sys_.list_dir("/sys/bus").value_or(std::vector<std::string>{})) {
             std::string devices = "/sys/bus/" + bus + "/devices";

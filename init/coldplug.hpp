@@ -13,7 +13,7 @@
 namespace berth::init {
 
 struct ColdplugStats {
-    int devices = 0;         // modalias files read
+    int devices = 0;         // devices with a modalias (at the last pass)
     int modules_loaded = 0;  // finit_module calls that succeeded
     int modules_failed = 0;
     int passes = 0;

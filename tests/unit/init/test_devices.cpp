@@ -129,6 +129,7 @@ TEST_CASE("coldplug loads the modules of the devices present, then of the device
     CHECK(st.modules_loaded == 6);
     CHECK(st.modules_failed == 0);
     CHECK(st.passes == 3);  // pci, then virtio, then nothing new
+    CHECK(st.devices == 6);  // 2 CPUs, 2 PCI functions, 2 virtio devices: each once
     // A device that appears later with a module already loaded loads nothing.
     CHECK(d->load_for("virtio:d00000001v00001AF4", st) == 0);
     CHECK(m.loads().size() == 6);
