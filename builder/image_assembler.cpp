@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <optional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +22,7 @@
 #include "builder/kernel_image.hpp"
 #include "builder/suggest.hpp"
 #include "builder/yaml_json.hpp"
+#include "builder/module_classes.hpp"
 #include "builder/module_deps.hpp"
 #include "builder/bundle.hpp"
 #include "builder/oci_config_gen.hpp"
@@ -434,12 +436,21 @@ BuildResult build_image(const BuildOptions& opts) {
     if (writable && !kernel.modules_dir.empty() && ModuleTree(kernel.modules_dir).file_of("overlay") &&
         std::none_of(modules.begin(), modules.end(), [](const auto& m) { return normalise_module_name(m.name) == "overlay"; }))
         modules.push_back(ModuleRequest{"overlay", "", spec.kernel.pos});
-    if (!modules.empty()) {
-        if (kernel.modules_dir.empty())
-            throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel " + kernel_what +
-                            " has no lib/modules directory",
-                        ENOENT);
+    std::vector<std::string> classes = shipped_module_classes(spec.kernel);
+    if (!modules.empty() && kernel.modules_dir.empty())
+        throw Error(spec.kernel.pos.str() + ": kernel.modules: the kernel " + kernel_what +
+                        " has no lib/modules directory",
+                    ENOENT);
+    if (!kernel.modules_dir.empty() && (!modules.empty() || !classes.empty())) {
         ModuleTree mods(kernel.modules_dir);
+        std::set<std::string> shipped;
+        std::vector<std::string> shipped_order;  // dependencies first
+        auto ship = [&](const std::string& m) {
+            if (!shipped.insert(m).second) return;
+            std::string rel = *mods.file_of(m);
+            tree.add_host_file("lib/modules/" + kernel.version + "/" + rel, fs::join(mods.dir(), rel), 0644);
+            shipped_order.push_back(m);
+        };
         std::vector<std::string> requested;
         std::map<std::string, std::string> params;
         for (const auto& m : modules) {
@@ -450,9 +461,8 @@ BuildResult build_image(const BuildOptions& opts) {
             return resolve_modules(requested, mods.facts());
         });
         for (const auto& m : plan.load_order) {
-            std::string rel = *mods.file_of(m);
-            tree.add_host_file("lib/modules/" + kernel.version + "/" + rel, fs::join(mods.dir(), rel), 0644);
-            module_files.emplace_back(rel, params.count(m) ? params[m] : "");
+            ship(m);
+            module_files.emplace_back(*mods.file_of(m), params.count(m) ? params[m] : "");
         }
         for (const auto& b : plan.builtin)
             if (params.count(b))
@@ -460,6 +470,17 @@ BuildResult build_image(const BuildOptions& opts) {
                           "line as {}.<param>=<value>", b, b);
         r.modules = plan.load_order;
         r.builtin_modules = plan.builtin;
+        // Coldplug: the classes' modules and their dependencies, loaded by PID 1
+        // only when a device matches one of their aliases.
+        ModuleLoadPlan by_class = with_context(spec.kernel.pos.str() + ": kernel.modules", [&] {
+            return resolve_modules(modules_of_classes(mods, classes), mods.facts());
+        });
+        for (const auto& m : by_class.load_order)
+            if (!shipped.count(m)) r.coldplug_modules.push_back(m);
+        for (const auto& m : by_class.load_order) ship(m);
+        std::string dir = "lib/modules/" + kernel.version + "/";
+        tree.add_bytes(dir + "modules.alias", modules_alias_text(mods, shipped_order), 0644);
+        tree.add_bytes(dir + "modules.dep", modules_dep_text(mods, shipped_order), 0644);
     }
     tree.add_directory("etc/berth", 0755);
     tree.add_bytes("etc/berth/modules", modules_list_text(kernel.version, module_files, r.builtin_modules), 0644);
@@ -563,6 +584,8 @@ void print_summary(const BuildResult& r) {
             std::printf("  built into the kernel: %s\n", b.c_str());
         }
     }
+    if (!r.coldplug_modules.empty())
+        std::printf("  modules shipped for the devices found at boot (modules: auto): %zu\n", r.coldplug_modules.size());
     std::printf("built in %.2f s\n", r.seconds);
 }
 

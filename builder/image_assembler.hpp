@@ -37,6 +37,9 @@ struct BuildResult {
     std::size_t initrd_entries = 0;
     std::vector<std::string> modules;     // load order
     std::vector<std::string> builtin_modules;
+    // `modules: auto`: the classes' modules shipped (with their dependencies),
+    // loaded by PID 1 when a device matches one of their aliases.
+    std::vector<std::string> coldplug_modules;
     struct Part { std::string what; std::uint64_t bytes; std::size_t files; };
     std::vector<OutputFile> files;        // everything written, for the summary
     std::vector<Part> parts;              // for the size summary

@@ -128,6 +128,13 @@ std::vector<std::string> modinfo_depends(const std::vector<std::string>& modinfo
     return out;
 }
 
+std::vector<std::string> modinfo_aliases(const std::vector<std::string>& modinfo) {
+    std::vector<std::string> out;
+    for (const auto& kv : modinfo)
+        if (kv.rfind("alias=", 0) == 0 && kv.size() > 6) out.push_back(kv.substr(6));
+    return out;
+}
+
 ModuleLoadPlan resolve_modules(const std::vector<std::string>& requested, const ModuleFacts& facts) {
     ModuleLoadPlan plan;
     enum class State { visiting, done };
@@ -210,14 +217,35 @@ bool ModuleTree::is_builtin(const std::string& name) const {
     return builtin_.count(normalise_module_name(name)) != 0;
 }
 
-std::vector<std::string> ModuleTree::depends(const std::string& name) const {
-    auto c = deps_cache_.find(name);
-    if (c != deps_cache_.end()) return c->second;
+const std::vector<std::string>& ModuleTree::modinfo(const std::string& name) const {
+    auto c = modinfo_cache_.find(name);
+    if (c != modinfo_cache_.end()) return c->second;
     auto rel = file_of(name);
     if (!rel) throw Error("unknown kernel module '" + name + "'", ENOENT);
-    auto deps = modinfo_depends(read_modinfo(fs::join(dir_, *rel)));
-    deps_cache_[name] = deps;
-    return deps;
+    return modinfo_cache_[name] = read_modinfo(fs::join(dir_, *rel));
+}
+
+std::vector<std::string> ModuleTree::depends(const std::string& name) const {
+    return modinfo_depends(modinfo(name));
+}
+
+std::vector<std::string> ModuleTree::aliases(const std::string& name) const {
+    return modinfo_aliases(modinfo(name));
+}
+
+std::vector<std::string> ModuleTree::names_under(const std::string& rel_prefix) const {
+    std::vector<std::string> out;
+    for (const auto& [n, rel] : files_)
+        if (rel.rfind(rel_prefix, 0) == 0 && (rel_prefix.back() == '/' || rel.size() == rel_prefix.size() ||
+                                             rel[rel_prefix.size()] == '.'))
+            out.push_back(n);
+    return out;
+}
+
+std::vector<std::string> ModuleTree::all_module_names() const {
+    std::vector<std::string> out;
+    for (const auto& [n, rel] : files_) out.push_back(n);
+    return out;
 }
 
 ModuleFacts ModuleTree::facts() const {

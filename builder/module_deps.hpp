@@ -20,6 +20,8 @@ std::vector<std::string> read_modinfo(const std::string& ko_path);
 std::vector<std::string> parse_modinfo_section(const std::string& blob);
 // Module names from the `depends=` entries ("" and duplicates dropped, normalised).
 std::vector<std::string> modinfo_depends(const std::vector<std::string>& modinfo);
+// The device patterns of its `alias=` entries ("pci:v00001AF4d00001000sv*..."), in order.
+std::vector<std::string> modinfo_aliases(const std::vector<std::string>& modinfo);
 
 struct ModuleLoadPlan {
     std::vector<std::string> load_order;  // normalised names, dependencies first
@@ -47,13 +49,19 @@ public:
     std::optional<std::string> file_of(const std::string& name) const;
     bool is_builtin(const std::string& name) const;
     std::vector<std::string> depends(const std::string& name) const;  // cached modinfo
+    std::vector<std::string> aliases(const std::string& name) const;  // cached modinfo
+    // Names of the modules whose file lies below `rel_prefix` ("kernel/drivers/nvme/")
+    // or is that file ("kernel/drivers/net/virtio_net.ko"); sorted.
+    std::vector<std::string> names_under(const std::string& rel_prefix) const;
+    std::vector<std::string> all_module_names() const;
     ModuleFacts facts() const;
 
 private:
     std::string dir_;
     std::map<std::string, std::string> files_;
     std::set<std::string> builtin_;
-    mutable std::map<std::string, std::vector<std::string>> deps_cache_;
+    const std::vector<std::string>& modinfo(const std::string& name) const;
+    mutable std::map<std::string, std::vector<std::string>> modinfo_cache_;
 };
 
 }  // namespace berth::builder

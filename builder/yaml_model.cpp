@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "builder/container_keys.hpp"
+#include "builder/module_classes.hpp"
 #include "builder/suggest.hpp"
 #include "builder/yaml_json.hpp"
 #include "builder/yaml_syntax_hint.hpp"
@@ -348,7 +349,30 @@ public:
             {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
             {"modules", [&](const YAML::Node& v, const std::string& p) {
                  if (v.IsNull()) return;
-                 if (!v.IsSequence()) expected(v, p, "a list of module names");
+                 if (v.IsScalar()) {
+                     std::string s = str(v, p);
+                     if (s == "auto") k.module_classes = default_module_classes();
+                     else if (s == "all") k.module_classes = std::vector<std::string>{"all"};
+                     else expected(v, p, "`auto`, `all`, {classes: [...]} or a list of module names");
+                     return;
+                 }
+                 if (v.IsMap()) {
+                     std::vector<std::string> classes;
+                     walk_map(v, p, {{"classes", [&](const YAML::Node& c, const std::string& cp) {
+                                          if (!c.IsSequence()) expected(c, cp, "a list of hardware class names");
+                                          for (std::size_t i = 0; i < c.size(); ++i) {
+                                              std::string ip = index_path(cp, i);
+                                              std::string name = str(c[i], ip);
+                                              if (!is_module_class(name)) expected(c[i], ip, "one of " + module_class_names());
+                                              classes.push_back(name);
+                                          }
+                                      }}},
+                              {});
+                     k.module_classes = classes;
+                     return;
+                 }
+                 if (!v.IsSequence()) expected(v, p, "`auto`, `all`, {classes: [...]} or a list of module names");
+                 k.modules_listed = true;
                  for (std::size_t i = 0; i < v.size(); ++i) {
                      std::string ip = index_path(p, i);
                      std::string s = fs::trim(str(v[i], ip));
@@ -715,6 +739,8 @@ void merge_kernel(KernelSpec& into, const KernelSpec& from) {
     }
     if (!from.cmdline.empty()) into.cmdline = from.cmdline;
     into.modules.insert(into.modules.end(), from.modules.begin(), from.modules.end());
+    if (from.module_classes) into.module_classes = from.module_classes;
+    into.modules_listed |= from.modules_listed;
     into.pos = from.pos;
 }
 
@@ -724,6 +750,11 @@ void record(std::vector<YamlError>* problems, const YamlError& e) {
 }
 
 }  // namespace
+
+std::vector<std::string> shipped_module_classes(const KernelSpec& k) {
+    if (k.module_classes) return *k.module_classes;
+    return k.modules_listed ? std::vector<std::string>{} : default_module_classes();
+}
 
 std::string volume_path(const VolumeSpec& v) {
     // A read-write volume lives under /var, which PID 1 copies into a tmpfs at

@@ -145,9 +145,19 @@ struct KernelSpec {
     std::vector<ImageKey> image_keys;
     SourcePos image_pos;
     std::string cmdline;
-    std::vector<ModuleRequest> modules;
+    std::vector<ModuleRequest> modules;  // a `modules:` list: loaded at every boot
+    // `modules: auto` (every class), `all`, or `modules: {classes: [...]}`: the
+    // modules of these hardware classes are shipped and PID 1 loads those the
+    // machine's devices match. nullopt when not written; with no list either,
+    // the image behaves as `auto`.
+    std::optional<std::vector<std::string>> module_classes;
+    bool modules_listed = false;  // a `modules:` list was written
     SourcePos pos;
 };
+
+// The hardware classes whose modules an image ships (see module_classes.hpp):
+// the written ones, else every class when no `modules:` list was written.
+std::vector<std::string> shipped_module_classes(const KernelSpec& k);
 
 // An `init:` entry: an image whose layers are unpacked into the root, in order.
 struct InitImage {

@@ -45,6 +45,8 @@ int RealSysOps::symlink(const std::string& target, const std::string& link) {
     return -errno;
 }
 
+int RealSysOps::unlink(const std::string& path) { return ::unlink(path.c_str()) == 0 ? 0 : -errno; }
+
 long RealSysOps::fs_type(const std::string& path) {
     struct statfs st {};
     if (::statfs(path.c_str(), &st) < 0) return -errno;

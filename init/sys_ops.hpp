@@ -23,6 +23,7 @@ public:
     virtual int umount(const std::string& target, int flags) = 0;
     virtual int mkdir(const std::string& path, mode_t mode) = 0;
     virtual int symlink(const std::string& target, const std::string& link) = 0;
+    virtual int unlink(const std::string& path) = 0;
     // f_type of statfs(path), or -errno.
     virtual long fs_type(const std::string& path) = 0;
 
@@ -83,6 +84,7 @@ public:
     int umount(const std::string& target, int flags) override;
     int mkdir(const std::string& path, mode_t mode) override;
     int symlink(const std::string& target, const std::string& link) override;
+    int unlink(const std::string& path) override;
     long fs_type(const std::string& path) override;
     int kill(pid_t pid, int sig) override;
     int reap_one(pid_t& pid, int& code, int& status) override;

@@ -197,6 +197,7 @@ def main():
     mark = mark_run()
     s = Suite()
     import builder_tests
+    import device_tests
     import supervisor_tests
     import example_tests
     import lsm_tests
@@ -209,7 +210,7 @@ def main():
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
              linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,
              linuxkit_tests.linuxkit_getty_boot,
-             linuxkit_keys_tests.linuxkit_keys_boot, linuxkit_network_tests.linuxkit_network_boot) + \
+             linuxkit_keys_tests.linuxkit_keys_boot, linuxkit_network_tests.linuxkit_network_boot, device_tests.devices_boot) + \
         supervisor_tests.boots(build, expect_boot) + runtime_tests.boots(build, expect_boot)
     if args.arch != "amd64":
         import arch_tests

@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+
+#include <filesystem>
 #include <algorithm>
 #include <map>
 
@@ -124,6 +126,41 @@ TEST_CASE("assembler: output names and the image layout", "[builder][assembler]"
     BuildResult r2 = build_image(o2);
     CHECK(r2.initrd_path == f.tmp / "out/again-initrd.img");
     CHECK(fs::read_file(r.initrd_path) == fs::read_file(r2.initrd_path));
+}
+
+TEST_CASE("assembler: without a module list the classes' modules ship with their alias index", "[builder][assembler][modules]") {
+    Fixture f;
+    std::string mods = f.tmp / "kernel/lib/modules/6.1.0-test";
+    fs::mkdir_p(mods + "/kernel/drivers/net");
+    test::write_fake_module(mods + "/kernel/drivers/net/virtio_net.ko",
+                            {"alias=virtio:d00000001v*", "depends=virtio,virtio_ring"});
+    std::filesystem::remove(mods + "/kernel/drivers/virtio/virtio_net.ko");
+    test::write_fake_module(mods + "/kernel/drivers/virtio/virtio_pci.ko", {"alias=pci:v00001AF4d*sv*sd*bc*sc*i*", "depends=virtio"});
+    fs::mkdir_p(mods + "/kernel/sound");
+    test::write_fake_module(mods + "/kernel/sound/snd.ko", {"alias=pci:v*d*sv*sd*bc04sc01i*", "depends="});
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\nservices:\n  - name: web\n    image: busybox\n    command: [httpd]\n");
+    BuildResult r = build_image(f.options());
+    CHECK(r.modules.empty());  // nothing is loaded from a list
+    CHECK(r.coldplug_modules == std::vector<std::string>{"unused", "virtio_ring", "virtio", "virtio_net", "virtio_pci"});
+    auto files = read_initrd(r.initrd_path);
+    CHECK(files.at("lib/modules/6.1.0-test/modules.alias") ==
+          "# Aliases extracted from modules themselves.\n"
+          "alias virtio:d00000001v* virtio_net\n"
+          "alias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n");
+    CHECK_THAT(files.at("lib/modules/6.1.0-test/modules.dep"),
+               Contains("kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio.ko "
+                        "kernel/drivers/virtio/virtio_ring.ko\n"));
+    CHECK(files.count("lib/modules/6.1.0-test/kernel/sound/snd.ko") == 0);  // no class of the default set
+
+    // `modules: all` ships every module; an explicit list alone, only its own.
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n  modules: all\n");
+    files = read_initrd(build_image(f.options()).initrd_path);
+    CHECK(files.count("lib/modules/6.1.0-test/kernel/sound/snd.ko") == 1);
+    CHECK_THAT(files.at("lib/modules/6.1.0-test/modules.alias"), Contains("alias pci:v*d*sv*sd*bc04sc01i* snd\n"));
+    fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n  modules: [virtio_ring]\n");
+    files = read_initrd(build_image(f.options()).initrd_path);
+    CHECK(files.count("lib/modules/6.1.0-test/kernel/drivers/virtio/virtio_pci.ko") == 0);
+    CHECK(files.at("lib/modules/6.1.0-test/modules.dep") == "kernel/drivers/virtio/virtio_ring.ko:\n");
 }
 
 TEST_CASE("assembler: kernel+squashfs writes a small boot initrd and a deterministic squashfs", "[builder][assembler][squashfs]") {

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "builder/module_classes.hpp"
 #include "builder/module_deps.hpp"
 #include "common/fs.hpp"
 #include "test_util.hpp"
@@ -99,4 +100,47 @@ TEST_CASE("modules: a module tree reads .modinfo from the .ko files", "[builder]
     CHECK(p.load_order == std::vector<std::string>{"virtio_ring", "virtio", "virtio_rng"});
     CHECK(p.builtin == std::vector<std::string>{"rng_core"});
     CHECK_THROWS_WITH(resolve_modules({"e1000"}, t.facts()), Contains("unknown kernel module 'e1000'"));
+}
+
+TEST_CASE("modules: classes pick files by directory or name; alias and dep files follow depmod", "[builder][modules]") {
+    test::TempDir tmp;
+    std::string root = tmp / "lib/modules/6.1.0-test";
+    for (const char* d : {"/kernel/drivers/virtio", "/kernel/drivers/net", "/kernel/net/core", "/kernel/drivers/nvme/host",
+                          "/kernel/drivers/net/ethernet/intel/e1000", "/kernel/drivers/net/wireless"})
+        fs::mkdir_p(root + d);
+    test::write_fake_module(root + "/kernel/drivers/virtio/virtio_pci.ko",
+                            {"alias=pci:v00001AF4d*sv*sd*bc*sc*i*", "depends="});
+    test::write_fake_module(root + "/kernel/drivers/net/virtio_net.ko",
+                            {"alias=virtio:d00000001v*", "depends=net_failover"});
+    test::write_fake_module(root + "/kernel/drivers/net/virtio_net_extra.ko", {"depends="});  // not virtio_net
+    test::write_fake_module(root + "/kernel/drivers/net/net_failover.ko", {"depends=failover"});
+    test::write_fake_module(root + "/kernel/net/core/failover.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme.ko",
+                            {"alias=pci:v*d*sv*sd*bc01sc08i02*", "depends=nvme_core"});
+    test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme-core.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/nvme/host/nvme-rdma.ko", {"depends=nvme_core"});  // no device
+    test::write_fake_module(root + "/kernel/drivers/net/ethernet/intel/e1000/e1000.ko",
+                            {"alias=pci:v00008086d0000100Esv*sd*bc*sc*i*", "alias=bad alias", "depends="});
+    test::write_fake_module(root + "/kernel/drivers/net/wireless/mac80211_hwsim.ko", {"depends="});
+    ModuleTree t(root);
+
+    CHECK(modules_of_classes(t, {"virtio"}) == std::vector<std::string>{"virtio_net", "virtio_pci"});
+    CHECK(modules_of_classes(t, {"nvme", "nic"}) == std::vector<std::string>{"e1000", "nvme", "nvme_core"});
+    CHECK(modules_of_classes(t, {"all"}).size() == 10);
+    CHECK_THROWS_WITH(modules_of_classes(t, {"wifi"}), Contains("unknown module class 'wifi'"));
+    CHECK(is_module_class("usb-storage"));
+    CHECK_FALSE(is_module_class("virtio_net"));
+
+    ModuleLoadPlan p = resolve_modules(modules_of_classes(t, default_module_classes()), t.facts());
+    CHECK(modules_alias_text(t, p.load_order) ==
+          "# Aliases extracted from modules themselves.\n"
+          "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n"
+          "alias pci:v*d*sv*sd*bc01sc08i02* nvme\n"
+          "alias virtio:d00000001v* virtio_net\n"
+          "alias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n");
+    std::string dep = modules_dep_text(t, p.load_order);
+    CHECK_THAT(dep, Contains("kernel/drivers/net/virtio_net.ko: kernel/drivers/net/net_failover.ko "
+                             "kernel/net/core/failover.ko\n"));
+    CHECK_THAT(dep, Contains("kernel/net/core/failover.ko:\n"));
+    CHECK_THAT(dep, Contains("kernel/drivers/nvme/host/nvme.ko: kernel/drivers/nvme/host/nvme-core.ko\n"));
 }

@@ -191,3 +191,21 @@ TEST_CASE("yaml: required keys, names and paths are checked", "[builder][yaml]")
 TEST_CASE("yaml: syntax errors carry a position", "[builder][yaml]") {
     CHECK_THROWS_WITH(parse("kernel:\n  package: [a\n"), Contains("test.yml:") && Contains("YAML syntax error"));
 }
+
+TEST_CASE("yaml: kernel.modules is auto, all, a class list or a module list", "[builder][yaml][modules]") {
+    auto classes = [](const std::string& modules) {
+        return shipped_module_classes(parse(std::string(kMinimal) + modules).kernel);
+    };
+    std::vector<std::string> every = {"virtio", "nic", "nvme", "ahci", "scsi", "usb-storage"};
+    CHECK(classes("") == every);  // no list: auto
+    CHECK(classes("  modules: auto\n") == every);
+    CHECK(classes("  modules: all\n") == std::vector<std::string>{"all"});
+    CHECK(classes("  modules:\n    classes: [virtio, nvme]\n") == std::vector<std::string>{"virtio", "nvme"});
+    CHECK(classes("  modules: [virtio_net]\n").empty());  // an explicit list alone: only it
+    ImageSpec s = parse(std::string(kMinimal) + "  modules: [virtio_net]\n");
+    CHECK(s.kernel.modules_listed);
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules: some\n"), Contains("`auto`, `all`"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules:\n    classes: [wifi]\n"),
+                      Contains("one of virtio, nic, nvme, ahci, scsi, usb-storage, all"));
+    CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules:\n    clases: [virtio]\n"), Contains("classes"));
+}

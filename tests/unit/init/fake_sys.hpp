@@ -62,6 +62,7 @@ struct FakeSys : berth::init::SysOps {
     }
     std::map<std::string, int> mkdir_errors;    // path -> -errno
     std::map<std::string, int> symlink_errors;  // link -> -errno
+    std::map<std::string, std::string> symlinks;  // link -> target
     int mkdir(const std::string& path, mode_t) override {
         calls.push_back("mkdir " + path);
         auto it = mkdir_errors.find(path);
@@ -69,9 +70,12 @@ struct FakeSys : berth::init::SysOps {
     }
     int symlink(const std::string& target, const std::string& link) override {
         calls.push_back("symlink " + target + " " + link);
-        auto it = symlink_errors.find(link);
-        return it == symlink_errors.end() ? 0 : it->second;
+        if (auto it = symlink_errors.find(link); it != symlink_errors.end()) return it->second;
+        if (symlinks.count(link)) return 0;  // EEXIST, as the real one reports it
+        symlinks[link] = target;
+        return 0;
     }
+    int unlink(const std::string& path) override { return symlinks.erase(path) ? 0 : -ENOENT; }
     long fs_type(const std::string& path) override {
         auto it = types.find(path);
         return it == types.end() ? 0 : it->second;

@@ -1,0 +1,77 @@
+#include "init/devices.hpp"
+
+#include <sys/epoll.h>
+
+#include "common/log.hpp"
+
+namespace berth::init {
+
+// Events per wake-up: the loop turns between batches (level-triggered, the rest
+// waits in the socket buffer).
+constexpr int kEventsPerWakeup = 32;
+
+void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats) {
+    if (ev.action == "add" && modules) {
+        std::string alias = ev.get("MODALIAS");
+        if (!alias.empty()) modules->load_for(alias, stats);
+    }
+    if (ev.get("SUBSYSTEM") != "block") return;
+    std::string name = ev.get("DEVNAME");
+    if (name.rfind("/dev/", 0) == 0) name = name.substr(5);
+    if (name.empty()) name = ev.devpath.substr(ev.devpath.rfind('/') + 1);
+    if (ev.action == "add") disks.added(name);
+    else if (ev.action == "remove") disks.removed(name);
+    else if (ev.action == "change") disks.changed(name);
+}
+
+Devices::Devices(SysOps& sys, supervisor::EventLoop& loop) : loop_(loop), disks_(sys) {
+    // Each step on its own: a failure (even std::bad_alloc) costs that step only,
+    // never the boot (this runs inside PID 1's setup, whose failure is an emergency).
+    try {
+        socket_ = std::make_unique<UeventSocket>();
+    } catch (const std::exception& e) {
+        log::error("{}; devices added later get no modules or disk links", e.what());
+    }
+    try {
+        std::int64_t t0 = sys.now_ms();
+        if (auto m = DeviceModules::open(sys)) modules_.emplace(std::move(*m));
+        if (modules_) {
+            stats_ = modules_->coldplug();
+            log::info("coldplug: {} devices, {} modules loaded ({} failed) of {} known, {} passes, {} ms",
+                      stats_.devices, stats_.modules_loaded, stats_.modules_failed, modules_->index().module_count(),
+                      stats_.passes, sys.now_ms() - t0);
+        } else {
+            log::info("coldplug: the image has no modules.alias for this kernel");
+        }
+    } catch (const std::exception& e) {
+        log::error("coldplug: {}", e.what());
+    }
+    try {
+        disks_.scan();
+    } catch (const std::exception& e) {
+        log::error("/dev/disk links: {}", e.what());
+    }
+    if (!socket_) return;
+    try {
+        loop_.watch(socket_->fd(), EPOLLIN, [this](std::uint32_t) {
+            socket_->drain(kEventsPerWakeup, [this](const Uevent& ev) {
+                try {
+                    handle(ev);
+                } catch (const std::exception& e) {
+                    log::error("device event {} {}: {}", ev.action, ev.devpath, e.what());
+                }
+            });
+        });
+    } catch (const std::exception& e) {
+        log::error("{}; devices added later get no modules or disk links", e.what());
+        socket_.reset();
+    }
+}
+
+Devices::~Devices() {
+    if (socket_) loop_.unwatch(socket_->fd());
+}
+
+void Devices::handle(const Uevent& ev) { handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_); }
+
+}  // namespace berth::init

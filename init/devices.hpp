@@ -1,0 +1,37 @@
+// PID 1's device handling, one object: the uevent socket opened first (no event
+// between the scan and the loop is lost), then coldplug (modules for the devices
+// present) and the /dev/disk links; afterwards each kernel event is handled from
+// the event loop, a bounded batch per wake-up.
+#pragma once
+#include <memory>
+#include <optional>
+
+#include "init/coldplug.hpp"
+#include "init/disk_links.hpp"
+#include "init/sys_ops.hpp"
+#include "init/uevent.hpp"
+#include "supervisor/event_loop.hpp"
+
+namespace berth::init {
+
+class Devices {
+public:
+    // Never throws: without a uevent socket or module index the rest still runs.
+    Devices(SysOps& sys, supervisor::EventLoop& loop);
+    ~Devices();
+    // What one event changes (exposed for tests).
+    void handle(const Uevent& ev);
+    const ColdplugStats& stats() const { return stats_; }
+
+private:
+    supervisor::EventLoop& loop_;
+    std::optional<DeviceModules> modules_;
+    DiskLinks disks_;
+    std::unique_ptr<UeventSocket> socket_;
+    ColdplugStats stats_;
+};
+
+// For tests: the same, with no socket and no loop.
+void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats);
+
+}  // namespace berth::init

@@ -1,0 +1,123 @@
+"""Devices without a module list (kernel `modules: auto`): PID 1 loads the modules
+of the devices present at boot (coldplug) and of the ones plugged in while it runs
+(the kernel's uevents), and keeps /dev/disk/by-id, by-uuid and by-label current.
+One boot: a virtio disk at boot, then a virtio-blk disk with a serial, a virtio-net
+NIC and a virtio balloon added through the QEMU monitor, and the disk removed.
+A second, short boot of the same file with an explicit module list gives the
+boot-time figure to compare."""
+import os
+import re
+import stat
+import subprocess
+
+from harness import BootFailure, Vm
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BOOT_UUID = "5b0f3c1e-2a4d-4b6f-8e9a-0c1d2e3f4a5b"
+HOT_UUID = "9e8d7c6b-5a49-4837-a625-140312f0e1d2"
+LISTED = "  modules: [virtio_pci, virtio_net, virtio_blk, virtio_rng]\n"
+BOOT_RE = r"boot complete in (\d+) ms"
+
+
+def _ext4(path, uuid, label):
+    with open(path, "wb") as f:
+        f.truncate(16 << 20)
+    env = dict(os.environ, PATH=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    r = subprocess.run(["mkfs.ext4", "-q", "-F", "-U", uuid, "-L", label, path], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"mkfs.ext4 failed: {r.stdout}")
+
+
+def _build(args, yml, name, work):
+    cmd = [args.berth, "build", "-o", work, "--name", name, "--images", args.images, "--arch", args.arch]
+    if args.init:
+        cmd += ["--init", args.init]
+    r = subprocess.run(cmd + [yml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    return os.path.join(work, name), r.stdout
+
+
+def devices_boot(args, s):
+    if args.arch != "amd64":
+        s.skip("device coldplug and hotplug", "the hot-plug slots are q35's PCIe root ports (amd64)")
+        return
+    work = os.path.join(args.out, "devices")
+    os.makedirs(work, exist_ok=True)
+    src = os.path.join(HERE, "images", "devices.yml")
+    text = open(src).read()
+    listed_yml = os.path.join(work, "devices-listed.yml")
+    with open(listed_yml, "w") as f:
+        f.write(text.replace("  # no modules: list", LISTED + "  #", 1))
+    auto, auto_out = _build(args, src, "devices", work)
+    listed, _ = _build(args, listed_yml, "devices-listed", work)
+    shipped = re.search(r"modules shipped for the devices found at boot \(modules: auto\): (\d+)", auto_out)
+    s.check("`modules: auto` ships the classes' modules and their index",
+            lambda: (shipped or (_ for _ in ()).throw(AssertionError(auto_out)),
+                     print(f"# figure: modules shipped by `auto`: {shipped.group(1)}, initrd "
+                           f"{os.path.getsize(auto + '-initrd.img') >> 10} KiB vs "
+                           f"{os.path.getsize(listed + '-initrd.img') >> 10} KiB with the list", flush=True)))
+    boot_disk, hot_disk = os.path.join(work, "boot.img"), os.path.join(work, "hot.img")
+    _ext4(boot_disk, BOOT_UUID, "bootdata")
+    _ext4(hot_disk, HOT_UUID, "hotdata")
+    # q35 hot-plugs into PCIe root ports only: a QEMU wrapper adds three.
+    wrapper = os.path.join(work, "qemu-with-ports")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nexec qemu-system-x86_64 \"$@\" -device pcie-root-port,id=hp1,chassis=11 "
+                "-device pcie-root-port,id=hp2,chassis=12 -device pcie-root-port,id=hp3,chassis=13\n")
+    os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
+    disk = ["--disk", boot_disk, "--accel", "tcg"]
+
+    vm = Vm(args.berth, auto, os.path.join(args.out, "devices.console"), timeout=args.boot_timeout,
+            extra=disk + ["--qemu", wrapper])
+    auto_ms = None
+    try:
+        def coldplug():
+            m = vm.expect(r"coldplug: (\d+) devices, (\d+) modules loaded \((\d+) failed\) of (\d+) known.*?(\d+) ms",
+                          args.boot_timeout)
+            assert int(m.group(3)) == 0, m.group(0)
+            print(f"# figure: {m.group(0)}", flush=True)
+            for mod in ("virtio_pci", "virtio_net", "virtio_blk"):
+                vm.expect(rf"loaded module {mod} for ", 5)
+        s.check("coldplug loads virtio-pci, -net and -blk for the devices present", coldplug)
+
+        def booted():
+            nonlocal auto_ms
+            auto_ms = int(vm.expect(BOOT_RE, args.boot_timeout).group(1))
+        s.check("the boot completes", booted)
+        def modules_loaded():
+            m = vm.expect(r"devices: modules (.*)", 30)
+            print(f"# figure: modules loaded at boot: {m.group(1).strip()}", flush=True)
+        s.check("the service sees the modules loaded", modules_loaded)
+        s.check("the service sees eth0 and the boot disk's by-uuid and by-label links",
+                lambda: (vm.expect(r"devices: net .*eth0", 30),
+                         vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
+        vm.monitor(f"drive_add 0 if=none,id=hotd,file={hot_disk},format=raw")
+        vm.monitor("device_add virtio-blk-pci,drive=hotd,id=hotdisk,serial=hotdisk1,bus=hp1")
+        s.check("a hot-added virtio-blk disk gets its by-id link (virtio-SERIAL)",
+                lambda: vm.expect(r"devices: hot by-id -> \.\./\.\./vdb", 60))
+        s.check("... and by-label / by-uuid from its ext4 superblock",
+                lambda: vm.expect(rf"devices: hot by-label -> \.\./\.\./vdb by-uuid .*{HOT_UUID}", 30))
+        vm.monitor("netdev_add user,id=hotnet")
+        vm.monitor("device_add virtio-net-pci,netdev=hotnet,id=hotnic,bus=hp2")
+        s.check("a hot-added virtio-net NIC appears as eth1", lambda: vm.expect(r"devices: hot nic .*eth1", 60))
+        vm.monitor("device_add virtio-balloon-pci,id=hotballoon,bus=hp3")
+        s.check("a device whose module is not loaded yet gets it from its uevent (virtio_balloon)",
+                lambda: vm.expect(r"loaded module virtio_balloon for virtio:", 60))
+        vm.monitor("device_del hotdisk")
+        s.check("device_del removes the disk's links", lambda: vm.expect(r"devices: hot by-id gone", 60))
+    finally:
+        vm.close()
+
+    # The same image with the explicit list, same disk and devices at boot.
+    vm = Vm(args.berth, listed, os.path.join(args.out, "devices-listed.console"), timeout=args.boot_timeout,
+            extra=disk)
+    try:
+        def compare():
+            listed_ms = int(vm.expect(BOOT_RE, args.boot_timeout).group(1))
+            print(f"# figure: boot complete in {auto_ms} ms with coldplug (modules: auto), "
+                  f"{listed_ms} ms with the explicit module list", flush=True)
+        s.check("the same file with an explicit module list boots (boot-time figure)", compare)
+    finally:
+        vm.close()
