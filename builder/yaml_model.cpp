@@ -42,7 +42,9 @@ std::vector<const ContainerSpec*> ImageSpec::containers() const {
 }
 
 const std::vector<std::string>& output_formats() {
-    static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios"};
+    static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios",
+                                               "raw-bios",      "raw-efi",         "qcow2-bios", "qcow2-efi",
+                                               "vhd",           "gcp",             "aws",        "iso-efi"};
     return f;
 }
 
