@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/disk_image.hpp"
 #include "builder/arch.hpp"
 #include "builder/init_images.hpp"
 #include "builder/initrd_writer.hpp"
@@ -419,6 +420,10 @@ BuildResult build_image(const BuildOptions& opts) {
     oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
+    if (spec.data_partition) {
+        oo.data_partition_bytes = spec.data_partition->bytes;
+        oo.data_partition_label = spec.data_partition->label;
+    }
     Tree boot;
     if (std::find(formats.begin(), formats.end(), "kernel+squashfs") != formats.end()) {
         boot = squashfs_boot_tree(opts, kernel);
@@ -431,8 +436,8 @@ BuildResult build_image(const BuildOptions& opts) {
                 prepend_ucode(kernel.ucode, file.path);
                 file.bytes += fs::read_file(kernel.ucode).size();
             }
-            if (!kernel.ucode.empty() && f == "iso-bios")
-                log::warn("{}: kernel.ucode is not added to the iso-bios image", spec.kernel.pos.str());
+            if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f)))
+                log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
             r.files.push_back(std::move(file));
         }
     }
