@@ -314,6 +314,7 @@ std::vector<OutputFile> write_disk_output(const std::string& format, const Tree&
     Esp esp = make_esp(format, tree, o, stage.path);
     if (format == "iso-efi") {
         make_iso_efi(esp, o, out, stage.path);
+        set_mtime(out, o.mtime);
         return {{"iso", out, file_size(out), esp.initrd_raw_bytes}};
     }
     std::string raw = stage.path + "/disk.raw";
@@ -329,8 +330,9 @@ std::vector<OutputFile> write_disk_output(const std::string& format, const Tree&
         throw_errno("rename `" + raw + "` to `" + out + "`");
     }
     set_mtime(out, o.mtime);
-    // the disk's own size, when the file is a conversion of it
-    return {{"disk", out, file_size(out), format == "raw-bios" || format == "raw-efi" || format == "aws" ? 0 : raw_bytes}};
+    // the disk's own size, when the file is a compressed form of it
+    bool compressed = format == "gcp" || format == "qcow2-bios" || format == "qcow2-efi";
+    return {{"disk", out, file_size(out), compressed ? raw_bytes : 0}};
 }
 
 }  // namespace berth::builder
