@@ -235,7 +235,7 @@ void make_gcp(const std::string& raw, const std::string& out, const OutputOption
     if (::rename(raw.c_str(), (dir + "/disk.raw").c_str()) < 0) throw_errno("rename `" + raw + "`");
     std::string tar = stage + "/disk.tar";
     tool("gcp",
-         {"tar", "--format=oldgnu", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@" + std::to_string(o.mtime),
+         {"tar", "--format=oldgnu", "--owner=0", "--group=0", "--numeric-owner", "--mode=0644", "--mtime=@" + std::to_string(o.mtime),
           "-C", dir, "-cf", tar, "disk.raw"},
          "tar");
     // -n: no name and no time in the gzip header
