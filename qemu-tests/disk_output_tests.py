@@ -1,7 +1,8 @@
 """Disk image outputs: one small image built once in every disk format (twice, for
 byte-for-byte reproducibility), booted by `berth run qemu` through its firmware
-(SeaBIOS or OVMF) to "boot complete", its page fetched and its data partition
-found by name.
+(SeaBIOS or OVMF) to "boot complete", its page fetched and its blank data partition
+found by its GPT name, formatted and mounted by an onboot container (the examples'
+disk image).
 
 raw-bios, raw-efi and aws are the same bytes, and so are gcp's disk.raw; qcow2-bios
 and qcow2-efi are one file too (the disk boots both ways); `qemu-img compare` shows
@@ -19,6 +20,8 @@ import time
 
 from harness import BootFailure, Vm, free_port, http_get
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 DISK_YML = """\
 kernel:
   package: linux-image-cloud-amd64
@@ -33,12 +36,17 @@ onboot:
     net: host
     capabilities: [CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE]
     command: ["udhcpc", "-i", "eth0", "-q", "-n", "-f", "-t", "10", "-s", "/usr/share/udhcpc/default.script"]
-  - name: find-data
-    image: busybox
+  # The data partition, found by its GPT name, formatted when blank (first boot) and
+  # mounted by the examples' disk image.
+  - name: data
+    image: disk
+    capabilities: [CAP_SYS_ADMIN]
+    seccomp: unconfined
+    binds: ["/dev:/dev"]
     command:
       - sh
       - -c
-      - 'for d in /sys/class/block/*; do grep -qx PARTNAME=berth-data $d/uevent && echo "data partition: ${d##*/}"; done; true'
+      - 'for d in /sys/class/block/*; do grep -qx PARTNAME=berth-data $d/uevent || continue; echo "data partition: ${d##*/}"; exec /sbin/mount-disk /dev/${d##*/} /mnt/data; done; echo "no data partition"'
 services:
   - name: web
     image: busybox
@@ -57,12 +65,12 @@ DEFAULT_BOOTS = ("gcp", "qcow2-efi", "iso-efi")
 MIB = 1 << 20
 
 
-def build(args, out, name, formats):
+def build(args, out, name, formats, extra_images):
     os.makedirs(out, exist_ok=True)
     yml = os.path.join(out, name + ".yml")
     with open(yml, "w") as f:
         f.write(DISK_YML)
-    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images]
+    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, "--images", extra_images]
     for fmt in formats:
         cmd += ["--format", fmt]
     r = subprocess.run(cmd + [yml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -133,8 +141,10 @@ def boot(args, s, prefix, fmt, times):
                                   args.boot_timeout + 60))
         times[fmt] = time.monotonic() - vm.started
         if fmt != "iso-efi":
-            s.check(f"{fmt}: the data partition is found by its GPT name",
-                    lambda: vm.expect(r"data partition: vda2", 10))
+            s.check(f"{fmt}: the blank data partition is found by its GPT name, formatted and mounted",
+                    lambda: (vm.expect(r"data partition: vda2", 10),
+                             vm.expect(r"mount-disk: /dev/vda2 is blank, formatting it as ext4", 10),
+                             vm.expect(r"mount-disk: /dev/vda2 mounted on /mnt/data", 10)))
 
         def page():
             status, body = http_get(f"http://127.0.0.1:{port}/", 30)
@@ -147,7 +157,12 @@ def boot(args, s, prefix, fmt, times):
 def disk_boot(args, s):
     work = os.path.join(args.out, "disk-outputs")
     shutil.rmtree(work, ignore_errors=True)
-    prefix = build(args, os.path.join(work, "a"), "disk", FORMATS)
+    extra = os.path.join(work, "images")
+    r = subprocess.run([os.path.join(ROOT, "examples", "images", "make-disk-image"), os.path.join(extra, "disk")],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"make-disk-image failed:\n{r.stdout}")
+    prefix = build(args, os.path.join(work, "a"), "disk", FORMATS, extra)
     sizes = {}
     s.check("raw-bios, raw-efi, aws and gcp's disk.raw are one GPT disk; qcow2 and vhd hold it",
             lambda: sizes.update(layout_checks(prefix)))
@@ -155,7 +170,7 @@ def disk_boot(args, s):
 
     def reproducible():
         time.sleep(1.1)  # another wall-clock second: nothing may depend on it
-        again = build(args, os.path.join(work, "b"), "disk", FORMATS)
+        again = build(args, os.path.join(work, "b"), "disk", FORMATS, extra)
         differ = [fmt for fmt, (suffix, _) in FORMATS.items() if digest(prefix + suffix) != digest(again + suffix)]
         assert not differ, f"two builds differ in: {differ}"
     s.check("two builds give identical bytes in every disk format", reproducible)
