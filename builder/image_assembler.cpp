@@ -263,6 +263,12 @@ BuildResult build_image(const BuildOptions& opts) {
 
     // Everything that can fail cheaply is checked before the kernel download.
     Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
+    for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats)
+        // Their boot loaders (syslinux, systemd-bootx64.efi) are x86 programs.
+        if (is_disk_format(f) && arch != Arch::amd64)
+            throw Error("output format `" + f + "` is for amd64 only (this build is for " +
+                            std::string(arch_name(arch)) + "); use kernel+initrd or tar",
+                        EINVAL);
     Platform platform;
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);

@@ -206,6 +206,14 @@ TEST_CASE("assembler: the disk image bytes do not depend on the umask or the clo
               fs::read_file(f.tmp / (std::string("out/again") + suffix)));
 }
 
+TEST_CASE("assembler: disk image formats are refused for arm64 builds", "[builder][assembler][disk]") {
+    Fixture f;
+    BuildOptions o = f.options();
+    o.arch = "arm64";
+    o.formats = {"qcow2-efi"};
+    CHECK_THROWS_WITH(build_image(o), Contains("output format `qcow2-efi` is for amd64 only"));
+}
+
 TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     Fixture f;
     BuildOptions o = f.options();
