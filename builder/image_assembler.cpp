@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/disk_image.hpp"
 #include "builder/arch.hpp"
 #include "builder/image_store.hpp"
 #include "builder/init_images.hpp"
@@ -293,6 +294,12 @@ BuildResult build_image(const BuildOptions& opts) {
 
     // Everything that can fail cheaply is checked before the kernel download.
     Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
+    for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats)
+        // Their boot loaders (syslinux, systemd-bootx64.efi) are x86 programs.
+        if (is_disk_format(f) && arch != Arch::amd64)
+            throw Error("output format `" + f + "` is for amd64 only (this build is for " +
+                            std::string(arch_name(arch)) + "); use kernel+initrd or tar",
+                        EINVAL);
     Platform platform;
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
@@ -520,6 +527,10 @@ BuildResult build_image(const BuildOptions& opts) {
     oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
+    if (spec.data_partition) {
+        oo.data_partition_bytes = spec.data_partition->bytes;
+        oo.data_partition_label = spec.data_partition->label;
+    }
     Tree boot;
     if (std::find(formats.begin(), formats.end(), "kernel+squashfs") != formats.end()) {
         boot = squashfs_boot_tree(opts, kernel);
@@ -532,8 +543,8 @@ BuildResult build_image(const BuildOptions& opts) {
                 prepend_ucode(kernel.ucode, file.path);
                 file.bytes += fs::read_file(kernel.ucode).size();
             }
-            if (!kernel.ucode.empty() && f == "iso-bios")
-                log::warn("{}: kernel.ucode is not added to the iso-bios image", spec.kernel.pos.str());
+            if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f)))
+                log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
             r.files.push_back(std::move(file));
         }
     }

@@ -41,7 +41,11 @@ const char* kBuildUsage =
     "      ones); NAME defaults to the first file's name\n"
     "      FMT: kernel+initrd (default: OUTDIR/NAME-kernel, -initrd.img, -cmdline),\n"
     "           kernel+squashfs (OUTDIR/NAME-squashfs.img, -squashfs-initrd.img),\n"
-    "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso)\n"
+    "           tar (OUTDIR/NAME.tar), iso-bios (OUTDIR/NAME.iso),\n"
+    "           disk images that boot under BIOS and UEFI: raw-bios (NAME-bios.img),\n"
+    "           raw-efi (NAME-efi.img), aws (NAME.raw), qcow2-bios (NAME.qcow2),\n"
+    "           qcow2-efi (NAME-efi.qcow2), vhd (NAME.vhd, fixed), gcp (NAME.img.tar.gz),\n"
+    "           iso-efi (NAME-efi.iso)\n"
     "      --pull: images found nowhere are pulled from their registry into the store\n"
     "      --dry-run: check the files only (no images, no kernel), reporting every\n"
     "           error; the same as `berth validate`\n";
@@ -54,10 +58,12 @@ const char* kRunUsage =
     "                 [--disk FILE[,size=SIZE]|file=FILE,size=SIZE]... [--accel auto|kvm|tcg]\n"
     "                 [--data STRING|--data-file FILE] [--timeout SEC]\n"
     "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
-    "                 [--firmware FILE|none]\n"
-    "                 PREFIX|PREFIX-squashfs.img|FILE.iso\n"
+    "                 [--firmware FILE|none] [--uefi]\n"
+    "                 PREFIX|PREFIX-squashfs.img|FILE.iso|DISK\n"
     "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
-    "      root (attached as a read-only disk), or a CD image\n";
+    "      root (attached as a read-only disk), a CD image, or a disk image (DISK:\n"
+    "      PREFIX-bios.img, -efi.img, .raw, .qcow2, -efi.qcow2, .vhd, .img.tar.gz);\n"
+    "      --uefi, FILE-efi.iso and the -efi disks boot through OVMF\n";
 const char* kImageUsage =
     "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
     "  berth image ls [--store DIR]\n"
@@ -246,7 +252,11 @@ int cmd_build(Args& a) {
         else if (opt == "--authfile") o.registry.authfile = a.value(opt);
         else if (opt == "--format" || opt == "-f") {
             std::string f = a.value(opt);
-            if (!is_output_format(f)) throw UsageError("--format: unknown format `" + f + "` (kernel+initrd, kernel+squashfs, tar, iso-bios)");
+            if (!is_output_format(f)) {
+                std::string known;
+                for (const auto& k : output_formats()) known += (known.empty() ? "" : ", ") + k;
+                throw UsageError("--format: unknown format `" + f + "` (" + known + ")");
+            }
             o.formats.push_back(f);
         } else if (opt == "--compress") {
             o.compression = a.value(opt);
@@ -280,19 +290,16 @@ int cmd_run_qemu(Args& a) {
         else if (opt == "--qemu") o.qemu = a.value(opt);
         else if (opt == "--monitor") o.monitor = a.value(opt);
         else if (opt == "--firmware") o.firmware = a.value(opt);
+        else if (opt == "--uefi") {
+            a.no_pending(opt);
+            o.uefi = true;
+        }
         else if (opt == "--disk") o.disks.push_back(parse_disk(a.value(opt)));
         else if (opt == "--arch") o.arch = arch_option(a, opt);
         else throw UsageError("run qemu: unknown option `" + opt + "`");
     }
     if (prefixes.size() != 1) throw UsageError("run qemu: expected exactly one PREFIX (OUTDIR/NAME) or FILE.iso");
-    const std::string& p = prefixes[0];
-    o.prefix = p;
-    const std::string sq = "-squashfs.img";
-    if (p.size() > 4 && p.compare(p.size() - 4, 4, ".iso") == 0) o.iso = p;
-    if (p.size() > sq.size() && p.compare(p.size() - sq.size(), sq.size(), sq) == 0) {
-        o.squashfs = p;
-        o.prefix = p.substr(0, p.size() - sq.size());
-    }
+    set_boot_file(o, prefixes[0]);
     if (o.mem_mb < 64) throw UsageError("--mem: at least 64 MB");
     if (o.cpus < 1) throw UsageError("--cpus: at least 1");
     return run_qemu(o);

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 
+#include "builder/disk_image.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
 #include "common/error.hpp"
@@ -221,6 +222,7 @@ std::vector<OutputFile> write_output(const std::string& format, const Tree& tree
     }
     if (format == "iso-bios") return iso_bios(tree, o);
     if (format == "kernel+squashfs") return kernel_squashfs(tree, o);
+    if (is_disk_format(format)) return write_disk_output(format, tree, o);
     // The YAML and the command line accept only output_formats(); this is a bug guard.
     throw Error("unknown output format `" + format + "`", EINVAL);
 }

@@ -6,6 +6,8 @@
 //                    disk; PID 1 mounts the squashfs as /), PREFIX-cmdline
 //   iso-bios         PREFIX.iso: isolinux boots kernel + initrd from a CD image
 //                    (BIOS), no -kernel needed
+//   raw-bios raw-efi qcow2-bios qcow2-efi vhd gcp aws iso-efi: disk images, see
+//                    builder/disk_image.hpp
 // Same tree + same options => same bytes (fixed mtime, owners, order).
 #pragma once
 #include <cstdint>
@@ -25,6 +27,14 @@ struct OutputOptions {
     const Tree* boot_tree = nullptr;  // kernel+squashfs: the small initrd's contents
     std::string isolinux_dir = "/usr/lib/ISOLINUX";             // isolinux.bin
     std::string syslinux_modules = "/usr/lib/syslinux/modules/bios";  // ldlinux.c32
+    // Disk images: the boot code of a GPT disk for BIOS (syslinux-common) and the
+    // UEFI boot loader (systemd-boot-efi).
+    std::string syslinux_gpt_mbr = "/usr/lib/syslinux/mbr/gptmbr.bin";
+    std::string systemd_boot_efi = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi";
+    // The optional data partition of disk images: 0 = none. Left blank (its GPT
+    // name is the label, so the image's first boot can find and format it).
+    std::uint64_t data_partition_bytes = 0;
+    std::string data_partition_label = "berth-data";
 };
 
 struct OutputFile {

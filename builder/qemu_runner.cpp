@@ -135,6 +135,54 @@ Arch guest_arch(const QemuOptions& o) {
 }
 
 const char* const kArm64UefiFirmware = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
+const char* const kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+const char* const kOvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+
+namespace {
+
+bool ends_with(const std::string& s, const std::string& tail) {
+    return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The writable copy of OVMF's variable store next to the image.
+std::string efivars_path(const QemuOptions& o) { return o.prefix + "-efivars.fd"; }
+
+}  // namespace
+
+void set_boot_file(QemuOptions& o, const std::string& p) {
+    o.prefix = p;
+    if (ends_with(p, ".iso")) {
+        o.iso = p;
+        o.uefi = o.uefi || ends_with(p, "-efi.iso");
+        return;
+    }
+    if (ends_with(p, "-squashfs.img")) {
+        o.squashfs = p;
+        o.prefix = p.substr(0, p.size() - std::string("-squashfs.img").size());
+        return;
+    }
+    struct Kind {
+        const char* suffix;
+        const char* format;
+        bool uefi;
+    };
+    // The disk formats' file names (builder/disk_image.cpp), longest first.
+    for (const Kind& k : {Kind{".img.tar.gz", "raw", false}, Kind{"-efi.qcow2", "qcow2", true},
+                          Kind{"-bios.img", "raw", false}, Kind{"-efi.img", "raw", true}, Kind{".qcow2", "qcow2", false},
+                          Kind{".vhd", "vpc", false}, Kind{".raw", "raw", false}}) {
+        if (!ends_with(p, k.suffix)) continue;
+        o.prefix = p.substr(0, p.size() - std::string(k.suffix).size());
+        o.disk_image_format = k.format;
+        o.uefi = o.uefi || k.uefi;
+        if (std::string(k.suffix) == ".img.tar.gz") {
+            o.disk_archive = p;
+            o.disk_image = o.prefix + "-disk.raw";
+        } else {
+            o.disk_image = p;
+        }
+        return;
+    }
+}
 
 std::string firmware_path(const QemuOptions& o, Arch arch) {
     if (o.firmware == "none") return "";
@@ -169,11 +217,21 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
         "-machine", m.machine, "-accel", accel_name(accel), "-cpu", m.cpu,
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
     };
-    if (std::string bios = firmware_path(o, arch); !bios.empty()) {
+    if (o.uefi) {
+        // OVMF as two flash chips: the code read-only, the variables writable.
+        std::string code = o.firmware.empty() || o.firmware == "none" ? kOvmfCode : o.firmware;
+        for (const std::string& a : {std::string("-drive"), "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
+                                     std::string("-drive"), "if=pflash,format=raw,unit=1,file=" + efivars_path(o)})
+            argv.push_back(a);
+    } else if (std::string bios = firmware_path(o, arch); !bios.empty()) {
         argv.push_back("-bios");
         argv.push_back(bios);
     }
-    if (o.iso.empty()) {
+    if (!o.disk_image.empty()) {
+        // The image's own boot loaders pass the command line built into it.
+        argv.push_back("-drive");
+        argv.push_back("file=" + o.disk_image + ",format=" + o.disk_image_format + ",if=virtio");
+    } else if (o.iso.empty()) {
         std::string initrd = o.prefix + (o.squashfs.empty() ? "-initrd.img" : "-squashfs-initrd.img");
         for (const std::string& a : {std::string("-kernel"), o.prefix + "-kernel", std::string("-initrd"), initrd,
                                      std::string("-append"), append})
@@ -229,13 +287,49 @@ ProbeSettings probe_settings(const QemuOptions& o) {
     return p;
 }
 
+namespace {
+
+// A disk image to boot: it must exist; a gcp archive is unpacked first (its
+// disk.raw, fresh on every run, to PREFIX-disk.raw).
+void prepare_disk_image(const QemuOptions& o) {
+    const std::string& file = o.disk_archive.empty() ? o.disk_image : o.disk_archive;
+    if (!fs::exists(file)) throw Error("`" + file + "` does not exist (build it with `berth build --format ...`)", ENOENT);
+    if (o.disk_archive.empty()) return;
+    std::string dir = o.prefix + "-disk.d";
+    run_checked({"rm", "-rf", "--", dir});
+    fs::mkdir_p(dir);
+    ProcessResult r = run_process({"tar", "-xzf", o.disk_archive, "-C", dir, "disk.raw"});
+    if (r.exit_code != 0) {
+        run_process({"rm", "-rf", "--", dir});
+        throw Error("`" + o.disk_archive + "`: no disk.raw in it (tar: " + fs::trim(r.err) + ")", EINVAL);
+    }
+    if (::rename((dir + "/disk.raw").c_str(), o.disk_image.c_str()) < 0) throw_errno("rename to `" + o.disk_image + "`");
+    run_checked({"rm", "-rf", "--", dir});
+}
+
+void prepare_ovmf(const QemuOptions& o) {
+    if (*o.arch != Arch::amd64) throw Error("--uefi: OVMF boots amd64 guests only", EINVAL);
+    std::string code = o.firmware.empty() || o.firmware == "none" ? kOvmfCode : o.firmware;
+    for (const std::string& f : {code, std::string(kOvmfVars)})
+        if (!fs::exists(f)) throw Error("UEFI boot: `" + f + "` is missing (apt-get install ovmf)", ENOENT);
+    std::string vars = efivars_path(o);
+    if (fs::exists(vars)) return;
+    std::string tmp = vars + ".tmp";
+    fs::write_file(tmp, fs::read_file(kOvmfVars), 0644);
+    if (::rename(tmp.c_str(), vars.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + vars + "`");
+}
+
+}  // namespace
+
 int run_qemu(const QemuOptions& given) {
     QemuOptions o = given;
     if (o.iso.empty() && o.squashfs.empty() && !fs::exists(o.prefix + "-initrd.img") &&
         fs::exists(o.prefix + "-squashfs.img"))
         o.squashfs = o.prefix + "-squashfs.img";
     std::string cmdline;
-    if (o.iso.empty()) {
+    if (!o.disk_image.empty()) {
+        prepare_disk_image(o);
+    } else if (o.iso.empty()) {
         bool sq = !o.squashfs.empty();
         for (const char* suffix : {"-kernel", sq ? "-squashfs-initrd.img" : "-initrd.img", "-cmdline",
                                    sq ? "-squashfs.img" : "-cmdline"})
@@ -269,6 +363,9 @@ int run_qemu(const QemuOptions& given) {
     if (opts.qemu.empty()) opts.qemu = qemu_binary(*opts.arch);
     if (!o.iso.empty() && *opts.arch != Arch::amd64)
         throw Error("`" + o.iso + "`: a BIOS CD image boots only on amd64; boot the kernel and initrd instead", EINVAL);
+    if (!o.disk_image.empty() && *opts.arch != Arch::amd64)
+        throw Error("`" + o.prefix + "`: disk images boot only on amd64; boot the kernel and initrd instead", EINVAL);
+    if (o.uefi) prepare_ovmf(opts);
 
     ProbeSettings probe = probe_settings(opts);
     AccelMode mode = o.accel;

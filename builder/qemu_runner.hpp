@@ -72,7 +72,26 @@ struct QemuOptions {
     std::string firmware;
     // Where `--accel auto` caches its KVM verdict; "" = default_probe_cache_file().
     std::string probe_cache_file;
+    // Boot a disk image instead (see set_boot_file): the file QEMU opens, its QEMU
+    // format (raw | qcow2 | vpc), and for a gcp tar.gz the archive it came from.
+    std::string disk_image;
+    std::string disk_image_format;
+    std::string disk_archive;
+    // Boot through UEFI (Debian's OVMF, amd64): for *-efi.* files and --uefi.
+    bool uefi = false;
 };
+
+// What the one argument of `berth run qemu` names, by its ending: FILE.iso (a CD,
+// UEFI for FILE-efi.iso), PREFIX-squashfs.img, a disk image (PREFIX-bios.img,
+// PREFIX-efi.img, PREFIX.raw, PREFIX.qcow2, PREFIX-efi.qcow2, PREFIX.vhd,
+// PREFIX.img.tar.gz; UEFI for the -efi ones), else PREFIX (kernel + initrd).
+// Sets prefix, iso, squashfs, disk_image, disk_image_format, disk_archive, uefi.
+void set_boot_file(QemuOptions& o, const std::string& arg);
+
+// Debian's OVMF (package ovmf): the firmware code, and the variable store each
+// UEFI boot copies once to PREFIX-efivars.fd and then keeps (boot entries persist).
+extern const char* const kOvmfCode;
+extern const char* const kOvmfVars;
 
 // Debian's UEFI firmware for QEMU's arm64 `virt` board (package qemu-efi-aarch64).
 extern const char* const kArm64UefiFirmware;

@@ -14,6 +14,7 @@
 #include "builder/yaml_json.hpp"
 #include "builder/yaml_syntax_hint.hpp"
 #include "common/fs.hpp"
+#include "config/byte_size.hpp"
 #include "common/log.hpp"
 
 namespace berth::builder {
@@ -43,7 +44,9 @@ std::vector<const ContainerSpec*> ImageSpec::containers() const {
 }
 
 const std::vector<std::string>& output_formats() {
-    static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios"};
+    static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios",
+                                               "raw-bios",      "raw-efi",         "qcow2-bios", "qcow2-efi",
+                                               "vhd",           "gcp",             "aws",        "iso-efi"};
     return f;
 }
 
@@ -565,8 +568,39 @@ public:
     void berth_settings(ImageSpec& img, const YAML::Node& n, const std::string& path) const {
         KeyTable keys = {
             {"strict", [&](const YAML::Node& v, const std::string& p) { img.strict = boolean(v, p); }},
+            {"data_partition", [&](const YAML::Node& v, const std::string& p) {
+                 img.data_partition = data_partition(v, p);
+             }},
         };
         walk_map(n, path, keys, {});
+    }
+
+    DataPartitionSpec data_partition(const YAML::Node& n, const std::string& path) const {
+        DataPartitionSpec d;
+        bool sized = false;
+        KeyTable keys = {
+            {"size", [&](const YAML::Node& v, const std::string& p) {
+                 std::string s = str(v, p);
+                 try {
+                     d.bytes = config::parse_byte_size(s);
+                 } catch (const std::exception& e) {
+                     fail(v, p, e.what());
+                 }
+                 if (d.bytes < (1u << 20)) fail(v, p, "the data partition needs at least 1M");
+                 sized = true;
+             }},
+            {"label", [&](const YAML::Node& v, const std::string& p) {
+                 d.label = str(v, p);
+                 if (d.label.empty() || d.label.size() > 36 ||
+                     d.label.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+                         std::string::npos)
+                     fail(v, p, "expected 1 to 36 of A-Z a-z 0-9 . _ - (a GPT partition name)");
+             }},
+        };
+        if (!n.IsMap()) expected(n, path, "a map with size and label");
+        walk_map(n, path, keys, {});
+        if (!sized) fail(n, path, "the data partition needs a size (e.g. size: 1G)");
+        return d;
     }
 
     ImageSpec image(const YAML::Node& root, const std::string& file, const std::string& base,
@@ -864,6 +898,7 @@ ImageSpec merge_images(std::vector<ImageSpec> parts) {
         if (!p.outputs.empty()) out.outputs = p.outputs;  // a scalar setting: the later file wins
         if (p.watchdog) out.watchdog = p.watchdog;
         if (p.emergency) out.emergency = p.emergency;
+        if (p.data_partition) out.data_partition = p.data_partition;
         out.init.insert(out.init.end(), p.init.begin(), p.init.end());  // LinuxKit appends init images
         out.strict = out.strict || p.strict;
         out.text += "---\n" + p.text;

@@ -180,6 +180,11 @@ struct FileSpec {
     SourcePos pos;
 };
 
+struct DataPartitionSpec {
+    std::uint64_t bytes = 0;
+    std::string label = "berth-data";  // 1-36 of [A-Za-z0-9._-]
+};
+
 struct ImageSpec {
     std::string file;      // the YAML file as given
     std::string base_dir;  // its directory: relative paths are resolved against it
@@ -193,6 +198,9 @@ struct ImageSpec {
     std::vector<VolumeSpec> volumes;
     bool strict = false;  // `berth: {strict: true}`: read-only roots, private bind propagation
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
+    // `berth: {data_partition: {size: 1G, label: NAME}}`: a blank partition after the
+    // ESP of disk image outputs, named NAME in the GPT (default berth-data).
+    std::optional<DataPartitionSpec> data_partition;
     std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
     std::optional<config::EmergencyConfig> emergency;  // -> /etc/berth/image.json
     std::string text;                  // the YAML as read (for files: metadata)
@@ -201,7 +209,7 @@ struct ImageSpec {
     std::vector<const ContainerSpec*> containers() const;
 };
 
-// kernel+initrd, tar, iso-bios.
+// kernel+initrd, kernel+squashfs, tar, iso-bios and the disk image formats.
 const std::vector<std::string>& output_formats();
 bool is_output_format(const std::string& f);
 

@@ -198,6 +198,7 @@ def main():
     s = Suite()
     import builder_tests
     import device_tests
+    import disk_output_tests
     import supervisor_tests
     import example_tests
     import lsm_tests
@@ -206,7 +207,7 @@ def main():
     import linuxkit_tests
     import runtime_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
-             builder_tests.squashfs_boot, builder_tests.podman_boot,
+             builder_tests.squashfs_boot, builder_tests.podman_boot, disk_output_tests.disk_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
              linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,
              linuxkit_tests.linuxkit_getty_boot,

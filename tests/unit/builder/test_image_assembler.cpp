@@ -224,6 +224,34 @@ TEST_CASE("assembler: the iso-bios bytes do not depend on the umask", "[builder]
     CHECK(fs::read_file(f.tmp / "out/web.iso") == fs::read_file(f.tmp / "out/again.iso"));
 }
 
+TEST_CASE("assembler: the disk image bytes do not depend on the umask or the clock", "[builder][assembler][disk]") {
+    for (const char* t : {"mkfs.vfat", "mcopy", "syslinux", "sfdisk", "qemu-img"})
+        if (run_process({"sh", "-c", std::string("command -v ") + t}).exit_code != 0) BERTH_SKIP("disk tools missing");
+    if (!fs::exists("/usr/lib/systemd/boot/efi/systemd-bootx64.efi") || !fs::exists("/usr/lib/syslinux/mbr/gptmbr.bin"))
+        BERTH_SKIP("systemd-boot-efi or syslinux-common missing");
+    Fixture f;
+    BuildOptions o = f.options();
+    o.formats = {"gcp", "vhd", "iso-efi"};
+    mode_t old = ::umask(077);
+    build_image(o);
+    ::umask(022);
+    ::sleep(1);  // another wall-clock second
+    o.name = "again";
+    build_image(o);
+    ::umask(old);
+    for (const char* suffix : {".img.tar.gz", ".vhd", "-efi.iso"})
+        CHECK(fs::read_file(f.tmp / (std::string("out/web") + suffix)) ==
+              fs::read_file(f.tmp / (std::string("out/again") + suffix)));
+}
+
+TEST_CASE("assembler: disk image formats are refused for arm64 builds", "[builder][assembler][disk]") {
+    Fixture f;
+    BuildOptions o = f.options();
+    o.arch = "arm64";
+    o.formats = {"qcow2-efi"};
+    CHECK_THROWS_WITH(build_image(o), Contains("output format `qcow2-efi` is for amd64 only"));
+}
+
 TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
     Fixture f;
     BuildOptions o = f.options();
