@@ -219,3 +219,13 @@ void RealSysOps::remove_same_fs(const std::string& root) {
 }
 
 }  // namespace berth::init
+
+namespace berth::init {
+
+int RealSysOps::dm_ioctl(unsigned long request, void* buf) {
+    fs::Fd fd(::open("/dev/mapper/control", O_RDWR | O_CLOEXEC));
+    if (!fd) return -errno;
+    return ::ioctl(fd.get(), request, buf) < 0 ? -errno : 0;
+}
+
+}  // namespace berth::init

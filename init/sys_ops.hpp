@@ -69,6 +69,9 @@ public:
                                 const std::set<std::string>& skip) = 0;
     // Deletes what lies below `root` on root's own file system (frees an initramfs).
     virtual void remove_same_fs(const std::string& root) = 0;
+    // One device-mapper ioctl on /dev/mapper/control; `buf` is a struct dm_ioctl
+    // with its payload (updated in place by the kernel). 0 or -errno.
+    virtual int dm_ioctl(unsigned long request, void* buf) = 0;
 };
 
 // The real thing.
@@ -107,6 +110,7 @@ public:
     CopyStats copy_tree(const std::string& from, const std::string& to, bool move,
                         const std::set<std::string>& skip) override;
     void remove_same_fs(const std::string& root) override;
+    int dm_ioctl(unsigned long request, void* buf) override;
 };
 
 }  // namespace berth::init
