@@ -503,6 +503,7 @@ public:
     void berth_settings(ImageSpec& img, const YAML::Node& n, const std::string& path) const {
         KeyTable keys = {
             {"strict", [&](const YAML::Node& v, const std::string& p) { img.strict = boolean(v, p); }},
+            {"verity", [&](const YAML::Node& v, const std::string& p) { img.verity = boolean(v, p); }},
         };
         walk_map(n, path, keys, {});
     }
@@ -797,6 +798,7 @@ ImageSpec merge_images(std::vector<ImageSpec> parts) {
         if (p.emergency) out.emergency = p.emergency;
         out.init.insert(out.init.end(), p.init.begin(), p.init.end());  // LinuxKit appends init images
         out.strict = out.strict || p.strict;
+        out.verity = out.verity || p.verity;
         out.text += "---\n" + p.text;
     }
     return out;

@@ -178,6 +178,7 @@ struct ImageSpec {
     std::vector<FileSpec> files;
     std::vector<VolumeSpec> volumes;
     bool strict = false;  // `berth: {strict: true}`: read-only roots, private bind propagation
+    bool verity = false;  // `berth: {verity: true}`: kernel+squashfs with a dm-verity hash tree
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
     std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
     std::optional<config::EmergencyConfig> emergency;  // -> /etc/berth/image.json

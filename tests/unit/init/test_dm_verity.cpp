@@ -147,9 +147,6 @@ TEST_CASE("verity: a failure at each ioctl is reported with its step and errno, 
         CHECK(dm_calls(sys) == c.calls);
     }
     SECTION("the node never appears: bounded wait, then refused") {
-        FakeSys sys;
-        sys.dm_minor = 7;
-        sys.dm_errors[DM_DEV_REMOVE] = 0;
         struct NoNode : FakeSys {
             bool exists(const std::string& path) override { return path != "/dev/dm-7" && FakeSys::exists(path); }
         } nonode;
