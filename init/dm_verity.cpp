@@ -1,6 +1,7 @@
 #include "init/dm_verity.hpp"
 
 #include <linux/dm-ioctl.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 
 #include <cstring>

@@ -2,6 +2,7 @@
 // children, a fake mount table; records every call.
 #pragma once
 #include <linux/dm-ioctl.h>
+#include <sys/ioctl.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
@@ -208,7 +209,7 @@ struct FakeSys : berth::init::SysOps {
     }
     void remove_same_fs(const std::string& root) override { calls.push_back("remove_same_fs " + root); }
     int dm_ioctl(unsigned long request, void* buf) override {
-        auto* io = static_cast<dm_ioctl*>(buf);
+        auto* io = static_cast<struct dm_ioctl*>(buf);
         const char* what = request == DM_DEV_CREATE    ? "DM_DEV_CREATE"
                            : request == DM_TABLE_LOAD  ? "DM_TABLE_LOAD"
                            : request == DM_DEV_SUSPEND ? "DM_DEV_SUSPEND"
@@ -218,7 +219,7 @@ struct FakeSys : berth::init::SysOps {
         if (auto it = dm_errors.find(request); it != dm_errors.end()) return it->second;
         if (request == DM_DEV_CREATE) io->dev = makedev(253, dm_minor);
         if (request == DM_TABLE_LOAD && io->target_count == 1) {
-            auto* spec = reinterpret_cast<dm_target_spec*>(static_cast<char*>(buf) + io->data_start);
+            auto* spec = reinterpret_cast<struct dm_target_spec*>(static_cast<char*>(buf) + io->data_start);
             dm_target_type = spec->target_type;
             dm_length = spec->length;
             dm_table = reinterpret_cast<char*>(spec + 1);

@@ -2,6 +2,7 @@
 // device-mapper ioctl sequence and a failure at each step, and the squashfs
 // root refused (never mounted unverified) whenever verity cannot be set up.
 #include <linux/dm-ioctl.h>
+#include <sys/ioctl.h>
 #include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -102,8 +103,7 @@ TEST_CASE("verity: the table is format 1, one device for data and hash, the tree
     CHECK(verity_table(p, "/dev/vda") ==
           "1 /dev/vda /dev/vda 4096 4096 1000 1001 sha256 " + kRoot + " " + kSalt);
     p.salt = "-";
-    CHECK(verity_table(p, "/dev/vdb").substr(0, 44) == "1 /dev/vdb /dev/vdb 4096 4096 1000 1001 sha25");
-    CHECK(verity_table(p, "/dev/vdb").ends_with(" -"));
+    CHECK(verity_table(p, "/dev/vdb") == "1 /dev/vdb /dev/vdb 4096 4096 1000 1001 sha256 " + kRoot + " -");
 }
 
 TEST_CASE("verity: create, load a read-only verity table, resume, then the dm node") {
