@@ -7,7 +7,6 @@ import random
 import re
 import shutil
 import subprocess
-import time
 
 from harness import BootFailure, Vm
 
@@ -68,10 +67,11 @@ def variant(prefix, name, cmdline=None, flip_at=None):
     return new
 
 
-def boot_seconds(vm):
-    """PID 1's own figure and the wall time from QEMU's start to boot complete."""
-    m = vm.expect(r"boot complete in (\d+) ms", 1)
-    return int(m.group(1)), time.monotonic() - vm.started
+def boot_figures(vm):
+    """PID 1's clock when the root is mounted and when the boot is complete (ms)."""
+    root = vm.expect(r"\[\s*(\d+) ms\] berth: root is the squashfs on", 1)
+    done = vm.expect(r"boot complete in (\d+) ms", 1)
+    return int(root.group(1)), int(done.group(1))
 
 
 def verity_boot(args, s):
@@ -108,8 +108,8 @@ def verity_boot(args, s):
         s.check("the squashfs root is mounted from the verity device",
                 lambda: vm.expect(r"root is the squashfs on /dev/dm-\d+ \(read-only\)", 30))
         s.check("an intact image reads its files", lambda: vm.expect(r"verity-read: ok", args.boot_timeout))
-        pid1_ms, wall = boot_seconds(vm)
-        print(f"# verity boot: PID 1 boot complete in {pid1_ms} ms, {wall:.1f} s from QEMU start", flush=True)
+        root_ms, done_ms = boot_figures(vm)
+        print(f"# verity boot: root mounted at {root_ms} ms, boot complete in {done_ms} ms (PID 1's clock)", flush=True)
     finally:
         vm.close()
 
