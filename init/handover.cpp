@@ -89,7 +89,7 @@ std::string find_squashfs_root(SysOps& sys, const std::string& requested, int wa
     }
 }
 
-std::string switch_to_squashfs_root(SysOps& sys) {
+std::string switch_to_squashfs_root(SysOps& sys, bool* verity_refused) {
     struct Early { const char* type; const char* target; };
     for (Early m : {Early{"proc", "/proc"}, Early{"sysfs", "/sys"}, Early{"devtmpfs", "/dev"}}) {
         if (int e = sys.mkdir(m.target, 0755)) return failed("mkdir for the squashfs search", e);
@@ -130,7 +130,10 @@ std::string switch_to_squashfs_root(SysOps& sys) {
     // The normal boot mounts these again on whichever root it ends up with.
     for (const char* t : {"/dev", "/sys", "/proc"})
         if (int e = sys.umount(t, MNT_DETACH)) log::warn("detach {}: {}", t, std::strerror(-e));
-    if (!err.empty()) return err;
+    if (!err.empty()) {
+        if (verity_refused && verity_requested(cmdline)) *verity_refused = true;
+        return err;
+    }
 
     sys.remove_same_fs("/");  // kNewRoot itself stays: it is a mount point
     if (int e = sys.chdir(kNewRoot)) return failed("chdir new root", e);

@@ -132,11 +132,12 @@ def verity_boot(args, s):
     vm = Vm(args.berth, bad, os.path.join(work, "wronghash.console"), timeout=args.boot_timeout)
     try:
         s.check("a wrong root hash refuses the root, loudly",
-                lambda: vm.expect(r"verified root refused .*Input/output error; staying on the initramfs",
+                lambda: vm.expect(r"PID 1 cannot go on: squashfs root: verified root refused .*Input/output error",
                                   args.boot_timeout))
 
         def never_mounted():
             assert "root is the squashfs" not in vm.console, "the unverified root was mounted"
         s.check("the root is never mounted unverified", never_mounted)
+        s.check("PID 1 takes its emergency path (reboot)", lambda: vm.expect(r"emergency: .*reboot", 30))
     finally:
         vm.close()

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/error.hpp"
 #include "common/log.hpp"
 #include "fake_sys.hpp"
 #include "init/boot_files.hpp"
@@ -201,4 +202,25 @@ TEST_CASE("verified root: no verity possible, a bad key or a mount that fails = 
         sys.mount_errors["/.berth-root"] = -EIO;
         refused(sys, "verified root refused (does the root hash match the disk?): mount squashfs /dev/dm-0: Input/output error");
     }
+}
+
+TEST_CASE("verified root refused: early boot throws after the kernel mounts (the emergency path), a plain squashfs failure does not") {
+    LogCapture log;
+    FakeSys sys = squashfs_sys(verity_cmdline());
+    sys.dm_errors[DM_DEV_CREATE] = -ENOENT;
+    sys.files["/proc/filesystems"] = "nodev\tproc\nnodev\tsysfs\nnodev\tdevtmpfs\n";
+    try {
+        early_boot(sys);
+        FAIL("early_boot went on with a refused verified root");
+    } catch (const berth::Error& e) {
+        CHECK(std::string(e.what()).find("squashfs root: verified root refused, /dev/vdb not mounted: DM_DEV_CREATE") == 0);
+        CHECK(e.code() == EIO);
+    }
+    CHECK(std::find(sys.calls.begin(), sys.calls.end(), "remove_same_fs /") == sys.calls.end());
+    CHECK(std::find(sys.calls.begin(), sys.calls.end(), "ensure_console") != sys.calls.end());
+
+    FakeSys plain = squashfs_sys("console=ttyS0");
+    plain.files.erase("/dev/vdb");  // no squashfs found, no verity asked: the boot goes on
+    plain.files["/proc/filesystems"] = "nodev\tproc\n";
+    CHECK_NOTHROW(early_boot(plain));
 }
