@@ -138,7 +138,7 @@ void progress(const std::string& what) {
 // The small initrd of kernel+squashfs: /init, the modules that reach a virtio or
 // SCSI disk and read squashfs (with their dependencies; absent or built-in ones are
 // skipped) and the marker that makes PID 1 mount the squashfs as its root.
-Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel) {
+Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel, bool verity) {
     Tree boot;
     for (const char* d : {"dev", "proc", "sys", "etc", "etc/berth"}) boot.add_directory(d, 0755);
     boot.add_char_device("dev/console", 5, 1, 0600);
@@ -150,6 +150,13 @@ Tree squashfs_boot_tree(const BuildOptions& opts, const KernelFiles& kernel) {
         std::vector<std::string> wanted;
         for (const char* m : {"virtio_pci", "virtio_blk", "squashfs"})
             if (mods.file_of(m) || mods.is_builtin(m)) wanted.push_back(m);
+        // The verified root: PID 1 maps the disk through dm-verity before mounting it.
+        if (verity)
+            for (const char* m : {"dm_mod", "dm_bufio", "dm_verity"}) {
+                if (!mods.file_of(m) && !mods.is_builtin(m))
+                    throw Error("berth.verity: the kernel has no `" + std::string(m) + "` module (CONFIG_DM_VERITY)", ENOENT);
+                wanted.push_back(m);
+            }
         ModuleLoadPlan plan = resolve_modules(wanted, mods.facts());
         for (const auto& m : plan.load_order) {
             std::string rel = *mods.file_of(m);
@@ -532,9 +539,14 @@ BuildResult build_image(const BuildOptions& opts) {
         oo.data_partition_label = spec.data_partition->label;
     }
     Tree boot;
-    if (std::find(formats.begin(), formats.end(), "kernel+squashfs") != formats.end()) {
-        boot = squashfs_boot_tree(opts, kernel);
+    bool squashfs = std::find(formats.begin(), formats.end(), "kernel+squashfs") != formats.end();
+    if (spec.verity && !squashfs)
+        throw Error(spec.file + ": berth.verity protects the kernel+squashfs output, which this build does not write",
+                    EINVAL);
+    if (squashfs) {
+        boot = squashfs_boot_tree(opts, kernel, spec.verity);
         oo.boot_tree = &boot;
+        oo.verity = spec.verity;
     }
     for (const auto& f : formats) {
         progress("writing " + f);

@@ -13,6 +13,7 @@
 #include "builder/disk_image.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
+#include "builder/verity.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -66,9 +67,16 @@ std::vector<OutputFile> kernel_squashfs(const Tree& tree, const OutputOptions& o
     copts.zstd = o.compression == "zstd";
     ArchiveStats st = write_cpio(*o.boot_tree, initrd, copts);
     out.push_back({"initrd", initrd, st.written_bytes, st.uncompressed_bytes});
-    out.push_back({"squashfs", image, write_squashfs(tree, image, o.mtime, o.compression), 0});
-    write_atomic(cmdline, o.cmdline);
-    out.push_back({"cmdline", cmdline, o.cmdline.size(), 0});
+    std::uint64_t image_bytes = write_squashfs(tree, image, o.mtime, o.compression);
+    std::string line = o.cmdline;
+    if (o.verity) {  // the hash tree after the squashfs, its root hash on the command line
+        line += " " + verity_cmdline(append_verity_tree(image));
+        set_mtime(image, o.mtime);
+        image_bytes = file_size(image);
+    }
+    out.push_back({"squashfs", image, image_bytes, 0});
+    write_atomic(cmdline, line);
+    out.push_back({"cmdline", cmdline, line.size(), 0});
     return out;
 }
 

@@ -3,7 +3,9 @@
 //   tar              PREFIX.tar: the root file system (pax, with owners and xattrs)
 //   kernel+squashfs  PREFIX-kernel, PREFIX-squashfs.img (the root file system, read-only),
 //                    PREFIX-squashfs-initrd.img (/init and the modules to reach the
-//                    disk; PID 1 mounts the squashfs as /), PREFIX-cmdline
+//                    disk; PID 1 mounts the squashfs as /), PREFIX-cmdline; with
+//                    `berth: {verity: true}` the squashfs image ends with its
+//                    dm-verity hash tree and the cmdline carries its root hash
 //   iso-bios         PREFIX.iso: isolinux boots kernel + initrd from a CD image
 //                    (BIOS), no -kernel needed
 //   raw-bios raw-efi qcow2-bios qcow2-efi vhd gcp aws iso-efi: disk images, see
@@ -25,6 +27,7 @@ struct OutputOptions {
     std::string compression = "gzip";  // gzip | zstd (kernel+initrd, iso-bios)
     std::int64_t mtime = 0;
     const Tree* boot_tree = nullptr;  // kernel+squashfs: the small initrd's contents
+    bool verity = false;  // kernel+squashfs: append a dm-verity tree (builder/verity.hpp)
     std::string isolinux_dir = "/usr/lib/ISOLINUX";             // isolinux.bin
     std::string syslinux_modules = "/usr/lib/syslinux/modules/bios";  // ldlinux.c32
     // Disk images: the boot code of a GPT disk for BIOS (syslinux-common) and the

@@ -571,6 +571,7 @@ public:
             {"data_partition", [&](const YAML::Node& v, const std::string& p) {
                  img.data_partition = data_partition(v, p);
              }},
+            {"verity", [&](const YAML::Node& v, const std::string& p) { img.verity = boolean(v, p); }},
         };
         walk_map(n, path, keys, {});
     }
@@ -901,6 +902,7 @@ ImageSpec merge_images(std::vector<ImageSpec> parts) {
         if (p.data_partition) out.data_partition = p.data_partition;
         out.init.insert(out.init.end(), p.init.begin(), p.init.end());  // LinuxKit appends init images
         out.strict = out.strict || p.strict;
+        out.verity = out.verity || p.verity;
         out.text += "---\n" + p.text;
     }
     return out;

@@ -197,6 +197,7 @@ struct ImageSpec {
     std::vector<FileSpec> files;
     std::vector<VolumeSpec> volumes;
     bool strict = false;  // `berth: {strict: true}`: read-only roots, private bind propagation
+    bool verity = false;  // `berth: {verity: true}`: kernel+squashfs with a dm-verity hash tree
     std::vector<std::string> outputs;  // output_formats(); default kernel+initrd
     // `berth: {data_partition: {size: 1G, label: NAME}}`: a blank partition after the
     // ESP of disk image outputs, named NAME in the GPT (default berth-data).

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "init/boot_files.hpp"
@@ -120,11 +121,14 @@ BootSummary early_boot(SysOps& sys) {
     BootSummary summary;
     auto handover = sys.getenv("BERTH_HANDOVER");  // the kernel passes unknown k=v as env
     bool on_initramfs = sys.getpid() == 1 && root_is_initramfs(sys);
+    std::string verity_error;  // a verified root that was refused
     if (on_initramfs && wants_squashfs_root(sys)) {
         // kernel+squashfs: a failure leaves us on the small initramfs, which has no
         // containers; the boot goes on so that the console shows why.
-        std::string err = switch_to_squashfs_root(sys);
-        if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
+        bool refused = false;
+        std::string err = switch_to_squashfs_root(sys, &refused);
+        if (refused) verity_error = "squashfs root: " + err;
+        else if (!err.empty()) log::error("squashfs root: {}; staying on the initramfs", err);
     } else if (on_initramfs && handover.value_or("") != "0") {
         bool copy = handover.value_or("") == "copy";
         std::string err;
@@ -148,6 +152,10 @@ BootSummary early_boot(SysOps& sys) {
     log_steps(run_mount_steps(sys, kernel_mounts(filesystems)), &summary);
     summary.cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
     sys.ensure_console();
+    // Never boot on from the initramfs when the command line asked for a
+    // verified root: the emergency path (reboot by default) takes over, with
+    // /proc mounted so that it reads berth.emergency=.
+    if (!verity_error.empty()) throw Error(verity_error, EIO);
     if (summary.cgroup2) enable_cgroup_controllers(sys, "/sys/fs/cgroup");
 
     // tmpfs first: moving a mount into place is refused once / is shared.

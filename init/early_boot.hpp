@@ -13,8 +13,11 @@ struct BootSummary {
     std::map<std::string, std::string> cmdline;  // the kernel command line, parsed
 };
 
-// Everything from the initramfs hand-over to /etc/resolv.conf. Never throws:
-// each failing step is logged and the boot goes on with what it has.
+// Everything from the initramfs hand-over to /etc/resolv.conf. Each failing
+// step is logged and the boot goes on with what it has, with one exception: a
+// verified root (berth.verity.*) that was refused throws berth::Error (EIO)
+// once /proc, /sys and /dev are mounted, so that PID 1 takes its emergency path
+// instead of booting on unverified.
 BootSummary early_boot(SysOps& sys);
 
 // Individual steps, exposed for tests and reuse.

@@ -9,6 +9,7 @@
 
 #include "common/log.hpp"
 #include "init/boot_files.hpp"
+#include "init/dm_verity.hpp"
 #include "init/early_boot.hpp"
 
 namespace berth::init {
@@ -88,7 +89,7 @@ std::string find_squashfs_root(SysOps& sys, const std::string& requested, int wa
     }
 }
 
-std::string switch_to_squashfs_root(SysOps& sys) {
+std::string switch_to_squashfs_root(SysOps& sys, bool* verity_refused) {
     struct Early { const char* type; const char* target; };
     for (Early m : {Early{"proc", "/proc"}, Early{"sysfs", "/sys"}, Early{"devtmpfs", "/dev"}}) {
         if (int e = sys.mkdir(m.target, 0755)) return failed("mkdir for the squashfs search", e);
@@ -104,15 +105,35 @@ std::string switch_to_squashfs_root(SysOps& sys) {
     if (dev.empty()) {
         err = requested.empty() ? "no disk with a squashfs signature appeared within 15 s"
                                 : "`" + requested + "` (berth.root) does not hold a squashfs";
-    } else if (int e = sys.mkdir(kNewRoot, 0755)) {
-        err = failed("mkdir new root", e);
-    } else if (int e = sys.mount(dev, kNewRoot, "squashfs", MS_RDONLY, "")) {
-        err = failed("mount squashfs " + dev, e);
+    } else if (verity_requested(cmdline)) {
+        // A root hash on the command line: the root is verified or refused,
+        // never mounted unverified.
+        std::string verr;
+        auto p = verity_params(cmdline, verr);
+        std::string mapped = p ? setup_verity(sys, dev, *p, verr) : "";
+        if (!mapped.empty()) {
+            log::info("verified root: {} maps {} (dm-verity, sha256, root hash {})", mapped, dev, p->root_hash);
+            dev = mapped;
+        } else {
+            err = "verified root refused, " + dev + " not mounted: " + verr;
+        }
+    }
+    if (err.empty()) {
+        if (int e = sys.mkdir(kNewRoot, 0755)) {
+            err = failed("mkdir new root", e);
+        } else if (int e = sys.mount(dev, kNewRoot, "squashfs", MS_RDONLY, "")) {
+            err = failed("mount squashfs " + dev, e);
+            // A wrong root hash shows here: the first block read fails with EIO.
+            if (verity_requested(cmdline)) err = "verified root refused (does the root hash match the disk?): " + err;
+        }
     }
     // The normal boot mounts these again on whichever root it ends up with.
     for (const char* t : {"/dev", "/sys", "/proc"})
         if (int e = sys.umount(t, MNT_DETACH)) log::warn("detach {}: {}", t, std::strerror(-e));
-    if (!err.empty()) return err;
+    if (!err.empty()) {
+        if (verity_refused && verity_requested(cmdline)) *verity_refused = true;
+        return err;
+    }
 
     sys.remove_same_fs("/");  // kNewRoot itself stays: it is a mount point
     if (int e = sys.chdir(kNewRoot)) return failed("chdir new root", e);

@@ -41,6 +41,9 @@ std::string find_squashfs_root(SysOps& sys, const std::string& requested, int wa
 // makes the squashfs the root (as the tmpfs hand-over does, so pivot_root works
 // for containers). /proc, /sys and /dev are mounted for the search and detached
 // again; the normal boot mounts them on the new root. Returns "" or the reason.
-std::string switch_to_squashfs_root(SysOps& sys);
+// With berth.verity.* keys on the command line the disk is read only through a
+// dm-verity device (init/dm_verity.hpp); when that cannot be set up or mounted,
+// `*verity_refused` (when given) is set: the caller must not boot on.
+std::string switch_to_squashfs_root(SysOps& sys, bool* verity_refused = nullptr);
 
 }  // namespace berth::init

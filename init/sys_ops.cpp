@@ -230,3 +230,13 @@ int RealSysOps::set_nonblocking(int fd) {
 int RealSysOps::set_child_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1) == 0 ? 0 : -errno; }
 
 }  // namespace berth::init
+
+namespace berth::init {
+
+int RealSysOps::dm_ioctl(unsigned long request, void* buf) {
+    fs::Fd fd(::open("/dev/mapper/control", O_RDWR | O_CLOEXEC));
+    if (!fd) return -errno;
+    return ::ioctl(fd.get(), request, buf) < 0 ? -errno : 0;
+}
+
+}  // namespace berth::init

@@ -74,6 +74,9 @@ public:
     // The supervisor's process setup.
     virtual int set_nonblocking(int fd) = 0;
     virtual int set_child_subreaper() = 0;
+    // One device-mapper ioctl on /dev/mapper/control; `buf` is a struct dm_ioctl
+    // with its payload (updated in place by the kernel). 0 or -errno.
+    virtual int dm_ioctl(unsigned long request, void* buf) = 0;
 };
 
 // The real thing.
@@ -115,6 +118,7 @@ public:
     void remove_same_fs(const std::string& root) override;
     int set_nonblocking(int fd) override;
     int set_child_subreaper() override;
+    int dm_ioctl(unsigned long request, void* buf) override;
 };
 
 }  // namespace berth::init

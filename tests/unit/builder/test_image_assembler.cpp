@@ -477,3 +477,51 @@ TEST_CASE("assembler: a format: oci volume holds the image as an OCI layout, one
                                       "volumes:\n  - name: imgs\n    image: busybox\n    format: oci\n");
     CHECK_THROWS_WITH(build_image(f.options()), Contains("format 'oci' needs an OCI image"));
 }
+
+TEST_CASE("assembler: berth.verity appends the tree, puts the root hash on the command line and ships the dm modules",
+          "[builder][assembler][squashfs][verity]") {
+    Fixture f;
+    std::string mods = f.tmp / "kernel/lib/modules/6.1.0-test/kernel/drivers";
+    test::write_fake_module(mods + "/virtio/virtio_blk.ko", {"depends=virtio,virtio_ring"});
+    fs::write_file(f.tmp / "web.yml", fs::read_file(f.tmp / "web.yml") + "berth:\n  verity: true\n");
+    BuildOptions o = f.options();
+    o.formats = {"kernel+initrd"};
+    CHECK_THROWS_WITH(build_image(o), Contains("berth.verity protects the kernel+squashfs output"));
+    o.formats = {"kernel+squashfs"};
+    CHECK_THROWS_WITH(build_image(o), Contains("the kernel has no `dm_mod` module (CONFIG_DM_VERITY)"));
+
+    fs::mkdir_p(mods + "/md");
+    test::write_fake_module(mods + "/md/dm-mod.ko", {"depends="});
+    test::write_fake_module(mods + "/md/dm-bufio.ko", {"depends="});
+    test::write_fake_module(mods + "/md/dm-verity.ko", {"depends=dm-mod,dm-bufio"});
+    build_image(o);
+    auto boot = read_initrd(f.tmp / "out/web-squashfs-initrd.img");
+    const std::string md = "/lib/modules/6.1.0-test/kernel/drivers/md/";
+    CHECK_THAT(boot.at("etc/berth/modules"), Contains(md + "dm-mod.ko\n" + md + "dm-bufio.ko\n" + md + "dm-verity.ko\n"));
+
+    std::string cmdline = fs::read_file(f.tmp / "out/web-cmdline");
+    std::string image = fs::read_file(f.tmp / "out/web-squashfs.img");
+    auto key = [&](const std::string& k) {
+        auto at = cmdline.find("berth.verity." + k + "=");
+        REQUIRE(at != std::string::npos);
+        at += k.size() + 14;
+        return cmdline.substr(at, cmdline.find(' ', at) - at);
+    };
+    CHECK(cmdline.rfind("console=ttyS0 quiet", 0) == 0);
+    std::uint64_t offset = std::stoull(key("hashoffset"));
+    CHECK(offset % 4096 == 0);
+    CHECK(std::stoull(key("datablocks")) * 4096 == offset);
+    CHECK(image.substr(0, 4) == "hsqs");
+    CHECK(image.substr(offset, 6) == "verity");
+    ProcessResult verify = run_process({"veritysetup", "verify", "--hash-offset=" + key("hashoffset"),
+                                        "--salt=" + key("salt"), "--data-blocks=" + key("datablocks"),
+                                        f.tmp / "out/web-squashfs.img", f.tmp / "out/web-squashfs.img", key("roothash")});
+    CHECK(verify.exit_code == 0);
+
+    ::setenv("SOURCE_DATE_EPOCH", "0", 1);
+    o.name = "again";
+    build_image(o);
+    ::unsetenv("SOURCE_DATE_EPOCH");
+    CHECK(fs::read_file(f.tmp / "out/again-squashfs.img") == image);
+    CHECK(fs::read_file(f.tmp / "out/again-cmdline") == cmdline);
+}

@@ -1,6 +1,9 @@
 // A SysOps with no kernel behind it: a fake clock, scripted signals and
 // children, a fake mount table; records every call.
 #pragma once
+#include <linux/dm-ioctl.h>
+#include <sys/ioctl.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 
 #include <deque>
@@ -41,10 +44,19 @@ struct FakeSys : berth::init::SysOps {
     std::map<std::string, int> chroot_errors;  // path -> -errno
     std::string hostname;
     berth::init::CopyStats copy_result;
+    std::map<std::string, std::string> mount_sources;  // target -> source of its last mount
+    // Device mapper: the ioctl that fails (request -> -errno), the minor
+    // DM_DEV_CREATE hands out, what DM_TABLE_LOAD was given.
+    std::map<unsigned long, int> dm_errors;
+    unsigned dm_minor = 0;
+    std::string dm_target_type, dm_table;
+    std::uint64_t dm_length = 0;
+    std::uint32_t dm_flags = 0;
 
-    int mount(const std::string&, const std::string& target, const std::string&, unsigned long flags,
+    int mount(const std::string& source, const std::string& target, const std::string&, unsigned long flags,
               const std::string&) override {
         calls.push_back("mount " + target + " " + std::to_string(flags));
+        mount_sources[target] = source;
         auto it = mount_errors.find(target);
         if (it != mount_errors.end()) return it->second;
         auto by_flags = mount_flag_errors.find(flags);
@@ -219,6 +231,27 @@ struct FakeSys : berth::init::SysOps {
     int set_child_subreaper() override {
         calls.push_back("subreaper");
         return subreaper_error;
+    }
+    int dm_ioctl(unsigned long request, void* buf) override {
+        auto* io = static_cast<struct dm_ioctl*>(buf);
+        const char* what = request == DM_DEV_CREATE    ? "DM_DEV_CREATE"
+                           : request == DM_TABLE_LOAD  ? "DM_TABLE_LOAD"
+                           : request == DM_DEV_SUSPEND ? "DM_DEV_SUSPEND"
+                           : request == DM_DEV_REMOVE  ? "DM_DEV_REMOVE"
+                                                       : "DM_OTHER";
+        calls.push_back(std::string("dm_ioctl ") + what + " " + io->name);
+        if (auto it = dm_errors.find(request); it != dm_errors.end()) return it->second;
+        if (request == DM_DEV_CREATE) io->dev = makedev(253, dm_minor);
+        if (request == DM_TABLE_LOAD && io->target_count == 1) {
+            auto* spec = reinterpret_cast<struct dm_target_spec*>(static_cast<char*>(buf) + io->data_start);
+            dm_target_type = spec->target_type;
+            dm_length = spec->length;
+            dm_table = reinterpret_cast<char*>(spec + 1);
+            dm_flags = io->flags;
+        }
+        if (request == DM_DEV_SUSPEND && !(io->flags & DM_SUSPEND_FLAG))
+            files_present.insert("/dev/dm-" + std::to_string(dm_minor));  // devtmpfs makes the node
+        return 0;
     }
 };
 
