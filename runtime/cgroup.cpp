@@ -150,7 +150,8 @@ std::optional<std::uint64_t> read_cgroup_number(const std::string& path) {
 std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path) {
     std::map<std::string, std::uint64_t> out;
     // "key value" pairs, one to a line.
-    auto words = text::words(fs::try_read_file(path).value_or(""));
+    const std::string content = fs::try_read_file(path).value_or("");
+    auto words = text::words(content);
     for (size_t i = 0; i + 1 < words.size(); i += 2) {
         std::string_view value = words[i + 1];
         if (!value.empty() && value.find_first_not_of("0123456789") == std::string_view::npos)

@@ -189,7 +189,8 @@ public:
         };
         if (auto p = in("cpuacct", "cpuacct.usage"); !p.empty()) {
             s.cpu_total_ns = read_cgroup_number(p);
-            for (std::string_view word : text::words(fs::try_read_file(in("cpuacct", "cpuacct.usage_percpu")).value_or(""))) {
+            const std::string percpu = fs::try_read_file(in("cpuacct", "cpuacct.usage_percpu")).value_or("");
+            for (std::string_view word : text::words(percpu)) {
                 std::uint64_t v = 0;
                 auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
                 if (ec != std::errc() || end != word.data() + word.size()) break;
