@@ -1,8 +1,7 @@
 #include "init/boot_files.hpp"
 
-#include <sstream>
-
 #include "common/fs.hpp"
+#include "common/text.hpp"
 
 namespace berth::init {
 
@@ -30,17 +29,15 @@ std::map<std::string, std::string> parse_cmdline(const std::string& text) {
 
 std::vector<SysctlEntry> parse_sysctl(const std::string& text, std::vector<ParseProblem>& problems) {
     std::vector<SysctlEntry> out;
-    std::istringstream in(text);
-    std::string raw;
     int n = 0;
-    while (std::getline(in, raw)) {
+    text::for_each_line(text, [&](std::string_view raw) {
         ++n;
         std::string line = fs::trim(raw);
-        if (line.empty() || line[0] == '#' || line[0] == ';') continue;
+        if (line.empty() || line[0] == '#' || line[0] == ';') return;
         auto eq = line.find('=');
         if (eq == std::string::npos) {
             problems.push_back({n, "expected `key = value`"});
-            continue;
+            return;
         }
         SysctlEntry e;
         e.key = fs::trim(line.substr(0, eq));
@@ -52,10 +49,10 @@ std::vector<SysctlEntry> parse_sysctl(const std::string& text, std::vector<Parse
         }
         if (e.key.empty() || e.key.find("..") != std::string::npos) {
             problems.push_back({n, "bad key `" + e.key + "`"});
-            continue;
+            return;
         }
         out.push_back(std::move(e));
-    }
+    });
     return out;
 }
 
@@ -69,14 +66,11 @@ std::string sysctl_path(const std::string& key) {
 
 std::vector<ModuleEntry> parse_module_list(const std::string& text, std::vector<ParseProblem>& problems) {
     std::vector<ModuleEntry> out;
-    std::istringstream in(text);
-    std::string raw;
     int n = 0;
-    while (std::getline(in, raw)) {
+    text::for_each_line(text, [&](std::string_view raw) {
         ++n;
-        auto hash = raw.find('#');
-        std::string line = fs::trim(hash == std::string::npos ? raw : raw.substr(0, hash));
-        if (line.empty()) continue;
+        std::string line = fs::trim(raw.substr(0, raw.find('#')));
+        if (line.empty()) return;
         ModuleEntry e;
         auto sp = line.find_first_of(" \t");
         e.path = line.substr(0, sp);
@@ -84,10 +78,10 @@ std::vector<ModuleEntry> parse_module_list(const std::string& text, std::vector<
         e.line = n;
         if (e.path[0] != '/') {
             problems.push_back({n, "module path must be absolute: `" + e.path + "`"});
-            continue;
+            return;
         }
         out.push_back(std::move(e));
-    }
+    });
     return out;
 }
 

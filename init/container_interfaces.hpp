@@ -1,6 +1,6 @@
 // LinuxKit's runtime.json `interfaces`: network interfaces put into a
 // container's network namespace after its setup and before its program starts
-// (the container waits on its exec FIFO meanwhile), over rtnetlink (libnl-route).
+// (the container waits on its exec FIFO meanwhile), over rtnetlink.
 // Runs in the launch process, never in PID 1's loop: netlink calls block.
 #pragma once
 #include <sys/types.h>

@@ -18,6 +18,7 @@
 #include "common/error.hpp"
 #include "common/unix_socket.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
 #include "init/container_interfaces.hpp"
@@ -245,8 +246,11 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     r.pidfd = std::move(got.fd);
     std::string msg = n > 0 ? std::string(buf, size_t(n)) : "";
     if (msg.rfind("ok ", 0) == 0) {
+        // "ok PID PID_NS_INIT"
         int ns_init = 0;
-        if (std::sscanf(msg.c_str() + 3, "%d %d", &r.pid, &ns_init) != 2 || r.pid <= 0)
+        auto fields = text::words(std::string_view(msg).substr(3));
+        if (fields.size() != 2 || !text::parse_int(fields[0], r.pid) || !text::parse_int(fields[1], ns_init) ||
+            r.pid <= 0)
             r.error = "container `" + f.name + "`: malformed launch report";
         r.pid_ns_init = ns_init != 0;
     } else if (msg.rfind("error ", 0) == 0) {

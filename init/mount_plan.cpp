@@ -3,21 +3,19 @@
 #include <linux/magic.h>
 #include <sys/mount.h>
 
-#include <sstream>
+#include "common/text.hpp"
 
 namespace berth::init {
 
 std::set<std::string> parse_filesystems(const std::string& text) {
     std::set<std::string> out;
-    std::istringstream in(text);
-    std::string line;
-    while (std::getline(in, line)) {
+    text::for_each_line(text, [&](std::string_view line) {
         auto tab = line.rfind('\t');
-        std::string name = tab == std::string::npos ? line : line.substr(tab + 1);
-        while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.pop_back();
-        while (!name.empty() && name.front() == ' ') name.erase(0, 1);
-        if (!name.empty()) out.insert(name);
-    }
+        std::string_view name = tab == std::string_view::npos ? line : line.substr(tab + 1);
+        while (!name.empty() && (name.back() == ' ' || name.back() == '\r')) name.remove_suffix(1);
+        while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+        if (!name.empty()) out.emplace(name);
+    });
     return out;
 }
 

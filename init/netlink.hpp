@@ -1,4 +1,4 @@
-// Link configuration over rtnetlink (libnl-route).
+// Link configuration over rtnetlink.
 #pragma once
 #include <string>
 

@@ -4,39 +4,58 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <climits>
 #include <cstring>
-#include <sstream>
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "common/text.hpp"
 
 namespace berth::init {
 
+namespace {
+// A mapping header of smaps: "start-end perms offset dev inode [path]". Other
+// lines ("Rss:     4 kB") have their ':' before the first space.
+bool parse_mapping_header(std::string_view line, Range& range, std::string_view& perms, std::string_view& path) {
+    if (line.find(':') < line.find(' ')) return false;
+    auto fields = text::words(line);
+    if (fields.size() < 5) return false;
+    std::string_view bounds = fields[0];
+    size_t dash = bounds.find('-');
+    if (dash == std::string_view::npos) return false;
+    auto hex = [](std::string_view s, unsigned long& out) {
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out, 16);
+        return ec == std::errc() && p == s.data() + s.size();
+    };
+    if (!hex(bounds.substr(0, dash), range.start) || !hex(bounds.substr(dash + 1), range.end)) return false;
+    perms = fields[1];
+    // The path is the rest of the line after the inode (it may hold spaces).
+    path = fields.size() > 5 ? line.substr(size_t(fields[5].data() - line.data())) : std::string_view();
+    return true;
+}
+}  // namespace
+
 std::vector<Range> clean_readonly_mappings(const std::string& smaps, const std::string& exe) {
     std::vector<Range> out;
-    std::istringstream in(smaps);
-    std::string line;
     bool candidate = false;
     Range current{};
     auto close_current = [&](bool clean) {
         if (candidate && clean) out.push_back(current);
         candidate = false;
     };
-    while (std::getline(in, line)) {
-        // A mapping header: "start-end perms offset dev inode path".
-        unsigned long start = 0, end = 0;
-        char perms[5] = {};
-        int path_at = 0;
-        if (std::sscanf(line.c_str(), "%lx-%lx %4s %*s %*s %*s %n", &start, &end, perms, &path_at) >= 3 &&
-            path_at > 0 && line.find(':') > line.find(' ')) {
-            candidate = perms[1] == '-' && line.compare(size_t(path_at), std::string::npos, exe) == 0;
-            current = {start, end};
-            continue;
+    text::for_each_line(smaps, [&](std::string_view line) {
+        Range range{};
+        std::string_view perms, path;
+        if (parse_mapping_header(line, range, perms, path)) {
+            candidate = perms.size() > 1 && perms[1] == '-' && path == exe;
+            current = range;
+            return;
         }
         // Pages copied on write (relocations written at start-up) must stay.
-        if (candidate && line.rfind("Anonymous:", 0) == 0) close_current(std::strtol(line.c_str() + 10, nullptr, 10) == 0);
-    }
+        if (candidate && line.rfind("Anonymous:", 0) == 0)
+            close_current(std::strtol(std::string(line.substr(10)).c_str(), nullptr, 10) == 0);
+    });
     return out;
 }
 

@@ -1,11 +1,13 @@
 #include "runtime/capabilities.hpp"
 
+#include <linux/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include <cap-ng.h>
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -43,18 +45,22 @@ void keep_caps(bool on) {
 
 void apply_caps(const oci::Capabilities& caps) {
     int last = kernel_last_cap();
-    capng_clear(CAPNG_SELECT_CAPS);
-    auto add = [&](const std::vector<int>& set, capng_type_t type) {
-        for (int cap : set)
-            if (cap <= last && capng_update(CAPNG_ADD, type, unsigned(cap)) < 0)
-                throw Error("capng_update " + cap_label(cap), EINVAL);
+    // capset(2) directly, version 3: two 32-bit words per set. (libcap-ng
+    // did the same, and linked getpwuid, sscanf and syslog into PID 1.)
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+    auto add = [&](const std::vector<int>& set, __u32 __user_cap_data_struct::*field) {
+        for (int cap : set) {
+            if (cap < 0 || cap > last) continue;
+            if (unsigned(cap) >= 32 * _LINUX_CAPABILITY_U32S_3)
+                throw Error("capability " + cap_label(cap) + ": beyond what capset can set", EINVAL);
+            data[cap / 32].*field |= __u32(1) << (cap % 32);
+        }
     };
-    add(caps.effective, CAPNG_EFFECTIVE);
-    add(caps.permitted, CAPNG_PERMITTED);
-    add(caps.inheritable, CAPNG_INHERITABLE);
-    errno = 0;
-    if (capng_apply(CAPNG_SELECT_CAPS) < 0)
-        throw Error(fmt::format("capset: {}", errno ? std::strerror(errno) : "rejected"), errno ? errno : EPERM);
+    add(caps.effective, &__user_cap_data_struct::effective);
+    add(caps.permitted, &__user_cap_data_struct::permitted);
+    add(caps.inheritable, &__user_cap_data_struct::inheritable);
+    if (::syscall(SYS_capset, &header, data) < 0) throw_errno("capset");
 
     // Ambient needs each capability in permitted and inheritable already.
     if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) throw_errno("clear ambient set");

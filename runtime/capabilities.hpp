@@ -16,7 +16,7 @@ void drop_bounding(const std::vector<int>& keep);
 // PR_SET_KEEPCAPS: keep the permitted set across setuid away from 0.
 void keep_caps(bool on);
 
-// Sets effective/permitted/inheritable (libcap-ng) then the ambient set.
+// Sets effective/permitted/inheritable (capset) then the ambient set.
 // Capabilities unknown to the running kernel are ignored, as crun does.
 void apply_caps(const oci::Capabilities& caps);
 

@@ -2,7 +2,6 @@
 #include "runtime/cgroup.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include <sys/vfs.h>
 
@@ -10,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/text.hpp"
 
 namespace berth::runtime {
 
@@ -28,10 +28,7 @@ const CgroupV1Hierarchy* CgroupHost::v1_for(const std::string& controller) const
 namespace {
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
-    std::string part;
-    std::istringstream in(s);
-    while (std::getline(in, part, sep))
-        if (!part.empty()) out.push_back(part);
+    for (std::string_view part : text::split(s, sep)) out.emplace_back(part);
     return out;
 }
 
@@ -48,15 +45,13 @@ std::vector<std::string> v1_controllers(const std::string& super_options) {
 
 CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
     CgroupHost host;
-    std::istringstream in(mountinfo);
-    std::string line;
-    while (std::getline(in, line)) {
+    text::for_each_line(mountinfo, [&](std::string_view line) {
         // id parent maj:min root mount-point options [optional...] - type source super-options
         size_t dash = line.find(" - ");
-        if (dash == std::string::npos) continue;
-        auto left = split(line.substr(0, dash), ' ');
-        auto right = split(line.substr(dash + 3), ' ');
-        if (left.size() < 5 || right.size() < 3) continue;
+        if (dash == std::string_view::npos) return;
+        auto left = split(std::string(line.substr(0, dash)), ' ');
+        auto right = split(std::string(line.substr(dash + 3)), ' ');
+        if (left.size() < 5 || right.size() < 3) return;
         const std::string& root = left[3];
         const std::string& mount_point = left[4];
         // A later mount on or above an earlier one hides it (a test that
@@ -72,13 +67,13 @@ CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
             host.unified = mount_point;
         } else if (right[0] == "cgroup" && root == "/") {
             auto controllers = v1_controllers(right[2]);
-            if (controllers.empty()) continue;
+            if (controllers.empty()) return;
             bool seen = false;
             for (const auto& h : host.v1)
                 if (h.controllers == controllers) seen = true;
             if (!seen) host.v1.push_back({mount_point, controllers});
         }
-    }
+    });
     return host;
 }
 
@@ -154,11 +149,14 @@ std::optional<std::uint64_t> read_cgroup_number(const std::string& path) {
 
 std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path) {
     std::map<std::string, std::uint64_t> out;
-    std::istringstream in(fs::try_read_file(path).value_or(""));
-    std::string key, value;
-    while (in >> key >> value)
-        if (!value.empty() && value.find_first_not_of("0123456789") == std::string::npos)
-            out[key] = std::stoull(value);
+    // "key value" pairs, one to a line.
+    const std::string content = fs::try_read_file(path).value_or("");
+    auto words = text::words(content);
+    for (size_t i = 0; i + 1 < words.size(); i += 2) {
+        std::string_view value = words[i + 1];
+        if (!value.empty() && value.find_first_not_of("0123456789") == std::string_view::npos)
+            out[std::string(words[i])] = std::stoull(std::string(value));
+    }
     return out;
 }
 

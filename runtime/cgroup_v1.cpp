@@ -7,12 +7,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <sstream>
+#include <charconv>
 
 #include <fmt/format.h>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/text.hpp"
 #include "common/log.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/device_filter.hpp"
@@ -188,8 +189,13 @@ public:
         };
         if (auto p = in("cpuacct", "cpuacct.usage"); !p.empty()) {
             s.cpu_total_ns = read_cgroup_number(p);
-            std::istringstream percpu(fs::try_read_file(in("cpuacct", "cpuacct.usage_percpu")).value_or(""));
-            for (std::uint64_t v; percpu >> v;) s.cpu_percpu_ns.push_back(v);
+            const std::string percpu = fs::try_read_file(in("cpuacct", "cpuacct.usage_percpu")).value_or("");
+            for (std::string_view word : text::words(percpu)) {
+                std::uint64_t v = 0;
+                auto [end, ec] = std::from_chars(word.data(), word.data() + word.size(), v);
+                if (ec != std::errc() || end != word.data() + word.size()) break;
+                s.cpu_percpu_ns.push_back(v);
+            }
             // cpuacct.stat counts USER_HZ ticks.
             const std::uint64_t tick_ns = 1000000000ULL / std::uint64_t(::sysconf(_SC_CLK_TCK));
             auto ticks = read_cgroup_keyed(in("cpuacct", "cpuacct.stat"));

@@ -11,11 +11,10 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/text.hpp"
 #include "common/log.hpp"
 #include "runtime/dev_nodes.hpp"
 #include "runtime/mount_options.hpp"
@@ -36,18 +35,17 @@ unsigned long checked_propagation(const std::string& name) {
 // The mount point of the mount holding `path` (a canonical path): the longest mount
 // point in /proc/self/mountinfo that is `path` or one of its parents.
 std::string mount_point_of(const std::string& path) {
-    std::ifstream in("/proc/self/mountinfo");
-    if (!in) throw_errno("open /proc/self/mountinfo");
-    std::string line, best = "/";
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, point;
-        if (!(fields >> id >> parent >> devno >> root >> point)) continue;
+    std::string best = "/";
+    text::for_each_line(fs::read_file("/proc/self/mountinfo"), [&](std::string_view line) {
+        // id parent maj:min root mount-point ...
+        auto fields = text::words(line);
+        if (fields.size() < 5) return;
+        std::string point(fields[4]);
         // Spaces in paths are escaped as \040; such a mount point never matches
         // a container path here, which is fine.
         bool holds = point == "/" || path == point || path.rfind(point + "/", 0) == 0;
         if (holds && point.size() > best.size()) best = point;
-    }
+    });
     return best;
 }
 

@@ -30,11 +30,24 @@ void write_nonblocking(int fd, std::string_view s) {
 }  // namespace
 
 std::string format_wall(std::int64_t wall_ms) {
-    time_t secs = time_t(wall_ms / 1000);
-    struct tm tm{};
-    ::gmtime_r(&secs, &tm);
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                       tm.tm_hour, tm.tm_min, tm.tm_sec, int(wall_ms % 1000));
+    // The UTC date from the day count (the proleptic Gregorian calendar in
+    // 400-year eras), not gmtime_r: glibc's time zone code behind it links
+    // sscanf, iconv and the float parsers into PID 1.
+    std::int64_t ms = wall_ms % 1000 < 0 ? wall_ms % 1000 + 1000 : wall_ms % 1000;
+    std::int64_t secs = (wall_ms - ms) / 1000;
+    std::int64_t days = secs / 86400, in_day = secs % 86400;
+    if (in_day < 0) in_day += 86400, --days;
+    std::int64_t z = days + 719468;  // days since 0000-03-01
+    std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    std::int64_t doe = z - era * 146097;                                   // [0, 146096]
+    std::int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+    std::int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             // [0, 365], from March
+    std::int64_t mp = (5 * doy + 2) / 153;                                  // [0, 11], March = 0
+    std::int64_t day = doy - (153 * mp + 2) / 5 + 1;
+    std::int64_t month = mp < 10 ? mp + 3 : mp - 9;
+    std::int64_t year = yoe + era * 400 + (month <= 2);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, day, in_day / 3600,
+                       in_day / 60 % 60, in_day % 60, ms);
 }
 
 ServiceLog::ServiceLog(std::string name, config::LogPolicy policy, int console_fd, std::string log_dir)

@@ -1,8 +1,13 @@
 #include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
+#include "common/fs.hpp"
 #include "config/oci_names.hpp"
+#include "runtime/capabilities.hpp"
+#include "../skip.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/device_filter.hpp"
 #include "runtime/child_report.hpp"
@@ -117,4 +122,45 @@ TEST_CASE("the device program: rules last to first, then deny; defaults appended
     CHECK(prog[6].off == 7);  // to the next rule's block
     CHECK(prog[6 + 6].imm == 1);  // allow
     CHECK(prog[6 + 8].imm == 0);  // the deny-all rule's verdict
+}
+
+// apply_caps sets exactly the sets asked for (capset, in a child: the test
+// process keeps its own). Capabilities above 31 land in the second word.
+TEST_CASE("apply_caps sets effective, permitted and inheritable exactly") {
+    if (::geteuid() != 0) BERTH_SKIP("needs root");
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string out;
+        try {
+            oci::Capabilities caps;
+            caps.permitted = {0, 12, 21, 38};  // CHOWN, NET_ADMIN, SYS_ADMIN, PERFMON
+            caps.effective = {0, 38};
+            caps.inheritable = {12};
+            apply_caps(caps);
+            std::string status = berth::fs::read_file("/proc/self/status");
+            for (const char* key : {"CapInh:", "CapPrm:", "CapEff:"}) {
+                auto at = status.find(key);
+                out += status.substr(at, status.find('\n', at) - at) + "\n";
+            }
+        } catch (const std::exception& e) {
+            out = e.what();
+        }
+        (void)!::write(fds[1], out.data(), out.size());
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string got;
+    char buf[512];
+    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) got.append(buf, size_t(n));
+    ::close(fds[0]);
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    bool perfmon = kernel_last_cap() >= 38;
+    CHECK(got == std::string("CapInh:\t0000000000001000\n") +
+                     (perfmon ? "CapPrm:\t0000004000201001\nCapEff:\t0000004000000001\n"
+                              : "CapPrm:\t0000000000201001\nCapEff:\t0000000000000001\n"));
 }

@@ -1,4 +1,7 @@
 #include <catch2/catch.hpp>
+#include <time.h>
+
+#include <cstdio>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -154,4 +157,21 @@ TEST_CASE("control requests: ps, status, stop, start, kill, logs") {
     CHECK(ctl.handle({{"cmd", "frobnicate"}, {"name", "web"}})["ok"] == false);
     ctl.handle({{"cmd", "halt"}});
     CHECK(powered);
+}
+
+// format_wall computes the UTC date itself (no gmtime_r in PID 1): it must
+// agree with gmtime_r across leap years, century rules and month ends.
+TEST_CASE("wall-clock stamps agree with gmtime_r") {
+    CHECK(berth::supervisor::format_wall(0) == "1970-01-01T00:00:00.000Z");
+    CHECK(berth::supervisor::format_wall(951782400123) == "2000-02-29T00:00:00.123Z");
+    CHECK(berth::supervisor::format_wall(4107542399999) == "2100-02-28T23:59:59.999Z");
+    for (std::int64_t secs = 0; secs < 8000000000LL; secs += 86400 * 7 + 3599) {
+        time_t t = time_t(secs);
+        struct tm tm{};
+        REQUIRE(::gmtime_r(&t, &tm));
+        char want[64];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.042Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        REQUIRE(berth::supervisor::format_wall(secs * 1000 + 42) == want);
+    }
 }
