@@ -9,6 +9,7 @@
 
 #include "common/log.hpp"
 #include "init/boot_files.hpp"
+#include "init/disk_probe.hpp"
 #include "init/dm_verity.hpp"
 #include "init/early_boot.hpp"
 
@@ -67,9 +68,12 @@ bool wants_squashfs_root(SysOps& sys) { return sys.exists(kSquashfsRootMarker); 
 
 namespace {
 
+// The same probe as the /dev/disk links (the squashfs magic is in the first 4 bytes).
 bool has_squashfs_signature(SysOps& sys, const std::string& dev) {
     auto head = sys.read_head(dev, 4);
-    return head && *head == "hsqs";
+    if (!head) return false;
+    auto fs = probe_filesystem(*head);
+    return fs && fs->type == "squashfs";
 }
 
 }  // namespace
