@@ -140,8 +140,8 @@ arm64-init: deps $(ARM64_BUILD)/build.ninja
 # the QEMU suite boots and the seccomp compiler of the cross-architecture check
 # (not berth-runc and the probes, which only the host's integration tests run).
 arm64-test-build: deps $(ARM64_BUILD)/build.ninja
-	@$(TIMED) arm64-build sh -c 'ninja -C $(ARM64_BUILD) init/berth-init runtime/berth-seccomp-compile \
-	    $$(tools/test-targets $(ARM64_BUILD) unit)'
+	@$(TIMED) arm64-build sh -c 'targets=$$(tools/test-targets $(ARM64_BUILD) unit) && \
+	    ninja -C $(ARM64_BUILD) init/berth-init runtime/berth-seccomp-compile $$targets'
 
 $(ARM64_IMAGES)/busybox/bin/busybox:
 	@$(TIMED) arm64-images sh -c 'examples/images/make-busybox-image --arch arm64 $(ARM64_IMAGES)/busybox >/dev/null && \
