@@ -12,16 +12,26 @@ BERTH     = $(BUILD)/builder/berth
 
 .PHONY: all deps build images redis-images demo demo-stop test test-loaded unit-test fuzz-test qemu-test bench clean
 
+# Each phase of `make test` runs under tools/timed, which prints its elapsed seconds
+# ("== qemu-amd64: 412 s") and records it under this run's id; `make test` ends with
+# the table of its phases (docs/testing.md lists typical figures).
+ifndef TEST_RUN
+TEST_RUN := $(shell date +%Y%m%d-%H%M%S)-$(shell echo $$PPID)
+endif
+export TEST_RUN
+PHASE_LOG = $(BUILD)/test-phases.log
+TIMED     = tools/timed $(PHASE_LOG) $(TEST_RUN)
+
 all: build
 
 deps:
-	@tools/install-deps
+	@$(TIMED) deps tools/install-deps
 
 $(BUILD)/build.ninja:
-	meson setup $(BUILD)
+	$(TIMED) setup meson setup $(BUILD)
 
 build: deps $(BUILD)/build.ninja
-	ninja -C $(BUILD)
+	@$(TIMED) build ninja -C $(BUILD)
 
 # Test payload images made from Debian's busybox-static, and Debian's cloud kernel as
 # the LinuxKit kernel image the examples name (`kernel: image: debian-kernel:cloud`),
@@ -34,9 +44,9 @@ kernel-image = [ -e $(1)/debian-kernel/oci-layout ] || \
 	$(BERTH) kernel import --arch $(2) --layout $(1)/debian-kernel $(KERNEL_PACKAGE) --tag $(KERNEL_IMAGE) >/dev/null
 
 images: build
-	@examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null
-	@examples/images/make-metadata-image --binary $(BUILD)/metadata/berth-metadata $(IMAGES)/metadata >/dev/null
-	@$(call kernel-image,$(IMAGES),$(shell dpkg --print-architecture))
+	@$(TIMED) images sh -c 'examples/images/make-busybox-image $(IMAGES)/busybox >/dev/null && \
+	    examples/images/make-metadata-image --binary $(BUILD)/metadata/berth-metadata $(IMAGES)/metadata >/dev/null && \
+	    { $(call kernel-image,$(IMAGES),$(shell dpkg --print-architecture)); }'
 
 # The Redis OS's images for ARCH: redis:7 from Debian's redis-server (imported into a
 # store in the build tree) and the disk formatter; the .debs are cached in
@@ -78,18 +88,24 @@ demo-stop:
 	@python3 -c 'import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"system_powerdown\n"); time.sleep(0.3)' $(DEMO_MONITOR)
 
 unit-test: build
-	meson test -C $(BUILD) --print-errorlogs
+	$(TIMED) unit+integration meson test -C $(BUILD) --no-rebuild --print-errorlogs
 
 # A short libFuzzer run (about 25 s) of the control request parser, the service
 # log splitter and the notify parser; a separate small clang build in $(BUILD)/fuzz.
 # Long runs: tools/fuzz-long.
+# The fuzz objects compile on every CPU (a plain serial `make test` would build them
+# one by one).
+FUZZ_JOBS ?= $(shell nproc)
 fuzz-test: build
-	$(MAKE) -C fuzz OUT=$(abspath $(BUILD))/fuzz MESON_BUILD=$(abspath $(BUILD)) run
+	$(TIMED) fuzz $(MAKE) -j$(FUZZ_JOBS) -C fuzz OUT=$(abspath $(BUILD))/fuzz MESON_BUILD=$(abspath $(BUILD)) run
 
 qemu-test: images
-	python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
+	$(TIMED) qemu-amd64 python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
 
+# The table of this run's phases comes last (the arm64 phases are added below).
 test: unit-test fuzz-test qemu-test
+	@echo "make test: time per phase"
+	@tools/timed --summary $(PHASE_LOG) $(TEST_RUN)
 
 # `make test` while stress-ng keeps 2 busy workers per CPU; the load stops with it.
 LOAD_WORKERS ?= $(shell echo $$(( $$(nproc) * 2 )))
@@ -109,10 +125,10 @@ clean:
 ARM64_BUILD  ?= $(BUILD)-arm64
 ARM64_IMAGES ?= $(BUILD)/test-images-arm64
 
-.PHONY: arm64 arm64-init arm64-unit-test arm64-qemu-test
+.PHONY: arm64 arm64-init arm64-test-build arm64-unit-test arm64-qemu-test
 
 $(ARM64_BUILD)/build.ninja:
-	meson setup --cross-file cross/aarch64-linux-gnu.ini $(ARM64_BUILD)
+	$(TIMED) arm64-setup meson setup --cross-file cross/aarch64-linux-gnu.ini $(ARM64_BUILD)
 
 arm64: deps $(ARM64_BUILD)/build.ninja
 	ninja -C $(ARM64_BUILD)
@@ -121,9 +137,16 @@ arm64: deps $(ARM64_BUILD)/build.ninja
 arm64-init: deps $(ARM64_BUILD)/build.ninja
 	ninja -C $(ARM64_BUILD) init/berth-init
 
+# What the arm64 tests use, and nothing else: the unit test executables, the PID 1
+# the QEMU suite boots and the seccomp compiler of the cross-architecture check
+# (not berth-runc and the probes, which only the host's integration tests run).
+arm64-test-build: deps $(ARM64_BUILD)/build.ninja
+	@$(TIMED) arm64-build sh -c 'targets=$$(tools/test-targets $(ARM64_BUILD) unit) && \
+	    ninja -C $(ARM64_BUILD) init/berth-init runtime/berth-seccomp-compile $$targets'
+
 $(ARM64_IMAGES)/busybox/bin/busybox:
-	@examples/images/make-busybox-image --arch arm64 $(ARM64_IMAGES)/busybox >/dev/null
-	@$(call kernel-image,$(ARM64_IMAGES),arm64)
+	@$(TIMED) arm64-images sh -c 'examples/images/make-busybox-image --arch arm64 $(ARM64_IMAGES)/busybox >/dev/null && \
+	    { $(call kernel-image,$(ARM64_IMAGES),arm64); }'
 
 # The unit tests run under qemu-user (the cross file's exe_wrapper); the
 # namespace integration tests need the host kernel's view and run natively only.
@@ -133,13 +156,14 @@ $(ARM64_IMAGES)/busybox/bin/busybox:
 # emulates differently (descriptor truncation in control messages).
 # The builder's seccomp programs for the other architecture against each one's
 # own libseccomp compile, both ways (amd64 <-> arm64).
-arm64-unit-test: arm64 build
-	meson test -C $(ARM64_BUILD) --suite unit --print-errorlogs --test-args '-# ~[#test_seccomp]~[native-only]'
-	tests/integration/seccomp/cross_arch.sh $(BUILD)/runtime/berth-seccomp-compile \
+arm64-unit-test: arm64-test-build build
+	$(TIMED) arm64-unit meson test -C $(ARM64_BUILD) --no-rebuild --suite unit --print-errorlogs \
+	    --test-args '-# ~[#test_seccomp]~[native-only]'
+	$(TIMED) seccomp-cross-arch tests/integration/seccomp/cross_arch.sh $(BUILD)/runtime/berth-seccomp-compile \
 		$(ARM64_BUILD)/runtime/berth-seccomp-compile
 
-arm64-qemu-test: images arm64 $(ARM64_IMAGES)/busybox/bin/busybox
-	python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
+arm64-qemu-test: images arm64-test-build $(ARM64_IMAGES)/busybox/bin/busybox
+	$(TIMED) qemu-arm64 python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
 	    --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
 	    --out $(BUILD)/qemu-tests-arm64 --boot-timeout 300
 
