@@ -19,26 +19,14 @@
 #include "init/dm_verity.hpp"
 #include "init/early_boot.hpp"
 #include "init/handover.hpp"
+#include "log_capture.hpp"
 
 using namespace berth::init;
 using testing::FakeSys;
+using testing::LogCapture;
 
 namespace {
 
-struct LogCapture {
-    int fd = ::memfd_create("log", MFD_CLOEXEC);
-    LogCapture() { berth::log::set_fd(fd); }
-    ~LogCapture() {
-        berth::log::set_fd(2);
-        ::close(fd);
-    }
-    std::string text() const {
-        std::string out(size_t(::lseek(fd, 0, SEEK_END)), '\0');
-        REQUIRE(::pread(fd, out.data(), out.size(), 0) == ssize_t(out.size()));
-        return out;
-    }
-    bool has(const std::string& s) const { return text().find(s) != std::string::npos; }
-};
 
 const std::string kRoot = "4f2e1b0c9a8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
 const std::string kSalt = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
