@@ -28,6 +28,7 @@
 #include "builder/bundle.hpp"
 #include "builder/oci_config_gen.hpp"
 #include "builder/outputs.hpp"
+#include "builder/uki.hpp"
 #include "config/dependency_graph.hpp"
 #include "config/oci_defaults.hpp"
 #include "common/error.hpp"
@@ -307,6 +308,18 @@ BuildResult build_image(const BuildOptions& opts) {
             throw Error("output format `" + f + "` is for amd64 only (this build is for " +
                             std::string(arch_name(arch)) + "); use kernel+initrd or tar",
                         EINVAL);
+    {
+        const auto& fmts = opts.formats.empty() ? spec.outputs : opts.formats;
+        bool uki = std::find(fmts.begin(), fmts.end(), "uki") != fmts.end();
+        // The stub (linuxx64.efi.stub) is an x86 program.
+        if (uki && arch != Arch::amd64)
+            throw Error("output format `uki` is for amd64 only (this build is for " + std::string(arch_name(arch)) + ")",
+                        EINVAL);
+        if (!opts.signing_key.empty() || !opts.signing_cert.empty()) {
+            if (!uki) throw Error("--sign-key/--sign-cert sign the `uki` output, which this build does not write", EINVAL);
+            check_signing_key({opts.signing_key, opts.signing_cert});  // before the kernel download
+        }
+    }
     Platform platform;
     platform.architecture = arch_name(arch);
     ImageResolver resolver = ImageResolver::from_command_line(opts.image_dirs, opts.store_dir, platform);
@@ -392,6 +405,8 @@ BuildResult build_image(const BuildOptions& opts) {
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)
         if (!is_output_format(f)) throw Error("unknown output format `" + f + "`", EINVAL);
+    // The uki boots the kernel+squashfs output of the same build: written after it.
+    std::stable_partition(formats.begin(), formats.end(), [](const std::string& f) { return f != "uki"; });
     bool any_default_security = false;
     for (const ContainerSpec* c : spec.containers())
         any_default_security |= c->seccomp == "default" || !c->masked_paths || !c->readonly_paths;
@@ -534,6 +549,10 @@ BuildResult build_image(const BuildOptions& opts) {
     oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
+    oo.name = name;
+    oo.kernel_version = kernel.version;
+    oo.signing_key = opts.signing_key;
+    oo.signing_cert = opts.signing_cert;
     if (spec.data_partition) {
         oo.data_partition_bytes = spec.data_partition->bytes;
         oo.data_partition_label = spec.data_partition->label;
@@ -555,7 +574,7 @@ BuildResult build_image(const BuildOptions& opts) {
                 prepend_ucode(kernel.ucode, file.path);
                 file.bytes += fs::read_file(kernel.ucode).size();
             }
-            if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f)))
+            if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f) || (f == "uki" && !squashfs)))
                 log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
             r.files.push_back(std::move(file));
         }

@@ -28,6 +28,8 @@ struct BuildOptions {
     std::string compression = "gzip";     // initrd: gzip | zstd
     bool pull = false;                    // --pull: images found nowhere are pulled first
     RegistryOptions registry;             // for --pull
+    // --sign-key/--sign-cert: sign the uki output (builder/uki.hpp); both or none.
+    std::string signing_key, signing_cert;
 };
 
 struct BuildResult {

@@ -35,6 +35,7 @@ const char* kBuildUsage =
     "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
     "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64]\n"
     "              [--pull [--insecure-registry HOST[:PORT]]... [--authfile FILE]]\n"
+    "              [--sign-key KEY.pem --sign-cert CERT.pem]\n"
     "              [--dry-run] FILE.yml [MORE.yml]...\n"
     "      several files are merged in order (later ones append containers, files,\n"
     "      volumes and init images; kernel keys and outputs they give replace earlier\n"
@@ -45,7 +46,12 @@ const char* kBuildUsage =
     "           disk images that boot under BIOS and UEFI: raw-bios (NAME-bios.img),\n"
     "           raw-efi (NAME-efi.img), aws (NAME.raw), qcow2-bios (NAME.qcow2),\n"
     "           qcow2-efi (NAME-efi.qcow2), vhd (NAME.vhd, fixed), gcp (NAME.img.tar.gz),\n"
-    "           iso-efi (NAME-efi.iso)\n"
+    "           iso-efi (NAME-efi.iso),\n"
+    "           uki (NAME.efi: a unified kernel image, systemd-boot's stub with the\n"
+    "           kernel, initrd and command line; it boots the kernel+squashfs root,\n"
+    "           verified or not, when the build writes that too)\n"
+    "      --sign-key/--sign-cert: sign the uki for Secure Boot with sbsign (PEM, the\n"
+    "           key not encrypted); sbverify checks the result\n"
     "      --pull: images found nowhere are pulled from their registry into the store\n"
     "      --dry-run: check the files only (no images, no kernel), reporting every\n"
     "           error; the same as `berth validate`\n";
@@ -58,12 +64,17 @@ const char* kRunUsage =
     "                 [--disk FILE[,size=SIZE]|file=FILE,size=SIZE]... [--accel auto|kvm|tcg]\n"
     "                 [--data STRING|--data-file FILE] [--timeout SEC]\n"
     "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
-    "                 [--firmware FILE|none] [--uefi]\n"
-    "                 PREFIX|PREFIX-squashfs.img|FILE.iso|DISK\n"
+    "                 [--firmware FILE|none] [--uefi [--secure-boot] [--efivars FILE]]\n"
+    "                 PREFIX|PREFIX-squashfs.img|FILE.iso|DISK|NAME.efi\n"
     "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
     "      root (attached as a read-only disk), a CD image, or a disk image (DISK:\n"
     "      PREFIX-bios.img, -efi.img, .raw, .qcow2, -efi.qcow2, .vhd, .img.tar.gz);\n"
-    "      --uefi, FILE-efi.iso and the -efi disks boot through OVMF\n";
+    "      --uefi, FILE-efi.iso and the -efi disks boot through OVMF; NAME.efi (a UKI)\n"
+    "      boots from a small ESP made for the run (with --append: as the firmware's\n"
+    "      -kernel, EXTRA its load options), with NAME-squashfs.img attached if there;\n"
+    "      --secure-boot: OVMF's Secure Boot build (q35 with SMM), its variables fresh\n"
+    "      on every boot from --efivars FILE (default: Debian's snakeoil keys, Secure\n"
+    "      Boot on; sign with /usr/share/ovmf/PkKek-1-snakeoil.key, passphrase snakeoil)\n";
 const char* kImageUsage =
     "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
     "  berth image ls [--store DIR]\n"
@@ -250,6 +261,8 @@ int cmd_build(Args& a) {
             o.pull = true;
         } else if (opt == "--insecure-registry") o.registry.insecure_registries.push_back(a.value(opt));
         else if (opt == "--authfile") o.registry.authfile = a.value(opt);
+        else if (opt == "--sign-key") o.signing_key = a.value(opt);
+        else if (opt == "--sign-cert") o.signing_cert = a.value(opt);
         else if (opt == "--format" || opt == "-f") {
             std::string f = a.value(opt);
             if (!is_output_format(f)) {
@@ -293,7 +306,10 @@ int cmd_run_qemu(Args& a) {
         else if (opt == "--uefi") {
             a.no_pending(opt);
             o.uefi = true;
-        }
+        } else if (opt == "--secure-boot") {
+            a.no_pending(opt);
+            o.secure_boot = true;
+        } else if (opt == "--efivars") o.efivars_template = a.value(opt);
         else if (opt == "--disk") o.disks.push_back(parse_disk(a.value(opt)));
         else if (opt == "--arch") o.arch = arch_option(a, opt);
         else throw UsageError("run qemu: unknown option `" + opt + "`");

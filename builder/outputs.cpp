@@ -13,6 +13,7 @@
 #include "builder/disk_image.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
+#include "builder/uki.hpp"
 #include "builder/verity.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
@@ -231,6 +232,7 @@ std::vector<OutputFile> write_output(const std::string& format, const Tree& tree
     if (format == "iso-bios") return iso_bios(tree, o);
     if (format == "kernel+squashfs") return kernel_squashfs(tree, o);
     if (is_disk_format(format)) return write_disk_output(format, tree, o);
+    if (format == "uki") return write_uki_output(tree, o);
     // The YAML and the command line accept only output_formats(); this is a bug guard.
     throw Error("unknown output format `" + format + "`", EINVAL);
 }

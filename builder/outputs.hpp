@@ -10,6 +10,8 @@
 //                    (BIOS), no -kernel needed
 //   raw-bios raw-efi qcow2-bios qcow2-efi vhd gcp aws iso-efi: disk images, see
 //                    builder/disk_image.hpp
+//   uki              PREFIX.efi: a unified kernel image, signed when a key is
+//                    given (builder/uki.hpp)
 // Same tree + same options => same bytes (fixed mtime, owners, order).
 #pragma once
 #include <cstdint>
@@ -38,6 +40,12 @@ struct OutputOptions {
     // name is the label, so the image's first boot can find and format it).
     std::uint64_t data_partition_bytes = 0;
     std::string data_partition_label = "berth-data";
+    // uki: the image's name (its .osrel), the kernel's version (.uname), the stub,
+    // and the key and certificate to sign it with (none: unsigned).
+    std::string name;
+    std::string kernel_version;
+    std::string uki_stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
+    std::string signing_key, signing_cert;
 };
 
 struct OutputFile {

@@ -137,6 +137,10 @@ Arch guest_arch(const QemuOptions& o) {
 const char* const kArm64UefiFirmware = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
 const char* const kOvmfCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 const char* const kOvmfVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+const char* const kSecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+const char* const kSnakeoilVars = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+const char* const kSnakeoilKey = "/usr/share/ovmf/PkKek-1-snakeoil.key";
+const char* const kSnakeoilCert = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
 
 namespace {
 
@@ -144,8 +148,16 @@ bool ends_with(const std::string& s, const std::string& tail) {
     return s.size() > tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
-// The writable copy of OVMF's variable store next to the image.
-std::string efivars_path(const QemuOptions& o) { return o.prefix + "-efivars.fd"; }
+// The writable copy of OVMF's variable store next to the image; Secure Boot
+// boots have their own, so that a store without keys is never reused for them.
+std::string efivars_path(const QemuOptions& o) {
+    return o.prefix + (o.secure_boot ? "-secboot-efivars.fd" : "-efivars.fd");
+}
+
+std::string ovmf_code(const QemuOptions& o) {
+    if (!o.firmware.empty() && o.firmware != "none") return o.firmware;
+    return o.secure_boot ? kSecureBootCode : kOvmfCode;
+}
 
 }  // namespace
 
@@ -154,6 +166,12 @@ void set_boot_file(QemuOptions& o, const std::string& p) {
     if (ends_with(p, ".iso")) {
         o.iso = p;
         o.uefi = o.uefi || ends_with(p, "-efi.iso");
+        return;
+    }
+    if (ends_with(p, ".efi")) {
+        o.uki = p;
+        o.prefix = p.substr(0, p.size() - 4);
+        o.uefi = true;
         return;
     }
     if (ends_with(p, "-squashfs.img")) {
@@ -212,22 +230,31 @@ std::vector<std::string> qemu_command(const QemuOptions& o, Accel accel, const s
     std::string append = cmdline;
     if (!o.append.empty()) append += (append.empty() ? "" : " ") + o.append;
     MachineModel m = machine_model(arch, accel);
+    // OVMF's Secure Boot build keeps its variables in SMM-protected flash: the
+    // board needs SMM and the flash chips must answer only to SMM writes.
+    if (o.secure_boot) m.machine += ",smm=on";
     std::vector<std::string> argv = {
         o.qemu.empty() ? qemu_binary(arch) : o.qemu, "-nodefaults", "-no-user-config",
         "-machine", m.machine, "-accel", accel_name(accel), "-cpu", m.cpu,
         "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mb),
     };
+    if (o.secure_boot)
+        for (const char* a : {"-global", "driver=cfi.pflash01,property=secure,value=on"}) argv.push_back(a);
     if (o.uefi) {
         // OVMF as two flash chips: the code read-only, the variables writable.
-        std::string code = o.firmware.empty() || o.firmware == "none" ? kOvmfCode : o.firmware;
-        for (const std::string& a : {std::string("-drive"), "if=pflash,format=raw,unit=0,readonly=on,file=" + code,
+        for (const std::string& a : {std::string("-drive"), "if=pflash,format=raw,unit=0,readonly=on,file=" + ovmf_code(o),
                                      std::string("-drive"), "if=pflash,format=raw,unit=1,file=" + efivars_path(o)})
             argv.push_back(a);
     } else if (std::string bios = firmware_path(o, arch); !bios.empty()) {
         argv.push_back("-bios");
         argv.push_back(bios);
     }
-    if (!o.disk_image.empty()) {
+    if (!o.uki.empty() && !o.append.empty()) {
+        // The firmware loads the UKI itself (checking its signature under Secure
+        // Boot) and gives it --append as its load options.
+        for (const std::string& a : {std::string("-kernel"), o.uki, std::string("-append"), o.append})
+            argv.push_back(a);
+    } else if (!o.disk_image.empty()) {
         // The image's own boot loaders pass the command line built into it.
         argv.push_back("-drive");
         argv.push_back("file=" + o.disk_image + ",format=" + o.disk_image_format + ",if=virtio");
@@ -309,25 +336,55 @@ void prepare_disk_image(const QemuOptions& o) {
 
 void prepare_ovmf(const QemuOptions& o) {
     if (*o.arch != Arch::amd64) throw Error("--uefi: OVMF boots amd64 guests only", EINVAL);
-    std::string code = o.firmware.empty() || o.firmware == "none" ? kOvmfCode : o.firmware;
-    for (const std::string& f : {code, std::string(kOvmfVars)})
+    std::string templ = o.secure_boot ? (o.efivars_template.empty() ? kSnakeoilVars : o.efivars_template)
+                                      : (o.efivars_template.empty() ? kOvmfVars : o.efivars_template);
+    for (const std::string& f : {ovmf_code(o), templ})
         if (!fs::exists(f)) throw Error("UEFI boot: `" + f + "` is missing (apt-get install ovmf)", ENOENT);
     std::string vars = efivars_path(o);
-    if (fs::exists(vars)) return;
+    // Secure Boot: the keys of the template on every boot, whatever a previous
+    // boot changed.
+    if (fs::exists(vars) && !o.secure_boot) return;
     std::string tmp = vars + ".tmp";
-    fs::write_file(tmp, fs::read_file(kOvmfVars), 0644);
+    fs::write_file(tmp, fs::read_file(templ), 0644);
     if (::rename(tmp.c_str(), vars.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + vars + "`");
 }
 
 }  // namespace
 
+void write_uki_esp(const std::string& uki, const std::string& esp) {
+    std::uint64_t kib = (fs::read_file(uki).size() / 1024) * 21 / 20 + 2048;  // FAT tables and room
+    std::string tmp = esp + ".tmp";
+    ::unlink(tmp.c_str());
+    ::setenv("MTOOLS_SKIP_CHECK", "1", 1);
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {"mkfs.vfat", "-n", "BERTH-ESP", "-C", tmp, std::to_string(kib)},
+             {"mmd", "-i", tmp, "::/EFI", "::/EFI/BOOT"},
+             {"mcopy", "-i", tmp, uki, "::/EFI/BOOT/BOOTX64.EFI"}}) {
+        ProcessResult r = run_process(argv);
+        if (r.exit_code != 0) {
+            ::unlink(tmp.c_str());
+            throw Error("UKI boot disk: `" + quote_command(argv) + "` failed: " + fs::trim(r.err), EIO);
+        }
+    }
+    if (::rename(tmp.c_str(), esp.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + esp + "`");
+}
+
 int run_qemu(const QemuOptions& given) {
     QemuOptions o = given;
-    if (o.iso.empty() && o.squashfs.empty() && !fs::exists(o.prefix + "-initrd.img") &&
+    if (o.iso.empty() && o.squashfs.empty() && (!o.uki.empty() || !fs::exists(o.prefix + "-initrd.img")) &&
         fs::exists(o.prefix + "-squashfs.img"))
         o.squashfs = o.prefix + "-squashfs.img";
+    if (o.secure_boot && !o.uefi) throw Error("--secure-boot boots through UEFI: add --uefi", EINVAL);
     std::string cmdline;
-    if (!o.disk_image.empty()) {
+    if (!o.uki.empty()) {
+        if (!fs::exists(o.uki)) throw Error("`" + o.uki + "` does not exist (build it with `berth build --format uki`)", ENOENT);
+        if (o.append.empty()) {
+            // Made fresh on every run from the UKI as it is now.
+            o.disk_image = o.prefix + "-uki-esp.img";
+            o.disk_image_format = "raw";
+            write_uki_esp(o.uki, o.disk_image);
+        }
+    } else if (!o.disk_image.empty()) {
         prepare_disk_image(o);
     } else if (o.iso.empty()) {
         bool sq = !o.squashfs.empty();

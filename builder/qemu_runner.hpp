@@ -79,19 +79,41 @@ struct QemuOptions {
     std::string disk_archive;
     // Boot through UEFI (Debian's OVMF, amd64): for *-efi.* files and --uefi.
     bool uefi = false;
+    // --secure-boot: OVMF's Secure Boot build (kSecureBootCode, which needs SMM: the
+    // q35 board with smm=on and secure flash) with a fresh copy of a variable store
+    // whose keys enforce Secure Boot on every boot: `efivars_template`, default
+    // kSnakeoilVars (Debian's test keys; sign with kSnakeoilKey/.pem).
+    bool secure_boot = false;
+    std::string efivars_template;
+    // A unified kernel image (the uki output, NAME.efi): set when the argument ends
+    // in ".efi". Booted as the removable-media loader of a small ESP disk made for
+    // the run (PREFIX-uki-esp.img), or, with --append, handed to the firmware as
+    // QEMU's -kernel with EXTRA as its load options (a boot loader's command line).
+    std::string uki;
 };
 
 // What the one argument of `berth run qemu` names, by its ending: FILE.iso (a CD,
 // UEFI for FILE-efi.iso), PREFIX-squashfs.img, a disk image (PREFIX-bios.img,
 // PREFIX-efi.img, PREFIX.raw, PREFIX.qcow2, PREFIX-efi.qcow2, PREFIX.vhd,
-// PREFIX.img.tar.gz; UEFI for the -efi ones), else PREFIX (kernel + initrd).
-// Sets prefix, iso, squashfs, disk_image, disk_image_format, disk_archive, uefi.
+// PREFIX.img.tar.gz; UEFI for the -efi ones), PREFIX.efi (a UKI, UEFI), else
+// PREFIX (kernel + initrd).
+// Sets prefix, iso, squashfs, disk_image, disk_image_format, disk_archive, uki, uefi.
 void set_boot_file(QemuOptions& o, const std::string& arg);
 
 // Debian's OVMF (package ovmf): the firmware code, and the variable store each
 // UEFI boot copies once to PREFIX-efivars.fd and then keeps (boot entries persist).
 extern const char* const kOvmfCode;
 extern const char* const kOvmfVars;
+// Its Secure Boot build, and the variable store with Debian's snakeoil test key in
+// PK, KEK and db (Secure Boot on); the key (passphrase "snakeoil") and certificate.
+extern const char* const kSecureBootCode;
+extern const char* const kSnakeoilVars;
+extern const char* const kSnakeoilKey;
+extern const char* const kSnakeoilCert;
+
+// The ESP image for booting a UKI: a FAT file system holding it as
+// EFI/BOOT/BOOTX64.EFI (mkfs.vfat and mtools, nothing mounted).
+void write_uki_esp(const std::string& uki, const std::string& esp_path);
 
 // Debian's UEFI firmware for QEMU's arm64 `virt` board (package qemu-efi-aarch64).
 extern const char* const kArm64UefiFirmware;

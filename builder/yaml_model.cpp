@@ -46,7 +46,8 @@ std::vector<const ContainerSpec*> ImageSpec::containers() const {
 const std::vector<std::string>& output_formats() {
     static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios",
                                                "raw-bios",      "raw-efi",         "qcow2-bios", "qcow2-efi",
-                                               "vhd",           "gcp",             "aws",        "iso-efi"};
+                                               "vhd",           "gcp",             "aws",        "iso-efi",
+                                               "uki"};
     return f;
 }
 
