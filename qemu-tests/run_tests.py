@@ -207,8 +207,10 @@ def main():
     import linuxkit_tests
     import runtime_tests
     import verity_tests
+    import secureboot_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
-             builder_tests.squashfs_boot, verity_tests.verity_boot, builder_tests.podman_boot, disk_output_tests.disk_boot,
+             builder_tests.squashfs_boot, verity_tests.verity_boot, secureboot_tests.secureboot_boot,
+             builder_tests.podman_boot, disk_output_tests.disk_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
              linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,
              linuxkit_tests.linuxkit_getty_boot,

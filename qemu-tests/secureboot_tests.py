@@ -1,0 +1,242 @@
+"""Secure Boot: a unified kernel image (the uki output) of a verified root,
+signed with the snakeoil key of Debian's ovmf package, boots under OVMF's Secure
+Boot build (whose variable store has that key in db) and its root hash reaches
+PID 1; the stub ignores a boot loader's command line under Secure Boot (and not
+without it: the control); an unsigned UKI and the signed one with one byte of
+its root hash changed are refused by the firmware. Also, without booting: the
+section layout, sbverify, byte-for-byte reproducibility and the signing errors.
+Three builds, four boots (two stopped at the kernel's command line, one at the
+firmware's two refusals)."""
+import os
+import re
+import shutil
+import struct
+import subprocess
+import time
+
+from harness import BootFailure, Vm
+
+SNAKEOIL_KEY = "/usr/share/ovmf/PkKek-1-snakeoil.key"  # encrypted, passphrase "snakeoil"
+SNAKEOIL_CERT = "/usr/share/ovmf/PkKek-1-snakeoil.pem"
+
+UKI_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0 panic=-1"
+berth:
+  verity: true
+services:
+  - name: shows
+    image: busybox
+    command: ["sh", "-c", "echo \\"uki-cmdline: $(cat /proc/cmdline)\\"; exec sleep 100000"]
+"""
+
+# What a boot loader (or anyone who can write the ESP) would pass: another root hash.
+INJECTED = "berth.injected=1 berth.verity.roothash=" + "0" * 64
+
+
+def pe_sections(data):
+    """{name: (virtual address, virtual size, file offset, raw size)} and the
+    stub's section alignment, from the PE headers."""
+    pe = struct.unpack_from("<I", data, 0x3C)[0]
+    assert data[pe:pe + 4] == b"PE\0\0", "no PE signature"
+    nsections, = struct.unpack_from("<H", data, pe + 6)
+    opt_size, = struct.unpack_from("<H", data, pe + 20)
+    opt = pe + 24
+    align, = struct.unpack_from("<I", data, opt + 32)
+    out = {}
+    for i in range(nsections):
+        at = opt + opt_size + 40 * i
+        name = data[at:at + 8].rstrip(b"\0").decode()
+        vsize, vaddr, rsize, roff = struct.unpack_from("<IIII", data, at + 8)
+        out[name] = (vaddr, vsize, roff, rsize)
+    return out, align
+
+
+def section(data, name):
+    vaddr, vsize, roff, rsize = pe_sections(data)[0][name]
+    return data[roff:roff + min(vsize, rsize)]
+
+
+def build(args, yml, outdir, sign_key=None, expect_ok=True):
+    os.makedirs(outdir, exist_ok=True)
+    cmd = [args.berth, "build", "-o", outdir, "--name", "sb", "--images", args.images,
+           "--format", "kernel+squashfs", "--format", "uki"]
+    if sign_key:
+        cmd += ["--sign-key", sign_key, "--sign-cert", SNAKEOIL_CERT]
+    if args.init:
+        cmd += ["--init", args.init]
+    cmd.append(yml)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if expect_ok and r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    return os.path.join(outdir, "sb"), r
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def secureboot_boot(args, s):
+    for f in (SNAKEOIL_KEY, SNAKEOIL_CERT, "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+              "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd"):
+        if not os.path.exists(f):
+            s.skip("secure boot", f"{f} is missing (apt-get install ovmf)")
+            return
+    work = os.path.join(args.out, "secureboot")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    yml = os.path.join(work, "sb.yml")
+    with open(yml, "w") as f:
+        f.write(UKI_YML)
+    # sbsign cannot ask for a passphrase: the test key, decrypted.
+    key = os.path.join(work, "snakeoil.key")
+    subprocess.run(["openssl", "pkey", "-in", SNAKEOIL_KEY, "-passin", "pass:snakeoil", "-out", key], check=True)
+
+    def refuses(what, sign_key, message):
+        _, r = build(args, yml, os.path.join(work, "refused"), sign_key=sign_key, expect_ok=False)
+        assert r.returncode == 1 and re.search(message, r.stdout), f"{what}: exit {r.returncode}:\n{r.stdout}"
+        assert not os.path.exists(os.path.join(work, "refused", "sb.efi")), "an image was written"
+    s.check("a missing signing key fails the build, naming the file",
+            lambda: refuses("missing", os.path.join(work, "nokey.pem"), r"--sign-key: cannot read `.*nokey\.pem`"))
+    s.check("an encrypted signing key fails the build with what to do",
+            lambda: refuses("encrypted", SNAKEOIL_KEY, r"--sign-key: .* is encrypted.*openssl pkey"))
+
+    signed, _ = build(args, yml, os.path.join(work, "signed"), sign_key=key)
+    plain, _ = build(args, yml, os.path.join(work, "unsigned"))
+    again, _ = build(args, yml, os.path.join(work, "again"))
+    uki = read(signed + ".efi")
+    with open(signed + "-cmdline") as f:
+        cmdline = f.read().strip()
+    root_hash = re.search(r"berth\.verity\.roothash=([0-9a-f]{64})", cmdline).group(1)
+
+    def carries_command_line():
+        got = section(uki, ".cmdline").decode()
+        assert got == cmdline, f".cmdline is {got!r}, NAME-cmdline {cmdline!r}"
+    s.check("the UKI's .cmdline is the verified root's whole command line (root hash included)", carries_command_line)
+
+    def layout():
+        sections, align = pe_sections(uki)
+        stub_sections, stub_align = pe_sections(read("/usr/lib/systemd/boot/efi/linuxx64.efi.stub"))
+        stub_end = max(v + max(vs, rs) for v, vs, _, rs in stub_sections.values())
+        added = [".osrel", ".cmdline", ".uname", ".initrd", ".linux"]
+        addrs = [sections[n][0] for n in added]
+        assert addrs == sorted(addrs), f"sections out of order: {addrs}"
+        assert addrs[0] >= stub_end, f".osrel at {addrs[0]:#x} inside the stub (ends {stub_end:#x})"
+        page = max(stub_align, 4096)
+        for n in added:
+            assert sections[n][0] % page == 0, f"{n} at {sections[n][0]:#x} is not {page:#x}-aligned"
+        for a, b in zip(added, added[1:]):
+            assert sections[a][0] + sections[a][1] <= sections[b][0], f"{a} overlaps {b}"
+        assert section(uki, ".linux") == read(signed + "-kernel"), ".linux is not the kernel"
+        assert section(uki, ".initrd") == read(signed + "-squashfs-initrd.img"), ".initrd is not the boot initrd"
+        assert b"IMAGE_ID=\"sb\"" in section(uki, ".osrel")
+    s.check("sections after the stub's end, page-aligned, in order, not overlapping; .linux/.initrd are the build's",
+            layout)
+
+    def verifies():
+        ok = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, signed + ".efi"], capture_output=True, text=True)
+        assert ok.returncode == 0, ok.stderr
+        bad = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, plain + ".efi"], capture_output=True, text=True)
+        assert bad.returncode != 0, "an unsigned image verified"
+    s.check("sbverify accepts the signed UKI and rejects the unsigned one", verifies)
+
+    def reproducible():
+        for suffix in (".efi", "-squashfs.img", "-squashfs-initrd.img", "-cmdline"):
+            assert read(plain + suffix) == read(again + suffix), f"two builds differ in {suffix}"
+        # Signing adds only the signature (and sbsign's checksum and 8-byte padding):
+        # the signed content is the same bytes.
+        stripped = os.path.join(work, "stripped.efi")
+        shutil.copyfile(signed + ".efi", stripped)
+        subprocess.run(["sbattach", "--remove", stripped], check=True, capture_output=True)
+        a, b = bytearray(read(stripped)), bytearray(read(plain + ".efi"))
+        pe = struct.unpack_from("<I", a, 0x3C)[0]
+        for image in (a, b):
+            image[pe + 24 + 64:pe + 24 + 68] = b"\0\0\0\0"  # the PE checksum
+        assert a[:len(b)] == b and not a[len(b):].strip(b"\0"), "the signed image's content differs from the unsigned"
+    s.check("two builds are identical byte for byte; the signed UKI is the same bytes plus its signature", reproducible)
+
+    # The signed UKI from its ESP under Secure Boot: the whole chain, firmware ->
+    # stub -> kernel -> PID 1's verity root, with the root hash from the signed image.
+    vm = Vm(args.berth, signed + ".efi", os.path.join(work, "signed.console"), timeout=args.boot_timeout,
+            extra=["--secure-boot"])
+    try:
+        s.check("the signed UKI boots under Secure Boot (the kernel sees it on)",
+                lambda: vm.expect(r"secureboot: Secure boot enabled", args.boot_timeout))
+        s.check("PID 1 maps the root with the root hash carried in the signed image",
+                lambda: vm.expect(r"verified root: /dev/dm-\d+ maps /dev/vd[a-z] \(dm-verity, sha256, root hash "
+                                  + root_hash + r"\)", 60))
+
+        def whole_line():
+            got = vm.expect(r"uki-cmdline: (.*)\n", 60).group(1).strip()
+            assert got == cmdline, f"/proc/cmdline is {got!r}"
+        s.check("the kernel's command line is the image's", whole_line)
+        print(f"# secure boot: signed UKI to its service in {time.monotonic() - vm.started:.1f} s (TCG)", flush=True)
+    finally:
+        vm.close()
+
+    # A loader's command line (QEMU's -append is the firmware's load options for
+    # the UKI): ignored under Secure Boot; the control without Secure Boot shows
+    # it does reach the stub, so the first check can fail.
+    def kernel_line(extra, console):
+        v = Vm(args.berth, signed + ".efi", os.path.join(work, console), timeout=args.boot_timeout,
+               extra=extra + ["--append", "console=ttyS0 " + INJECTED])
+        try:
+            return v.expect(r"Kernel command line: (.*)\n", args.boot_timeout).group(1).strip(), v
+        finally:
+            v.close()
+
+    def ignored():
+        line, v = kernel_line(["--secure-boot"], "injected-sb.console")
+        assert "EFI stub: UEFI Secure Boot is enabled" in v.console, "Secure Boot was not on"
+        assert line == cmdline, f"the kernel got {line!r}"
+    s.check("under Secure Boot the stub ignores the loader's command line (another root hash)", ignored)
+
+    def used_without():
+        line, _ = kernel_line([], "injected-nosb.console")
+        assert INJECTED in line, f"the kernel got {line!r}"
+    s.check("without Secure Boot the same UKI takes the loader's command line (the control)", used_without)
+
+    # Both bad images in one boot (firmware start-up is most of its time): the
+    # unsigned UKI on the ESP disk `berth run qemu` makes, the tampered one on a
+    # second ESP. The firmware tries each disk's loader in turn.
+    tampered = os.path.join(work, "tampered.efi")
+    data = bytearray(uki)
+    at = data.find(root_hash.encode())
+    data[at] = ord("0") if data[at] != ord("0") else ord("1")  # one byte of the root hash
+    with open(tampered, "wb") as f:
+        f.write(data)
+    tampered_esp = os.path.join(work, "tampered-esp.img")
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for cmd in (["mkfs.vfat", "-C", tampered_esp, str(len(data) // 1024 + 4096)],
+                ["mmd", "-i", tampered_esp, "::/EFI", "::/EFI/BOOT"],
+                ["mcopy", "-i", tampered_esp, tampered, "::/EFI/BOOT/BOOTX64.EFI"]):
+        subprocess.run(cmd, check=True, capture_output=True, env=env)
+
+    def tampered_fails_sbverify():
+        r = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, tampered], capture_output=True, text=True)
+        assert r.returncode != 0, "the tampered image verified"
+    s.check("sbverify rejects the signed UKI with one byte of its root hash changed", tampered_fails_sbverify)
+
+    vm = Vm(args.berth, plain + ".efi", os.path.join(work, "refused.console"), timeout=args.boot_timeout,
+            extra=["--secure-boot", "--disk", tampered_esp])
+    try:
+        denied = r"BdsDxe: failed to load (Boot\d+) .*: Access Denied"
+
+        def both():
+            # the firmware's next boot option after the first refusal
+            deadline = time.monotonic() + 60
+            while len(set(re.findall(denied, vm.console))) < 2:
+                assert time.monotonic() < deadline, "only one image was refused:\n" + vm.tail()
+                time.sleep(0.2)
+        s.check("an unsigned UKI is refused by the firmware (Access Denied)",
+                lambda: vm.expect(denied, args.boot_timeout))
+        s.check("the signed UKI with one byte of its root hash changed is refused too", both)
+
+        def nothing_ran():
+            assert "EFI stub" not in vm.console and "Linux version" not in vm.console, "an image ran"
+        s.check("neither image runs: no stub, no kernel", nothing_ran)
+        print(f"# secure boot: both refusals in {time.monotonic() - vm.started:.1f} s (TCG)", flush=True)
+    finally:
+        vm.close()
