@@ -248,7 +248,12 @@ std::uint64_t write_uki(const UkiParts& p, const std::string& out, std::int64_t 
     std::string tmp = out + ".tmp";
     if (key) {
         ::unlink(tmp.c_str());
-        sign_efi(unsigned_image, tmp, *key);
+        try {
+            sign_efi(unsigned_image, tmp, *key);
+        } catch (...) {
+            ::unlink(tmp.c_str());  // a signature that does not verify is never left behind
+            throw;
+        }
     } else if (::rename(unsigned_image.c_str(), tmp.c_str()) < 0) {
         throw_errno("rename `" + unsigned_image + "` to `" + tmp + "`");
     }
