@@ -10,6 +10,7 @@
 
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
+#include "builder/uki.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/sha256.hpp"
@@ -110,13 +111,27 @@ Esp make_esp(const std::string& format, const Tree& tree, const OutputOptions& o
     add.push_back({"syslinux.cfg", files + "/syslinux.cfg"});
     // UEFI: the removable-media path, so no boot variable is needed; systemd-boot
     // boots its only entry at once.
-    fs::write_file(files + "/BOOTX64.EFI", fs::read_file(o.systemd_boot_efi), 0644);
+    // Booting a signed UKI, systemd-boot must pass Secure Boot too: signed with the same key.
+    if (!o.uki.empty() && !o.signing_key.empty())
+        sign_efi(o.systemd_boot_efi, files + "/BOOTX64.EFI", {o.signing_key, o.signing_cert});
+    else
+        fs::write_file(files + "/BOOTX64.EFI", fs::read_file(o.systemd_boot_efi), 0644);
     add.push_back({"EFI/BOOT/BOOTX64.EFI", files + "/BOOTX64.EFI"});
-    fs::write_file(files + "/loader.conf", "timeout 0\ndefault berth.conf\neditor no\n", 0644);
-    add.push_back({"loader/loader.conf", files + "/loader.conf"});
-    fs::write_file(files + "/berth.conf",
-                   "title berth\nlinux /kernel\ninitrd /initrd.img\noptions " + o.cmdline + "\n", 0644);
-    add.push_back({"loader/entries/berth.conf", files + "/berth.conf"});
+    if (o.uki.empty()) {
+        fs::write_file(files + "/loader.conf", "timeout 0\ndefault berth.conf\neditor no\n", 0644);
+        add.push_back({"loader/loader.conf", files + "/loader.conf"});
+        fs::write_file(files + "/berth.conf",
+                       "title berth\nlinux /kernel\ninitrd /initrd.img\noptions " + o.cmdline + "\n", 0644);
+        add.push_back({"loader/entries/berth.conf", files + "/berth.conf"});
+    } else {
+        // The UKI as systemd-boot's type #2 entry (found in EFI/Linux, its id the
+        // file name) and no entry with a separate kernel and command line: under
+        // Secure Boot the only thing to boot is the signed image.
+        fs::write_file(files + "/loader.conf", "timeout 0\ndefault berth.efi\neditor no\n", 0644);
+        add.push_back({"loader/loader.conf", files + "/loader.conf"});
+        fs::write_file(files + "/berth.efi", fs::read_file(o.uki), 0644);
+        add.push_back({"EFI/Linux/berth.efi", files + "/berth.efi"});
+    }
 
     std::string all;
     std::uint64_t content = 0;
@@ -140,6 +155,7 @@ Esp make_esp(const std::string& format, const Tree& tree, const OutputOptions& o
          "dosfstools");
     for (const char* dir : {"::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries"})
         tool(format, {"mmd", "-i", esp.image, dir}, "mtools");
+    if (!o.uki.empty()) tool(format, {"mmd", "-i", esp.image, "::/EFI/Linux"}, "mtools");
     for (const auto& [name, path] : add) tool(format, {"mcopy", "-m", "-i", esp.image, path, "::/" + name}, "mtools");
     tool(format, {"syslinux", "--install", esp.image}, "syslinux");
     return esp;

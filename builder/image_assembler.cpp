@@ -405,8 +405,11 @@ BuildResult build_image(const BuildOptions& opts) {
     std::vector<std::string> formats = opts.formats.empty() ? spec.outputs : opts.formats;
     for (const auto& f : formats)
         if (!is_output_format(f)) throw Error("unknown output format `" + f + "`", EINVAL);
-    // The uki boots the kernel+squashfs output of the same build: written after it.
-    std::stable_partition(formats.begin(), formats.end(), [](const std::string& f) { return f != "uki"; });
+    // The uki boots the kernel+squashfs output of the same build: written after it;
+    // the disk images boot the uki: written after that.
+    std::stable_partition(formats.begin(), formats.end(), [](const std::string& f) { return !is_disk_format(f); });
+    std::stable_partition(formats.begin(), formats.end(),
+                          [](const std::string& f) { return f != "uki" && !is_disk_format(f); });
     bool any_default_security = false;
     for (const ContainerSpec* c : spec.containers())
         any_default_security |= c->seccomp == "default" || !c->masked_paths || !c->readonly_paths;
@@ -577,6 +580,15 @@ BuildResult build_image(const BuildOptions& opts) {
             if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f) || (f == "uki" && !squashfs)))
                 log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
             r.files.push_back(std::move(file));
+        }
+        if (f == "uki") {
+            // The disks hold no squashfs: a UKI made for one cannot boot them.
+            bool disks = std::any_of(formats.begin(), formats.end(), [](const std::string& d) { return is_disk_format(d); });
+            if (squashfs && disks)
+                throw Error("the uki of this build boots the kernel+squashfs root, which the disk image outputs do not "
+                            "hold; build the disk images and that uki separately",
+                            EINVAL);
+            oo.uki = prefix + ".efi";
         }
     }
     r.initrd_raw_bytes = newc_size(tree);

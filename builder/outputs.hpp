@@ -46,6 +46,10 @@ struct OutputOptions {
     std::string kernel_version;
     std::string uki_stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub";
     std::string signing_key, signing_cert;
+    // The disk outputs' UEFI boot: "" = systemd-boot's entry with kernel, initrd and
+    // command line; else this UKI (the build's uki output), systemd-boot then
+    // signed with the same key (builder/disk_image.hpp).
+    std::string uki;
 };
 
 struct OutputFile {

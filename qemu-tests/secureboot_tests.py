@@ -1,12 +1,13 @@
 """Secure Boot: a unified kernel image (the uki output) of a verified root,
 signed with the snakeoil key of Debian's ovmf package, boots under OVMF's Secure
-Boot build (whose variable store has that key in db) and its root hash reaches
-PID 1; the stub ignores a boot loader's command line under Secure Boot (and not
-without it: the control); an unsigned UKI and the signed one with one byte of
-its root hash changed are refused by the firmware. Also, without booting: the
-section layout, sbverify, byte-for-byte reproducibility and the signing errors.
-Three builds, four boots (two stopped at the kernel's command line, one at the
-firmware's two refusals)."""
+Boot build (whose variable store has that key in db) through systemd-boot (from
+the raw-efi disk of a signed uki, signed too), and its root hash reaches PID 1;
+the stub ignores an entry's command line under Secure Boot (and not without it:
+the control); an unsigned UKI and the signed one with one byte of its root hash
+changed are refused by the firmware. Also, without booting: the section layout,
+the raw-efi disk's ESP, sbverify, byte-for-byte reproducibility and the signing
+errors. Four builds, three boots (one stopped at the kernel's command line, one
+at the firmware's two refusals)."""
 import os
 import re
 import shutil
@@ -71,6 +72,21 @@ def build(args, yml, outdir, sign_key=None, expect_ok=True):
     if expect_ok and r.returncode != 0:
         raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
     return os.path.join(outdir, "sb"), r
+
+
+MTOOLS_ENV = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+
+
+def make_esp(path, files):
+    """A FAT file system at `path` holding {name in the ESP: host file}."""
+    size_kib = sum(os.path.getsize(f) for f in files.values()) // 1024 * 21 // 20 + 4096
+    if os.path.exists(path):
+        os.unlink(path)
+    subprocess.run(["mkfs.vfat", "-C", path, str(size_kib)], check=True, capture_output=True)
+    dirs = sorted({"::/" + "/".join(n.split("/")[:i]) for n in files for i in range(1, n.count("/") + 1)})
+    subprocess.run(["mmd", "-i", path] + dirs, check=True, capture_output=True, env=MTOOLS_ENV)
+    for name, src in files.items():
+        subprocess.run(["mcopy", "-i", path, src, "::/" + name], check=True, capture_output=True, env=MTOOLS_ENV)
 
 
 def read(path):
@@ -157,46 +173,80 @@ def secureboot_boot(args, s):
         assert a[:len(b)] == b and not a[len(b):].strip(b"\0"), "the signed image's content differs from the unsigned"
     s.check("two builds are identical byte for byte; the signed UKI is the same bytes plus its signature", reproducible)
 
-    # The signed UKI from its ESP under Secure Boot: the whole chain, firmware ->
-    # stub -> kernel -> PID 1's verity root, with the root hash from the signed image.
-    vm = Vm(args.berth, signed + ".efi", os.path.join(work, "signed.console"), timeout=args.boot_timeout,
-            extra=["--secure-boot"])
+    # The raw-efi disk of a build with a signed uki: systemd-boot, signed too,
+    # boots the UKI as its only entry (type #2).
+    disk_dir = os.path.join(work, "disk")
+    os.makedirs(disk_dir)
+    disk_yml = os.path.join(disk_dir, "sb.yml")
+    with open(disk_yml, "w") as f:
+        f.write(UKI_YML.replace("berth:\n  verity: true\n", ""))
+    cmd = [args.berth, "build", "-o", disk_dir, "--name", "sb", "--images", args.images, "--format", "uki",
+           "--format", "raw-efi", "--sign-key", key, "--sign-cert", SNAKEOIL_CERT] + \
+        (["--init", args.init] if args.init else []) + [disk_yml]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    disk_esp = os.path.join(disk_dir, "sb-efi.img") + "@@1M"
+    sd_boot = os.path.join(disk_dir, "sd-boot.efi")
+
+    def esp_file(name):
+        return subprocess.run(["mtype", "-i", disk_esp, name], check=True, capture_output=True, env=MTOOLS_ENV).stdout
+
+    def disk_holds_uki():
+        assert esp_file("::/loader/loader.conf") == b"timeout 0\ndefault berth.efi\neditor no\n"
+        assert esp_file("::/EFI/Linux/berth.efi") == read(os.path.join(disk_dir, "sb.efi"))
+        listing = subprocess.run(["mdir", "-i", disk_esp, "-b", "::/loader/entries"], capture_output=True,
+                                 env=MTOOLS_ENV, text=True).stdout.split()
+        assert listing == [], f"entries besides the UKI: {listing}"
+        with open(sd_boot, "wb") as f:
+            f.write(esp_file("::/EFI/BOOT/BOOTX64.EFI"))
+        v = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, sd_boot], capture_output=True, text=True)
+        assert v.returncode == 0, "systemd-boot is not signed: " + v.stderr
+    s.check("raw-efi with a uki: its ESP holds the UKI as the only entry and a signed systemd-boot", disk_holds_uki)
+
+    # The whole chain under Secure Boot: firmware -> signed systemd-boot -> signed
+    # UKI -> kernel -> PID 1's verity root, with the root hash from the signed
+    # image. The ESP is not signed: whoever can write it adds an entry that starts
+    # the UKI with another command line (another root hash), made the default. The
+    # stub must ignore it; the control without Secure Boot shows that systemd-boot
+    # does pass it, so that check can fail.
+    chain = os.path.join(work, "chain-efi.img")
+    injected = os.path.join(work, "injected.conf")
+    with open(injected, "w") as f:
+        f.write("title injected\nefi /EFI/Linux/berth.efi\noptions console=ttyS0 " + INJECTED + "\n")
+    loader = os.path.join(work, "loader.conf")
+    with open(loader, "w") as f:
+        f.write("timeout 0\ndefault injected.conf\n")
+    if os.path.exists(sd_boot):
+        make_esp(chain, {"EFI/BOOT/BOOTX64.EFI": sd_boot, "EFI/Linux/berth.efi": signed + ".efi",
+                         "loader/loader.conf": loader, "loader/entries/injected.conf": injected})
+    vm = Vm(args.berth, chain, os.path.join(work, "signed.console"), timeout=args.boot_timeout,
+            extra=["--secure-boot", "--disk", signed + "-squashfs.img"])
     try:
-        s.check("the signed UKI boots under Secure Boot (the kernel sees it on)",
+        s.check("the signed UKI boots under Secure Boot through signed systemd-boot (the kernel sees it on)",
                 lambda: vm.expect(r"secureboot: Secure boot enabled", args.boot_timeout))
-        s.check("PID 1 maps the root with the root hash carried in the signed image",
+        s.check("PID 1 maps the root with the root hash carried in the signed image, not the injected one",
                 lambda: vm.expect(r"verified root: /dev/dm-\d+ maps /dev/vd[a-z] \(dm-verity, sha256, root hash "
                                   + root_hash + r"\)", 60))
 
         def whole_line():
             got = vm.expect(r"uki-cmdline: (.*)\n", 60).group(1).strip()
             assert got == cmdline, f"/proc/cmdline is {got!r}"
-        s.check("the kernel's command line is the image's", whole_line)
+        s.check("the kernel's command line is the image's: the stub ignored the entry's", whole_line)
         print(f"# secure boot: signed UKI to its service in {time.monotonic() - vm.started:.1f} s (TCG)", flush=True)
     finally:
         vm.close()
 
-    # A loader's command line (QEMU's -append is the firmware's load options for
-    # the UKI): ignored under Secure Boot; the control without Secure Boot shows
-    # it does reach the stub, so the first check can fail.
-    def kernel_line(extra, console):
-        v = Vm(args.berth, signed + ".efi", os.path.join(work, console), timeout=args.boot_timeout,
-               extra=extra + ["--append", "console=ttyS0 " + INJECTED])
+    def used_without():
+        v = Vm(args.berth, chain, os.path.join(work, "injected-nosb.console"), timeout=args.boot_timeout)
         try:
-            return v.expect(r"Kernel command line: (.*)\n", args.boot_timeout).group(1).strip(), v
+            line = v.expect(r"Kernel command line: (.*)\n", args.boot_timeout).group(1).strip()
+            assert INJECTED in line, f"the kernel got {line!r}"
+            print(f"# secure boot: control to the kernel's command line in {time.monotonic() - v.started:.1f} s",
+                  flush=True)
         finally:
             v.close()
-
-    def ignored():
-        line, v = kernel_line(["--secure-boot"], "injected-sb.console")
-        assert "EFI stub: UEFI Secure Boot is enabled" in v.console, "Secure Boot was not on"
-        assert line == cmdline, f"the kernel got {line!r}"
-    s.check("under Secure Boot the stub ignores the loader's command line (another root hash)", ignored)
-
-    def used_without():
-        line, _ = kernel_line([], "injected-nosb.console")
-        assert INJECTED in line, f"the kernel got {line!r}"
-    s.check("without Secure Boot the same UKI takes the loader's command line (the control)", used_without)
+    s.check("without Secure Boot the same UKI takes the entry's command line (the control)", used_without)
 
     # Both bad images in one boot (firmware start-up is most of its time): the
     # unsigned UKI on the ESP disk `berth run qemu` makes, the tampered one on a
@@ -208,11 +258,7 @@ def secureboot_boot(args, s):
     with open(tampered, "wb") as f:
         f.write(data)
     tampered_esp = os.path.join(work, "tampered-esp.img")
-    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
-    for cmd in (["mkfs.vfat", "-C", tampered_esp, str(len(data) // 1024 + 4096)],
-                ["mmd", "-i", tampered_esp, "::/EFI", "::/EFI/BOOT"],
-                ["mcopy", "-i", tampered_esp, tampered, "::/EFI/BOOT/BOOTX64.EFI"]):
-        subprocess.run(cmd, check=True, capture_output=True, env=env)
+    make_esp(tampered_esp, {"EFI/BOOT/BOOTX64.EFI": tampered})
 
     def tampered_fails_sbverify():
         r = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, tampered], capture_output=True, text=True)
