@@ -196,3 +196,62 @@ TEST_CASE("uki: a missing stub names its package") {
     p.stub = dir / "no.stub";
     CHECK_THROWS_WITH(write_uki(p, dir / "x.efi", 1, std::nullopt), Catch::Contains("apt-get install systemd-boot-efi"));
 }
+
+// `berth run qemu NAME.efi [--secure-boot]`: the board, firmware and boot path.
+#include "builder/qemu_runner.hpp"
+
+namespace {
+
+bool has_pair(const std::vector<std::string>& v, const std::string& a, const std::string& b) {
+    for (std::size_t i = 0; i + 1 < v.size(); ++i)
+        if (v[i] == a && v[i + 1] == b) return true;
+    return false;
+}
+
+}  // namespace
+
+TEST_CASE("uki: berth run qemu NAME.efi boots it through UEFI; --secure-boot uses the SMM board and secboot OVMF") {
+    QemuOptions o;
+    set_boot_file(o, "out/web.efi");
+    CHECK(o.uki == "out/web.efi");
+    CHECK(o.prefix == "out/web");
+    CHECK(o.uefi);
+    o.arch = Arch::amd64;
+    // From the ESP made for the run (run_qemu sets it): the firmware's own path.
+    o.disk_image = "out/web-uki-esp.img";
+    o.disk_image_format = "raw";
+    auto plain = qemu_command(o, Accel::tcg, "");
+    CHECK(has_pair(plain, "-machine", "q35"));
+    CHECK(has_pair(plain, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + std::string(kOvmfCode)));
+    CHECK(has_pair(plain, "-drive", "if=pflash,format=raw,unit=1,file=out/web-efivars.fd"));
+    CHECK(has_pair(plain, "-drive", "file=out/web-uki-esp.img,format=raw,if=virtio"));
+    CHECK(std::find(plain.begin(), plain.end(), "-kernel") == plain.end());
+    CHECK(std::find(plain.begin(), plain.end(), "driver=cfi.pflash01,property=secure,value=on") == plain.end());
+
+    o.secure_boot = true;
+    auto sb = qemu_command(o, Accel::tcg, "");
+    CHECK(has_pair(sb, "-machine", "q35,smm=on"));
+    CHECK(has_pair(sb, "-global", "driver=cfi.pflash01,property=secure,value=on"));
+    CHECK(has_pair(sb, "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + std::string(kSecureBootCode)));
+    // Its own variable store: a store without keys is never reused for it.
+    CHECK(has_pair(sb, "-drive", "if=pflash,format=raw,unit=1,file=out/web-secboot-efivars.fd"));
+
+    // --append: the firmware loads the UKI itself, the options its load options.
+    o.append = "berth.injected=1";
+    auto appended = qemu_command(o, Accel::tcg, "");
+    CHECK(has_pair(appended, "-kernel", "out/web.efi"));
+    CHECK(has_pair(appended, "-append", "berth.injected=1"));
+    CHECK(std::find(appended.begin(), appended.end(), "file=out/web-uki-esp.img,format=raw,if=virtio") ==
+          appended.end());
+}
+
+TEST_CASE("uki: the ESP made to boot a UKI holds it as the removable-media loader") {
+    berth::test::TempDir dir;
+    berth::fs::write_file(dir / "x.efi", std::string(100000, 'u'), 0644);
+    write_uki_esp(dir / "x.efi", dir / "esp.img");
+    ProcessResult r = run_process({"mtype", "-i", dir / "esp.img", "::/EFI/BOOT/BOOTX64.EFI"});
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.out == std::string(100000, 'u'));
+    CHECK_FALSE(berth::fs::exists(dir / "esp.img.tmp"));
+    CHECK_THROWS_WITH(write_uki_esp(dir / "none.efi", dir / "esp2.img"), Catch::Contains("none.efi"));
+}
