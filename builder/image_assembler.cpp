@@ -315,6 +315,13 @@ BuildResult build_image(const BuildOptions& opts) {
         if (uki && arch != Arch::amd64)
             throw Error("output format `uki` is for amd64 only (this build is for " + std::string(arch_name(arch)) + ")",
                         EINVAL);
+        // The disks boot the build's uki and hold no squashfs: a UKI made for one
+        // cannot boot them.
+        bool squashfs = std::find(fmts.begin(), fmts.end(), "kernel+squashfs") != fmts.end();
+        if (uki && squashfs && std::any_of(fmts.begin(), fmts.end(), [](const std::string& d) { return is_disk_format(d); }))
+            throw Error("the uki of this build boots the kernel+squashfs root, which the disk image outputs do not "
+                        "hold; build the disk images and that uki separately",
+                        EINVAL);
         if (!opts.signing_key.empty() || !opts.signing_cert.empty()) {
             if (!uki) throw Error("--sign-key/--sign-cert sign the `uki` output, which this build does not write", EINVAL);
             check_signing_key({opts.signing_key, opts.signing_cert});  // before the kernel download
@@ -581,15 +588,7 @@ BuildResult build_image(const BuildOptions& opts) {
                 log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
             r.files.push_back(std::move(file));
         }
-        if (f == "uki") {
-            // The disks hold no squashfs: a UKI made for one cannot boot them.
-            bool disks = std::any_of(formats.begin(), formats.end(), [](const std::string& d) { return is_disk_format(d); });
-            if (squashfs && disks)
-                throw Error("the uki of this build boots the kernel+squashfs root, which the disk image outputs do not "
-                            "hold; build the disk images and that uki separately",
-                            EINVAL);
-            oo.uki = prefix + ".efi";
-        }
+        if (f == "uki") oo.uki = prefix + ".efi";  // what the disk images written next boot
     }
     r.initrd_raw_bytes = newc_size(tree);
     r.initrd_entries = tree.size();

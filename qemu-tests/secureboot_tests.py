@@ -119,6 +119,14 @@ def secureboot_boot(args, s):
     s.check("an encrypted signing key fails the build with what to do",
             lambda: refuses("encrypted", SNAKEOIL_KEY, r"--sign-key: .* is encrypted.*openssl pkey"))
 
+
+    def disks_refused():
+        cmd = [args.berth, "build", "-o", os.path.join(work, "refused"), "--images", args.images, "--format",
+               "kernel+squashfs", "--format", "uki", "--format", "raw-efi", yml]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert r.returncode == 1 and "the disk image outputs do not hold" in r.stdout, r.stdout
+    s.check("a uki of a squashfs root with disk outputs (which hold no squashfs) is refused", disks_refused)
+
     signed, _ = build(args, yml, os.path.join(work, "signed"), sign_key=key)
     plain, _ = build(args, yml, os.path.join(work, "unsigned"))
     again, _ = build(args, yml, os.path.join(work, "again"))
