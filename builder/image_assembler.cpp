@@ -414,9 +414,11 @@ BuildResult build_image(const BuildOptions& opts) {
         if (!is_output_format(f)) throw Error("unknown output format `" + f + "`", EINVAL);
     // The uki boots the kernel+squashfs output of the same build: written after it;
     // the disk images boot the uki: written after that.
-    std::stable_partition(formats.begin(), formats.end(), [](const std::string& f) { return !is_disk_format(f); });
-    std::stable_partition(formats.begin(), formats.end(),
-                          [](const std::string& f) { return f != "uki" && !is_disk_format(f); });
+    if (std::find(formats.begin(), formats.end(), "uki") != formats.end()) {
+        std::stable_partition(formats.begin(), formats.end(), [](const std::string& f) { return !is_disk_format(f); });
+        std::stable_partition(formats.begin(), formats.end(),
+                              [](const std::string& f) { return f != "uki" && !is_disk_format(f); });
+    }
     bool any_default_security = false;
     for (const ContainerSpec* c : spec.containers())
         any_default_security |= c->seccomp == "default" || !c->masked_paths || !c->readonly_paths;

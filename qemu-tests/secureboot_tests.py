@@ -127,6 +127,14 @@ def secureboot_boot(args, s):
         assert r.returncode == 1 and "the disk image outputs do not hold" in r.stdout, r.stdout
     s.check("a uki of a squashfs root with disk outputs (which hold no squashfs) is refused", disks_refused)
 
+    def arm64_refused():
+        cmd = [args.berth, "build", "-o", os.path.join(work, "refused"), "--images", args.images, "--arch", "arm64",
+               "--init", args.berth,  # any file: the build stops before it is read
+               "--format", "uki", yml]
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert r.returncode == 1 and "output format `uki` is for amd64 only" in r.stdout, r.stdout
+    s.check("a uki for arm64 is refused (the stub is an x86 program)", arm64_refused)
+
     signed, _ = build(args, yml, os.path.join(work, "signed"), sign_key=key)
     plain, _ = build(args, yml, os.path.join(work, "unsigned"))
     again, _ = build(args, yml, os.path.join(work, "again"))
