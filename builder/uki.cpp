@@ -143,11 +143,14 @@ std::vector<PlacedSection> place_sections(const PeLayout& stub,
 }
 
 std::uint32_t pe_checksum(const std::string& b, std::size_t checksum_offset) {
+    // The checksum field's four bytes count as zeros, wherever it lies.
+    auto byte = [&](std::size_t i) -> std::uint32_t {
+        return i >= checksum_offset && i < checksum_offset + 4 ? 0 : std::uint8_t(b[i]);
+    };
     std::uint64_t sum = 0;
     for (std::size_t i = 0; i < b.size(); i += 2) {
-        if (i == checksum_offset || i == checksum_offset + 2) continue;
-        std::uint32_t word = std::uint8_t(b[i]);
-        if (i + 1 < b.size()) word |= std::uint32_t(std::uint8_t(b[i + 1])) << 8;
+        std::uint32_t word = byte(i);
+        if (i + 1 < b.size()) word |= byte(i + 1) << 8;
         sum += word;
         sum = (sum & 0xffff) + (sum >> 16);
     }

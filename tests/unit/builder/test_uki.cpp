@@ -103,6 +103,17 @@ TEST_CASE("uki: sections go after the stub's end, each on a page, none overlappi
     CHECK_THROWS_WITH(place_sections(stub, {{".linux", 0xffffffffull}}), Catch::Contains("4 GiB"));
 }
 
+TEST_CASE("uki: the checksum counts its own field as zeros, at any offset") {
+    std::string b = "0123456789abcdefghi";  // odd length: the last byte alone
+    for (std::size_t off : {2u, 3u}) {
+        std::string zeroed = b;
+        for (std::size_t i = off; i < off + 4; ++i) zeroed[i] = '\0';
+        CHECK(pe_checksum(b, off) == pe_checksum(zeroed, 1000));  // 1000: no field inside
+    }
+    CHECK(pe_checksum("", 1000) == 0);
+    CHECK(pe_checksum(std::string("\x01\x02", 2), 1000) == 0x0201u + 2);
+}
+
 TEST_CASE("uki: the time stamp is set and the checksum follows") {
     std::string stub = berth::fs::read_file(kStub);
     set_pe_timestamp(stub, 1700000000);
