@@ -89,7 +89,10 @@ std::optional<DeviceNode> describe_device(SysOps& sys, char type, unsigned major
     auto link = sys.read_link(base);
     if (!link) return d;
     const std::string top = sys_root + "/devices";
-    for (std::string p = resolve_lexically(dir, *link); p.size() > top.size() && p.rfind(top + "/", 0) == 0;
+    std::string real = resolve_lexically(dir, *link);
+    // A virtual device (tty, mem, loop, ...) has no bus: no modalias, no ids.
+    if (real.rfind(top + "/virtual/", 0) == 0) return d;
+    for (std::string p = real; p.size() > top.size() && p.rfind(top + "/", 0) == 0;
          p = p.substr(0, p.rfind('/'))) {
         if (auto alias = sys.read_file(p + "/modalias")) {
             std::string a = fs::trim(*alias);
@@ -140,6 +143,7 @@ ContainerDevices::~ContainerDevices() {
 void ContainerDevices::scan_once() {
     if (scanned_) return;
     scanned_ = true;
+    const std::int64_t t0 = sys_.now_ms();
     for (char type : {'b', 'c'}) {
         const std::string dir = type == 'b' ? "/sys/dev/block" : "/sys/dev/char";
         for (const auto& entry : sys_.list_dir(dir).value_or(std::vector<std::string>{})) {
@@ -155,6 +159,7 @@ void ContainerDevices::scan_once() {
             }
         }
     }
+    log::info("devices for containers: {} device nodes known, {} ms", present_.size(), sys_.now_ms() - t0);
 }
 
 std::vector<oci::Device> ContainerDevices::at_launch(const supervisor::Container& c) {

@@ -98,6 +98,13 @@ TEST_CASE("container devices: a device's node, parents' modaliases and ids from 
                                                     "pci:v00001AF4d00001042sv00001AF4sd00001100bc01sc00i00"});
     CHECK(d->ids == std::vector<std::string>{"1af4:0002", "1af4:1042"});
     CHECK_FALSE(describe_device(sys, 'b', 254, 99));  // sysfs does not know it
+    // A virtual device: its name, nothing read above it.
+    sys.symlinks["/sys/dev/char/4:1"] = "../../devices/virtual/tty/tty1";
+    sys.files["/sys/dev/char/4:1/uevent"] = "MAJOR=4\nMINOR=1\nDEVNAME=tty1\n";
+    sys.files["/sys/devices/virtual/tty/modalias"] = "never:read\n";
+    auto tty = describe_device(sys, 'c', 4, 1);
+    REQUIRE(tty);
+    CHECK((tty->name == "tty1" && tty->type == 'c' && tty->modaliases.empty()));
     sys.files["/sys/dev/block/254:16/uevent"] = "MAJOR=254\nMINOR=16\nDEVNAME=../etc/x\n";
     CHECK_FALSE(describe_device(sys, 'b', 254, 16));  // never a node outside /dev
 }
