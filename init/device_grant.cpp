@@ -68,6 +68,9 @@ void update_nodes(const DeviceGrantJob& job) {
     } catch (const std::exception& e) {
         log::error("container {}: devices: {}", job.container, e.what());
         rc = 1;
+    } catch (...) {
+        log::error("container {}: devices: unknown failure in the helper", job.container);
+        rc = 1;
     }
     ::_exit(rc);
 }
