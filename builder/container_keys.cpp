@@ -5,6 +5,7 @@
 
 #include "builder/capabilities.hpp"
 #include "builder/suggest.hpp"
+#include "config/device_match.hpp"
 #include "config/oci_names.hpp"
 
 namespace berth::builder {
@@ -234,7 +235,27 @@ std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fai
     return out;
 }
 
+// berth's entries with `match` (config/device_match.hpp): checked by the parser
+// PID 1 reads runtime.json with, and written to its "berth.devices".
+json matched_devices(const json& v, const std::string& p, const KeyFail& fail) {
+    json out = json::array();
+    if (!v.is_array()) return out;
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_object() || !v[i].contains("match")) continue;
+        std::vector<std::string> problems;
+        config::DeviceMatch m = config::parse_device_match(v[i], ipath(p, i), problems);
+        if (!problems.empty()) {
+            const std::string& first = problems.front();
+            std::size_t colon = first.find(": ");
+            fail(first.substr(0, colon), first.substr(colon + 2));
+        }
+        out.push_back(config::to_json(m));
+    }
+    return out;
+}
+
 // LinuxKit device entries: {path, type, major, minor, mode, uid, gid}; mode octal.
+// berth's `match` entries are left to matched_devices().
 std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fail) {
     std::vector<json> out;
     if (v.is_null()) return out;
@@ -242,7 +263,8 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
     for (std::size_t i = 0; i < v.size(); ++i) {
         std::string dp = ipath(p, i);
         const json& d = v[i];
-        if (!d.is_object()) expected(fail, dp, d, "a device {path, type, major, minor, mode}");
+        if (!d.is_object()) expected(fail, dp, d, "a device {path, type, major, minor, mode} or {match, mode, uid, gid}");
+        if (d.contains("match")) continue;
         json o = json::object();
         for (const auto& [k, x] : d.items()) {
             std::string kp = dp + "." + k;
@@ -265,7 +287,7 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
                     expected(fail, kp, x, "an octal file mode such as \"0666\"");
                 o["fileMode"] = std::stoul(s, nullptr, 8);
             } else {
-                auto best = closest_match(k, {"path", "type", "major", "minor", "mode", "uid", "gid"});
+                auto best = closest_match(k, {"path", "type", "major", "minor", "mode", "uid", "gid", "match"});
                 fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
             }
         }
@@ -367,7 +389,12 @@ const std::vector<std::pair<std::string, Setter>>& table() {
         {"binds.add", [](C& c, J v, S p, F f) {
              for (auto& b : binds(v, p, f)) c.binds.push_back(std::move(b));
          }},
-        {"devices", [](C& c, J v, S p, F f) { c.devices = devices(v, p, f); }},
+        {"devices", [](C& c, J v, S p, F f) {
+            c.devices = devices(v, p, f);
+            json live = matched_devices(v, p, f);
+            if (live.empty()) c.policy.erase("devices");
+            else c.policy["devices"] = live;
+        }},
         {"tmpfs", [](C& c, J v, S p, F f) {
              c.tmpfs = str_list(v, p, f);
              for (std::size_t i = 0; i < c.tmpfs.size(); ++i)

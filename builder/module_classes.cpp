@@ -34,6 +34,10 @@ const std::vector<ModuleClass>& module_classes() {
           "kernel/drivers/scsi/megaraid/"}},
         {"usb-storage", "USB host controllers and USB mass storage (BOT and UAS)",
          {"kernel/drivers/usb/host/", "kernel/drivers/usb/storage/"}},
+        // ACPI's power button reaches user space as an input device: acpid reads its
+        // events from /dev/input/event*, which evdev provides.
+        {"acpi-button", "ACPI power, sleep and lid buttons and their /dev/input events (evdev), for acpid",
+         {"kernel/drivers/acpi/button", "kernel/drivers/input/evdev"}},
     };
     return classes;
 }

@@ -344,6 +344,11 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     if (c.rootfs_propagation) linux["rootfsPropagation"] = *c.rootfs_propagation;
     if (c.cgroups_path) linux["cgroupsPath"] = *c.cgroups_path;
     if (c.resources) linux["resources"] = *c.resources;
+    // Devices matched while the container runs: its device cgroup must deny
+    // what it was not given, or allowing them there would mean nothing.
+    if (c.policy.contains("devices") && device_rules.empty() &&
+        !(c.resources && c.resources->contains("devices") && !(*c.resources)["devices"].empty()))
+        device_rules.push_back({{"allow", false}, {"access", "rwm"}});
     if (!device_rules.empty()) {
         json& r = linux["resources"];
         if (!r.is_object()) r = json::object();

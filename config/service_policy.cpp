@@ -166,6 +166,11 @@ ServicePolicy parse_service_policy(const json& berth, const std::string& source)
             });
         }},
         {"watchdog", [&](auto& v, auto& at) { c.duration(v, at, p.watchdog_ms); }},
+        {"devices", [&](auto& v, auto& at) {
+            if (!v.is_array()) return c.bad(at, "expected a list of devices {match, mode, uid, gid}, got " + shown(v));
+            for (size_t i = 0; i < v.size(); ++i)
+                p.devices.push_back(parse_device_match(v[i], at + "[" + std::to_string(i) + "]", c.problems));
+        }},
         {"log", [&](auto& v, auto& at) {
             c.object(v, at, {
                 {"console", [&](auto& x, auto& a) { c.flag(x, a, p.log.console); }},
@@ -225,6 +230,11 @@ json to_json(const ServicePolicy& p) {
     if (p.log.keep != d.log.keep) l["keep"] = p.log.keep;
     if (p.log.ring_lines != d.log.ring_lines) l["ringLines"] = p.log.ring_lines;
     if (!l.empty()) o["log"] = l;
+    if (!p.devices.empty()) {
+        json list = json::array();
+        for (const auto& m : p.devices) list.push_back(to_json(m));
+        o["devices"] = list;
+    }
     return o;
 }
 

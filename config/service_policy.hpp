@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/device_match.hpp"
 #include "config/duration.hpp"
 #include "config/oci_spec.hpp"
 
@@ -54,6 +55,9 @@ struct ServicePolicy {
     Millis readiness_timeout_ms = 30000;
     Millis watchdog_ms = 0;      // 0: no WATCHDOG=1 pings expected
     LogPolicy log;
+    // Devices matched when they appear (device_match.hpp): the node in the
+    // container and its device cgroup rule follow the device while it runs.
+    std::vector<DeviceMatch> devices;
     bool operator==(const ServicePolicy&) const = default;
 };
 

@@ -21,6 +21,7 @@
 #include "common/text.hpp"
 #include "config/oci_spec.hpp"
 #include "init/bundle_prepare.hpp"
+#include "init/container_devices.hpp"
 #include "init/container_interfaces.hpp"
 #include "init/namespace_binding.hpp"
 #include "runtime/launcher.hpp"
@@ -78,9 +79,12 @@ private:
 
 
 // Everything that can block or allocate: runs in the launch process.
-runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& dirs, bool& pid_ns_init) {
+runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& dirs,
+                                  const std::vector<oci::Device>& matched, bool& pid_ns_init) {
     // A broken config.json fails this container only, with the file and field named.
     oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
+    // The devices it declared by `match` that are present: made and allowed as its own.
+    spec.linux_.devices.insert(spec.linux_.devices.end(), matched.begin(), matched.end());
     // runtime.json's mounts (the overlay of a writable container...) come first.
     prepare_bundle_once(c.bundle, dirs.prepared);
     const config::RuntimeConfig rt = read_runtime_config(c.bundle);
@@ -168,7 +172,8 @@ void close_inherited_fds(std::vector<int> keep) {
 }
 
 // The launch process: one start, one report, exit. Never returns.
-[[noreturn]] void launch_process(supervisor::Container& c, const LaunchDirs& dirs, int report_fd) {
+[[noreturn]] void launch_process(supervisor::Container& c, const LaunchDirs& dirs,
+                                 const std::vector<oci::Device>& matched, int report_fd) {
     std::vector<int> keep{report_fd};
     if (c.log) keep.push_back(c.log->write_fd());
     if (c.notify_w) keep.push_back(c.notify_w.get());
@@ -180,7 +185,7 @@ void close_inherited_fds(std::vector<int> keep) {
     int pidfd = -1;
     try {
         bool ns_init = false;
-        runtime::Process p = launch_container(c, dirs, ns_init);
+        runtime::Process p = launch_container(c, dirs, matched, ns_init);
         msg = fmt::format("ok {} {}", p.pid, ns_init ? 1 : 0);
         pidfd = p.pidfd;
     } catch (const std::exception& e) {
@@ -220,11 +225,12 @@ void RuntimeLauncher::start(supervisor::Container& c, Done done) {
     fs::Fd ours(sv[0]), theirs(sv[1]);
     // The child side blocks in its sends; only PID 1's end is non-blocking.
     ::fcntl(theirs.get(), F_SETFL, ::fcntl(theirs.get(), F_GETFL) & ~O_NONBLOCK);
+    const std::vector<oci::Device> matched = devices_ ? devices_->at_launch(c) : std::vector<oci::Device>{};
     pid_t pid = ::fork();
     if (pid < 0) throw_errno("container `" + c.name + "`: fork the launch process");
     if (pid == 0) {
         ::close(ours.get());
-        launch_process(c, dirs_, theirs.get());
+        launch_process(c, dirs_, matched, theirs.get());
     }
     theirs.reset();
     launch_pids_.insert(pid);
@@ -265,7 +271,10 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
     loop_.unwatch(f.report.get());
     Done done = std::move(f.done);
     in_flight_.erase(it);
+    const bool ok = r.error.empty();
     done(std::move(r));
+    // The supervisor now knows its pid: what changed since the launch began.
+    if (ok && devices_) devices_->started(*key);
 }
 
 void RuntimeLauncher::cancel(supervisor::Container& c) {
@@ -278,7 +287,7 @@ void RuntimeLauncher::cancel(supervisor::Container& c) {
 }
 
 bool RuntimeLauncher::reaped(pid_t pid, int code, int status) {
-    if (!launch_pids_.erase(pid)) return false;
+    if (!launch_pids_.erase(pid)) return devices_ && devices_->reaped(pid, code, status);
     if (code != CLD_EXITED || status != 0)
         log::warn("launch process {} ended with {} {}", pid, code == CLD_EXITED ? "status" : "signal", status);
     return true;

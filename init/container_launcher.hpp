@@ -40,9 +40,15 @@ struct LaunchDirs {
     std::string prepared;       // one marker per bundle whose runtime.json was applied
 };
 
+class ContainerDevices;
+
 class RuntimeLauncher final : public supervisor::Launcher {
 public:
     RuntimeLauncher(supervisor::EventLoop& loop, LaunchDirs dirs);
+    // The devices containers declared by `match` (container_devices.hpp): the
+    // ones present are added to a container's linux.devices at each launch, and
+    // it is told when the container runs and when one of its helpers ends.
+    void set_container_devices(ContainerDevices* devices) { devices_ = devices; }
     ~RuntimeLauncher() override;
     void start(supervisor::Container& c, Done done) override;
     void cancel(supervisor::Container& c) override;
@@ -59,6 +65,7 @@ private:
 
     supervisor::EventLoop& loop_;
     LaunchDirs dirs_;
+    ContainerDevices* devices_ = nullptr;
     std::map<const supervisor::Container*, InFlight> in_flight_;
     std::set<pid_t> launch_pids_;  // forked and not reaped yet: safe to signal
 };

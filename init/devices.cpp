@@ -2,6 +2,9 @@
 
 #include <sys/epoll.h>
 
+#include <cerrno>
+#include <cstdlib>
+
 #include "common/log.hpp"
 
 namespace berth::init {
@@ -10,21 +13,54 @@ namespace berth::init {
 // waits in the socket buffer).
 constexpr int kEventsPerWakeup = 32;
 
-void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats) {
+namespace {
+
+// A device node's numbers from its event; false for an event without a node.
+bool node_numbers(const Uevent& ev, unsigned& major, unsigned& minor) {
+    std::string ma = ev.get("MAJOR"), mi = ev.get("MINOR");
+    if (ma.empty() || mi.empty() || ev.get("DEVNAME").empty()) return false;
+    char* end = nullptr;
+    unsigned long a = std::strtoul(ma.c_str(), &end, 10);
+    if (*end) return false;
+    unsigned long b = std::strtoul(mi.c_str(), &end, 10);
+    if (*end || a > 0xfff || b > 0xfffff) return false;
+    major = unsigned(a);
+    minor = unsigned(b);
+    return true;
+}
+
+}  // namespace
+
+void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats,
+                   ContainerDevices* containers) {
     if (ev.action == "add" && modules) {
         std::string alias = ev.get("MODALIAS");
         if (!alias.empty()) modules->load_for(alias, stats);
     }
-    if (ev.get("SUBSYSTEM") != "block") return;
+    const bool block = ev.get("SUBSYSTEM") == "block";
     std::string name = ev.get("DEVNAME");
     if (name.rfind("/dev/", 0) == 0) name = name.substr(5);
-    if (name.empty()) name = ev.devpath.substr(ev.devpath.rfind('/') + 1);
-    if (ev.action == "add") disks.added(name);
-    else if (ev.action == "remove") disks.removed(name);
-    else if (ev.action == "change") disks.changed(name);
+    if (block) {
+        std::string disk = name.empty() ? ev.devpath.substr(ev.devpath.rfind('/') + 1) : name;
+        if (ev.action == "add") disks.added(disk);
+        else if (ev.action == "remove") disks.removed(disk);
+        else if (ev.action == "change") disks.changed(disk);
+    }
+    // After the links: a container may ask for the device by one of them.
+    unsigned major = 0, minor = 0;
+    if (!containers || !node_numbers(ev, major, minor)) return;
+    if (ev.action == "add" || ev.action == "change") containers->added(block ? 'b' : 'c', major, minor);
+    else if (ev.action == "remove") containers->removed(name);
 }
 
-Devices::Devices(SysOps& sys, supervisor::EventLoop& loop) : loop_(loop), disks_(sys) {
+Devices::Devices(SysOps& sys, supervisor::EventLoop& loop, ContainerDevices::Spawn spawn)
+    : loop_(loop),
+      disks_(sys),
+      containers_(sys, loop, [this](const std::string& name) {
+          std::vector<std::string> out;
+          for (const auto& l : disks_.links_of(name)) out.push_back("/dev/disk/" + l);
+          return out;
+      }, spawn ? std::move(spawn) : ContainerDevices::Spawn([](const DeviceGrantJob&) { return pid_t(-ENOSYS); })) {
     // Each step on its own: a failure (even std::bad_alloc) costs that step only,
     // never the boot (this runs inside PID 1's setup, whose failure is an emergency).
     try {
@@ -72,6 +108,8 @@ Devices::~Devices() {
     if (socket_) loop_.unwatch(socket_->fd());
 }
 
-void Devices::handle(const Uevent& ev) { handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_); }
+void Devices::handle(const Uevent& ev) {
+    handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_, &containers_);
+}
 
 }  // namespace berth::init

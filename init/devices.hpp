@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "init/coldplug.hpp"
+#include "init/container_devices.hpp"
 #include "init/disk_links.hpp"
 #include "init/sys_ops.hpp"
 #include "init/uevent.hpp"
@@ -17,21 +18,27 @@ namespace berth::init {
 class Devices {
 public:
     // Never throws: without a uevent socket or module index the rest still runs.
-    Devices(SysOps& sys, supervisor::EventLoop& loop);
+    // `spawn` starts the helper that gives a running container its devices
+    // (device_grant.hpp); without it containers get theirs at launch only.
+    Devices(SysOps& sys, supervisor::EventLoop& loop, ContainerDevices::Spawn spawn = nullptr);
     ~Devices();
     // What one event changes (exposed for tests).
     void handle(const Uevent& ev);
     const ColdplugStats& stats() const { return stats_; }
+    // The devices containers declared (`devices: [{match}]`): the launcher's hooks.
+    ContainerDevices& containers() { return containers_; }
 
 private:
     supervisor::EventLoop& loop_;
     std::optional<DeviceModules> modules_;
     DiskLinks disks_;
+    ContainerDevices containers_;
     std::unique_ptr<UeventSocket> socket_;
     ColdplugStats stats_;
 };
 
 // For tests: the same, with no socket and no loop.
-void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats);
+void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats,
+                   ContainerDevices* containers = nullptr);
 
 }  // namespace berth::init

@@ -15,6 +15,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "init/device_grant.hpp"
 #include "init/devices.hpp"
 #include "init/container_launcher.hpp"
 #include "init/early_boot.hpp"
@@ -140,7 +141,9 @@ void pid1_main() {
             if (sup_ptr) sup_ptr->request_shutdown(a);
         });
         RuntimeLauncher launcher(loop, {"/run/berth/seccomp", "/run/berth/prepared"});
-        Devices devices(sys, loop);  // coldplug, /dev/disk links, then hotplug from the loop
+        // coldplug, /dev/disk links, then hotplug from the loop (and containers' devices)
+        Devices devices(sys, loop, spawn_device_grant);
+        launcher.set_container_devices(&devices.containers());
         supervisor::Supervisor sup(loop, launcher, settings);
         sup_ptr = &sup;
         std::unique_ptr<supervisor::ControlServer> control;

@@ -154,6 +154,13 @@ std::optional<std::string> RealSysOps::read_head(const std::string& path, std::s
     return buf;
 }
 
+std::optional<std::string> RealSysOps::read_link(const std::string& path) {
+    char buf[4096];
+    ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+    if (n < 0 || std::size_t(n) >= sizeof buf) return std::nullopt;
+    return std::string(buf, std::size_t(n));
+}
+
 int RealSysOps::load_module(const std::string& path, const std::string& params) {
     fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return -errno;

@@ -58,6 +58,8 @@ public:
     virtual std::optional<std::vector<std::string>> list_dir(const std::string& path) = 0;
     // The first `size` bytes of a file (a block device's signature), or nullopt.
     virtual std::optional<std::string> read_head(const std::string& path, std::size_t size) = 0;
+    // A symbolic link's target as written; nullopt when it is none.
+    virtual std::optional<std::string> read_link(const std::string& path) = 0;
     // finit_module(2) of the file with its parameters: 0 or -errno (-EEXIST: loaded already).
     virtual int load_module(const std::string& path, const std::string& params) = 0;
     virtual int sethostname(const std::string& name) = 0;
@@ -107,6 +109,7 @@ public:
     std::optional<std::string> getenv(const std::string& name) override;
     std::optional<std::vector<std::string>> list_dir(const std::string& path) override;
     std::optional<std::string> read_head(const std::string& path, std::size_t size) override;
+    std::optional<std::string> read_link(const std::string& path) override;
     int load_module(const std::string& path, const std::string& params) override;
     int sethostname(const std::string& name) override;
     std::string link_up(const std::string& ifname) override;

@@ -2,7 +2,9 @@
 of the devices present at boot (coldplug) and of the ones plugged in while it runs
 (the kernel's uevents), and keeps /dev/disk/by-id, by-uuid and by-label current.
 One boot: a virtio disk at boot, then a virtio-blk disk with a serial, a virtio-net
-NIC and a virtio balloon added through the QEMU monitor, and the disk removed.
+NIC and a virtio balloon added through the QEMU monitor, and the disk removed;
+containers that declared disks by `match` get the node (and the device cgroup
+rule) at launch or while they run, one that did not never sees it.
 A second, short boot of the same file with an explicit module list gives the
 boot-time figure to compare."""
 import os
@@ -93,12 +95,25 @@ def devices_boot(args, s):
         s.check("the service sees eth0 and the boot disk's by-uuid and by-label links",
                 lambda: (vm.expect(r"devices: net .*eth0", 30),
                          vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
+        def early():
+            vm.expect(r"early: at start vda read 512 bytes", 30)
+            scan = vm.expect(r"devices for containers: \d+ device nodes known, \d+ ms", 5)
+            print(f"# figure: {scan.group(0)}", flush=True)
+        s.check("a container declaring virtio disks by modalias has the boot disk at launch and reads it", early)
+        s.check("a container declaring a by-id link gets no other disk: the device cgroup refuses the boot disk",
+                lambda: vm.expect(r"claim: at start 0 vd nodes, boot disk \d+:\d+ denied", 30))
         vm.monitor(f"drive_add 0 if=none,id=hotd,file={hot_disk},format=raw")
         vm.monitor("device_add virtio-blk-pci,drive=hotd,id=hotdisk,serial=hotdisk1,bus=hp1")
         s.check("a hot-added virtio-blk disk gets its by-id link (virtio-SERIAL)",
                 lambda: vm.expect(r"devices: hot by-id -> \.\./\.\./vdb", 60))
         s.check("... and by-label / by-uuid from its ext4 superblock",
                 lambda: vm.expect(rf"devices: hot by-label -> \.\./\.\./vdb by-uuid .*{HOT_UUID}", 30))
+        s.check("the container that declared the hot disk sees its node and its link appear and reads it",
+                lambda: vm.expect(r"claim: vdb appeared, mode 600, read 512 bytes, by-id virtio-hotdisk1", 60))
+        s.check("... so does the one that declared every virtio disk by modalias",
+                lambda: vm.expect(r"early: vdb appeared", 60))
+        s.check("a container that declared nothing does not get the node",
+                lambda: vm.expect(r"devices: watch's own /dev/vdb absent", 60))
         vm.monitor("netdev_add user,id=hotnet")
         vm.monitor("device_add virtio-net-pci,netdev=hotnet,id=hotnic,bus=hp2")
         s.check("a hot-added virtio-net NIC appears as eth1", lambda: vm.expect(r"devices: hot nic .*eth1", 60))
@@ -107,6 +122,8 @@ def devices_boot(args, s):
                 lambda: vm.expect(r"loaded module virtio_balloon for virtio:", 60))
         vm.monitor("device_del hotdisk")
         s.check("device_del removes the disk's links", lambda: vm.expect(r"devices: hot by-id gone", 60))
+        s.check("... and the node and its link from the container that had it",
+                lambda: vm.expect(r"claim: vdb gone, by-id \[\]", 60))
     finally:
         vm.close()
 

@@ -14,6 +14,9 @@
 namespace berth::runtime {
 namespace {
 
+// How replace_device_filter() tells berth's program from others on the cgroup.
+constexpr const char kProgramName[] = "berth_devices";
+
 bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_t off, std::int32_t imm) {
     bpf_insn i{};
     i.code = code;
@@ -107,7 +110,9 @@ std::vector<bpf_insn> device_filter_program(const std::vector<oci::DeviceRule>& 
     return p;
 }
 
-void attach_device_filter(const std::string& cgroup_dir, const std::vector<oci::DeviceRule>& rules) {
+namespace {
+
+fs::Fd load_device_program(const std::vector<oci::DeviceRule>& rules) {
     const std::vector<bpf_insn> prog = device_filter_program(rules);
     static const char license[] = "GPL";
     bpf_attr load{};
@@ -115,7 +120,7 @@ void attach_device_filter(const std::string& cgroup_dir, const std::vector<oci::
     load.insns = reinterpret_cast<std::uint64_t>(prog.data());
     load.insn_cnt = std::uint32_t(prog.size());
     load.license = reinterpret_cast<std::uint64_t>(license);
-    std::strncpy(load.prog_name, "berth_devices", sizeof load.prog_name - 1);
+    std::strncpy(load.prog_name, kProgramName, sizeof load.prog_name - 1);
     fs::Fd prog_fd(int(bpf(BPF_PROG_LOAD, load)));
     if (!prog_fd) {
         // Again with the verifier's log, for the error message.
@@ -131,15 +136,72 @@ void attach_device_filter(const std::string& cgroup_dir, const std::vector<oci::
         throw_errno(fmt::format("linux.resources.devices: load the BPF device program ({} instructions){}",
                                 prog.size(), text.empty() ? "" : " (verifier: " + text + ")"), e);
     }
+    return prog_fd;
+}
+
+fs::Fd open_cgroup(const std::string& cgroup_dir) {
     fs::Fd dir(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir) throw_errno(fmt::format("open cgroup `{}`", cgroup_dir));
+    return dir;
+}
+
+// `replace`: the attached program the new one takes the place of, in one step
+// (BPF_F_REPLACE): no moment without a filter, none with two.
+void attach(int dir, int prog, int replace, const std::string& cgroup_dir) {
     bpf_attr attach{};
-    attach.target_fd = std::uint32_t(dir.get());
-    attach.attach_bpf_fd = std::uint32_t(prog_fd.get());
+    attach.target_fd = std::uint32_t(dir);
+    attach.attach_bpf_fd = std::uint32_t(prog);
     attach.attach_type = BPF_CGROUP_DEVICE;
     attach.attach_flags = BPF_F_ALLOW_MULTI;
+    if (replace >= 0) {
+        attach.attach_flags |= BPF_F_REPLACE;
+        attach.replace_bpf_fd = std::uint32_t(replace);
+    }
     if (bpf(BPF_PROG_ATTACH, attach) < 0)
-        throw_errno(fmt::format("linux.resources.devices: attach the BPF device program to `{}`", cgroup_dir));
+        throw_errno(fmt::format("linux.resources.devices: {} the BPF device program {} `{}`",
+                                replace >= 0 ? "replace" : "attach", replace >= 0 ? "of" : "to", cgroup_dir));
+}
+
+// The device program berth attached to this cgroup itself (not inherited), or
+// an empty fd when there is none.
+fs::Fd attached_berth_program(int dir, const std::string& cgroup_dir) {
+    std::uint32_t ids[64] = {};
+    bpf_attr query{};
+    query.query.target_fd = std::uint32_t(dir);
+    query.query.attach_type = BPF_CGROUP_DEVICE;
+    query.query.prog_ids = reinterpret_cast<std::uint64_t>(ids);
+    query.query.prog_cnt = 64;
+    if (bpf(BPF_PROG_QUERY, query) < 0) throw_errno(fmt::format("query the BPF device programs of `{}`", cgroup_dir));
+    for (std::uint32_t i = 0; i < query.query.prog_cnt && i < 64; ++i) {
+        bpf_attr get{};
+        get.prog_id = ids[i];
+        fs::Fd fd(int(bpf(BPF_PROG_GET_FD_BY_ID, get)));
+        if (!fd) continue;  // detached meanwhile
+        bpf_prog_info info{};
+        bpf_attr about{};
+        about.info.bpf_fd = std::uint32_t(fd.get());
+        about.info.info_len = sizeof info;
+        about.info.info = reinterpret_cast<std::uint64_t>(&info);
+        if (bpf(BPF_OBJ_GET_INFO_BY_FD, about) < 0) continue;
+        if (std::strncmp(info.name, kProgramName, sizeof info.name) == 0) return fd;
+    }
+    return fs::Fd();
+}
+
+}  // namespace
+
+void attach_device_filter(const std::string& cgroup_dir, const std::vector<oci::DeviceRule>& rules) {
+    fs::Fd prog = load_device_program(rules);
+    fs::Fd dir = open_cgroup(cgroup_dir);
+    attach(dir.get(), prog.get(), -1, cgroup_dir);
+}
+
+bool replace_device_filter(const std::string& cgroup_dir, const std::vector<oci::DeviceRule>& rules) {
+    fs::Fd prog = load_device_program(rules);
+    fs::Fd dir = open_cgroup(cgroup_dir);
+    fs::Fd old = attached_berth_program(dir.get(), cgroup_dir);
+    attach(dir.get(), prog.get(), old ? old.get() : -1, cgroup_dir);
+    return bool(old);
 }
 
 }  // namespace berth::runtime

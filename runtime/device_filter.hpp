@@ -25,4 +25,9 @@ std::vector<bpf_insn> device_filter_program(const std::vector<oci::DeviceRule>& 
 // Loads the program and attaches it to the cgroup directory (BPF_F_ALLOW_MULTI).
 void attach_device_filter(const std::string& cgroup_dir, const std::vector<oci::DeviceRule>& rules);
 
+// A new program for a cgroup whose container runs: it takes the place of the
+// one berth attached before in one step (BPF_F_REPLACE), or is attached when
+// there was none. Returns true when it replaced one.
+bool replace_device_filter(const std::string& cgroup_dir, const std::vector<oci::DeviceRule>& rules);
+
 }  // namespace berth::runtime

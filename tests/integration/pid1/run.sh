@@ -129,6 +129,14 @@ bundle services neverready new '[]' 'echo neverready: up; exec sleep 1000'
 echo '{"berth": {"readiness": {"type": "notify-fd", "timeout": "1s"}, "restartDelay": "30s"}}' > "$root/containers/services/neverready/runtime.json"
 bundle services waiter new '[]' 'echo waiter-ran; exec sleep 1000'
 echo '{"berth": {"dependsOn": ["neverready"]}}' > "$root/containers/services/waiter/runtime.json"
+# Devices declared by match (runtime.json berth.devices): /dev/fuse is present,
+# so the container has the node, with the declared mode, and its device cgroup
+# (deny everything but the defaults) lets it open it; with CAP_MKNOD, a node of
+# a device it did not declare (/dev/kmsg) is still refused by that cgroup.
+bundle services devgrant new '["CAP_MKNOD"]' \
+  'echo "devgrant: $(ls -l /dev/fuse | cut -c1-10) $(exec 3<>/dev/fuse && echo opened || echo refused), kmsg $(mknod /dev/probe c 1 11 2>/dev/null && echo made || echo refused)"; exec sleep 1000'
+sed -i 's|"linux": {|"linux": {"resources": {"devices": [{"allow": false, "access": "rwm"}]}, |' "$root/containers/services/devgrant/config.json"
+echo '{"berth": {"devices": [{"match": "/dev/fuse", "mode": "0640"}]}}' > "$root/containers/services/devgrant/runtime.json"
 mkdir -p "$root/containers/services/broken/rootfs"
 echo '{"ociVersion": "1.0.2", "process": {"args": [42]}}' > "$root/containers/services/broken/config.json"
 
@@ -141,7 +149,9 @@ elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sed 's/^/  | /' "$log"
 
 check "PID 1 exits only through reboot(2) in its namespace (status $rc, not a timeout)" [ "$rc" != 124 ]
-check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 4 onboot ok, 6 onboot failed, 6 services running'
+check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 4 onboot ok, 6 onboot failed, 7 services running'
+check "devices by match: a device present at launch is made with the declared mode and its cgroup allows it" \
+  has "$log" 'devgrant: crw-r----- opened, kmsg refused$'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'

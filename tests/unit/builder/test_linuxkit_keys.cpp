@@ -7,6 +7,7 @@
 #include "builder/oci_config_gen.hpp"
 #include "builder/validate.hpp"
 #include "common/fs.hpp"
+#include "config/runtime_config.hpp"
 #include "test_util.hpp"
 
 using namespace berth;
@@ -98,6 +99,45 @@ TEST_CASE("linuxkit: devices path all allows a class of devices in the device cg
     CHECK(spec["linux"]["resources"]["devices"] ==
           json::parse(R"([{"allow": true, "type": "b", "access": "rwm"}])"));
     CHECK_THROWS_WITH(service("    devices:\n      - {path: all, type: p}\n"), Contains("expected c, b or a (every device)"));
+}
+
+TEST_CASE("berth devices: match entries go to runtime.json, with a device cgroup that denies the rest",
+          "[builder][linuxkit][devices]") {
+    ContainerSpec c = service(
+        "    devices:\n"
+        "      - {path: /dev/fuse, type: c, major: 10, minor: 229}\n"
+        "      - {match: /dev/disk/by-id/virtio-data*, mode: \"0600\", uid: 999}\n"
+        "      - match: \"1AF4:1042\"\n");
+    json spec = generate_oci_config(c);
+    REQUIRE(spec["linux"]["devices"].size() == 1);  // the fixed entry only
+    CHECK(spec["linux"]["devices"][0]["path"] == "/dev/fuse");
+    CHECK(spec["linux"]["resources"]["devices"] == json::parse(R"([{"allow": false, "type": "a", "access": "rwm"}])"));
+    json rt = generate_runtime_json(c);
+    CHECK(rt["berth"]["devices"] == json::parse(R"([{"match": "/dev/disk/by-id/virtio-data*", "mode": "0600", "uid": 999},
+                                                   {"match": "1af4:1042", "mode": "0660"}])"));
+    // PID 1 reads it back with the same model.
+    config::RuntimeConfig back = config::parse_runtime_config(rt, "runtime.json");
+    REQUIRE(back.berth.devices.size() == 2);
+    CHECK(back.berth.devices[0].by == config::DeviceMatch::By::disk_link);
+    // The spec's own device rules are kept as they are.
+    json own = generate_oci_config(service(
+        "    devices: [{match: /dev/vdb}]\n"
+        "    resources: {devices: [{allow: false, access: rwm}, {allow: true, type: c, major: 10, access: rw}]}\n"));
+    CHECK(own["linux"]["resources"]["devices"].size() == 2);
+    // Without a match entry nothing changes.
+    CHECK_FALSE(generate_oci_config(service("    devices: [{path: /dev/fuse, type: c, major: 10, minor: 229}]\n"))
+                    ["linux"].contains("resources"));
+    CHECK_FALSE(generate_runtime_json(service("    devices: []\n")).contains("berth"));
+}
+
+TEST_CASE("berth devices: a bad match entry names the file, the field and the reason", "[builder][linuxkit][devices]") {
+    CHECK_THROWS_WITH(service("    devices:\n      - {match: /etc/shadow}\n"),
+                      Contains("lk.yml:8:17: services[0].devices[0].match: \"/etc/shadow\" is not under /dev"));
+    CHECK_THROWS_WITH(service("    devices:\n      - {match: /dev/vdb, major: 254}\n"),
+                      Contains("services[0].devices[0].major: a matched device gets its name, type and numbers"));
+    CHECK_THROWS_WITH(service("    devices:\n      - {match: /dev/vdb, mode: rw}\n"),
+                      Contains("services[0].devices[0].mode: expected an octal permission mode"));
+    CHECK_THROWS_WITH(service("    devices:\n      - {mtach: /dev/vdb}\n"), Contains("did you mean 'match'?"));
 }
 
 TEST_CASE("linuxkit: writable roots and rshared binds by default; berth.strict opts out", "[builder][linuxkit]") {

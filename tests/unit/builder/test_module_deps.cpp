@@ -106,7 +106,8 @@ TEST_CASE("modules: classes pick files by directory or name; alias and dep files
     test::TempDir tmp;
     std::string root = tmp / "lib/modules/6.1.0-test";
     for (const char* d : {"/kernel/drivers/virtio", "/kernel/drivers/net", "/kernel/net/core", "/kernel/drivers/nvme/host",
-                          "/kernel/drivers/net/ethernet/intel/e1000", "/kernel/drivers/net/wireless"})
+                          "/kernel/drivers/net/ethernet/intel/e1000", "/kernel/drivers/net/wireless", "/kernel/drivers/acpi",
+                          "/kernel/drivers/input"})
         fs::mkdir_p(root + d);
     test::write_fake_module(root + "/kernel/drivers/virtio/virtio_pci.ko",
                             {"alias=pci:v00001AF4d*sv*sd*bc*sc*i*", "depends="});
@@ -122,11 +123,16 @@ TEST_CASE("modules: classes pick files by directory or name; alias and dep files
     test::write_fake_module(root + "/kernel/drivers/net/ethernet/intel/e1000/e1000.ko",
                             {"alias=pci:v00008086d0000100Esv*sd*bc*sc*i*", "alias=bad alias", "depends="});
     test::write_fake_module(root + "/kernel/drivers/net/wireless/mac80211_hwsim.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/acpi/button.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/input/evdev.ko", {"depends="});
+    test::write_fake_module(root + "/kernel/drivers/input/joydev.ko", {"depends="});  // no class
     ModuleTree t(root);
 
     CHECK(modules_of_classes(t, {"virtio"}) == std::vector<std::string>{"virtio_net", "virtio_pci"});
     CHECK(modules_of_classes(t, {"nvme", "nic"}) == std::vector<std::string>{"e1000", "nvme", "nvme_core"});
-    CHECK(modules_of_classes(t, {"all"}).size() == 10);
+    // acpid's power button: the button driver and the evdev nodes it reads.
+    CHECK(modules_of_classes(t, {"acpi-button"}) == std::vector<std::string>{"button", "evdev"});
+    CHECK(modules_of_classes(t, {"all"}).size() == 13);
     CHECK_THROWS_WITH(modules_of_classes(t, {"wifi"}), Contains("unknown module class 'wifi'"));
     CHECK(is_module_class("usb-storage"));
     CHECK_FALSE(is_module_class("virtio_net"));

@@ -196,7 +196,7 @@ TEST_CASE("yaml: kernel.modules is auto, all, a class list or a module list", "[
     auto classes = [](const std::string& modules) {
         return shipped_module_classes(parse(std::string(kMinimal) + modules).kernel);
     };
-    std::vector<std::string> every = {"virtio", "nic", "nvme", "ahci", "scsi", "usb-storage"};
+    std::vector<std::string> every = {"virtio", "nic", "nvme", "ahci", "scsi", "usb-storage", "acpi-button"};
     CHECK(classes("") == every);  // no list: auto
     CHECK(classes("  modules: auto\n") == every);
     CHECK(classes("  modules: all\n") == std::vector<std::string>{"all"});
@@ -206,6 +206,6 @@ TEST_CASE("yaml: kernel.modules is auto, all, a class list or a module list", "[
     CHECK(s.kernel.modules_listed);
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules: some\n"), Contains("`auto`, `all`"));
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules:\n    classes: [wifi]\n"),
-                      Contains("one of virtio, nic, nvme, ahci, scsi, usb-storage, all"));
+                      Contains("one of virtio, nic, nvme, ahci, scsi, usb-storage, acpi-button, all"));
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "  modules:\n    clases: [virtio]\n"), Contains("classes"));
 }

@@ -188,6 +188,11 @@ struct FakeSys : berth::init::SysOps {
         if (it == dirs.end()) return std::nullopt;
         return it->second;
     }
+    std::optional<std::string> read_link(const std::string& path) override {
+        auto it = symlinks.find(path);
+        if (it == symlinks.end()) return std::nullopt;
+        return it->second;
+    }
     std::optional<std::string> read_head(const std::string& path, std::size_t size) override {
         auto it = files.find(path);
         if (it == files.end()) return std::nullopt;

@@ -118,3 +118,45 @@ TEST_CASE("durations and sizes") {
     CHECK(parse_size(json("1MB")) == 1u << 20);  // MB is 1024², as docker and runc read it
     CHECK_FALSE(parse_size(json("1XB")));
 }
+
+TEST_CASE("devices matched when they appear: every form, read back as written") {
+    auto p = parse_service_policy(json::parse(R"({"devices": [
+        {"match": "/dev/vd[b-z]"},
+        {"match": "/dev/disk/by-id/virtio-data*", "mode": "0600", "uid": 999, "gid": 5},
+        {"match": "modalias:pci:v00001AF4d*"},
+        {"match": "1AF4:1042", "mode": 640}]})"), "runtime.json");
+    REQUIRE(p.devices.size() == 4);
+    CHECK(p.devices[0].by == DeviceMatch::By::name);
+    CHECK(p.devices[0].pattern == "/dev/vd[b-z]");
+    CHECK(p.devices[0].mode == 0660);
+    CHECK(p.devices[1].by == DeviceMatch::By::disk_link);
+    CHECK((p.devices[1].mode == 0600 && p.devices[1].uid == 999 && p.devices[1].gid == 5));
+    CHECK(p.devices[2].by == DeviceMatch::By::modalias);
+    CHECK(p.devices[2].pattern == "pci:v00001AF4d*");
+    CHECK(p.devices[3].by == DeviceMatch::By::id);
+    CHECK(p.devices[3].pattern == "1af4:1042");
+    CHECK(p.devices[3].mode == 0640);  // a number's digits are octal, as in the fixed entries (YAML reads 0640 as 640)
+    CHECK(parse_service_policy(to_json(p), "again") == p);
+    CHECK(to_json(p)["devices"][1] == json::parse(R"({"match": "/dev/disk/by-id/virtio-data*", "mode": "0600", "uid": 999, "gid": 5})"));
+}
+
+TEST_CASE("devices: a bad entry names its path and what is wrong") {
+    auto err = [](const std::string& entry) { return error_of(R"({"devices": [)" + entry + "]}"); };
+    CHECK(err(R"({"match": "/etc/passwd"})") ==
+          "runtime.json: berth.devices[0].match: \"/etc/passwd\" is not under /dev; expected /dev/NAME, "
+          "/dev/disk/by-*/NAME (globs allowed), modalias:PATTERN or VENDOR:PRODUCT (4 hex digits each)");
+    CHECK(err(R"({"match": "/dev/../etc/x"})").find("must be a plain path") != std::string::npos);
+    CHECK(err(R"({"match": "/dev/input/event*"})").find("only the kernel's names (/dev/NAME) and /dev/disk links") != std::string::npos);
+    CHECK(err(R"({"match": "/dev/disk/by-id"})").find("names no link") != std::string::npos);
+    CHECK(err(R"({"match": "modalias:"})").find("needs a pattern") != std::string::npos);
+    CHECK(err(R"({"match": "1af4:10"})").find("is none of") != std::string::npos);
+    CHECK(err(R"({"match": "/dev/vd[b"})").find("unclosed '['") != std::string::npos);
+    CHECK(err(R"({"match": "/dev/vdb", "major": 254})") ==
+          "runtime.json: berth.devices[0].major: a matched device gets its name, type and numbers from the kernel "
+          "when it appears; 'major' belongs to a fixed device entry (without 'match')");
+    CHECK(err(R"({"match": "/dev/vdb", "mode": "0999"})").find("berth.devices[0].mode: expected an octal") != std::string::npos);
+    CHECK(err(R"({"match": "/dev/vdb", "uid": -1})").find("berth.devices[0].uid: expected a number") != std::string::npos);
+    CHECK(err(R"({"mode": "0600"})") == "runtime.json: berth.devices[0].match: required");
+    CHECK(err(R"({"match": "/dev/vdb", "moed": 1})") == "runtime.json: berth.devices[0].moed: unknown key (expected match, mode, uid, gid)");
+    CHECK(error_of(R"({"devices": {"match": "/dev/vdb"}})").find("berth.devices: expected a list") != std::string::npos);
+}
