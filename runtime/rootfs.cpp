@@ -1,7 +1,6 @@
 #include "runtime/rootfs.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -144,52 +143,6 @@ void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& device
     }
 }
 
-namespace {
-
-// The old root's detach runs in a helper that shares the memory of the
-// process that starts it (CLONE_VM): a plain fork copied the page tables and
-// left every page copy-on-write for the rest of the setup (about 60 us of
-// the fork and a fault per page written afterwards). Sharing the memory, the
-// helper must write nothing but its own stack: not even errno (thread-local,
-// and shared with the setup), hence the bare system call.
-#if defined(__x86_64__) || defined(__aarch64__)
-long bare_umount2(const char* path, int flags) {
-#if defined(__x86_64__)
-    long ret;
-    asm volatile("syscall" : "=a"(ret) : "0"(long(SYS_umount2)), "D"(path), "S"(long(flags)) : "rcx", "r11", "memory");
-    return ret;
-#else
-    register long nr asm("x8") = SYS_umount2;
-    register long a0 asm("x0") = long(path);
-    register long a1 asm("x1") = flags;
-    asm volatile("svc #0" : "+r"(a0) : "r"(nr), "r"(a1) : "memory");
-    return a0;
-#endif
-}
-
-int detach_old_root(void*) {
-    long ret = bare_umount2(".", MNT_DETACH);
-    return ret == 0 ? 0 : int(-ret & 0xff);  // exit status: the errno
-}
-
-// The helper's stack. Only the container's setup process starts a helper, one,
-// and reaps it before the program runs; that process has its own copy.
-alignas(16) char detach_stack[4096];
-#endif
-
-// Starts the helper; -1 when it cannot be started (then the caller detaches).
-pid_t start_old_root_detach() {
-#if defined(__x86_64__) || defined(__aarch64__)
-    return ::clone(detach_old_root, detach_stack + sizeof detach_stack, CLONE_VM | SIGCHLD, nullptr);
-#else
-    pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-    if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
-    return helper;
-#endif
-}
-
-}  // namespace
-
 pid_t enter_rootfs(const std::string& rootfs) {
     fs::Fd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
     if (!oldroot) throw_errno("open `/`");
@@ -209,7 +162,8 @@ pid_t enter_rootfs(const std::string& rootfs) {
         // one is only stacked on it), so a helper process sharing the mount
         // namespace detaches it while the setup goes on; wait_old_root_detached
         // waits for it before anything of the container runs.
-        pid_t helper = start_old_root_detach();
+        pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+        if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
         // No helper (a pids.max of 1 counts it): detached here, as before.
         if (helper < 0 && ::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
         if (::chdir("/") < 0) throw_errno("chdir `/`");
