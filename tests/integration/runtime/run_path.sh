@@ -14,9 +14,6 @@
 #     /sys/fs/cgroup says so);
 #   - the basic /dev nodes are made with mknod, not bound from the host: every
 #     mount is copied by pivot_root and torn down when the container exits;
-#   - the helper that detaches the old root shares the setup's memory
-#     (CLONE_VM): a fork copied the page tables and left every page
-#     copy-on-write;
 #   - no mkdir of a directory that exists (state root, cgroup parents, mount
 #     targets' parents): the leaf first, parents only when missing;
 #   - the time zone file is not read (the state's UTC time by arithmetic);
@@ -78,8 +75,6 @@ assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()
 # made again (not the state root, not the parents of /dev/pts).
 N=$(grep -E 'mkdir\(' "$TRACE" | grep -c EEXIST)
 check "no mkdir of a directory that exists ($N)" [ "$N" = 0 ]
-N=$(grep -cE '^[0-9]+ +clone\(.*flags=CLONE_VM\|SIGCHLD' "$TRACE")
-check "the old root's detach helper shares the memory (CLONE_VM: $N)" [ "$N" = 1 ]
 check "the time zone file is not read" bash -c "! grep -q localtime '$TRACE'"
 N=$(grep -c 'PR_CAPBSET_READ' "$TRACE")
 check "the last capability is found in at most 6 probes ($N)" [ "$N" -le 6 ]
