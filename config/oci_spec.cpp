@@ -553,7 +553,7 @@ Process parse_process(const nlohmann::json& j, const std::string& source_name) {
     return p;
 }
 
-Spec load_bundle(const std::string& bundle_dir) {
+Spec load_bundle(const std::string& bundle_dir, std::string* text_read) {
     const std::string file = fs::join(bundle_dir, "config.json");
     std::string text = fs::read_file(file);
     json j;
@@ -577,7 +577,9 @@ Spec load_bundle(const std::string& bundle_dir) {
         throw ConfigError(file, {fmt::format("invalid JSON at line {}, column {} (byte {}): {}",
                                              line, col, e.byte, reason)});
     }
-    return parse_spec(j, file);
+    Spec spec = parse_spec(j, file);
+    if (text_read) *text_read = std::move(text);
+    return spec;
 }
 
 std::vector<std::string> cgroup_v1_only_fields(const Resources& r) {

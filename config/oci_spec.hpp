@@ -356,8 +356,9 @@ Process parse_process(const nlohmann::json& j, const std::string& source_name);
 nlohmann::json spec_to_json(const Spec& spec);
 
 // Reads <bundle_dir>/config.json. A syntax error throws ConfigError naming the
-// file, the line, column and byte offset, and the reason.
-Spec load_bundle(const std::string& bundle_dir);
+// file, the line, column and byte offset, and the reason. With `text_read`, the
+// file's bytes as read go there (for a caller that keeps a copy: no second read).
+Spec load_bundle(const std::string& bundle_dir, std::string* text_read = nullptr);
 
 // Parses a CPU or node list such as "0-3,7" (no spaces; ids below `limit`).
 // Throws std::invalid_argument with the reason.

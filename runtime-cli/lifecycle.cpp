@@ -116,14 +116,15 @@ struct Created {
 Created create_container(const Context& c, const Args& a, const std::string& id, bool park) {
     const std::string bundle = realpath_of(a.get("bundle", "."), "bundle");
     Created out;
-    out.spec = oci::load_bundle(bundle);
+    std::string config_text;  // kept in the state directory below, as read
+    out.spec = oci::load_bundle(bundle, &config_text);
     const oci::Spec& spec = out.spec;
     if (a.has("console-socket") || spec.process.terminal) check_terminal(spec, a.get("console-socket"));
 
     c.store.create_dir(id);
     CreateGuard guard(c.store, id);
     // Kept for start, exec and delete: the bundle may change or go after create.
-    fs::write_file(c.store.spec_copy(id), fs::read_file(fs::join(bundle, "config.json")), 0600);
+    fs::write_file(c.store.spec_copy(id), config_text, 0600);
 
     fs::Fd fifo;
     if (park) {

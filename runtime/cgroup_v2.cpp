@@ -213,6 +213,11 @@ public:
     }
     std::vector<pid_t> pids() const override { return cgroup_pids(dir_); }
     void set_frozen(bool frozen) const override {
+        // Delete thaws every container, nearly always one never frozen: when
+        // cgroup.freeze already says 0, writing 0 changes nothing (a frozen
+        // ancestor keeps it frozen either way), so one read replaces the write
+        // (whose open alone costs more) and the read of cgroup.events.
+        if (!frozen && fs::try_read_file(fs::join(dir_, "cgroup.freeze")).value_or("").rfind('0', 0) == 0) return;
         write_kernel_file(fs::join(dir_, "cgroup.freeze"), frozen ? "1" : "0");
         for (int waited = 0; waited <= 5000; waited += 10) {
             if (this->frozen() == frozen) return;

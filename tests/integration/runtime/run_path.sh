@@ -13,7 +13,14 @@
 #   - on a pure cgroup v2 host the mount table is not read (a statfs of
 #     /sys/fs/cgroup says so);
 #   - the basic /dev nodes are made with mknod, not bound from the host: every
-#     mount is copied by pivot_root and torn down when the container exits.
+#     mount is copied by pivot_root and torn down when the container exits;
+#   - no mkdir of a directory that exists (state root, cgroup parents, mount
+#     targets' parents): the leaf first, parents only when missing;
+#   - the time zone file is not read (the state's UTC time by arithmetic);
+#   - the last capability is found in a few probes, once, not one probe per
+#     capability twice;
+#   - a container never frozen is not thawed at its end (no write to
+#     cgroup.freeze).
 # Usage: run_path.sh BERTH_RUNC
 set -u
 RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
@@ -44,18 +51,35 @@ json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
 PY
 
 TRACE=$WORK/trace
-strace -f -qq -o "$TRACE" -e trace=clone3,openat,mkdir,sendto,sendmsg,mount,mknod,mknodat "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
+strace -f -qq -o "$TRACE" -e trace=clone,clone3,openat,mkdir,sendto,sendmsg,mount,mknod,mknodat,prctl "$RUNC" --root "$WORK/state" run --bundle "$WORK/bundle" rp1
 check "run succeeds under strace" [ "$?" = 0 ]
 check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
 check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
 N=$(grep -c 'bundle/config\.json' "$TRACE")
-check "the bundle's config.json is read twice, not more (read $N times)" [ "$N" = 2 ]
+check "the bundle's config.json is read once, the copy kept from those bytes (read $N times)" [ "$N" = 1 ]
 N=$(grep -c '/state/rp1/config\.json' "$TRACE")
 check "the saved config.json is written once and not read back during run (opened $N times)" [ "$N" = 1 ]
-# /proc, /dev and /tmp exist in the rootfs, and the device nodes are bound
-# onto files the runtime creates itself: none needs a mkdir along its path.
-N=$(grep -E "mkdir\(\"$WORK/rootfs" "$TRACE" | grep -c EEXIST)
-check "no mkdir of an existing mount target ($N)" [ "$N" = 0 ]
+"$RUNC" --root "$WORK/state" create --bundle "$WORK/bundle" rp-copy >/dev/null 2>&1
+check "the saved config.json is the bundle's, byte for byte" cmp -s "$WORK/bundle/config.json" "$WORK/state/rp-copy/config.json"
+# The creation time is UTC, now (computed without the time zone file).
+CREATED=$("$RUNC" --root "$WORK/state" state rp-copy | python3 -c 'import json,sys; print(json.load(sys.stdin)["created"])')
+check "the state's creation time is now, in UTC ($CREATED)" python3 -c '
+import datetime, sys
+t = sys.argv[1]
+assert t.endswith("Z") and len(t) == 30, t
+when = datetime.datetime.strptime(t[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+assert abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds()) < 60, t' "$CREATED"
+"$RUNC" --root "$WORK/state" delete --force rp-copy >/dev/null 2>&1
+# /proc, /dev and /tmp exist in the rootfs, the state root and the cgroup
+# parent exist: each directory made costs one mkdir, and nothing existing is
+# made again (not the state root, not the parents of /dev/pts).
+N=$(grep -E 'mkdir\(' "$TRACE" | grep -c EEXIST)
+check "no mkdir of a directory that exists ($N)" [ "$N" = 0 ]
+check "the time zone file is not read" bash -c "! grep -q localtime '$TRACE'"
+N=$(grep -c 'PR_CAPBSET_READ' "$TRACE")
+check "the last capability is found in at most 6 probes ($N)" [ "$N" -le 6 ]
+check "a container never frozen is not thawed (no write to cgroup.freeze)" \
+    bash -c "! grep -qE 'cgroup\.freeze.*O_WRONLY' '$TRACE'"
 check "no go message is sent to the child" bash -c "! grep -qE '^[0-9]+ +send(to|msg)\\(' '$TRACE'"
 check "the mount table is not read on a cgroup v2 host" bash -c "! grep -q 'mountinfo' '$TRACE'"
 N=$(grep -cE 'mknodat?\(.*/rootfs/dev/(null|zero|full|random|urandom|tty)", S_IFCHR\|0666' "$TRACE")

@@ -34,6 +34,17 @@ TEST_CASE("load_bundle reads config.json") {
     CHECK(s.process.args.at(0) == "/bin/true");
 }
 
+TEST_CASE("load_bundle hands back the bytes it read, unchanged") {
+    TempBundle b;
+    const std::string text = "{ \"ociVersion\": \"1.0.2\", \"root\": {\"path\": \"rootfs\"},\n"
+                             "  \"process\": {\"args\": [\"/bin/true\"], \"cwd\": \"/\"}, \"x-extra\": [1, 2]}\n";
+    b.write(text);
+    std::string read;
+    Spec s = load_bundle(b.dir, &read);
+    CHECK(read == text);
+    CHECK(s.process.args.at(0) == "/bin/true");
+}
+
 TEST_CASE("a JSON syntax error names the file, line, column, byte and reason") {
     TempBundle b;
     // nlohmann points at the end of the offending token: the second string.

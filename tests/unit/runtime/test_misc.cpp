@@ -164,3 +164,10 @@ TEST_CASE("apply_caps sets effective, permitted and inheritable exactly") {
                      (perfmon ? "CapPrm:\t0000004000201001\nCapEff:\t0000004000000001\n"
                               : "CapPrm:\t0000000000201001\nCapEff:\t0000000000000001\n"));
 }
+
+TEST_CASE("kernel_last_cap finds the kernel's last capability") {
+    auto text = berth::fs::try_read_file("/proc/sys/kernel/cap_last_cap");
+    if (!text) BERTH_SKIP("no /proc/sys/kernel/cap_last_cap");
+    CHECK(kernel_last_cap() == std::stoi(*text));
+    CHECK(kernel_last_cap() == std::stoi(*text));  // the cached answer too
+}

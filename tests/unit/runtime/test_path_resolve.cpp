@@ -74,3 +74,20 @@ TEST_CASE("mount points are created as directories or files") {
     create_mount_point(r.dir + "/x/y/file", true);  // existing target is fine
     create_mount_point(r.dir + "/a/b", true);       // existing directory too
 }
+
+// mkdir_p makes the leaf first and its parents only when one is missing (a
+// mount target's or a state root's parents usually exist: one mkdir then).
+TEST_CASE("mkdir_p makes missing parents, accepts existing directories, refuses files") {
+    TempRoot r;
+    berth::fs::mkdir_p(r.dir + "/a/b//c/");
+    CHECK(berth::fs::is_dir(r.dir + "/a/b/c"));
+    berth::fs::mkdir_p(r.dir + "/a/b/c");  // exists: no error
+    berth::fs::mkdir_p(r.dir + "/a/b/d");
+    CHECK(berth::fs::is_dir(r.dir + "/a/b/d"));
+    berth::fs::write_file(r.dir + "/a/file", "x");
+    CHECK_THROWS_AS(berth::fs::mkdir_p(r.dir + "/a/file"), berth::Error);
+    CHECK_THROWS_AS(berth::fs::mkdir_p(r.dir + "/a/file/below"), berth::Error);
+    r.link("a/b", "/via-link");
+    berth::fs::mkdir_p(r.dir + "/via-link/e");
+    CHECK(berth::fs::is_dir(r.dir + "/a/b/e"));
+}
