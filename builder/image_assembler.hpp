@@ -26,6 +26,7 @@ struct BuildOptions {
     std::string arch;                     // target architecture (OCI name); default amd64
     std::vector<std::string> formats;     // --format; default: the YAML's outputs
     std::string compression = "gzip";     // initrd: gzip | zstd
+    std::string update_key_file;          // raw-efi-ab: the Ed25519 key that signs the update bundle
     bool pull = false;                    // --pull: images found nowhere are pulled first
     RegistryOptions registry;             // for --pull
 };

@@ -34,6 +34,7 @@ int usage(int code) {
                  "       berth kill [-s SIGNAL] NAME\n"
                  "       berth exec NAME CMD [ARG...]\n"
                  "       berth poweroff|reboot|halt\n"
+                 "       berth update status | apply FILE [--no-reboot] | rollback [--no-reboot]\n"
                  "Options: --timeout SECONDS (or $BERTH_TIMEOUT; default %lld, 0: no limit) bounds\n"
                  "the wait for PID 1; `logs -f` waits for new lines without a limit.\n"
                  "The socket is $BERTH_CONTROL or %s (root only).\n",
@@ -127,6 +128,7 @@ int ctl_main(int argc, char** argv) {
     int sig = SIGTERM;
     std::vector<std::string> rest;
     if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
+    if (cmd == "update") return update_main(path, timeout_ms, std::vector<std::string>(argv + 1, argv + argc));
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--json") as_json = true;
