@@ -25,6 +25,7 @@ std::string not_ready_services(supervisor::Supervisor& sup, const std::vector<st
             why = "no such service";
         } else {
             why = supervisor::state_name(c->state);
+            if (c->alive()) why += ", not ready";
             if (!c->waiting_for.empty()) why += ", waiting for " + c->waiting_for;
             else if (!c->alive() && c->state != supervisor::State::pending && c->state != supervisor::State::starting)
                 why += ", " + c->describe_exit();

@@ -1,0 +1,176 @@
+"""A/B updates (docs/updates.md): one raw-efi-ab disk booted four times through
+OVMF, QEMU restarted at each reboot (the disk carries the state):
+
+  1. v1 on slot a: a truncated bundle and one signed with another key are
+     refused with nothing written; a marker goes on the data partition; the v2
+     bundle is applied (slot b, one try) and the machine reboots.
+  2. v2 on slot b, on trial: committed once its service is ready; the data
+     partition still holds the marker. A broken v2 (its service never ready)
+     is applied to slot a.
+  3. the broken v2 on slot a, on trial: not ready by the deadline, PID 1 logs
+     why and reboots.
+  4. the loader falls back to v2 on slot b, committed: no assessment; status
+     shows slot a out of tries."""
+import hashlib
+import os
+import re
+import shutil
+
+from harness import BootFailure, Vm
+
+NAME = "abtest"
+
+YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0 panic=-1 quiet"
+update:
+  slotSize: 48M
+  version: "{version}"
+  commitWhenReady: [app]
+  deadline: {deadline}
+services:
+  - name: app
+    image: busybox
+{readiness}    command: ["sh", "-c", "echo app: version {version} running; exec sleep 100000"]
+  # A root shell on the console: the test types `berth update ...` there, in
+  # PID 1's mount namespace (the CLI is PID 1's binary, /init).
+  - name: shell
+    image: busybox
+    pid: host
+    net: host
+    capabilities: [all]
+    seccomp: unconfined
+    binds: [/dev:/dev]
+    env: [HOME=/root, TERM=dumb]
+    # An interactive shell ignores SIGTERM: stopping it for a reboot must not wait.
+    stopSignal: SIGHUP
+    command: ["getty", "-n", "-l", "/bin/sh", "115200", "ttyS0", "dumb"]
+outputs: [raw-efi-ab]
+"""
+
+# Never ready: notify-fd readiness, nothing ever written to the fd.
+NEVER_READY = """\
+    readiness:
+      type: notify-fd
+      timeout: 1h
+"""
+
+
+def ctl(cmd):
+    return f"nsenter -t 1 -m /init ctl update {cmd}; echo update-rc=$?\n"
+
+
+def update_boot(args, s):
+    from run_tests import build
+    work = os.path.join(args.out, "update")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    keys = {}
+    for k in ("key", "otherkey"):
+        keys[k] = os.path.join(work, k)
+        with open(keys[k], "w") as f:
+            f.write(hashlib.sha256(k.encode()).hexdigest() + "\n")
+
+    def make(version, deadline="20s", readiness="", key="key", out=None):
+        yml = os.path.join(work, f"v{version}.yml")
+        with open(yml, "w") as f:
+            f.write(YML.format(version=version, deadline=deadline, readiness=readiness))
+        return build(args, yml, NAME, out=out or os.path.join(work, f"v{version}"),
+                     extra=["--update-key", keys[key]])
+
+    v1 = make("1")
+    v2 = make("2")
+    bad = make("2-broken", deadline="6s", readiness=NEVER_READY)
+    forged = make("2-forged", key="otherkey")
+    again = make("1", out=os.path.join(work, "v1-again"))
+
+    def same(a, b):
+        with open(a, "rb") as f, open(b, "rb") as g:
+            return hashlib.sha256(f.read()).digest() == hashlib.sha256(g.read()).digest()
+    s.check("the A/B disk and the bundle are the same bytes when built twice",
+            lambda: same(v1 + "-ab-efi.img", again + "-ab-efi.img") and same(v1 + "-update.bundle", again + "-update.bundle"))
+    truncated = os.path.join(work, "truncated.bundle")
+    with open(v2 + "-update.bundle", "rb") as f:
+        data = f.read()
+    with open(truncated, "wb") as f:
+        f.write(data[:len(data) // 2 // 4096 * 4096])
+    disk = os.path.join(work, NAME + "-ab-efi.img")
+    shutil.copyfile(v1 + "-ab-efi.img", disk)
+
+    def boot(label, bundles):
+        extra = []
+        for b in bundles:
+            extra += ["--disk", b]
+        return Vm(args.berth, disk, os.path.join(args.out, f"update-{label}.console"), timeout=args.boot_timeout,
+                  typing=True, extra=extra)
+
+    def shell(vm, text, pattern, timeout=60):
+        # Typed only once the shell runs: earlier keys are lost.
+        vm.expect(r"Enter 'help' for a list of built-in commands", args.boot_timeout)
+        vm.type(text)
+        return vm.expect(pattern, timeout)
+
+    # 1. v1 on slot a.
+    vm = boot("1-v1", [truncated, forged + "-update.bundle", v2 + "-update.bundle"])
+    try:
+        s.check("v1 boots from slot a, committed", lambda: vm.expect(
+            r"A/B boot: slot a[\s\S]*update: slot a is committed; no boot assessment", args.boot_timeout))
+        s.check("v1's service runs", lambda: vm.expect(r"app: version 1 running", 30))
+        vm.expect(r"boot complete", 30)
+        s.check("a truncated bundle is refused, nothing written",
+                lambda: shell(vm, ctl("apply /dev/vdb --no-reboot"),
+                              r"refused, nothing written: the file is truncated[\s\S]*update-rc=1"))
+        s.check("a bundle signed with another key is refused, nothing written",
+                lambda: shell(vm, ctl("apply /dev/vdc --no-reboot"),
+                              r"/dev/vdc: refused, nothing written: the signature does not match[\s\S]*update-rc=1"))
+        shell(vm, "echo data-kept-across-updates | dd of=/dev/vda4 conv=fsync 2>/dev/null; echo marker-written\n",
+              r"^marker-written")
+        s.check("the v2 bundle is checked, written to slot b with one try, and the machine reboots",
+                lambda: shell(vm, ctl("apply /dev/vdd"),
+                              r"signature good[\s\S]*slot b holds abtest 2; boot entry berth-2-b\+1\.conf[\s\S]*rebooting"))
+        s.check("the reboot ends this QEMU run", lambda: vm.wait_exit(60) is not None)
+    finally:
+        vm.close()
+
+    # 2. v2 on slot b, on trial.
+    vm = boot("2-v2", [bad + "-update.bundle"])
+    try:
+        s.check("the loader boots the new slot b", lambda: vm.expect(r"A/B boot: slot b", args.boot_timeout))
+        s.check("slot b is on trial and is committed once `app` is ready",
+                lambda: vm.expect(r"update: slot b is on trial[\s\S]*update: slot b: boot entry berth-2-b\+0-1\.conf -> "
+                                  r"berth-2-b\.conf[\s\S]*update: slot b committed", 60))
+        s.check("v2's service runs", lambda: vm.expect(r"app: version 2 running", 30))
+        s.check("the data partition kept its contents",
+                lambda: shell(vm, "dd if=/dev/vda4 bs=25 count=1 2>/dev/null; echo\n", r"^data-kept-across-updates"))
+        s.check("status: slot b committed, slot a committed (the old version)",
+                lambda: shell(vm, ctl("status"), r"booted from slot b[\s\S]*slot a: berth-1-a\.conf: committed"
+                                                 r"[\s\S]*slot b: berth-2-b\.conf: committed[\s\S]*update-rc=0"))
+        shell(vm, ctl("apply /dev/vdb"), r"slot a holds abtest 2-broken[\s\S]*rebooting")
+        vm.wait_exit(60)
+    finally:
+        vm.close()
+
+    # 3. the broken v2 on slot a: never ready.
+    vm = boot("3-broken", [])
+    try:
+        s.check("the broken v2 boots from slot a on trial", lambda: vm.expect(
+            r"A/B boot: slot a[\s\S]*update: slot a is on trial", args.boot_timeout))
+        s.check("not ready by the deadline: PID 1 says why and reboots", lambda: vm.expect(
+            r"update: slot a NOT committed: not ready within 6000 ms of boot: app: [^;\n]*; rebooting", 60))
+        s.check("the machine reboots", lambda: vm.wait_exit(60) is not None)
+    finally:
+        vm.close()
+
+    # 4. the fallback.
+    vm = boot("4-fallback", [])
+    try:
+        s.check("the loader falls back to v2 on slot b (committed: no assessment)", lambda: vm.expect(
+            r"A/B boot: slot b[\s\S]*update: slot b is committed; no boot assessment", args.boot_timeout))
+        s.check("v2's service runs again", lambda: vm.expect(r"app: version 2 running", 30))
+        s.check("status: slot a has no tries left", lambda: shell(
+            vm, ctl("status"), r"slot a: berth-3-a\+0-1\.conf: no tries left[\s\S]*update-rc=0"))
+        figures = re.findall(r"boot complete in (\d+) ms", vm.console)
+        print(f"# update: fallback boot complete in {figures[-1] if figures else '?'} ms (PID 1's clock)", flush=True)
+    finally:
+        vm.close()
