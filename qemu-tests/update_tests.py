@@ -128,7 +128,7 @@ def update_boot(args, s):
               r"^marker-written")
         s.check("the v2 bundle is checked, written to slot b with one try, and the machine reboots",
                 lambda: shell(vm, ctl("apply /dev/vdd"),
-                              r"signature good[\s\S]*slot b holds abtest 2; boot entry berth-2-b\+1\.conf[\s\S]*rebooting"))
+                              r"signature good[\s\S]*slot b holds abtest 2; boot entry berth-2-b\+1\.conf[\s\S]*reboot requested"))
         s.check("the reboot ends this QEMU run", lambda: vm.wait_exit(60) is not None)
     finally:
         vm.close()
@@ -146,7 +146,7 @@ def update_boot(args, s):
         s.check("status: slot b committed, slot a committed (the old version)",
                 lambda: shell(vm, ctl("status"), r"booted from slot b[\s\S]*slot a: berth-1-a\.conf: committed"
                                                  r"[\s\S]*slot b: berth-2-b\.conf: committed[\s\S]*update-rc=0"))
-        shell(vm, ctl("apply /dev/vdb"), r"slot a holds abtest 2-broken[\s\S]*rebooting")
+        shell(vm, ctl("apply /dev/vdb"), r"slot a holds abtest 2-broken[\s\S]*reboot requested")
         vm.wait_exit(60)
     finally:
         vm.close()
