@@ -10,7 +10,7 @@ OVMF, QEMU restarted at each reboot (the disk carries the state):
   3. the broken v2 on slot a, on trial: not ready by the deadline, PID 1 logs
      why and reboots.
   4. the loader falls back to v2 on slot b, committed: no assessment; status
-     shows slot a out of tries."""
+     shows slot a out of tries, and a rollback to it is refused."""
 import hashlib
 import os
 import re
@@ -173,6 +173,8 @@ def update_boot(args, s):
         s.check("v2's service runs again", lambda: vm.expect(r"app: version 2 running", 30))
         s.check("status: slot a has no tries left", lambda: shell(
             vm, ctl("status"), r"slot a: berth-3-a\+0-1\.conf: no tries left[\s\S]*update-rc=0"))
+        s.check("rollback is refused: slot a has no usable entry", lambda: shell(
+            vm, ctl("rollback --no-reboot"), r"slot a has no bootable entry: nothing to roll back to[\s\S]*update-rc=1"))
         figures = re.findall(r"boot complete in (\d+) ms", vm.console)
         print(f"# update: fallback boot complete in {figures[-1] if figures else '?'} ms (PID 1's clock)", flush=True)
     finally:
