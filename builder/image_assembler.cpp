@@ -38,6 +38,9 @@
 
 namespace berth::builder {
 
+// Where A/B images carry berth-update (ctl/ctl.hpp's kUpdateProgram).
+constexpr const char* ctl_update_program = "/usr/lib/berth/berth-update";
+
 namespace {
 
 // Directories every image has; PID 1 mounts over most of them.
@@ -448,6 +451,18 @@ BuildResult build_image(const BuildOptions& opts) {
     for (const auto& d : kStdDirs) tree.add_directory(d.path, d.mode);
     tree.add_char_device("dev/console", 5, 1, 0600);
     tree.add_host_file("init", opts.init_binary, 0755);
+    // An A/B image carries the update program that `berth update` runs (ctl/update_main.cpp).
+    if (ab) {
+        std::string dir = opts.init_binary.substr(0, opts.init_binary.rfind('/') + 1);
+        std::string program = opts.update_binary.empty() ? dir + "berth-update" : opts.update_binary;
+        if (!fs::exists(program))
+            throw Error("raw-efi-ab: the update program `" + program +
+                            "` does not exist (build the berth-update target next to berth-init)",
+                        ENOENT);
+        check_elf_arch(program, arch, "update program `" + program + "`");
+        for (const char* d : {"usr", "usr/lib", "usr/lib/berth"}) tree.add_directory(d, 0755);
+        tree.add_host_file(std::string(ctl_update_program).substr(1), program, 0755);
+    }
 
     // Kernel modules.
     std::vector<std::pair<std::string, std::string>> module_files;

@@ -128,7 +128,18 @@ int ctl_main(int argc, char** argv) {
     int sig = SIGTERM;
     std::vector<std::string> rest;
     if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
-    if (cmd == "update") return update_main(path, timeout_ms, std::vector<std::string>(argv + 1, argv + argc));
+    if (cmd == "update") {
+        // A/B images carry the update program; others take no updates.
+        std::vector<char*> args = {const_cast<char*>(kUpdateProgram)};
+        for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+        args.push_back(nullptr);
+        ::setenv("BERTH_CONTROL", path.c_str(), 1);
+        ::execv(kUpdateProgram, args.data());
+        if (errno == ENOENT)
+            return std::fprintf(stderr, "berth: update: this image takes no updates (no %s: build it as raw-efi-ab)\n",
+                                kUpdateProgram), 1;
+        return std::fprintf(stderr, "berth: update: exec %s: %s\n", kUpdateProgram, std::strerror(errno)), 1;
+    }
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--json") as_json = true;

@@ -17,7 +17,10 @@ int ctl_main(int argc, char** argv);
 // identity, capabilities and seccomp profile. Returns CMD's exit status.
 int ctl_exec(const char* socket_path, int argc, char** argv);
 
-// `update status|apply FILE|rollback` on an A/B image (ctl/update_cmd.cpp).
+// `update status|apply FILE|rollback` on an A/B image (ctl/update_cmd.cpp), in
+// the program of its own A/B images carry (ctl/update_main.cpp); `berth update`
+// runs that program.
+constexpr const char* kUpdateProgram = "/usr/lib/berth/berth-update";
 int update_main(const std::string& socket, long long timeout_ms, const std::vector<std::string>& args);
 
 }  // namespace berth::ctl
