@@ -171,6 +171,17 @@ int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::st
     Machine m;
     if (std::string err = load_machine(sys, m); !err.empty()) return fail(err);
     char target = init::other_slot(m.slot);
+    // The running slot must be committed: replacing the other slot while this one
+    // is on trial would leave no committed slot to fall back to.
+    {
+        init::EspMount esp(sys, kUpdateEspDir);
+        if (!esp.ok()) return fail(esp.error());
+        for (const auto& e : init::list_boot_entries(esp.dir()))
+            if (e.name.slot == m.slot && e.name.tries_left >= 0)
+                return fail(std::string("slot ") + m.slot + " is on trial (" + e.file +
+                            "): wait until it is committed, or roll back, before installing another update; "
+                            "nothing written");
+    }
     fs::Fd in(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (!in) return fail(file + ": " + std::strerror(errno));
     std::uint64_t file_bytes = size_of(in.get());

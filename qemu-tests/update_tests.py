@@ -7,8 +7,8 @@ OVMF, QEMU restarted at each reboot (the disk carries the state):
   2. v2 on slot b, on trial: committed once its service is ready; the data
      partition still holds the marker. A broken v2 (its service never ready)
      is applied to slot a.
-  3. the broken v2 on slot a, on trial: not ready by the deadline, PID 1 logs
-     why and reboots.
+  3. the broken v2 on slot a, on trial: no update is taken during the trial;
+     not ready by the deadline, PID 1 logs why and reboots.
   4. the loader falls back to v2 on slot b, committed: no assessment; status
      shows slot a out of tries, and a rollback to it is refused."""
 import hashlib
@@ -159,6 +159,8 @@ def update_boot(args, s):
     try:
         s.check("the broken v2 boots from slot a on trial", lambda: vm.expect(
             r"A/B boot: slot a[\s\S]*update: slot a is on trial", args.boot_timeout))
+        s.check("no update is installed while the running slot is on trial", lambda: shell(
+            vm, ctl("apply /dev/null --no-reboot"), r"slot a is on trial \(berth-3-a\+0-1\.conf\)[^\n]*nothing written"))
         s.check("not ready by the deadline: PID 1 says why and reboots", lambda: vm.expect(
             r"update: slot a NOT committed: not ready within 6000 ms of boot: app: [^;\n]*; rebooting", 60))
         s.check("the machine reboots", lambda: vm.wait_exit(60) is not None)
