@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -80,6 +81,13 @@ void BootAssessment::start() {
         return;
     }
     phase_ = Phase::probing;
+    // A probe stuck on the disk cannot be waited for, and without its answer the
+    // slot may be committed: say so at the deadline and leave the boot alone.
+    loop_.add_timer(std::max<supervisor::Millis>(deadline_ - loop_.now(), 0), [this] {
+        if (phase_ == Phase::probing)
+            log::error("update: slot {}: the boot entry check has not finished by the deadline; not committing, "
+                       "not rebooting", slot_);
+    });
 }
 
 bool BootAssessment::child_exited(pid_t pid, int code, int status) {

@@ -121,3 +121,16 @@ TEST_CASE("not_ready_services names each service that is not ready, and why") {
     CHECK(why.rfind("db: ", 0) == 0);
     CHECK(why.find("; nope: no such service") != std::string::npos);
 }
+
+TEST_CASE("an entry check that never finishes is reported at the deadline, with no reboot") {
+    LogCapture log;
+    Assess x;
+    x.rig.t.bundle("services", "web");
+    x.start({"web"}, 3000);
+    x.rig.advance(2000);
+    CHECK_FALSE(log.has("has not finished"));
+    x.rig.advance(2000);
+    CHECK(log.has("update: slot b: the boot entry check has not finished by the deadline"));
+    CHECK(x.reboots == 0);
+    CHECK(x.a->phase() == Phase::probing);
+}
