@@ -15,7 +15,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "builder/ab_disk.hpp"
 #include "builder/disk_image.hpp"
+#include "config/update_bundle.hpp"
 #include "builder/arch.hpp"
 #include "builder/image_store.hpp"
 #include "builder/init_images.hpp"
@@ -36,6 +38,9 @@
 #include "common/log.hpp"
 
 namespace berth::builder {
+
+// Where A/B images carry berth-update (ctl/ctl.hpp's kUpdateProgram).
+constexpr const char* ctl_update_program = "/usr/lib/berth/berth-update";
 
 namespace {
 
@@ -302,9 +307,21 @@ BuildResult build_image(const BuildOptions& opts) {
 
     // Everything that can fail cheaply is checked before the kernel download.
     Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
+    bool ab = false;
+    for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats) ab |= f == "raw-efi-ab";
+    // The A/B disk: its slots' size and the bundle's signing key are checked first.
+    std::string update_key;
+    if (ab) {
+        if (!spec.update)
+            throw Error(spec.file + ": raw-efi-ab needs an `update:` key with the slot size (update: {slotSize: 256M})", EINVAL);
+        if (opts.update_key_file.empty())
+            throw Error("raw-efi-ab: the update bundle is signed: give --update-key KEYFILE (64 hex digits)", EINVAL);
+        update_key = with_context("--update-key `" + opts.update_key_file + "`",
+                                  [&] { return update::parse_private_key(fs::read_file(opts.update_key_file)); });
+    }
     for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats)
         // Their boot loaders (syslinux, systemd-bootx64.efi) are x86 programs.
-        if (is_disk_format(f) && arch != Arch::amd64)
+        if ((is_disk_format(f) || f == "raw-efi-ab") && arch != Arch::amd64)
             throw Error("output format `" + f + "` is for amd64 only (this build is for " +
                             std::string(arch_name(arch)) + "); use kernel+initrd or tar",
                         EINVAL);
@@ -461,6 +478,18 @@ BuildResult build_image(const BuildOptions& opts) {
     for (const auto& d : kStdDirs) tree.add_directory(d.path, d.mode);
     tree.add_char_device("dev/console", 5, 1, 0600);
     tree.add_host_file("init", opts.init_binary, 0755);
+    // An A/B image carries the update program that `berth update` runs (ctl/update_main.cpp).
+    if (ab) {
+        std::string dir = opts.init_binary.substr(0, opts.init_binary.rfind('/') + 1);
+        std::string program = opts.update_binary.empty() ? dir + "berth-update" : opts.update_binary;
+        if (!fs::exists(program))
+            throw Error("raw-efi-ab: the update program `" + program +
+                            "` does not exist (build the berth-update target next to berth-init)",
+                        ENOENT);
+        check_elf_arch(program, arch, "update program `" + program + "`");
+        for (const char* d : {"usr", "usr/lib", "usr/lib/berth"}) tree.add_directory(d, 0755);
+        tree.add_host_file(std::string(ctl_update_program).substr(1), program, 0755);
+    }
 
     // Kernel modules.
     std::vector<std::pair<std::string, std::string>> module_files;
@@ -472,6 +501,15 @@ BuildResult build_image(const BuildOptions& opts) {
                          [&](const auto& m) { return normalise_module_name(m.name) == normalise_module_name(name); }))
             modules.push_back(ModuleRequest{name, "", spec.kernel.image_pos});
     modules.insert(modules.end(), spec.kernel.modules.begin(), spec.kernel.modules.end());
+    // The A/B disk: PID 1 and `berth update` mount the ESP (FAT) to bless or add
+    // boot entries; codepage 437 and UTF-8 are the FAT driver's defaults here.
+    if (ab && !kernel.modules_dir.empty()) {
+        ModuleTree mods(kernel.modules_dir);
+        for (const char* m : {"vfat", "nls_cp437", "nls_utf8", "nls_ascii"})
+            if (mods.file_of(m) &&
+                std::none_of(modules.begin(), modules.end(), [&](const auto& r) { return normalise_module_name(r.name) == m; }))
+                modules.push_back(ModuleRequest{m, "", spec.update->pos});
+    }
     bool writable = false;
     for (const ContainerSpec* c : spec.containers()) writable |= !c->readonly;
     if (writable && !kernel.modules_dir.empty() && ModuleTree(kernel.modules_dir).file_of("overlay") &&
@@ -543,9 +581,23 @@ BuildResult build_image(const BuildOptions& opts) {
         progress("writing " + v->image + " as an OCI layout for volume " + v->name);
         add_oci_layout(tree, v->path.substr(1), v->image, per_platform);
     }
-    if (spec.watchdog || spec.emergency)
+    std::optional<config::UpdateConfig> update_config;
+    if (ab) {
+        config::UpdateConfig u;
+        u.name = name;
+        u.arch = arch_name(arch);
+        u.version = spec.update->version;
+        u.public_key = update::to_hex(update::ed25519_public_key(update_key));
+        u.slot_bytes = spec.update->slot_bytes;
+        u.tries = spec.update->tries;
+        u.commit_when_ready = spec.update->commit_when_ready;
+        u.deadline_ms = spec.update->deadline_ms;
+        update_config = u;
+    }
+    if (spec.watchdog || spec.emergency || update_config)
         tree.add_bytes(std::string(config::kImageConfigPath).substr(1),
-                       config::to_json(config::ImageConfig{spec.watchdog, spec.emergency}).dump(2) + "\n", 0644);
+                       config::to_json(config::ImageConfig{spec.watchdog, spec.emergency, update_config}).dump(2) + "\n",
+                       0644);
 
     // files: last, so they can override anything above.
     add_files_section(tree, spec);
@@ -579,9 +631,20 @@ BuildResult build_image(const BuildOptions& opts) {
         oo.boot_tree = &boot;
         oo.verity = spec.verity;
     }
+    Tree ab_boot;
+    if (ab) ab_boot = squashfs_boot_tree(opts, kernel, true);
     for (const auto& f : formats) {
         progress("writing " + f);
-        for (auto& file : write_output(f, tree, oo)) {
+        std::vector<OutputFile> written;
+        if (f == "raw-efi-ab") {
+            OutputOptions abo = oo;
+            abo.boot_tree = &ab_boot;
+            AbSettings settings{spec.update->slot_bytes, name, arch_name(arch), spec.update->version, update_key};
+            written = write_ab_disk(tree, abo, settings);
+        } else {
+            written = write_output(f, tree, oo);
+        }
+        for (auto& file : written) {
             if (!kernel.ucode.empty() && file.what == "initrd") {
                 prepend_ucode(kernel.ucode, file.path);
                 file.bytes += fs::read_file(kernel.ucode).size();

@@ -26,6 +26,8 @@ struct BuildOptions {
     std::string arch;                     // target architecture (OCI name); default amd64
     std::vector<std::string> formats;     // --format; default: the YAML's outputs
     std::string compression = "gzip";     // initrd: gzip | zstd
+    std::string update_key_file;          // raw-efi-ab: the Ed25519 key that signs the update bundle
+    std::string update_binary;            // raw-efi-ab: berth-update; default: next to init_binary
     bool pull = false;                    // --pull: images found nowhere are pulled first
     RegistryOptions registry;             // for --pull
     // --sign-key/--sign-cert: sign the uki output (builder/uki.hpp); both or none.

@@ -32,6 +32,7 @@ namespace {
 // One usage text per command: `berth CMD --help` prints its own, `berth --help` all.
 const char* kBuildUsage =
     "  berth build [-o OUTDIR] [--name NAME] [--format FMT]... [--compress gzip|zstd]\n"
+    "              [--update-key KEYFILE] [--update-binary PATH]\n"
     "              [--images DIR]... [--store DIR] [--init PATH] [--skel DIR]\n"
     "              [--kernel-cache DIR] [--defaults DIR] [--arch amd64|arm64]\n"
     "              [--pull [--insecure-registry HOST[:PORT]]... [--authfile FILE]]\n"
@@ -46,7 +47,10 @@ const char* kBuildUsage =
     "           disk images that boot under BIOS and UEFI: raw-bios (NAME-bios.img),\n"
     "           raw-efi (NAME-efi.img), aws (NAME.raw), qcow2-bios (NAME.qcow2),\n"
     "           qcow2-efi (NAME-efi.qcow2), vhd (NAME.vhd, fixed), gcp (NAME.img.tar.gz),\n"
-    "           iso-efi (NAME-efi.iso),\n"
+    "           iso-efi (NAME-efi.iso); raw-efi-ab (NAME-ab-efi.img: A/B root slots with\n"
+    "           boot counting, and NAME-update.bundle; needs the YAML's update: key\n"
+    "           and --update-key KEYFILE, 64 hex digits of an Ed25519 seed; the image\n"
+    "           carries berth-update, from next to the init binary or --update-binary),\n"
     "           uki (NAME.efi: a unified kernel image, systemd-boot's stub with the\n"
     "           kernel, initrd and command line; it boots the kernel+squashfs root,\n"
     "           verified or not, when the build writes that too)\n"
@@ -271,6 +275,10 @@ int cmd_build(Args& a) {
                 throw UsageError("--format: unknown format `" + f + "` (" + known + ")");
             }
             o.formats.push_back(f);
+        } else if (opt == "--update-key") {
+            o.update_key_file = a.value(opt);
+        } else if (opt == "--update-binary") {
+            o.update_binary = a.value(opt);
         } else if (opt == "--compress") {
             o.compression = a.value(opt);
             if (o.compression != "gzip" && o.compression != "zstd") throw UsageError("--compress: gzip or zstd");

@@ -47,7 +47,8 @@ const std::vector<std::string>& output_formats() {
     static const std::vector<std::string> f = {"kernel+initrd", "kernel+squashfs", "tar", "iso-bios",
                                                "raw-bios",      "raw-efi",         "qcow2-bios", "qcow2-efi",
                                                "vhd",           "gcp",             "aws",        "iso-efi",
-                                               "uki"};
+                                               "uki",
+                                               "raw-efi-ab"};
     return f;
 }
 
@@ -577,6 +578,44 @@ public:
         walk_map(n, path, keys, {});
     }
 
+    UpdateSpec update(const YAML::Node& n, const std::string& path) const {
+        UpdateSpec u;
+        u.pos = pos(n);
+        bool sized = false;
+        KeyTable keys = {
+            {"slotSize", [&](const YAML::Node& v, const std::string& p) {
+                 try {
+                     u.slot_bytes = config::parse_byte_size(str(v, p));
+                 } catch (const std::exception& e) {
+                     fail(v, p, e.what());
+                 }
+                 if (u.slot_bytes < (4u << 20) || u.slot_bytes % (1u << 20))
+                     fail(v, p, "a slot is a whole number of MiB, at least 4M");
+                 sized = true;
+             }},
+            {"version", [&](const YAML::Node& v, const std::string& p) {
+                 u.version = str(v, p);
+                 if (u.version.empty() || u.version.find_first_of("\n\r") != std::string::npos)
+                     expected(v, p, "a one-line version string");
+             }},
+            {"commitWhenReady", [&](const YAML::Node& v, const std::string& p) { u.commit_when_ready = str_list(v, p); }},
+            {"deadline", [&](const YAML::Node& v, const std::string& p) {
+                 auto ms = config::parse_duration(duration(v, p));
+                 if (*ms < 1000 || *ms > 3600000) fail(v, p, "must be between 1s and 1h");
+                 u.deadline_ms = *ms;
+             }},
+            {"tries", [&](const YAML::Node& v, const std::string& p) {
+                 std::string t = str(v, p);
+                 if (t.size() != 1 || t[0] < '1' || t[0] > '9') expected(v, p, "a number of boot attempts, 1 to 9");
+                 u.tries = t[0] - '0';
+             }},
+        };
+        if (!n.IsMap()) expected(n, path, "a map with slotSize, version, commitWhenReady, deadline, tries");
+        walk_map(n, path, keys, {});
+        if (!sized) fail(n, path, "the A/B slots need a size (e.g. slotSize: 256M)");
+        return u;
+    }
+
     DataPartitionSpec data_partition(const YAML::Node& n, const std::string& path) const {
         DataPartitionSpec d;
         bool sized = false;
@@ -676,6 +715,7 @@ public:
              }},
             {"watchdog", [&](const YAML::Node& v, const std::string& p) { img.watchdog = watchdog(v, p); }},
             {"emergency", [&](const YAML::Node& v, const std::string& p) { img.emergency = emergency(v, p); }},
+            {"update", [&](const YAML::Node& v, const std::string& p) { img.update = update(v, p); }},
             {"trust", [&](const YAML::Node& v, const std::string&) {
                  log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
              }},
@@ -812,6 +852,12 @@ void finish_image(ImageSpec& img, std::vector<YamlError>* problems) {
                                        "duplicate service name '" + c.name + "' (first defined at " +
                                            prev->second->pos.str() + ")"));
     }
+    // commitWhenReady names services of this image: a typo would roll back every update.
+    if (img.update)
+        for (const auto& n : img.update->commit_when_ready)
+            if (!names.count(n))
+                record(problems, YamlError(img.update->pos, "update.commitWhenReady",
+                                           "'" + n + "' is not a service of this image"));
     std::map<std::string, VolumeSpec> volumes;
     for (VolumeSpec& v : img.volumes) {
         v.path = volume_path(v);
@@ -901,6 +947,7 @@ ImageSpec merge_images(std::vector<ImageSpec> parts) {
         if (p.watchdog) out.watchdog = p.watchdog;
         if (p.emergency) out.emergency = p.emergency;
         if (p.data_partition) out.data_partition = p.data_partition;
+        if (p.update) out.update = p.update;
         out.init.insert(out.init.end(), p.init.begin(), p.init.end());  // LinuxKit appends init images
         out.strict = out.strict || p.strict;
         out.verity = out.verity || p.verity;

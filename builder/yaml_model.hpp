@@ -185,6 +185,17 @@ struct DataPartitionSpec {
     std::string label = "berth-data";  // 1-36 of [A-Za-z0-9._-]
 };
 
+// `update: {slotSize: 256M, version: "2", commitWhenReady: [redis], deadline: 2m, tries: 1}`:
+// the A/B disk (raw-efi-ab) and its update bundle (docs/updates.md).
+struct UpdateSpec {
+    std::uint64_t slot_bytes = 0;
+    std::string version;
+    std::vector<std::string> commit_when_ready;
+    config::Millis deadline_ms = config::kUpdateDefaultDeadlineMs;
+    int tries = 1;
+    SourcePos pos;
+};
+
 struct ImageSpec {
     std::string file;      // the YAML file as given
     std::string base_dir;  // its directory: relative paths are resolved against it
@@ -204,6 +215,7 @@ struct ImageSpec {
     std::optional<DataPartitionSpec> data_partition;
     std::optional<config::WatchdogConfig> watchdog;  // -> /etc/berth/image.json
     std::optional<config::EmergencyConfig> emergency;  // -> /etc/berth/image.json
+    std::optional<UpdateSpec> update;                  // -> /etc/berth/image.json (with the key)
     std::string text;                  // the YAML as read (for files: metadata)
 
     // All containers in build order: onboot, onshutdown, services.

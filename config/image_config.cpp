@@ -65,6 +65,58 @@ std::optional<EmergencyConfig> parse_emergency(const json& e, std::vector<std::s
     return c;
 }
 
+std::optional<UpdateConfig> parse_update(const json& u, std::vector<std::string>& problems) {
+    if (!u.is_object()) {
+        problems.push_back("update: expected an object");
+        return std::nullopt;
+    }
+    UpdateConfig c;
+    auto text = [&](const std::string& where, const json& v, std::string& out) {
+        if (!v.is_string() || v.get_ref<const std::string&>().empty() ||
+            v.get_ref<const std::string&>().find_first_of("\n\r") != std::string::npos)
+            problems.push_back(where + ": expected a one-line string");
+        else
+            out = v.get<std::string>();
+    };
+    for (const auto& [key, v] : u.items()) {
+        std::string where = "update." + key;
+        if (key == "name") text(where, v, c.name);
+        else if (key == "arch") text(where, v, c.arch);
+        else if (key == "version") text(where, v, c.version);
+        else if (key == "publicKey") {
+            text(where, v, c.public_key);
+            if (c.public_key.size() != 64 || c.public_key.find_first_not_of("0123456789abcdef") != std::string::npos)
+                problems.push_back(where + ": expected 64 lower-case hex digits (an Ed25519 public key)");
+        } else if (key == "slotBytes") {
+            if (!v.is_number_unsigned() || v.get<std::uint64_t>() < (1u << 20)) problems.push_back(where + ": expected a byte count of at least 1 MiB");
+            else c.slot_bytes = v.get<std::uint64_t>();
+        } else if (key == "tries") {
+            if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 9)
+                problems.push_back(where + ": expected 1 to 9");
+            else c.tries = v.get<int>();
+        } else if (key == "commitWhenReady") {
+            if (!v.is_array()) problems.push_back(where + ": expected a list of service names");
+            else
+                for (const auto& n : v) {
+                    if (!n.is_string() || n.get_ref<const std::string&>().empty())
+                        problems.push_back(where + ": expected a list of service names");
+                    else c.commit_when_ready.push_back(n.get<std::string>());
+                }
+        } else if (key == "deadline") {
+            auto ms = parse_duration(v);
+            if (!ms) problems.push_back(where + ": expected a duration such as \"2m\"");
+            else if (*ms < 1000 || *ms > 3600000) problems.push_back(where + ": must be between 1s and 1h");
+            else c.deadline_ms = *ms;
+        } else {
+            problems.push_back(where + ": unknown key (expected name, arch, version, publicKey, slotBytes, tries, "
+                                       "commitWhenReady, deadline)");
+        }
+    }
+    if (c.name.empty() || c.arch.empty() || c.public_key.empty() || !c.slot_bytes)
+        problems.push_back("update: name, arch, publicKey and slotBytes are required");
+    return c;
+}
+
 }  // namespace
 
 std::optional<EmergencyAction> emergency_action_from_name(std::string_view name) {
@@ -92,7 +144,8 @@ ImageConfig parse_image_config(const json& doc, const std::string& source) {
     for (const auto& [key, v] : doc.items()) {
         if (key == "watchdog") c.watchdog = parse_watchdog(v, problems);
         else if (key == "emergency") c.emergency = parse_emergency(v, problems);
-        else problems.push_back(key + ": unknown key (expected watchdog, emergency)");
+        else if (key == "update") c.update = parse_update(v, problems);
+        else problems.push_back(key + ": unknown key (expected watchdog, emergency, update)");
     }
     if (!problems.empty()) throw ConfigError(source, problems);
     return c;
@@ -114,6 +167,13 @@ json to_json(const ImageConfig& c) {
     if (c.emergency)
         doc["emergency"] = {{"action", emergency_action_name(c.emergency->action)},
                             {"delay", format_duration(c.emergency->delay_ms)}};
+    if (c.update) {
+        const UpdateConfig& u = *c.update;
+        doc["update"] = {{"name", u.name}, {"arch", u.arch}, {"version", u.version}, {"publicKey", u.public_key},
+                         {"slotBytes", u.slot_bytes}, {"tries", u.tries}, {"commitWhenReady", u.commit_when_ready},
+                         {"deadline", format_duration(u.deadline_ms)}};
+        if (u.version.empty()) doc["update"].erase("version");
+    }
     return doc;
 }
 

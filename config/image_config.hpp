@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
+#include <cstdint>
 
 #include <nlohmann/json.hpp>
 
@@ -42,9 +44,25 @@ struct EmergencyConfig {
 std::optional<EmergencyAction> emergency_action_from_name(std::string_view name);
 const char* emergency_action_name(EmergencyAction a);
 
+// An A/B image (the raw-efi-ab output, docs/updates.md): what `berth update
+// apply` accepts and what PID 1 waits for before it commits a boot on trial.
+//   "update": {"name": "redis-os", "arch": "amd64", "version": "2", "publicKey": HEX,
+//              "slotBytes": N, "tries": 1, "commitWhenReady": ["redis"], "deadline": "2m"}
+inline constexpr Millis kUpdateDefaultDeadlineMs = 120000;
+struct UpdateConfig {
+    std::string name, arch, version;
+    std::string public_key;  // Ed25519, 64 hex digits
+    std::uint64_t slot_bytes = 0;
+    int tries = 1;  // boot attempts of a new slot before the loader falls back; 1..9
+    std::vector<std::string> commit_when_ready;
+    Millis deadline_ms = kUpdateDefaultDeadlineMs;  // from PID 1's start; 1 s .. 1 h
+    bool operator==(const UpdateConfig&) const = default;
+};
+
 struct ImageConfig {
     std::optional<WatchdogConfig> watchdog;
     std::optional<EmergencyConfig> emergency;
+    std::optional<UpdateConfig> update;
     bool operator==(const ImageConfig&) const = default;
 };
 

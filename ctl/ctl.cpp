@@ -34,6 +34,7 @@ int usage(int code) {
                  "       berth kill [-s SIGNAL] NAME\n"
                  "       berth exec NAME CMD [ARG...]\n"
                  "       berth poweroff|reboot|halt\n"
+                 "       berth update status | apply FILE [--no-reboot] | rollback [--no-reboot]\n"
                  "Options: --timeout SECONDS (or $BERTH_TIMEOUT; default %lld, 0: no limit) bounds\n"
                  "the wait for PID 1; `logs -f` waits for new lines without a limit.\n"
                  "The socket is $BERTH_CONTROL or %s (root only).\n",
@@ -127,6 +128,18 @@ int ctl_main(int argc, char** argv) {
     int sig = SIGTERM;
     std::vector<std::string> rest;
     if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
+    if (cmd == "update") {
+        // A/B images carry the update program; others take no updates.
+        std::vector<char*> args = {const_cast<char*>(kUpdateProgram)};
+        for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+        args.push_back(nullptr);
+        ::setenv("BERTH_CONTROL", path.c_str(), 1);
+        ::execv(kUpdateProgram, args.data());
+        if (errno == ENOENT)
+            return std::fprintf(stderr, "berth: update: this image takes no updates (no %s: build it as raw-efi-ab)\n",
+                                kUpdateProgram), 1;
+        return std::fprintf(stderr, "berth: update: exec %s: %s\n", kUpdateProgram, std::strerror(errno)), 1;
+    }
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--json") as_json = true;

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "init/ab_slots.hpp"
 #include "init/boot_files.hpp"
 #include "init/disk_probe.hpp"
 #include "init/dm_verity.hpp"
@@ -81,7 +82,11 @@ bool has_squashfs_signature(SysOps& sys, const std::string& dev) {
 std::string find_squashfs_root(SysOps& sys, const std::string& requested, int wait_ms) {
     std::int64_t deadline = sys.now_ms() + wait_ms;
     for (;;) {
-        if (!requested.empty()) {
+        if (requested.rfind("PARTLABEL=", 0) == 0) {
+            // An A/B slot: the partition appears with its disk, maybe after a while.
+            std::string dev = find_partition_by_name(sys, requested.substr(10));
+            if (!dev.empty() && has_squashfs_signature(sys, dev)) return dev;
+        } else if (!requested.empty()) {
             if (has_squashfs_signature(sys, requested)) return requested;
         } else {
             for (const auto& n : sys.list_dir("/sys/class/block").value_or(std::vector<std::string>{}))
@@ -104,6 +109,11 @@ std::string switch_to_squashfs_root(SysOps& sys, bool* verity_refused) {
     load_modules(sys, "/etc/berth/modules", modules);
     auto cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
     std::string requested = cmdline.count("berth.root") ? cmdline["berth.root"] : "";
+    // An A/B disk's entry names its slot; the slot's partition is found by its GPT name.
+    if (auto slot = booted_slot(cmdline); slot && requested.empty()) {
+        requested = "PARTLABEL=" + update::slot_part_name(*slot);
+        log::info("A/B boot: slot {}, root on the partition named {}", *slot, update::slot_part_name(*slot));
+    }
     std::string dev = find_squashfs_root(sys, requested, 15000);
     std::string err;
     if (dev.empty()) {

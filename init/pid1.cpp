@@ -18,6 +18,7 @@
 #include "init/device_grant.hpp"
 #include "init/devices.hpp"
 #include "init/container_launcher.hpp"
+#include "init/boot_assessment.hpp"
 #include "init/early_boot.hpp"
 #include "init/emergency.hpp"
 #include "init/hw_watchdog.hpp"
@@ -123,10 +124,12 @@ void pid1_main() {
         };
         prepare_runtime_dirs(sys);
         supervisor::Supervisor* sup_ptr = nullptr;
+        std::unique_ptr<BootAssessment> assessment;
         supervisor::EventLoop loop(signals, [&](const signalfd_siginfo& si) {
             int sig = int(si.ssi_signo);
             if (sig == SIGCHLD) {
                 supervisor::reap_children([&](pid_t pid, int code, int status) {
+                    if (assessment && assessment->child_exited(pid, code, status)) return;
                     if (sup_ptr) sup_ptr->child_exited(pid, code, status);
                 });
                 return;
@@ -157,6 +160,10 @@ void pid1_main() {
         if (watchdog) pet_periodically(loop, *watchdog);
         arm_test_hang(loop, boot.cmdline, bool(watchdog));
         sup.boot();
+        // An A/B slot on trial is committed only when the listed services are ready.
+        assessment = make_boot_assessment(loop, sup, sys, boot.cmdline, settings.boot_started_ms,
+                                          [&] { sup.request_shutdown(PowerAction::reboot); });
+        if (assessment) assessment->start();
         while (!sup.shutdown_complete()) loop.run_once(-1);
 
         // The last steps are bounded but outside the loop: pet between them,

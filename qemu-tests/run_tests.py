@@ -16,12 +16,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def build(args, yml, name):
-    out = os.path.join(args.out, "images")
+def build(args, yml, name, formats=(), out=None, extra=()):
+    """`berth build` of `yml` as NAME into OUT (default OUTDIR/images), with the
+    YAML's outputs or --format for each of `formats`; returns OUT/NAME."""
+    out = out or os.path.join(args.out, "images")
     os.makedirs(out, exist_ok=True)
     cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, "--arch", args.arch]
+    for f in formats:
+        cmd += ["--format", f]
     if args.init:
         cmd += ["--init", args.init]
+    cmd += list(extra)
     cmd.append(yml)
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
@@ -206,10 +211,12 @@ def main():
     import linuxkit_network_tests
     import linuxkit_tests
     import runtime_tests
+    import update_tests
     import verity_tests
     import secureboot_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
              builder_tests.squashfs_boot, verity_tests.verity_boot, secureboot_tests.secureboot_boot,
+             update_tests.update_boot,
              builder_tests.podman_boot, disk_output_tests.disk_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,
              linuxkit_tests.init_images_boot, linuxkit_tests.metadata_boot, linuxkit_tests.linuxkit_redis_boot,

@@ -6,7 +6,6 @@ import os
 import random
 import re
 import shutil
-import subprocess
 
 from harness import BootFailure, Vm
 
@@ -30,19 +29,6 @@ files:
   - path: etc/payload.bin
     source: payload.bin
 """
-
-
-def build(args, yml, name):
-    out = os.path.join(args.out, "images")
-    os.makedirs(out, exist_ok=True)
-    cmd = [args.berth, "build", "-o", out, "--name", name, "--images", args.images, "--format", "kernel+squashfs"]
-    if args.init:
-        cmd += ["--init", args.init]
-    cmd.append(yml)
-    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if r.returncode != 0:
-        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
-    return os.path.join(out, name)
 
 
 def variant(prefix, name, cmdline=None, flip_at=None):
@@ -83,7 +69,8 @@ def verity_boot(args, s):
     yml = os.path.join(work, "verity.yml")
     with open(yml, "w") as f:
         f.write(VERITY_YML)
-    prefix = build(args, yml, "verity")
+    from run_tests import build
+    prefix = build(args, yml, "verity", formats=["kernel+squashfs"])
     with open(prefix + "-cmdline") as f:
         cmdline = f.read()
     m = re.search(r"berth\.verity\.roothash=([0-9a-f]{64})", cmdline)
