@@ -82,4 +82,10 @@ long release_boot_memory() {
     return before >= 0 && after >= 0 ? before - after : 0;
 }
 
+bool resident_trim_wanted(const std::map<std::string, std::string>& cmdline) {
+    auto it = cmdline.find("berth.resident-trim");
+    if (it == cmdline.end()) return true;
+    return it->second != "0" && it->second != "off" && it->second != "no";
+}
+
 }  // namespace berth::init

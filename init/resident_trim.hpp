@@ -6,6 +6,7 @@
 // the page cache when they are used again. The heap's free tail goes back too.
 #pragma once
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,5 +22,9 @@ std::vector<Range> clean_readonly_mappings(const std::string& smaps, const std::
 // Drops those mappings from the resident set and trims the heap. Returns the
 // kB of resident set given back (VmRSS before - after); never throws.
 long release_boot_memory();
+
+// `berth.resident-trim=0` (or off, no) on the kernel command line keeps the
+// pages: the benchmark compares the machine's memory in use both ways.
+bool resident_trim_wanted(const std::map<std::string, std::string>& cmdline);
 
 }  // namespace berth::init

@@ -94,3 +94,11 @@ TEST_CASE("smaps: the executable's clean read-only mappings, not its written or 
     REQUIRE(spaced.size() == 1);
     CHECK(spaced[0].start == 0x7f0000000000);
 }
+
+TEST_CASE("berth.resident-trim=0 on the kernel command line keeps PID 1's boot-time pages") {
+    CHECK(resident_trim_wanted(parse_cmdline("console=ttyS0 quiet")));
+    CHECK(resident_trim_wanted(parse_cmdline("berth.resident-trim=1")));
+    CHECK_FALSE(resident_trim_wanted(parse_cmdline("quiet berth.resident-trim=0")));
+    CHECK_FALSE(resident_trim_wanted(parse_cmdline("berth.resident-trim=off")));
+    CHECK_FALSE(resident_trim_wanted(parse_cmdline("berth.resident-trim=no")));
+}
