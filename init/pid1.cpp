@@ -117,11 +117,8 @@ void pid1_main() {
         settings.console_fd = 1;
         settings.log_dir = "/var/log";
         settings.notify_dir = "/run/berth/notify";
-        settings.on_boot_complete = [trim = resident_trim_wanted(boot.cmdline)] {
-            if (trim)
-                log::info("released {} kB of boot-time pages from PID 1's resident set", release_boot_memory());
-            else
-                log::info("boot-time pages kept in PID 1's resident set (berth.resident-trim=0)");
+        settings.on_boot_complete = [] {
+            log::info("returned {} kB of free heap to the kernel", release_boot_memory());
         };
         prepare_runtime_dirs(sys);
         supervisor::Supervisor* sup_ptr = nullptr;
