@@ -35,7 +35,7 @@ images=${IMAGES:-$build/test-images}
 store_dir=${STORE:-$build/store}
 mkdir -p "$work"
 
-median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
+median() { grep -E '^[0-9.]+$' | sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 minus() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) printf "%+d", a - b; else print "n/a" }'; }
 boot_once() {  # PREFIX [QEMU-OPTIONS] -> console text
@@ -62,7 +62,7 @@ boot_until() {  # PREFIX PATTERN [QEMU-OPTIONS] -> console text
     echo "bench: qemu run ended with status $rc"
 }
 # One figure from a console: the first match of a sed expression.
-pick() { sed -n "$1" "$2" | head -n1; }
+pick() { local v; v=$(sed -n "$1" "$2" | head -n1); echo "${v:--}"; }  # "-": none (keeps rounds aligned)
 
 # The floor image: the initrd unpacked, /init replaced by the script, busybox taken
 # from the image's own DHCP container (the same file, so nothing is added), repacked.
@@ -155,7 +155,7 @@ echo "Boot and memory, berth against the floor ($runs boots each, medians; QEMU 
 echo "load average $load_before before, $load_after after)"
 printf '| %-9s | %-30s | %10s | %10s | %10s | %10s | %-16s | %-16s |\n' example measure berth "probe" "probe, keep" floor "berth vs floor" target
 printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -----------  -------------------------------- ------------ ------------ ------------ ------------ ------------------ ------------------
-fig() { has "$2" && [ -s "$work/$1-$2.$3" ] && median < "$work/$1-$2.$3" || echo -; }
+fig() { has "$2" && grep -qE '^[0-9]+$' "$work/$1-$2.$3" 2>/dev/null && median < "$work/$1-$2.$3" || echo -; }
 row() {  # NAME LABEL FIELD UNIT COMPARE-WITH(berth|probe) HOW(ratio|diff) TARGET
     local b t k f cmp
     b=$(fig "$1" berth "$3"); t=$(fig "$1" probe "$3"); k=$(fig "$1" keep "$3"); f=$(fig "$1" floor "$3")
@@ -171,6 +171,21 @@ for name in "${results[@]}"; do
     row "$name" "PID 1 VmRSS" rss kB probe diff "-"
 done
 echo "(berth vs floor: times from the berth column, memory from the probe column, as shipped)"
+# Under load the medians drift with the host: the ratio of each round's berth and floor
+# boots (run one after the other) and the fastest boot of each are steadier.
+if has berth && has floor; then
+    for name in "${results[@]}"; do
+        for f in boot ready; do
+            grep -qE '^[0-9]+$' "$work/$name-berth.$f" && grep -qE '^[0-9]+$' "$work/$name-floor.$f" || continue
+            rounds=$(paste -d' ' "$work/$name-berth.$f" "$work/$name-floor.$f" |
+                awk '$1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $2 > 0 { printf "%.2f\n", $1 / $2 }')
+            printf '%s, /init to %s: berth/floor per round %s (median %s); fastest boot berth %s ms, floor %s ms\n' \
+                "$name" "$([ "$f" = boot ] && echo "boot complete" || echo "Redis ready")" "$(echo $rounds)" \
+                "$(echo "$rounds" | median)" "$(grep -E '^[0-9]+$' "$work/$name-berth.$f" | sort -n | head -n1)" \
+                "$(grep -E '^[0-9]+$' "$work/$name-floor.$f" | sort -n | head -n1)"
+        done
+    done
+fi
 if has copy; then
     for name in "${results[@]}"; do
         printf 'former copy hand-over, %s: boot complete %s ms, Redis ready %s ms, machine memory %s kB\n' "$name" \
