@@ -23,8 +23,8 @@ function kind(m,   w) {
     if (m ~ /^services [^ ]*: ready after/) { split(m, w, " "); return "services " w[2] " ready (its READY=1)" }
     return ""
 }
-function flush() { if (cur != "") printf "| %6d | %6d | %-46s | %5d |%s\n", from, last, cur, last - from, (n > 1 ? " " n " lines" : "") }
-BEGIN { print "| from ms | to ms | step | ms | |"; print "| ---: | ---: | --- | ---: | --- |" }
+function flush() { if (cur != "") printf "| %6d | %6d | %s%s | %5d |\n", from, last, cur, (n > 1 ? " (" n " log lines)" : ""), last - from }
+BEGIN { print "| from ms | to ms | step | ms |"; print "| ---: | ---: | --- | ---: |" }
 {
     k = kind($2)
     if (k == "") next
