@@ -5,8 +5,6 @@
 #          last figure is on the console; the Redis OS by its power button);
 #   probe  the example merged with probe.yml (a service that prints the memory
 #          figures after 4 s and powers off): PID 1 as shipped;
-#   keep   (only when VARIANTS names it) the probe image with berth.resident-trim=0,
-#          for a PID 1 that still has that switch (the page trim, removed since);
 #   floor  the probe image's kernel and initrd with /init replaced by floor-init.sh,
 #          a busybox shell script doing the same mounts, module loads, DHCP and data
 #          disk and starting the same programs without isolation;
@@ -96,11 +94,10 @@ for yml in "${examples[@]}"; do
     for v in "${variants[@]}"; do
         case $v in
             berth | probe) ;;
-            keep | copy)
+            copy)
                 ln -sf "$name-probe-kernel" "$work/$name-$v-kernel"
                 ln -sf "$name-probe-initrd.img" "$work/$name-$v-initrd.img"
-                extra=$([ "$v" = keep ] && echo berth.resident-trim=0 || echo BERTH_HANDOVER=copy)
-                printf '%s %s' "$(cat "$work/$name-probe-cmdline")" "$extra" > "$work/$name-$v-cmdline" ;;
+                printf '%s BERTH_HANDOVER=copy' "$(cat "$work/$name-probe-cmdline")" > "$work/$name-$v-cmdline" ;;
             floor) make_floor "$name" ;;
             *) echo "unknown variant $v" >&2; exit 2 ;;
         esac
@@ -153,15 +150,15 @@ has() { [[ " ${variants[*]} " == *" $1 "* ]]; }
 echo
 echo "Boot and memory, berth against the floor ($runs boots each, medians; QEMU accel: ${accel:-?};"
 echo "load average $load_before before, $load_after after)"
-printf '| %-9s | %-30s | %10s | %10s | %10s | %10s | %-16s | %-16s |\n' example measure berth "probe" "probe, keep" floor "berth vs floor" target
-printf '|%s|%s|%s|%s|%s|%s|%s|%s|\n' -----------  -------------------------------- ------------ ------------ ------------ ------------ ------------------ ------------------
+printf '| %-9s | %-30s | %10s | %10s | %10s | %-16s | %-18s |\n' example measure berth "probe" floor "berth vs floor" target
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' -----------  -------------------------------- ------------ ------------ ------------ ------------------ --------------------
 fig() { has "$2" && grep -qE '^[0-9]+$' "$work/$1-$2.$3" 2>/dev/null && median < "$work/$1-$2.$3" || echo -; }
 row() {  # NAME LABEL FIELD UNIT COMPARE-WITH(berth|probe) HOW(ratio|diff) TARGET
-    local b t k f cmp
-    b=$(fig "$1" berth "$3"); t=$(fig "$1" probe "$3"); k=$(fig "$1" keep "$3"); f=$(fig "$1" floor "$3")
+    local b t f cmp
+    b=$(fig "$1" berth "$3"); t=$(fig "$1" probe "$3"); f=$(fig "$1" floor "$3")
     local x; x=$([ "$5" = berth ] && echo "$b" || echo "$t")
     if [ "$6" = ratio ]; then cmp="$(ratio "$x" "$f") x"; else cmp="$(minus "$x" "$f") $4"; fi
-    printf '| %-9s | %-30s | %7s %-2s | %7s %-2s | %7s %-2s | %7s %-2s | %-16s | %-16s |\n' "$1" "$2" "$b" "$4" "$t" "$4" "$k" "$4" "$f" "$4" "$cmp" "$7"
+    printf '| %-9s | %-30s | %7s %-2s | %7s %-2s | %7s %-2s | %-16s | %-18s |\n' "$1" "$2" "$b" "$4" "$t" "$4" "$f" "$4" "$cmp" "$7"
 }
 for name in "${results[@]}"; do
     row "$name" "/init to boot complete" boot ms berth ratio "<= 1.0 x"
