@@ -113,7 +113,7 @@ test-loaded: deps
 	@stress-ng --cpu $(LOAD_WORKERS) --timeout 7200s >/dev/null 2>&1 & load=$$!; \
 	    $(MAKE) test; rc=$$?; kill $$load; wait $$load 2>/dev/null; exit $$rc
 
-bench: images
+bench: redis-images
 	bench/run.sh $(BUILD)
 
 clean:

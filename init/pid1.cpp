@@ -120,7 +120,7 @@ void pid1_main() {
         settings.log_dir = "/var/log";
         settings.notify_dir = "/run/berth/notify";
         settings.on_boot_complete = [] {
-            log::info("released {} kB of boot-time pages from PID 1's resident set", release_boot_memory());
+            log::info("returned {} kB of free heap to the kernel", release_boot_memory());
         };
         prepare_runtime_dirs(sys);
         supervisor::Supervisor* sup_ptr = nullptr;

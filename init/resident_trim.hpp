@@ -1,25 +1,17 @@
-// PID 1's resident set after boot. Almost all of it is the binary's own text
-// (the kernel maps page-cache pages around each fault, 64 KiB at a time), and
-// most of that text ran once: early boot, module loading, the hand-over copy.
-// Unmapping the clean, read-only mappings of the executable lets the resident
-// set shrink to what the event loop really touches; pages fault back in from
-// the page cache when they are used again. The heap's free tail goes back too.
+// PID 1's heap after boot: parsing the image's configuration and starting the
+// containers leave free memory at the top of the heap; it goes back to the
+// kernel once the boot is complete.
+//
+// PID 1 used to drop the clean read-only pages of its own executable here too
+// (madvise(MADV_DONTNEED)). That lowered its VmRSS but not the machine's memory
+// in use: the /init file stays in the initramfs either way, and the pages came
+// back on the next use (docs/benchmarks.md has the figures). It was removed.
 #pragma once
-#include <cstddef>
-#include <string>
-#include <vector>
 
 namespace berth::init {
 
-// Parses /proc/self/smaps text: the [start, end) ranges of mappings of `exe`
-// that are not writable and hold no anonymous (copied-on-write) pages.
-struct Range {
-    unsigned long start, end;
-};
-std::vector<Range> clean_readonly_mappings(const std::string& smaps, const std::string& exe);
-
-// Drops those mappings from the resident set and trims the heap. Returns the
-// kB of resident set given back (VmRSS before - after); never throws.
+// Trims the heap; returns the kB of resident set given back (VmRSS before -
+// after, 0 when unknown); never throws.
 long release_boot_memory();
 
 }  // namespace berth::init

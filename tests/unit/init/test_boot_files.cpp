@@ -1,7 +1,6 @@
 #include <catch2/catch.hpp>
 
 #include "init/boot_files.hpp"
-#include "init/resident_trim.hpp"
 #include "init/shutdown.hpp"
 
 using namespace berth::init;
@@ -67,30 +66,3 @@ TEST_CASE("mountinfo is parsed in order with octal escapes decoded") {
     CHECK(p[2] == "/mnt/a b");
 }
 
-TEST_CASE("smaps: the executable's clean read-only mappings, not its written or other ones") {
-    const std::string smaps =
-        "00400000-00401000 r--p 00000000 00:1a 12 /init\n"
-        "Size:                  4 kB\n"
-        "Anonymous:             0 kB\n"
-        "VmFlags: rd mr mw me\n"
-        "00401000-00500000 r-xp 00001000 00:1a 12 /init\n"
-        "AnonHugePages:         0 kB\n"
-        "Anonymous:             0 kB\n"
-        "00600000-00610000 r--p 00100000 00:1a 12 /init\n"
-        "Anonymous:             8 kB\n"
-        "00610000-00620000 rw-p 00110000 00:1a 12 /init\n"
-        "Anonymous:             0 kB\n"
-        "7f0000000000-7f0000001000 r--p 00000000 00:1a 99 /init with space\n"
-        "Anonymous:             0 kB\n"
-        "7ffd00000000-7ffd00021000 r--p 00000000 00:00 0\n"
-        "Anonymous:             0 kB\n";
-    auto r = clean_readonly_mappings(smaps, "/init");
-    REQUIRE(r.size() == 2);
-    CHECK(r[0].start == 0x400000);
-    CHECK(r[0].end == 0x401000);
-    CHECK(r[1].start == 0x401000);
-    CHECK(r[1].end == 0x500000);
-    auto spaced = clean_readonly_mappings(smaps, "/init with space");
-    REQUIRE(spaced.size() == 1);
-    CHECK(spaced[0].start == 0x7f0000000000);
-}
