@@ -96,13 +96,13 @@ def devices_boot(args, s):
                 lambda: (vm.expect(r"devices: net .*eth0", 30),
                          vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
         def modes():
-            # Debian's udev defaults: tty 5, dialout 20, kmem 15, disk 6 (no /etc/group in the image).
+            # Debian's udev defaults: tty 5, dialout 20, kmem 15 (/dev/mem), disk 6 (no /etc/group in the image).
             m = vm.expect(r"devices: modes (.*)", 30)
-            assert "null=666:0 ptmx=666:5 tty1=620:5 ttyS1=660:20 kmem=640:15 vda=660:6" in m.group(1), m.group(0)
+            assert "null=666:0 ptmx=666:5 tty1=620:5 ttyS1=660:20 mem=640:15 vda=660:6" in m.group(1), m.group(0)
             assert re.search(r"kvm=(absent|666:0)", m.group(1)), m.group(0)
             n = vm.expect(r"device nodes: \d+ modes and groups set \(0 failed\), \d+ ms", 5)
             print(f"# figure: {n.group(0)}", flush=True)
-        s.check("PID 1 gives device nodes Debian's udev modes and groups (/dev/null, ptmx, tty1, ttyS1, kmem, vda)",
+        s.check("PID 1 gives device nodes Debian's udev modes and groups (/dev/null, ptmx, tty1, ttyS1, mem, vda)",
                 modes)
         def early():
             vm.expect(r"early: at start vda read 512 bytes", 30)
