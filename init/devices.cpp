@@ -95,8 +95,13 @@ Devices::Devices(SysOps& sys, supervisor::EventLoop& loop, ContainerDevices::Spa
     }
     try {
         std::int64_t t0 = sys.now_ms();
-        auto st = modes_.scan();
-        log::info("device nodes: {} modes and groups set ({} failed), {} ms", st.set, st.failed, sys.now_ms() - t0);
+        set_modes_ = NodeModes::machine_init(sys);
+        if (set_modes_) {
+            auto st = modes_.scan();
+            log::info("device nodes: {} modes and groups set ({} failed), {} ms", st.set, st.failed, sys.now_ms() - t0);
+        } else {
+            log::info("device nodes: in a pid namespace, /dev is the host's: its modes are left alone");
+        }
     } catch (const std::exception& e) {
         log::error("device node modes: {}", e.what());
     }
@@ -127,7 +132,7 @@ Devices::~Devices() {
 }
 
 void Devices::handle(const Uevent& ev) {
-    handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_, &containers_, &modes_);
+    handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_, &containers_, set_modes_ ? &modes_ : nullptr);
 }
 
 }  // namespace berth::init

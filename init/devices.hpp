@@ -34,6 +34,7 @@ private:
     std::optional<DeviceModules> modules_;
     DiskLinks disks_;
     NodeModes modes_;
+    bool set_modes_ = false;  // NodeModes::machine_init
     ContainerDevices containers_;
     std::unique_ptr<UeventSocket> socket_;
     ColdplugStats stats_;

@@ -23,6 +23,8 @@ std::optional<NodeMode> node_mode_for(const std::string& subsystem, const std::s
     return std::nullopt;
 }
 
+bool NodeModes::machine_init(SysOps& sys) { return sys.read_file("/proc/2/comm").value_or("") == "kthreadd\n"; }
+
 bool NodeModes::added(const std::string& subsystem, const std::string& devname) {
     // A name from the kernel, but checked all the same: it stays below /dev.
     if (devname.empty() || devname[0] == '/' || devname.find("..") != std::string::npos) return true;

@@ -32,6 +32,12 @@ public:
     NodeModes(SysOps& sys, GroupIds groups, std::string dev = "/dev", std::string sys_root = "/sys")
         : sys_(sys), groups_(std::move(groups)), dev_(std::move(dev)), sys_root_(std::move(sys_root)) {}
 
+    // Whether this PID 1 is the machine's: kernel threads (kthreadd is pid 2)
+    // are seen in the initial pid namespace only. A PID 1 in a pid namespace
+    // (a test, a container) shares the host's devtmpfs, whose modes are the
+    // host's to set: there it sets none.
+    static bool machine_init(SysOps& sys);
+
     struct Stats {
         int set = 0, failed = 0;
     };

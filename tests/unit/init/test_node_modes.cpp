@@ -1,6 +1,8 @@
 // Modes and groups of device nodes (Debian's udev defaults) against a fake kernel.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <algorithm>
 
 #include "config/device_modes.hpp"
@@ -122,4 +124,24 @@ TEST_CASE("Debian's fixed group ids; the groups packages make have none") {
     CHECK(berth::config::debian_fixed_gid("disk") == 6u);
     CHECK_FALSE(berth::config::debian_fixed_gid("kvm"));
     CHECK_FALSE(berth::config::debian_fixed_gid("input"));
+}
+
+TEST_CASE("PID 1 sets node modes only as the machine's init: in a pid namespace /dev is the host's") {
+    sigset_t none;
+    sigemptyset(&none);
+    for (bool machine : {true, false}) {
+        testing::FakeSys s;
+        if (machine) s.files["/proc/2/comm"] = "kthreadd\n";
+        else s.files["/proc/2/comm"] = "sh\n";  // pid 2 of a pid namespace: a process of its own
+        char_node(s, "1:3", "null", "mem");
+        berth::supervisor::EventLoop loop{none, [](const signalfd_siginfo&) {}};
+        Devices devices(s, loop);
+        CHECK(owner_calls(s).size() == (machine ? 1u : 0u));
+        Uevent add{"add", "/devices/virtual/block/vdb",
+                   {{"SUBSYSTEM", "block"}, {"DEVNAME", "vdb"}, {"MAJOR", "253"}, {"MINOR", "16"}}};
+        devices.handle(add);
+        CHECK(owner_calls(s).size() == (machine ? 2u : 0u));
+    }
+    testing::FakeSys bare;  // no /proc/2 at all
+    CHECK_FALSE(NodeModes::machine_init(bare));
 }
