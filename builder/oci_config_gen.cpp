@@ -215,6 +215,14 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
                         "container '" + c.name + "' needs a 'command' (its image has no Entrypoint or Cmd)");
     if (c.hostname && c.uts == Namespace::host)
         throw YamlError(c.pos, at, "container '" + c.name + "': 'hostname' needs its own UTS namespace (uts: new)");
+    // PID 1 makes a matched device's node while the container runs (mknod in its
+    // mount namespace); on a /dev mounted in another user namespace such a node
+    // cannot be opened (nodev), so the container would get a node it cannot use.
+    if (c.policy.contains("devices") && (c.userns != Namespace::host || c.uid_mappings))
+        throw YamlError(yaml_pos_of(c, at + ".devices"), at + ".devices",
+                        "container '" + c.name + "': devices given by 'match' are not supported with a user namespace "
+                        "(userns or uidMappings): their nodes, made while it runs, could not be opened there; list "
+                        "the device by 'path' (bound from the host at launch) or drop the user namespace");
 
     // Environment: the YAML's env replaces the image's (as LinuxKit does); PATH
     // defaults to the usual one.

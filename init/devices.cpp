@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "common/log.hpp"
+#include "runtime/user.hpp"
 
 namespace berth::init {
 
@@ -31,8 +32,15 @@ bool node_numbers(const Uevent& ev, unsigned& major, unsigned& minor) {
 
 }  // namespace
 
+GroupIds image_groups(SysOps& sys) {
+    GroupIds out;
+    if (auto text = sys.read_file("/etc/group"))
+        for (const auto& g : runtime::parse_group(*text)) out.emplace(g.name, g.gid);  // the first line wins, as getgrnam
+    return out;
+}
+
 void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats,
-                   ContainerDevices* containers) {
+                   ContainerDevices* containers, NodeModes* modes) {
     if (ev.action == "add" && modules) {
         std::string alias = ev.get("MODALIAS");
         if (!alias.empty()) modules->load_for(alias, stats);
@@ -40,6 +48,8 @@ void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, C
     const bool block = ev.get("SUBSYSTEM") == "block";
     std::string name = ev.get("DEVNAME");
     if (name.rfind("/dev/", 0) == 0) name = name.substr(5);
+    // Before the links and the containers: a program that sees the node sees its mode.
+    if (ev.action == "add" && modes && !name.empty()) modes->added(ev.get("SUBSYSTEM"), name);
     if (block) {
         std::string disk = name.empty() ? ev.devpath.substr(ev.devpath.rfind('/') + 1) : name;
         if (ev.action == "add") disks.added(disk);
@@ -56,6 +66,7 @@ void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, C
 Devices::Devices(SysOps& sys, supervisor::EventLoop& loop, ContainerDevices::Spawn spawn)
     : loop_(loop),
       disks_(sys),
+      modes_(sys, image_groups(sys)),
       containers_(sys, loop, [this](const std::string& name) {
           std::vector<std::string> out;
           for (const auto& l : disks_.links_of(name)) out.push_back("/dev/disk/" + l);
@@ -81,6 +92,18 @@ Devices::Devices(SysOps& sys, supervisor::EventLoop& loop, ContainerDevices::Spa
         }
     } catch (const std::exception& e) {
         log::error("coldplug: {}", e.what());
+    }
+    try {
+        std::int64_t t0 = sys.now_ms();
+        set_modes_ = NodeModes::machine_init(sys);
+        if (set_modes_) {
+            auto st = modes_.scan();
+            log::info("device nodes: {} modes and groups set ({} failed), {} ms", st.set, st.failed, sys.now_ms() - t0);
+        } else {
+            log::info("device nodes: in a pid namespace, /dev is the host's: its modes are left alone");
+        }
+    } catch (const std::exception& e) {
+        log::error("device node modes: {}", e.what());
     }
     try {
         disks_.scan();
@@ -109,7 +132,7 @@ Devices::~Devices() {
 }
 
 void Devices::handle(const Uevent& ev) {
-    handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_, &containers_);
+    handle_uevent(ev, modules_ ? &*modules_ : nullptr, disks_, stats_, &containers_, set_modes_ ? &modes_ : nullptr);
 }
 
 }  // namespace berth::init

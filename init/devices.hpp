@@ -1,6 +1,6 @@
 // PID 1's device handling, one object: the uevent socket opened first (no event
 // between the scan and the loop is lost), then coldplug (modules for the devices
-// present) and the /dev/disk links; afterwards each kernel event is handled from
+// present), the modes and groups of the nodes and the /dev/disk links; afterwards each kernel event is handled from
 // the event loop, a bounded batch per wake-up.
 #pragma once
 #include <memory>
@@ -9,6 +9,7 @@
 #include "init/coldplug.hpp"
 #include "init/container_devices.hpp"
 #include "init/disk_links.hpp"
+#include "init/node_modes.hpp"
 #include "init/sys_ops.hpp"
 #include "init/uevent.hpp"
 #include "supervisor/event_loop.hpp"
@@ -32,6 +33,8 @@ private:
     supervisor::EventLoop& loop_;
     std::optional<DeviceModules> modules_;
     DiskLinks disks_;
+    NodeModes modes_;
+    bool set_modes_ = false;  // NodeModes::machine_init
     ContainerDevices containers_;
     std::unique_ptr<UeventSocket> socket_;
     ColdplugStats stats_;
@@ -39,6 +42,9 @@ private:
 
 // For tests: the same, with no socket and no loop.
 void handle_uevent(const Uevent& ev, DeviceModules* modules, DiskLinks& disks, ColdplugStats& stats,
-                   ContainerDevices* containers = nullptr);
+                   ContainerDevices* containers = nullptr, NodeModes* modes = nullptr);
+
+// The image's /etc/group as NodeModes wants it (empty when there is none).
+GroupIds image_groups(SysOps& sys);
 
 }  // namespace berth::init

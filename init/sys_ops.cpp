@@ -178,6 +178,21 @@ int RealSysOps::create_file(const std::string& path, mode_t mode) {
     return 0;
 }
 
+int RealSysOps::set_node_owner_mode(const std::string& path, uid_t uid, gid_t gid, mode_t mode) {
+    // O_PATH: the device's open() (a tty's, a tape's rewind) never runs.
+    fs::Fd fd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) return -errno;
+    struct stat st;
+    if (::fstat(fd.get(), &st) != 0) return -errno;
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return -ENODEV;
+    if ((st.st_uid != uid || st.st_gid != gid) && ::fchownat(fd.get(), "", uid, gid, AT_EMPTY_PATH) != 0)
+        return -errno;
+    if ((st.st_mode & 07777) == mode) return 0;
+    // fchmod refuses an O_PATH descriptor; its /proc link names this very node.
+    std::string self = "/proc/self/fd/" + std::to_string(fd.get());
+    return result(::chmod(self.c_str(), mode));
+}
+
 int RealSysOps::set_nofile_limit(unsigned long limit) {
     struct rlimit rl { limit, limit };
     return result(::setrlimit(RLIMIT_NOFILE, &rl));

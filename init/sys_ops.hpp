@@ -65,6 +65,10 @@ public:
     virtual int sethostname(const std::string& name) = 0;
     virtual std::string link_up(const std::string& ifname) = 0;  // "" or the reason
     virtual int create_file(const std::string& path, mode_t mode) = 0;  // kept when present
+    // chown and chmod of a device node, never following a symbolic link and never
+    // opening the device: 0, -ENODEV when `path` is not a character or block
+    // node, or -errno.
+    virtual int set_node_owner_mode(const std::string& path, uid_t uid, gid_t gid, mode_t mode) = 0;
     virtual int set_nofile_limit(unsigned long limit) = 0;
     // 0/1/2 on /dev/console when the kernel left them closed.
     virtual void ensure_console() = 0;
@@ -114,6 +118,7 @@ public:
     int sethostname(const std::string& name) override;
     std::string link_up(const std::string& ifname) override;
     int create_file(const std::string& path, mode_t mode) override;
+    int set_node_owner_mode(const std::string& path, uid_t uid, gid_t gid, mode_t mode) override;
     int set_nofile_limit(unsigned long limit) override;
     void ensure_console() override;
     CopyStats copy_tree(const std::string& from, const std::string& to, bool move,

@@ -95,6 +95,15 @@ def devices_boot(args, s):
         s.check("the service sees eth0 and the boot disk's by-uuid and by-label links",
                 lambda: (vm.expect(r"devices: net .*eth0", 30),
                          vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
+        def modes():
+            # Debian's udev defaults: tty 5, dialout 20, kmem 15 (/dev/mem), disk 6 (no /etc/group in the image).
+            m = vm.expect(r"devices: modes (.*)", 30)
+            assert "null=666:0 ptmx=666:5 tty1=620:5 ttyS1=660:20 mem=640:15 vda=660:6" in m.group(1), m.group(0)
+            assert re.search(r"kvm=(absent|666:0)", m.group(1)), m.group(0)
+            n = vm.expect(r"device nodes: \d+ modes and groups set \(0 failed\), \d+ ms", 5)
+            print(f"# figure: {n.group(0)}", flush=True)
+        s.check("PID 1 gives device nodes Debian's udev modes and groups (/dev/null, ptmx, tty1, ttyS1, mem, vda)",
+                modes)
         def early():
             vm.expect(r"early: at start vda read 512 bytes", 30)
             scan = vm.expect(r"devices for containers: \d+ device nodes known, \d+ ms", 5)
@@ -104,8 +113,8 @@ def devices_boot(args, s):
                 lambda: vm.expect(r"claim: at start 0 vd nodes, boot disk \d+:\d+ denied", 30))
         vm.monitor(f"drive_add 0 if=none,id=hotd,file={hot_disk},format=raw")
         vm.monitor("device_add virtio-blk-pci,drive=hotd,id=hotdisk,serial=hotdisk1,bus=hp1")
-        s.check("a hot-added virtio-blk disk gets its by-id link (virtio-SERIAL)",
-                lambda: vm.expect(r"devices: hot by-id -> \.\./\.\./vdb", 60))
+        s.check("a hot-added virtio-blk disk gets its by-id link (virtio-SERIAL) and mode 0660 group disk",
+                lambda: vm.expect(r"devices: hot by-id -> \.\./\.\./vdb vdb=660:6", 60))
         s.check("... and by-label / by-uuid from its ext4 superblock",
                 lambda: vm.expect(rf"devices: hot by-label -> \.\./\.\./vdb by-uuid .*{HOT_UUID}", 30))
         s.check("the container that declared the hot disk sees its node and its link appear and reads it",

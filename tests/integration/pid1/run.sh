@@ -153,6 +153,8 @@ check "boot complete line with counts" has "$log" 'boot complete in [0-9]+ ms: 4
 check "devices by match: a device present at launch is made with the declared mode and its cgroup allows it" \
   has "$log" 'devgrant: crw-r----- opened, kmsg refused$'
 check "mounted proc, sys, devtmpfs, devpts" has "$log" 'mounted devpts on /dev/pts'
+check "in a pid namespace the devtmpfs is the host's: no node's mode or group is changed" \
+  has "$log" 'device nodes: in a pid namespace, /dev is the host.s: its modes are left alone'
 check "root made read-only" has "$log" 'root file system is read-only'
 check "hostname from /etc/hostname" has "$log" 'hostname pid1-test'
 check "lo brought up through netlink" has "$log" 'lo is up'

@@ -138,6 +138,14 @@ TEST_CASE("berth devices: a bad match entry names the file, the field and the re
     CHECK_THROWS_WITH(service("    devices:\n      - {match: /dev/vdb, mode: rw}\n"),
                       Contains("services[0].devices[0].mode: expected an octal permission mode"));
     CHECK_THROWS_WITH(service("    devices:\n      - {mtach: /dev/vdb}\n"), Contains("did you mean 'match'?"));
+    // A user namespace: refused at the devices line; a path entry is still fine there.
+    CHECK_THROWS_WITH(generate_oci_config(service("    userns: new\n    devices:\n      - {match: /dev/vdb}\n")),
+                      Contains("lk.yml:9:7: services[0].devices: container 's': devices given by 'match' are not "
+                               "supported with a user namespace"));
+    CHECK_NOTHROW(generate_oci_config(service(
+        "    userns: new\n    uidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
+        "    gidMappings: [{containerID: 0, hostID: 1000, size: 1}]\n"
+        "    devices: [{path: /dev/fuse, type: c, major: 10, minor: 229}]\n")));
 }
 
 TEST_CASE("linuxkit: writable roots and rshared binds by default; berth.strict opts out", "[builder][linuxkit]") {

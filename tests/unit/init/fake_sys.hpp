@@ -6,6 +6,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
+#include <cstdio>
 #include <deque>
 #include <map>
 #include <set>
@@ -215,6 +216,14 @@ struct FakeSys : berth::init::SysOps {
     int create_file(const std::string& path, mode_t) override {
         calls.push_back("create " + path);
         return 0;
+    }
+    std::map<std::string, int> node_errors;  // set_node_owner_mode: path -> -errno
+    int set_node_owner_mode(const std::string& path, uid_t uid, gid_t gid, mode_t mode) override {
+        char m[8];
+        std::snprintf(m, sizeof m, "%04o", unsigned(mode));
+        calls.push_back("owner " + path + " " + std::to_string(uid) + ":" + std::to_string(gid) + " " + m);
+        auto it = node_errors.find(path);
+        return it == node_errors.end() ? 0 : it->second;
     }
     int set_nofile_limit(unsigned long limit) override {
         calls.push_back("nofile " + std::to_string(limit));
