@@ -2,7 +2,10 @@
 of the devices present at boot (coldplug) and of the ones plugged in while it runs
 (the kernel's uevents), and keeps /dev/disk/by-id, by-uuid and by-label current.
 One boot: a virtio disk at boot, then a virtio-blk disk with a serial, a virtio-net
-NIC and a virtio balloon added through the QEMU monitor, and the disk removed;
+NIC and a virtio balloon added through the QEMU monitor, and the disk removed, then
+a usb-storage stick plugged into the xHCI controller and removed (the USB modules
+come from `auto`'s usb-storage class; PID 1 makes no usb-* by-id name, so its node
+and by-label link are checked);
 containers that declared disks by `match` get the node (and the device cgroup
 rule) at launch or while they run, one that did not never sees it.
 A second, short boot of the same file with an explicit module list gives the
@@ -17,6 +20,7 @@ from harness import BootFailure, Vm
 HERE = os.path.dirname(os.path.abspath(__file__))
 BOOT_UUID = "5b0f3c1e-2a4d-4b6f-8e9a-0c1d2e3f4a5b"
 HOT_UUID = "9e8d7c6b-5a49-4837-a625-140312f0e1d2"
+USB_UUID = "3c2b1a09-8f7e-4d6c-9b5a-4a3928172635"
 LISTED = "  modules: [virtio_pci, virtio_net, virtio_blk, virtio_rng]\n"
 BOOT_RE = r"boot complete in (\d+) ms"
 
@@ -63,11 +67,15 @@ def devices_boot(args, s):
     boot_disk, hot_disk = os.path.join(work, "boot.img"), os.path.join(work, "hot.img")
     _ext4(boot_disk, BOOT_UUID, "bootdata")
     _ext4(hot_disk, HOT_UUID, "hotdata")
-    # q35 hot-plugs into PCIe root ports only: a QEMU wrapper adds three.
+    usb_disk = os.path.join(work, "usb.img")
+    _ext4(usb_disk, USB_UUID, "usbdata")
+    # q35 hot-plugs into PCIe root ports only: a QEMU wrapper adds three, and an xHCI
+    # controller for the USB stick.
     wrapper = os.path.join(work, "qemu-with-ports")
     with open(wrapper, "w") as f:
         f.write("#!/bin/sh\nexec qemu-system-x86_64 \"$@\" -device pcie-root-port,id=hp1,chassis=11 "
-                "-device pcie-root-port,id=hp2,chassis=12 -device pcie-root-port,id=hp3,chassis=13\n")
+                "-device pcie-root-port,id=hp2,chassis=12 -device pcie-root-port,id=hp3,chassis=13 "
+                "-device qemu-xhci,id=xhci\n")
     os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
     disk = ["--disk", boot_disk, "--accel", "tcg"]
 
@@ -133,6 +141,16 @@ def devices_boot(args, s):
         s.check("device_del removes the disk's links", lambda: vm.expect(r"devices: hot by-id gone", 60))
         s.check("... and the node and its link from the container that had it",
                 lambda: vm.expect(r"claim: vdb gone, by-id \[\]", 60))
+        vm.monitor(f"drive_add 0 if=none,id=usbd,file={usb_disk},format=raw")
+        vm.monitor("device_add usb-storage,bus=xhci.0,drive=usbd,id=usbdisk")
+        s.check("a hot-plugged USB stick gets usb-storage and sd_mod loaded from its uevents",
+                lambda: (vm.expect(r"loaded module usb_storage for usb:", 60),
+                         vm.expect(r"loaded module sd_mod for scsi:", 60)))
+        s.check("... its node (mode 0660 group disk, under the xHCI bus) and by-label link appear",
+                lambda: vm.expect(r"usbwatch: by-label -> \.\./\.\./(sd[a-z]) \1=660:6 via usb\d", 60))
+        vm.monitor("device_del usbdisk")
+        s.check("device_del of the USB stick removes its link and node",
+                lambda: vm.expect(r"usbwatch: by-label gone, /dev/sd[a-z] gone", 60))
     finally:
         vm.close()
 
