@@ -12,12 +12,14 @@ A second, short boot of the same file with an explicit module list gives the
 boot-time figure to compare."""
 import os
 import re
+import shutil
 import stat
 import subprocess
 
 from harness import BootFailure, Vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 BOOT_UUID = "5b0f3c1e-2a4d-4b6f-8e9a-0c1d2e3f4a5b"
 HOT_UUID = "9e8d7c6b-5a49-4837-a625-140312f0e1d2"
 USB_UUID = "3c2b1a09-8f7e-4d6c-9b5a-4a3928172635"
@@ -45,12 +47,61 @@ def _build(args, yml, name, work):
     return os.path.join(work, name), r.stdout
 
 
+FIRMWARE_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0"
+init:
+  - firmware
+"""
+
+
+def firmware_build(args, s, work):
+    """A firmware package made into an image (make-firmware-image, from a .deb made
+    here: Debian's firmware-* packages are in non-free-firmware) lands in the
+    initrd's /lib/firmware, where the kernel looks. No boot: the kernel loads it."""
+    pkg, images = os.path.join(work, "fw-pkg"), os.path.join(work, "fw-images")
+    shutil.rmtree(pkg, ignore_errors=True)
+    os.makedirs(os.path.join(pkg, "DEBIAN"))
+    os.makedirs(os.path.join(pkg, "lib", "firmware", "berth-test"))
+    os.makedirs(os.path.join(pkg, "usr", "lib", "firmware"))
+    with open(os.path.join(pkg, "DEBIAN", "control"), "w") as f:
+        f.write("Package: firmware-berth-test\nVersion: 1\nArchitecture: all\n"
+                "Maintainer: berth tests <tests@invalid>\nDescription: one firmware file\n")
+    with open(os.path.join(pkg, "lib", "firmware", "berth-test", "dev.fw"), "wb") as f:
+        f.write(b"\x7ffirmware-blob")
+    with open(os.path.join(pkg, "usr", "lib", "firmware", "moved.fw"), "wb") as f:
+        f.write(b"usr-lib-firmware")  # Debian 13's packages install here
+    deb = os.path.join(work, "firmware-berth-test.deb")
+    for cmd in (["dpkg-deb", "--root-owner-group", "--build", pkg, deb],
+                [os.path.join(ROOT, "examples", "images", "make-firmware-image"), os.path.join(images, "firmware"), deb]):
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    yml = os.path.join(work, "firmware.yml")
+    with open(yml, "w") as f:
+        f.write(FIRMWARE_YML)
+    r = subprocess.run([args.berth, "build", "-o", work, "--name", "firmware", "--images", args.images,
+                        "--images", images, yml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"berth build of {yml} failed:\n{r.stdout}")
+
+    def lands():
+        from arch_tests import cpio_member
+        initrd = os.path.join(work, "firmware-initrd.img")
+        assert cpio_member(initrd, "lib/firmware/berth-test/dev.fw") == b"\x7ffirmware-blob"
+        assert cpio_member(initrd, "lib/firmware/moved.fw") == b"usr-lib-firmware"
+    s.check("a firmware .deb made into an image with make-firmware-image lands in the initrd's /lib/firmware",
+            lands)
+
+
 def devices_boot(args, s):
     if args.arch != "amd64":
         s.skip("device coldplug and hotplug", "the hot-plug slots are q35's PCIe root ports (amd64)")
         return
     work = os.path.join(args.out, "devices")
     os.makedirs(work, exist_ok=True)
+    firmware_build(args, s, work)
     src = os.path.join(HERE, "images", "devices.yml")
     text = open(src).read()
     listed_yml = os.path.join(work, "devices-listed.yml")
