@@ -164,7 +164,9 @@ def web_boot(args, s, out, times):
     """examples/web.yml (no module list) as a qcow2-efi disk through OVMF."""
     cmd = [args.berth, "build", "-o", out, "--name", "web", "--images", args.images, "--format", "qcow2-efi",
            os.path.join(ROOT, "examples", "web.yml")]
+    started = time.monotonic()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    times["web build"] = time.monotonic() - started
     if r.returncode != 0:
         raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
     port = free_port()
@@ -217,7 +219,7 @@ def disk_boot(args, s):
     for i, fmt in enumerate(boots):
         boot(args, s, prefix, fmt, times, data_check=i == 0)
     web_boot(args, s, os.path.join(work, "web"), times)
-    times["all boots"] = time.monotonic() - started
-    print("# disk boot times to boot complete (s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()),
+    times["all boots"] = time.monotonic() - started - times["web build"]
+    print("# disk boot times to boot complete, and all boots' checks (s): " + ", ".join(f"{k} {v:.1f}" for k, v in times.items()),
           flush=True)
     shutil.rmtree(work, ignore_errors=True)
