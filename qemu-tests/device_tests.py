@@ -6,17 +6,23 @@ NIC and a virtio balloon added through the QEMU monitor, and the disk removed;
 containers that declared disks by `match` get the node (and the device cgroup
 rule) at launch or while they run, one that did not never sees it.
 A second, short boot of the same file with an explicit module list gives the
-boot-time figure to compare."""
+boot-time figure to compare. A third, short one plugs a USB stick into an xHCI
+controller: Debian's cloud kernel has no USB support (CONFIG_USB_SUPPORT unset), so
+that image takes the generic kernel with the virtio, scsi and usb-storage classes."""
 import os
 import re
+import shutil
 import stat
 import subprocess
+import time
 
 from harness import BootFailure, Vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 BOOT_UUID = "5b0f3c1e-2a4d-4b6f-8e9a-0c1d2e3f4a5b"
 HOT_UUID = "9e8d7c6b-5a49-4837-a625-140312f0e1d2"
+USB_UUID = "3c2b1a09-8f7e-4d6c-9b5a-4a3928172635"
 LISTED = "  modules: [virtio_pci, virtio_net, virtio_blk, virtio_rng]\n"
 BOOT_RE = r"boot complete in (\d+) ms"
 
@@ -41,12 +47,119 @@ def _build(args, yml, name, work):
     return os.path.join(work, name), r.stdout
 
 
+USB_YML = """\
+# No USB in the cloud kernel: the generic one, with only the classes this machine needs.
+kernel:
+  package: linux-image-amd64
+  cmdline: "console=ttyS0 panic=-1 quiet"
+  modules:
+    classes: [virtio, scsi, usb-storage]
+services:
+  # PID 1 makes no usb-* by-id name (udev reads it from the USB serial), so the node
+  # and the by-label link of the stick are checked.
+  - name: usbwatch
+    image: busybox
+    binds: ["/dev:/hostdev:ro"]
+    command:
+      - sh
+      - -c
+      - >-
+        w() { n=0; while [ $n -lt 1200 ] && ! eval "$1"; do sleep 0.1; n=$((n+1)); done; };
+        w '[ -e /hostdev/disk/by-label/usbdata ]';
+        l=$(readlink /hostdev/disk/by-label/usbdata); d=${l##*/};
+        echo "usbwatch: by-label -> $l $d=$(stat -c %a:%g /hostdev/$d) via $(readlink -f /sys/class/block/$d | grep -o '/usb[0-9]*/' | head -1)";
+        w '[ ! -e /hostdev/disk/by-label/usbdata ]';
+        echo "usbwatch: by-label $(ls /hostdev/disk/by-label/usbdata 2>/dev/null || echo gone), /dev/$d $([ -e /hostdev/$d ] && echo present || echo gone)";
+        exec sleep 100000
+"""
+
+
+def usb_boot(args, s, work, wrapper):
+    """A USB stick plugged into the xHCI controller while the machine runs, then removed."""
+    yml = os.path.join(work, "usb.yml")
+    with open(yml, "w") as f:
+        f.write(USB_YML)
+    prefix, _ = _build(args, yml, "usb", work)
+    stick = os.path.join(work, "usb-stick.img")
+    _ext4(stick, USB_UUID, "usbdata")
+    vm = Vm(args.berth, prefix, os.path.join(args.out, "devices-usb.console"), timeout=args.boot_timeout,
+            extra=["--accel", "tcg", "--qemu", wrapper])
+    try:
+        s.check("USB: the generic kernel's image boots; coldplug loads the xHCI driver",
+                lambda: (vm.expect(r"loaded module xhci_pci for pci:", args.boot_timeout),
+                         vm.expect(BOOT_RE, args.boot_timeout)))
+        started = time.monotonic()
+        vm.monitor(f"drive_add 0 if=none,id=usbd,file={stick},format=raw")
+        vm.monitor("device_add usb-storage,bus=xhci.0,drive=usbd,id=usbdisk")
+        s.check("a hot-plugged USB stick gets usb_storage and sd_mod loaded from its uevents",
+                lambda: (vm.expect(r"loaded module usb_storage for usb:", 60),
+                         vm.expect(r"loaded module sd_mod for scsi:", 60)))
+        s.check("... its node (mode 0660 group disk, on the USB bus) and by-label link appear",
+                lambda: vm.expect(r"usbwatch: by-label -> \.\./\.\./(sd[a-z]) \1=660:6 via /usb\d/", 60))
+        vm.monitor("device_del usbdisk")
+        s.check("device_del of the USB stick removes its link and node",
+                lambda: vm.expect(r"usbwatch: by-label gone, /dev/sd[a-z] gone", 60))
+        print(f"# figure: USB stick plugged, seen and removed in {time.monotonic() - started:.1f} s; "
+              f"boot to removal {time.monotonic() - vm.started:.1f} s", flush=True)
+    finally:
+        vm.close()
+
+
+FIRMWARE_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0"
+init:
+  - firmware
+"""
+
+
+def firmware_build(args, s, work):
+    """A firmware package made into an image (make-firmware-image, from a .deb made
+    here: Debian's firmware-* packages are in non-free-firmware) lands in the
+    initrd's /lib/firmware, where the kernel looks. No boot: the kernel loads it."""
+    pkg, images = os.path.join(work, "fw-pkg"), os.path.join(work, "fw-images")
+    shutil.rmtree(pkg, ignore_errors=True)
+    os.makedirs(os.path.join(pkg, "DEBIAN"))
+    os.makedirs(os.path.join(pkg, "lib", "firmware", "berth-test"))
+    os.makedirs(os.path.join(pkg, "usr", "lib", "firmware"))
+    with open(os.path.join(pkg, "DEBIAN", "control"), "w") as f:
+        f.write("Package: firmware-berth-test\nVersion: 1\nArchitecture: all\n"
+                "Maintainer: berth tests <tests@invalid>\nDescription: one firmware file\n")
+    with open(os.path.join(pkg, "lib", "firmware", "berth-test", "dev.fw"), "wb") as f:
+        f.write(b"\x7ffirmware-blob")
+    with open(os.path.join(pkg, "usr", "lib", "firmware", "moved.fw"), "wb") as f:
+        f.write(b"usr-lib-firmware")  # Debian 13's packages install here
+    deb = os.path.join(work, "firmware-berth-test.deb")
+    for cmd in (["dpkg-deb", "--root-owner-group", "--build", pkg, deb],
+                [os.path.join(ROOT, "examples", "images", "make-firmware-image"), os.path.join(images, "firmware"), deb]):
+        r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    yml = os.path.join(work, "firmware.yml")
+    with open(yml, "w") as f:
+        f.write(FIRMWARE_YML)
+    r = subprocess.run([args.berth, "build", "-o", work, "--name", "firmware", "--images", args.images,
+                        "--images", images, yml], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"berth build of {yml} failed:\n{r.stdout}")
+
+    def lands():
+        from arch_tests import cpio_member
+        initrd = os.path.join(work, "firmware-initrd.img")
+        assert cpio_member(initrd, "lib/firmware/berth-test/dev.fw") == b"\x7ffirmware-blob"
+        assert cpio_member(initrd, "lib/firmware/moved.fw") == b"usr-lib-firmware"
+    s.check("a firmware .deb made into an image with make-firmware-image lands in the initrd's /lib/firmware",
+            lands)
+
+
 def devices_boot(args, s):
     if args.arch != "amd64":
         s.skip("device coldplug and hotplug", "the hot-plug slots are q35's PCIe root ports (amd64)")
         return
     work = os.path.join(args.out, "devices")
     os.makedirs(work, exist_ok=True)
+    firmware_build(args, s, work)
     src = os.path.join(HERE, "images", "devices.yml")
     text = open(src).read()
     listed_yml = os.path.join(work, "devices-listed.yml")
@@ -63,11 +176,13 @@ def devices_boot(args, s):
     boot_disk, hot_disk = os.path.join(work, "boot.img"), os.path.join(work, "hot.img")
     _ext4(boot_disk, BOOT_UUID, "bootdata")
     _ext4(hot_disk, HOT_UUID, "hotdata")
-    # q35 hot-plugs into PCIe root ports only: a QEMU wrapper adds three.
+    # q35 hot-plugs into PCIe root ports only: a QEMU wrapper adds three, and an xHCI
+    # controller for usb_boot's USB stick.
     wrapper = os.path.join(work, "qemu-with-ports")
     with open(wrapper, "w") as f:
         f.write("#!/bin/sh\nexec qemu-system-x86_64 \"$@\" -device pcie-root-port,id=hp1,chassis=11 "
-                "-device pcie-root-port,id=hp2,chassis=12 -device pcie-root-port,id=hp3,chassis=13\n")
+                "-device pcie-root-port,id=hp2,chassis=12 -device pcie-root-port,id=hp3,chassis=13 "
+                "-device qemu-xhci,id=xhci\n")
     os.chmod(wrapper, os.stat(wrapper).st_mode | stat.S_IXUSR)
     disk = ["--disk", boot_disk, "--accel", "tcg"]
 
@@ -147,3 +262,5 @@ def devices_boot(args, s):
         s.check("the same file with an explicit module list boots (boot-time figure)", compare)
     finally:
         vm.close()
+
+    usb_boot(args, s, work, wrapper)
