@@ -172,6 +172,64 @@ def redis_boot(args, s):
     finally:
         vm.close()
 
+    if args.arch == "amd64":
+        redis_disk_boots(args, s, store, extra)
+
+
+def redis_disk_boots(args, s, store, extra):
+    """The same examples/redis.yml as UEFI disks: raw-efi booted twice (its data partition
+    formatted on the first boot, Redis's value still there on the second) and qcow2-efi
+    once; no --disk: the data lives on the image's own data partition."""
+    out = os.path.join(args.out, "redis-disk")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    sh([args.berth, "build", "-o", out, "--name", "redis", "--images", args.images, "--images", extra,
+        "--store", store, "--format", "raw-efi", "--format", "qcow2-efi",
+        os.path.join(ROOT, "examples", "redis.yml")])
+    value = f"disk-{os.getpid()}-{int(time.time())}"
+
+    def boot(image, n):
+        port = free_port()
+        vm = Vm(args.berth, os.path.join(out, image), os.path.join(args.out, f"redis-disk{n}.console"),
+                publish=[f"{port}:6379"], timeout=args.boot_timeout + 120)
+        return vm, port
+
+    vm, port = boot("redis-efi.img", 1)
+    try:
+        def first():
+            vm.expect(BOOT_DONE, args.boot_timeout + 60)
+            vm.expect(r"mount-disk: /dev/vda\d+ is blank, formatting it as ext4", 1)
+            assert redis_cli(port, "set", "berth:d", value) == "OK"
+        s.check("examples/redis.yml as raw-efi boots through UEFI, formats its data partition, takes a SET",
+                first)
+        def powerdown():
+            vm.monitor("system_powerdown")
+            assert vm.wait_exit(60) == 0, "QEMU did not exit cleanly"
+        s.check("... and powers off on the power button", powerdown)
+    finally:
+        vm.close()
+
+    vm, port = boot("redis-efi.img", 2)
+    try:
+        def second():
+            vm.expect(BOOT_DONE, args.boot_timeout + 60)
+            vm.expect(r"mount-disk: /dev/vda\d+ holds an ext file system, keeping it", 1)
+            got = redis_cli(port, "get", "berth:d")
+            assert got == value, f"GET after reboot gave {got!r}, expected {value!r}"
+        s.check("the raw-efi disk booted again keeps the value on its data partition", second)
+    finally:
+        vm.close()
+
+    vm, port = boot("redis-efi.qcow2", 3)
+    try:
+        def qcow2():
+            vm.expect(BOOT_DONE, args.boot_timeout + 60)
+            assert redis_cli(port, "ping") == "PONG"
+        s.check("examples/redis.yml as qcow2-efi boots through UEFI and answers PING", qcow2)
+    finally:
+        vm.close()
+    shutil.rmtree(out, ignore_errors=True)
+
 
 def minimal_boot(args, s):
     out = os.path.join(args.out, "images")
