@@ -13,7 +13,8 @@ OVMF, QEMU restarted at each reboot (the disk carries the state):
   3. the broken v2 on slot a, on trial: no update is taken during the trial;
      not ready by the deadline, PID 1 logs why and reboots.
   4. the loader falls back to v2 on slot b, committed: no assessment; status
-     shows slot a out of tries, and a rollback to it is refused.
+     shows slot a out of tries, and a rollback to it is refused; `berth logs
+     --previous-boot` shows PID 1's log of 3 and why slot a was not committed.
 The data partition's marker is read back in 2."""
 import hashlib
 import os
@@ -203,6 +204,12 @@ def update_boot(args, s):
             vm, ctl("status"), r"slot a: berth-3-a\+0-1\.conf: no tries left[\s\S]*update-rc=0"))
         s.check("rollback is refused: slot a has no usable entry", lambda: shell(
             vm, ctl("rollback --no-reboot"), r"slot a has no bootable entry: nothing to roll back to[\s\S]*update-rc=1"))
+        # PID 1's log of the failed boot, kept on the disk's log partition.
+        s.check("`berth logs --previous-boot` shows why slot a was not committed", lambda: shell(
+            vm, "nsenter -t 1 -m /init ctl logs --previous-boot | grep -E 'on trial|NOT committed|boot log'; "
+                "echo logs-rc=$?\n",
+            r"update: slot a is on trial[\s\S]*update: slot a NOT committed: not ready within 6000 ms of boot: "
+            r"app: running, not ready[\s\S]*logs-rc=0"))
         figures = re.findall(r"boot complete in (\d+) ms", vm.console)
         print(f"# update: fallback boot complete in {figures[-1] if figures else '?'} ms (PID 1's clock)", flush=True)
     finally:
