@@ -24,6 +24,7 @@ constexpr std::uint64_t kMiB = 1 << 20;
 constexpr std::uint64_t kSector = 512;
 constexpr std::uint64_t kFirstSector = kMiB / kSector;
 constexpr std::uint64_t kDefaultDataBytes = 16 * kMiB;
+constexpr std::uint64_t kBootLogBytes = kMiB;
 const char* const kFormat = "raw-efi-ab";
 
 std::uint64_t round_up(std::uint64_t n, std::uint64_t unit) { return (n + unit - 1) / unit * unit; }
@@ -86,6 +87,8 @@ std::string ab_gpt_script(const std::string& seed, std::uint64_t esp_sectors, st
         part(slot_sectors, "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709", std::string("root-") + slot,
              update::slot_part_name(slot));
     if (data_sectors) part(data_sectors, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", "data", data_label);
+    // PID 1's log of the last two boots (init/boot_log.hpp), raw, blank at first.
+    part(kBootLogBytes / kSector, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", "boot-log", update::kBootLogPartName);
     return s;
 }
 
@@ -160,7 +163,7 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
     }
 
     std::uint64_t data_bytes = round_up(o.data_partition_bytes ? o.data_partition_bytes : kDefaultDataBytes, kMiB);
-    std::uint64_t total = kMiB + esp_bytes + 2 * ab.slot_bytes + data_bytes + kMiB;
+    std::uint64_t total = kMiB + esp_bytes + 2 * ab.slot_bytes + data_bytes + kBootLogBytes + kMiB;
     std::string tmp = out + ".tmp";
     {
         fs::Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));

@@ -12,12 +12,14 @@ std::string g_program = "berth";
 int g_fd = 2;
 Level g_min = Level::info;
 std::uint64_t g_start_ns = 0;
+void (*g_tee)(std::string_view) = nullptr;
 
 std::uint64_t now_ns() { return clock::monotonic_ns(); }
 }  // namespace
 
 void set_program(std::string_view name) { g_program = name; }
 void set_fd(int fd) { g_fd = fd; }
+void set_tee(void (*tee)(std::string_view line)) { g_tee = tee; }
 void set_min_level(Level level) { g_min = level; }
 
 void init_clock() {
@@ -38,6 +40,7 @@ void write_line(Level level, std::string_view text) {
     } catch (...) {
         return;  // logging must never take the caller down
     }
+    if (g_tee) g_tee(line);
     const char* p = line.data();
     size_t left = line.size();
     while (left > 0) {

@@ -17,6 +17,9 @@ void set_min_level(Level level);
 std::uint64_t ms_since_start();               // CLOCK_MONOTONIC, from first call of init_clock()
 void init_clock();
 void write_line(Level level, std::string_view text);
+// Also hands every line written (formatted, with its newline) to `tee`; PID 1
+// keeps them for the log of this boot (init/boot_log.hpp). nullptr: none.
+void set_tee(void (*tee)(std::string_view line));
 
 template <class... Args>
 void info(fmt::format_string<Args...> f, Args&&... a) {

@@ -83,6 +83,8 @@ std::string check_bundle(const BundleHead& head, const Manifest& m, const std::s
 // (systemd-boot orders entries by name, newest version first, and puts those
 // with no tries left last); +LEFT-DONE is systemd-boot's boot counter.
 inline constexpr const char* kEspPartName = "BERTH-ESP";
+// PID 1's log of the last boots (init/boot_log.hpp): a raw 1 MiB partition.
+inline constexpr const char* kBootLogPartName = "berth-boot-log";
 std::string slot_part_name(char slot);  // "berth-root-a"
 
 struct BootEntryName {

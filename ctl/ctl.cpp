@@ -17,6 +17,10 @@
 #include "common/fs.hpp"
 #include "config/service_policy.hpp"
 #include "ctl/ctl_client.hpp"
+#include "config/update_bundle.hpp"
+#include "init/ab_slots.hpp"
+#include "init/boot_log.hpp"
+#include "init/sys_ops.hpp"
 #include "supervisor/service_log.hpp"
 
 namespace berth::ctl {
@@ -25,11 +29,32 @@ using json = nlohmann::json;
 
 namespace {
 
+// PID 1's log of the previous boot, read from the disk's log partition
+// (init/boot_log.hpp): it needs no PID 1, so it works on a machine whose
+// control socket is gone too.
+int previous_boot_log() {
+    init::RealSysOps sys;
+    std::string dev = init::find_partition_by_name(sys, update::kBootLogPartName);
+    if (dev.empty())
+        return std::fprintf(stderr, "berth logs: no partition named %s (only raw-efi-ab disks keep PID 1's log)\n",
+                            update::kBootLogPartName), 1;
+    std::string err;
+    auto log = init::read_previous_boot_log(dev, init::current_boot_id(sys), &err);
+    if (!log) {
+        if (err.empty()) return std::fprintf(stderr, "berth logs: %s holds no log of a previous boot\n", dev.c_str()), 1;
+        return std::fprintf(stderr, "berth logs: %s\n", err.c_str()), 1;
+    }
+    std::printf("-- boot %s (log %llu) --\n", log->boot_id.c_str(), (unsigned long long)log->gen);
+    std::fwrite(log->text.data(), 1, log->text.size(), stdout);
+    return 0;
+}
+
 int usage(int code) {
     std::fprintf(code ? stderr : stdout,
                  "usage: berth ps [--json]\n"
                  "       berth status NAME [--json]\n"
                  "       berth logs NAME [-f] [-n LINES]\n"
+                 "       berth logs --previous-boot    (PID 1's log of the boot before this one; A/B disks)\n"
                  "       berth start|stop|restart NAME\n"
                  "       berth kill [-s SIGNAL] NAME\n"
                  "       berth exec NAME CMD [ARG...]\n"
@@ -128,6 +153,7 @@ int ctl_main(int argc, char** argv) {
     int sig = SIGTERM;
     std::vector<std::string> rest;
     if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
+    if (cmd == "logs" && argc == 2 && std::string(argv[1]) == "--previous-boot") return previous_boot_log();
     if (cmd == "update") {
         // A/B images carry the update program; others take no updates.
         std::vector<char*> args = {const_cast<char*>(kUpdateProgram)};

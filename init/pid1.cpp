@@ -19,6 +19,8 @@
 #include "init/devices.hpp"
 #include "init/container_launcher.hpp"
 #include "init/boot_assessment.hpp"
+#include "init/ab_slots.hpp"
+#include "init/boot_log.hpp"
 #include "init/early_boot.hpp"
 #include "init/emergency.hpp"
 #include "init/hw_watchdog.hpp"
@@ -101,6 +103,7 @@ void pid1_main() {
     ::sigprocmask(SIG_BLOCK, &signals, nullptr);
     ::umask(022);
     ::setsid();
+    keep_boot_log();  // from the first line; dropped below unless this is an A/B boot
     log::info("berth {} starting as PID 1", BERTH_VERSION);
 
     RealSysOps sys;
@@ -125,11 +128,13 @@ void pid1_main() {
         prepare_runtime_dirs(sys);
         supervisor::Supervisor* sup_ptr = nullptr;
         std::unique_ptr<BootAssessment> assessment;
+        std::unique_ptr<BootLogWriter> boot_log;
         supervisor::EventLoop loop(signals, [&](const signalfd_siginfo& si) {
             int sig = int(si.ssi_signo);
             if (sig == SIGCHLD) {
                 supervisor::reap_children([&](pid_t pid, int code, int status) {
                     if (assessment && assessment->child_exited(pid, code, status)) return;
+                    if (boot_log && boot_log->child_exited(pid, code, status)) return;
                     if (sup_ptr) sup_ptr->child_exited(pid, code, status);
                 });
                 return;
@@ -164,10 +169,20 @@ void pid1_main() {
         assessment = make_boot_assessment(loop, sup, sys, boot.cmdline, settings.boot_started_ms,
                                           [&] { sup.request_shutdown(PowerAction::reboot); });
         if (assessment) assessment->start();
+        // An A/B boot keeps its log on the disk, for `berth logs --previous-boot`.
+        if (booted_slot(boot.cmdline)) {
+            boot_log = std::make_unique<BootLogWriter>(loop, sys, current_boot_id(sys));
+            boot_log->start();
+        } else {
+            log::set_tee(nullptr);
+            boot_log_ring() = BootLogRing();
+        }
         while (!sup.shutdown_complete()) loop.run_once(-1);
 
         // The last steps are bounded but outside the loop: pet between them,
         // disarm only when nothing but reboot(2) is left.
+        if (watchdog) watchdog->pet();
+        if (boot_log) boot_log->final_write(2000);
         if (watchdog) watchdog->pet();
         kill_everything(sys, 3000);
         if (watchdog) watchdog->pet();

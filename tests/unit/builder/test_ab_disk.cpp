@@ -40,6 +40,9 @@ TEST_CASE("ab disk: ESP, two slots of the same size, data; names PID 1 looks for
     CHECK_THAT(s, Contains("name=\"berth-root-b\""));
     CHECK_THAT(s, Contains("start=264192, size=32768, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"));
     CHECK_THAT(s, Contains("name=\"BERTH-ESP\""));
+    // PID 1's log partition, 1 MiB, after the data partition.
+    CHECK_THAT(s, Contains("start=296960, size=2048, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4"));
+    CHECK_THAT(s, Contains("name=\"berth-boot-log\""));
     CHECK(s == ab_gpt_script("seed", 131072, 65536, 32768, "berth-data"));
     CHECK(s != ab_gpt_script("other", 131072, 65536, 32768, "berth-data"));
     CHECK(ab_esp_bytes(8 << 20, 4 << 20) == 64u << 20);
