@@ -339,6 +339,13 @@ TEST_CASE("disk links: a USB stick gets usb-VENDOR_MODEL_SERIAL-TARGET:LUN as us
     sys.files[dev + "/../../../../idProduct"] = "0001\n";
     links.changed("sdb");
     CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-46f4_0001_S_N_7"});
+    // A bridge that reports vendor ATA with the ATA Information page: ata-, as udev's
+    // ata_id rule comes before usb_id's.
+    sys.files[dev + "/vendor"] = "ATA     \n";
+    sys.files[dev + "/vpd_pg89"] = vpd89("WD-1", "WDC WD10");
+    links.changed("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/ata-WDC_WD10_WD-1"});
+    sys.files.erase(dev + "/vpd_pg89");
     // Not mass storage (or no USB parent at all): no usb- name.
     sys.files[dev + "/../../../bInterfaceClass"] = "03\n";
     links.changed("sdb");
