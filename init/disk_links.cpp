@@ -86,6 +86,7 @@ std::string DiskLinks::usb_id(const std::string& disk) {
     std::string id = vendor + "_" + model;
     // A serial with control, non-ASCII bytes or a comma is not one (as udev rules).
     std::string serial = attribute(sys_.read_file(usb + "/serial"));
+    serial.resize(std::min(serial.size(), serial.find('\0')));  // udev reads a C string
     bool valid = std::none_of(serial.begin(), serial.end(), [](char c) {
         auto b = static_cast<unsigned char>(c);
         return b < 0x20 || b > 0x7f || b == ',';

@@ -325,6 +325,9 @@ TEST_CASE("disk links: a USB stick gets usb-VENDOR_MODEL_SERIAL-TARGET:LUN as us
         links.added("sdb");
         CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-QEMU_QEMU_HARDDISK-0:3"});
     }
+    sys.files[dev + "/../../../../serial"] = std::string("AB\0,\x01\n", 6);  // ends at the NUL
+    links.added("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-QEMU_QEMU_HARDDISK_AB-0:3"});
     // An odd SCSI name: the USB device's own names, no instance.
     sys.dirs[dev + "/scsi_device"] = {"2:0:0"};
     sys.files[dev + "/../../../../serial"] = "S/N 7\n";
