@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -20,6 +21,81 @@ void DiskLinks::scan() {
     for (const auto& name : sys_.list_dir(sys_block_).value_or(std::vector<std::string>{})) added(name);
 }
 
+namespace {
+
+// ATA strings are 16-bit words, first character in the high byte.
+std::string ata_string(const std::string& identify, std::size_t first_word, std::size_t words) {
+    std::string out;
+    for (std::size_t w = first_word; w < first_word + words; ++w) {
+        out += identify[2 * w + 1];
+        out += identify[2 * w];
+    }
+    return udev_id_part(out);
+}
+
+// A sysfs attribute's value without its trailing newlines.
+std::string attribute(const std::optional<std::string>& value) {
+    std::string s = value.value_or("");
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+std::string ata_id_from_vpd89(const std::string& page) {
+    // SAT: a 60-byte header (page code in byte 1), then the 512 bytes of IDENTIFY.
+    constexpr std::size_t kIdentifyAt = 60, kIdentifySize = 512;
+    if (page.size() < kIdentifyAt + kIdentifySize || static_cast<unsigned char>(page[1]) != 0x89) return "";
+    std::string identify = page.substr(kIdentifyAt, kIdentifySize);
+    std::string serial = ata_string(identify, 10, 10), model = ata_string(identify, 27, 20);
+    if (model.empty()) return "";
+    return serial.empty() ? model : model + "_" + serial;
+}
+
+std::string DiskLinks::usb_id(const std::string& disk) {
+    // sysfs: block/sdX/device is the SCSI device, three levels under the USB
+    // interface (host, target), four under the USB device.
+    std::string scsi = sys_block_ + "/" + disk + "/device";
+    std::string interface = scsi + "/../../..", usb = interface + "/..";
+    auto if_class = sys_.read_file(interface + "/bInterfaceClass");
+    if (!if_class || std::strtoul(if_class->c_str(), nullptr, 16) != 8) return "";  // not mass storage
+    std::string vendor, model, instance;
+    // SCSI (6) and ATAPI (2) transports: the SCSI INQUIRY names and the target:lun.
+    long protocol = std::strtol(attribute(sys_.read_file(interface + "/bInterfaceSubClass")).c_str(), nullptr, 10);
+    if (protocol == 6 || protocol == 2) {
+        auto scsi_names = sys_.list_dir(scsi + "/scsi_device");  // one entry: "host:bus:target:lun"
+        unsigned host, bus, target, lun;
+        char end;
+        auto v = sys_.read_file(scsi + "/vendor"), m = sys_.read_file(scsi + "/model");
+        if (scsi_names && scsi_names->size() == 1 && v && m &&
+            std::sscanf(scsi_names->front().c_str(), "%u:%u:%u:%u%c", &host, &bus, &target, &lun, &end) == 4) {
+            vendor = udev_id_part(*v);
+            model = udev_id_part(*m);
+            instance = std::to_string(target) + ":" + std::to_string(lun);
+        }
+    }
+    if (vendor.empty()) {
+        auto v = sys_.read_file(usb + "/manufacturer");
+        vendor = udev_id_part(v ? *v : attribute(sys_.read_file(usb + "/idVendor")));
+    }
+    if (model.empty()) {
+        auto m = sys_.read_file(usb + "/product");
+        model = udev_id_part(m ? *m : attribute(sys_.read_file(usb + "/idProduct")));
+    }
+    if (vendor.empty() && model.empty()) return "";
+    std::string id = vendor + "_" + model;
+    // A serial with control, non-ASCII bytes or a comma is not one (as udev rules).
+    std::string serial = attribute(sys_.read_file(usb + "/serial"));
+    serial.resize(std::min(serial.size(), serial.find('\0')));  // udev reads a C string
+    bool valid = std::none_of(serial.begin(), serial.end(), [](char c) {
+        auto b = static_cast<unsigned char>(c);
+        return b < 0x20 || b > 0x7f || b == ',';
+    });
+    if (std::string s = valid ? udev_id_part(serial) : ""; !s.empty()) id += "_" + s;
+    if (!instance.empty()) id += "-" + instance;
+    return id;
+}
+
 std::string DiskLinks::disk_id(const std::string& disk) {
     std::string base = sys_block_ + "/" + disk;
     if (auto serial = sys_.read_file(base + "/serial")) {  // virtio_blk's own attribute
@@ -32,6 +108,13 @@ std::string DiskLinks::disk_id(const std::string& disk) {
         std::string m = udev_id_part(fs::trim(*model)), s = udev_id_part(fs::trim(*serial));
         if (!m.empty() && !s.empty()) return "nvme-" + m + "_" + s;
     }
+    // A SATA disk behind libata: the kernel keeps its IDENTIFY data in VPD page 0x89.
+    if (fs::trim(sys_.read_file(base + "/device/vendor").value_or("")) == "ATA") {
+        if (auto page = sys_.read_file(base + "/device/vpd_pg89")) {
+            if (std::string id = ata_id_from_vpd89(*page); !id.empty()) return "ata-" + id;
+        }
+    }
+    if (std::string id = usb_id(disk); !id.empty()) return "usb-" + id;
     return "";
 }
 

@@ -30,13 +30,20 @@ public:
 
 private:
     std::vector<std::string> wanted_links(const std::string& name);
-    std::string disk_id(const std::string& disk);  // "virtio-SERIAL", "nvme-MODEL_SERIAL" or ""
+    // "virtio-SERIAL", "nvme-MODEL_SERIAL", "ata-MODEL_SERIAL", "usb-VENDOR_MODEL_SERIAL-0:0" or "".
+    std::string disk_id(const std::string& disk);
+    std::string usb_id(const std::string& disk);  // "VENDOR_MODEL_SERIAL-0:0" or ""
     std::vector<std::string> wwn_ids(const std::string& disk);  // "wwn-0x5000c500...", "nvme-eui.00253..."
 
     SysOps& sys_;
     std::string dev_, sys_block_;
     std::map<std::string, std::string> owner_;  // "by-uuid/X" -> device name
 };
+
+// udev's ata_id name of a SATA disk, "MODEL_SERIAL" (or "MODEL" without a serial),
+// from the ATA Information VPD page (0x89) the kernel caches in sysfs (`vpd_pg89`):
+// it holds the disk's IDENTIFY data. "" when the page is short or not that page.
+std::string ata_id_from_vpd89(const std::string& page);
 
 // Names PID 1 never probes: memory and loop devices with nothing behind them.
 bool skip_block_device(const std::string& name);

@@ -115,18 +115,58 @@ std::string udev_encode(const std::string& s) {
     return out;
 }
 
+namespace {
+
+// Length of the valid UTF-8 multi-byte sequence at s[i], or 0 (udev keeps those).
+std::size_t utf8_sequence(const std::string& s, std::size_t i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    std::size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return 0;
+    std::uint32_t cp = c & (0x7f >> n);
+    for (std::size_t k = 1; k < n; ++k) {
+        unsigned char b = static_cast<unsigned char>(s[i + k]);
+        if ((b & 0xc0) != 0x80) return 0;
+        cp = (cp << 6) | (b & 0x3f);
+    }
+    static const std::uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    return n;
+}
+
+}  // namespace
+
 std::string udev_id_part(const std::string& s) {
-    std::string out;
+    // udev reads the value as a C string: it ends at the first NUL.
+    std::string in = s.substr(0, s.find('\0'));
+    // Whitespace: trimmed, runs become one '_'.
+    std::string words;
     bool space = false;
-    for (unsigned char c : s) {
+    for (unsigned char c : in) {
         if (std::isspace(c)) {
-            space = !out.empty();
+            space = !words.empty();
             continue;
         }
-        if (!std::isalnum(c) && (c == 0 || !std::strchr("#+-.:=@_", c))) continue;
-        if (space) out += '_';
+        if (space) words += '_';
         space = false;
-        out += char(c);
+        words += char(c);
+    }
+    // Then every byte outside [0-9A-Za-z#+-.:=@_], a "\x" escape and valid UTF-8 becomes '_'.
+    std::string out;
+    for (std::size_t i = 0; i < words.size();) {
+        unsigned char c = static_cast<unsigned char>(words[i]);
+        if (c < 0x80 && (std::isalnum(c) || std::strchr("#+-.:=@_", c))) {
+            out += char(c);
+            ++i;
+        } else if (c == '\\' && i + 1 < words.size() && words[i + 1] == 'x') {
+            out += "\\x";
+            i += 2;
+        } else if (std::size_t n = utf8_sequence(words, i); n > 1) {
+            out += words.substr(i, n);
+            i += n;
+        } else {
+            out += '_';
+            ++i;
+        }
     }
     return out;
 }

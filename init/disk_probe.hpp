@@ -27,7 +27,8 @@ std::vector<std::string> gpt_partition_uuids(const std::string& head);
 // A name as udev writes it in /dev/disk/by-label and by-uuid: bytes outside
 // [0-9A-Za-z#+-.:=@_] become \xNN.
 std::string udev_encode(const std::string& s);
-// by-id serials: whitespace runs become one '_', unsafe bytes are dropped.
+// by-id serials as udev's whitespace and character replacement leaves them: cut at a
+// NUL, trimmed, whitespace runs become one '_', other unsafe bytes each become '_'.
 std::string udev_id_part(const std::string& s);
 
 }  // namespace berth::init

@@ -8,7 +8,8 @@ rule) at launch or while they run, one that did not never sees it.
 A second, short boot of the same file with an explicit module list gives the
 boot-time figure to compare. A third, short one plugs a USB stick into an xHCI
 controller: Debian's cloud kernel has no USB support (CONFIG_USB_SUPPORT unset), so
-that image takes the generic kernel with the virtio, scsi and usb-storage classes."""
+that image takes the generic kernel with the virtio, scsi, ahci and usb-storage classes;
+the same boot has a SATA disk with a serial and a model on q35's AHCI controller."""
 import os
 import re
 import shutil
@@ -23,6 +24,8 @@ ROOT = os.path.dirname(HERE)
 BOOT_UUID = "5b0f3c1e-2a4d-4b6f-8e9a-0c1d2e3f4a5b"
 HOT_UUID = "9e8d7c6b-5a49-4837-a625-140312f0e1d2"
 USB_UUID = "3c2b1a09-8f7e-4d6c-9b5a-4a3928172635"
+ATA_LINK = "ata-Berth_ATA_Disk_berth-ata-1"  # ide-hd model "Berth ATA Disk", serial "berth-ata-1"
+USB_LINK = "usb-QEMU_QEMU_HARDDISK_berthusb1-0:0"  # the SCSI vendor and model, the USB serial, target:lun
 LISTED = "  modules: [virtio_pci, virtio_net, virtio_blk, virtio_rng]\n"
 BOOT_RE = r"boot complete in (\d+) ms"
 
@@ -53,10 +56,10 @@ kernel:
   package: linux-image-amd64
   cmdline: "console=ttyS0 panic=-1 quiet"
   modules:
-    classes: [virtio, scsi, usb-storage]
+    classes: [virtio, scsi, ahci, usb-storage]
 services:
-  # PID 1 makes no usb-* by-id name (udev reads it from the USB serial), so the node
-  # and the by-label link of the stick are checked.
+  # The SATA disk's by-id name comes from its IDENTIFY data (sysfs vpd_pg89), the
+  # stick's from its SCSI names and USB serial; then its by-label link and node.
   - name: usbwatch
     image: busybox
     binds: ["/dev:/hostdev:ro"]
@@ -65,11 +68,15 @@ services:
       - -c
       - >-
         w() { n=0; while [ $n -lt 1200 ] && ! eval "$1"; do sleep 0.1; n=$((n+1)); done; };
+        w '[ -e /hostdev/disk/by-id/{ata} ]';
+        echo "usbwatch: ata by-id $(readlink /hostdev/disk/by-id/{ata} || echo missing, $(ls /hostdev/disk/by-id) $(ls /sys/class/block/sda/device | grep vpd))";
         w '[ -e /hostdev/disk/by-label/usbdata ]';
         l=$(readlink /hostdev/disk/by-label/usbdata); d=${l##*/};
         echo "usbwatch: by-label -> $l $d=$(stat -c %a:%g /hostdev/$d) via $(readlink -f /sys/class/block/$d | grep -o '/usb[0-9]*/' | head -1)";
+        w '[ -e /hostdev/disk/by-id/{usb} ]';
+        echo "usbwatch: usb by-id $(readlink /hostdev/disk/by-id/{usb} || echo missing, $(ls /hostdev/disk/by-id))";
         w '[ ! -e /hostdev/disk/by-label/usbdata ]';
-        echo "usbwatch: by-label $(ls /hostdev/disk/by-label/usbdata 2>/dev/null || echo gone), /dev/$d $([ -e /hostdev/$d ] && echo present || echo gone)";
+        echo "usbwatch: by-label $(ls /hostdev/disk/by-label/usbdata 2>/dev/null || echo gone), /dev/$d $([ -e /hostdev/$d ] && echo present || echo gone), usb by-id $([ -e /hostdev/disk/by-id/{usb} ] && echo present || echo gone)";
         exec sleep 100000
 """
 
@@ -78,27 +85,40 @@ def usb_boot(args, s, work, wrapper):
     """A USB stick plugged into the xHCI controller while the machine runs, then removed."""
     yml = os.path.join(work, "usb.yml")
     with open(yml, "w") as f:
-        f.write(USB_YML)
+        f.write(USB_YML.replace("{ata}", ATA_LINK).replace("{usb}", USB_LINK))
     prefix, _ = _build(args, yml, "usb", work)
     stick = os.path.join(work, "usb-stick.img")
     _ext4(stick, USB_UUID, "usbdata")
+    # A SATA disk on q35's own AHCI controller (bus ide.2), named by serial and model.
+    sata = os.path.join(work, "sata.img")
+    with open(sata, "wb") as f:
+        f.truncate(1 << 20)
+    sata_wrapper = os.path.join(work, "qemu-with-sata")
+    with open(sata_wrapper, "w") as f:
+        f.write(f"#!/bin/sh\nexec {wrapper} \"$@\" -drive if=none,id=atad,file={sata},format=raw "
+                "-device 'ide-hd,bus=ide.2,drive=atad,serial=berth-ata-1,model=Berth ATA Disk'\n")
+    os.chmod(sata_wrapper, os.stat(sata_wrapper).st_mode | stat.S_IXUSR)
     vm = Vm(args.berth, prefix, os.path.join(args.out, "devices-usb.console"), timeout=args.boot_timeout,
-            extra=["--accel", "tcg", "--qemu", wrapper])
+            extra=["--accel", "tcg", "--qemu", sata_wrapper])
     try:
         s.check("USB: the generic kernel's image boots; coldplug loads the xHCI driver",
                 lambda: (vm.expect(r"loaded module xhci_pci for pci:", args.boot_timeout),
                          vm.expect(BOOT_RE, args.boot_timeout)))
+        s.check("a SATA disk gets by-id/ata-MODEL_SERIAL from the IDENTIFY data the kernel keeps (vpd_pg89)",
+                lambda: vm.expect(r"usbwatch: ata by-id \.\./\.\./sd[a-z]\b", 60))
         started = time.monotonic()
         vm.monitor(f"drive_add 0 if=none,id=usbd,file={stick},format=raw")
-        vm.monitor("device_add usb-storage,bus=xhci.0,drive=usbd,id=usbdisk")
+        vm.monitor("device_add usb-storage,bus=xhci.0,drive=usbd,id=usbdisk,serial=berthusb1")
         s.check("a hot-plugged USB stick gets usb_storage and sd_mod loaded from its uevents",
                 lambda: (vm.expect(r"loaded module usb_storage for usb:", 60),
                          vm.expect(r"loaded module sd_mod for scsi:", 60)))
         s.check("... its node (mode 0660 group disk, on the USB bus) and by-label link appear",
                 lambda: vm.expect(r"usbwatch: by-label -> \.\./\.\./(sd[a-z]) \1=660:6 via /usb\d/", 60))
+        s.check("... and by-id/usb-VENDOR_MODEL_SERIAL-0:0 as udev's usb_id names it",
+                lambda: vm.expect(r"usbwatch: usb by-id \.\./\.\./sd[a-z]\b", 60))
         vm.monitor("device_del usbdisk")
-        s.check("device_del of the USB stick removes its link and node",
-                lambda: vm.expect(r"usbwatch: by-label gone, /dev/sd[a-z] gone", 60))
+        s.check("device_del of the USB stick removes its links and node",
+                lambda: vm.expect(r"usbwatch: by-label gone, /dev/sd[a-z] gone, usb by-id gone", 60))
         print(f"# figure: USB stick plugged, seen and removed in {time.monotonic() - started:.1f} s; "
               f"boot to removal {time.monotonic() - vm.started:.1f} s", flush=True)
     finally:

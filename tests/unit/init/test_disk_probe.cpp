@@ -124,7 +124,15 @@ TEST_CASE("udev's encodings of labels and serials") {
     CHECK(udev_encode("my disk/1") == "my\\x20disk\\x2f1");
     CHECK(udev_encode("ESP") == "ESP");
     CHECK(udev_id_part("  QEMU HARDDISK  ") == "QEMU_HARDDISK");
-    CHECK(udev_id_part("a/b\x01" "c") == "abc");
+    // udev replaces each unsafe byte with '_' (it does not drop it), keeps valid
+    // UTF-8 and "\\x" escapes, and reads up to the first NUL.
+    CHECK(udev_id_part("a/b\x01" "c") == "a_b_c");
+    CHECK(udev_id_part("caf\xc3\xa9 1") == "caf\xc3\xa9_1");
+    CHECK(udev_id_part("x\xff\xc3(\xe2\x82") == "x_____");
+    CHECK(udev_id_part("\xc0\xaf\xed\xa0\x80") == "_____");  // overlong, surrogate
+    CHECK(udev_id_part(std::string("ab\0cd", 5)) == "ab");
+    CHECK(udev_id_part("a\\x2fb\\") == "a\\x2fb_");
+    CHECK(udev_id_part(" \t\n") == "");
 }
 
 TEST_CASE("disk links: a GPT disk with an ext4 partition, then its removal") {
@@ -204,4 +212,145 @@ TEST_CASE("disk links: NVMe and SCSI/SATA disks are named from sysfs as udev nam
                               {"/dev/disk/by-id/nvme-eui.0025388b91b0a1b2", "../../nvme0n1"},
                               {"/dev/disk/by-id/wwn-0x5000c500a1b2c3d4", "../../sda"},
                               {"/dev/disk/by-id/wwn-0x5000c500a1b2c3d4-part1", "../../sda1"}});
+}
+
+namespace {
+
+// The ATA Information VPD page as the kernel caches it: a 60-byte SAT header,
+// then IDENTIFY DEVICE with its strings in byte-swapped 16-bit words.
+std::string vpd89(const std::string& serial, const std::string& model) {
+    std::string page(572, '\0');
+    page[1] = char(0x89);
+    page[3] = char(0x38);
+    page[56] = char(0xec);
+    auto put = [&](std::size_t word, std::size_t words, std::string text) {
+        text.resize(2 * words, ' ');
+        for (std::size_t i = 0; i < text.size(); i += 2) {
+            page[60 + 2 * word + i] = text[i + 1];
+            page[60 + 2 * word + i + 1] = text[i];
+        }
+    };
+    put(10, 10, serial);
+    put(27, 20, model);
+    return page;
+}
+
+}  // namespace
+
+TEST_CASE("ata_id_from_vpd89: model and serial from the cached IDENTIFY data") {
+    CHECK(ata_id_from_vpd89(vpd89("QM00005", "QEMU HARDDISK")) == "QEMU_HARDDISK_QM00005");
+    CHECK(ata_id_from_vpd89(vpd89("  WD-WCC4N1234567", "WDC WD10EFRX-68FYTN0")) ==
+          "WDC_WD10EFRX-68FYTN0_WD-WCC4N1234567");
+    CHECK(ata_id_from_vpd89(vpd89("", "Model Only")) == "Model_Only");
+    CHECK(ata_id_from_vpd89(vpd89("S1", "")).empty());  // no model: udev gets no ID_SERIAL either
+    CHECK(ata_id_from_vpd89(vpd89("s/1,\xff", "a\tb")) == "a_b_s_1__");
+    std::string nul = vpd89("AB", "M");
+    nul[60 + 20] = 'X', nul[60 + 21] = '\0';  // "\0X...": the serial ends before it starts
+    CHECK(ata_id_from_vpd89(nul) == "M");
+    std::string page = vpd89("S", "M");
+    CHECK(ata_id_from_vpd89(page.substr(0, 571)).empty());
+    CHECK(ata_id_from_vpd89(page + "trailing") == "M_S");
+    page[1] = char(0x83);
+    CHECK(ata_id_from_vpd89(page).empty());
+    CHECK(ata_id_from_vpd89("").empty());
+    std::mt19937 rng(89);
+    for (int i = 0; i < 2000; ++i) {
+        std::string b(rng() % 700, '\0');
+        for (auto& c : b) c = char(rng());
+        if (b.size() > 1) b[1] = char(0x89);
+        std::string id = ata_id_from_vpd89(b);
+        CHECK(id.size() <= 61);
+        CHECK(id.find_first_of(" /\t\n") == std::string::npos);
+    }
+}
+
+TEST_CASE("disk links: a SATA disk gets ata-MODEL_SERIAL from vpd_pg89") {
+    testing::FakeSys sys;
+    sys.files["/dev/sda"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sda/size"] = "2097152\n";
+    sys.files["/sys/class/block/sda/device/vendor"] = "ATA     \n";
+    sys.files["/sys/class/block/sda/device/model"] = "QEMU HARDDISK   \n";
+    sys.files["/sys/class/block/sda/device/vpd_pg89"] = vpd89("berth-ata-1", "Berth Test Disk");
+    sys.files["/dev/sda1"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sda1/size"] = "2048\n";
+    sys.files["/sys/class/block/sda1/partition"] = "1\n";
+    sys.files_present.insert("/sys/class/block/sda/sda1");
+    // A SCSI disk from another vendor with the same page is not an ATA disk to udev.
+    sys.files["/dev/sdb"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sdb/size"] = "2048\n";
+    sys.files["/sys/class/block/sdb/device/vendor"] = "QEMU    \n";
+    sys.files["/sys/class/block/sdb/device/vpd_pg89"] = vpd89("x", "y");
+    sys.dirs["/sys/class/block"] = {"sda", "sda1", "sdb"};
+    DiskLinks links(sys);
+    links.scan();
+    CHECK(sys.symlinks == std::map<std::string, std::string>{
+                              {"/dev/disk/by-id/ata-Berth_Test_Disk_berth-ata-1", "../../sda"},
+                              {"/dev/disk/by-id/ata-Berth_Test_Disk_berth-ata-1-part1", "../../sda1"}});
+    // A page the kernel could not read (no file) or a short one: no ata- name.
+    sys.files["/sys/class/block/sda/device/vpd_pg89"] = std::string("\x00\x89\x02", 3);
+    links.changed("sda");
+    CHECK(links.links_of("sda").empty());
+}
+
+TEST_CASE("disk links: a USB stick gets usb-VENDOR_MODEL_SERIAL-TARGET:LUN as usb_id names it") {
+    testing::FakeSys sys;
+    const std::string dev = "/sys/class/block/sdb/device";
+    sys.files["/dev/sdb"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sdb/size"] = "131072\n";
+    sys.files[dev + "/vendor"] = "QEMU    \n";
+    sys.files[dev + "/model"] = "QEMU HARDDISK   \n";
+    sys.dirs[dev + "/scsi_device"] = {"2:0:0:3"};
+    sys.files[dev + "/../../../bInterfaceClass"] = "08\n";
+    sys.files[dev + "/../../../bInterfaceSubClass"] = "06\n";
+    sys.files[dev + "/../../../../serial"] = "berth usb 1\n";
+    sys.files[dev + "/../../../../manufacturer"] = "QEMU\n";
+    sys.files[dev + "/../../../../product"] = "QEMU USB HARDDRIVE\n";
+    sys.files["/dev/sdb1"] = std::string(kDiskProbeBytes, '\0');
+    sys.files["/sys/class/block/sdb1/size"] = "2048\n";
+    sys.files["/sys/class/block/sdb1/partition"] = "1\n";
+    sys.files_present.insert("/sys/class/block/sdb/sdb1");
+    sys.dirs["/sys/class/block"] = {"sdb", "sdb1"};
+    DiskLinks links(sys);
+    links.scan();
+    CHECK(sys.symlinks == std::map<std::string, std::string>{
+                              {"/dev/disk/by-id/usb-QEMU_QEMU_HARDDISK_berth_usb_1-0:3", "../../sdb"},
+                              {"/dev/disk/by-id/usb-QEMU_QEMU_HARDDISK_berth_usb_1-0:3-part1", "../../sdb1"}});
+    links.removed("sdb1");
+    links.removed("sdb");
+    CHECK(sys.symlinks.empty());
+
+    // A serial udev does not trust (a comma, a control or non-ASCII byte) is left out.
+    for (const char* bad : {"12,34\n", "ab\x01\n", "s\xc3\xa9\n"}) {
+        sys.files[dev + "/../../../../serial"] = bad;
+        links.added("sdb");
+        CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-QEMU_QEMU_HARDDISK-0:3"});
+    }
+    sys.files[dev + "/../../../../serial"] = std::string("AB\0,\x01\n", 6);  // ends at the NUL
+    links.added("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-QEMU_QEMU_HARDDISK_AB-0:3"});
+    // An odd SCSI name: the USB device's own names, no instance.
+    sys.dirs[dev + "/scsi_device"] = {"2:0:0"};
+    sys.files[dev + "/../../../../serial"] = "S/N 7\n";
+    links.changed("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-QEMU_QEMU_USB_HARDDRIVE_S_N_7"});
+    // A floppy-class (UFI) device: USB names; without them, the ids.
+    sys.dirs[dev + "/scsi_device"] = {"2:0:0:0"};
+    sys.files[dev + "/../../../bInterfaceSubClass"] = "04\n";
+    sys.files.erase(dev + "/../../../../manufacturer");
+    sys.files.erase(dev + "/../../../../product");
+    sys.files[dev + "/../../../../idVendor"] = "46f4\n";
+    sys.files[dev + "/../../../../idProduct"] = "0001\n";
+    links.changed("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/usb-46f4_0001_S_N_7"});
+    // A bridge that reports vendor ATA with the ATA Information page: ata-, as udev's
+    // ata_id rule comes before usb_id's.
+    sys.files[dev + "/vendor"] = "ATA     \n";
+    sys.files[dev + "/vpd_pg89"] = vpd89("WD-1", "WDC WD10");
+    links.changed("sdb");
+    CHECK(links.links_of("sdb") == std::vector<std::string>{"by-id/ata-WDC_WD10_WD-1"});
+    sys.files.erase(dev + "/vpd_pg89");
+    // Not mass storage (or no USB parent at all): no usb- name.
+    sys.files[dev + "/../../../bInterfaceClass"] = "03\n";
+    links.changed("sdb");
+    CHECK(links.links_of("sdb").empty());
 }
