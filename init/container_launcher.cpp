@@ -87,11 +87,6 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
     oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
     // The devices it declared by `match` that are present: made and allowed as its own.
     spec.linux_.devices.insert(spec.linux_.devices.end(), matched.begin(), matched.end());
-    // A prepared start stops here until its turn: what follows sees the host
-    // as the containers before it left it.
-    await_go();
-    // runtime.json's mounts (the overlay of a writable container...) come first.
-    prepare_bundle_once(c.bundle, dirs.prepared);
     const config::RuntimeConfig rt = read_runtime_config(c.bundle);
     runtime::LaunchRequest req;
     req.id = c.name;
@@ -141,6 +136,14 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
         fifo = lifted(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC), "open the exec fifo");
         req.exec_fifo_fd = fifo.get();
     }
+    // A prepared start stops here until its turn, after what reads only the
+    // bundle: from here on it sees the host as the containers before it left
+    // it. runtime.json's mounts (the overlay of a writable container...) come
+    // first, then the runtime's mounts and the clone.
+    req.before_host_steps = [&] {
+        await_go();
+        prepare_bundle_once(c.bundle, dirs.prepared);
+    };
     pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
     runtime::Process p = runtime::launch(req);
     if (fifo) {
