@@ -156,7 +156,7 @@ void Supervisor::launched(Container& c, std::uint64_t attempt, LaunchResult r) {
         return process_ended(c, u.code, u.status);
     }
     arm_run_timers(c);
-    if (c.kind == Kind::onboot && phase_ == Phase::onboot) prepare_ahead();
+    if (c.kind == Kind::onboot && phase_ == Phase::onboot && settings_.prepare_ahead) prepare_ahead();
 }
 
 void Supervisor::launch_failed(Container& c, const std::string& error) {

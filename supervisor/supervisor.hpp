@@ -28,6 +28,9 @@ struct Settings {
     // A start's setup (bundle, runtime.json, hooks, clone) must report within
     // this; then its launch process and cgroup are killed and the start fails.
     Millis setup_timeout_ms = 120000;
+    // Prepare the next starts while an onboot container runs (Launcher::prepare);
+    // off only to measure what it saves.
+    bool prepare_ahead = true;
 };
 
 // What one start produced: a pid (and its pidfd), or the error.

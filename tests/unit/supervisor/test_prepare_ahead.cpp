@@ -111,3 +111,18 @@ TEST_CASE("prepare ahead: at most kPreparedServices services wait") {
     s.boot();
     CHECK(r.l.waiting.size() == Supervisor::kPreparedServices);
 }
+
+TEST_CASE("prepare ahead: off in the settings, every start is made at its turn") {
+    Rig r;
+    r.t.bundle("onboot", "000-first");
+    r.t.bundle("onboot", "001-second");
+    r.t.bundle("services", "a");
+    Settings st = settings(r.t.root, 100);
+    st.prepare_ahead = false;
+    r.s = std::make_unique<Supervisor>(r.loop, r.l, st);
+    r.s->boot();
+    r.exit("000-first");
+    r.exit("001-second");
+    CHECK(r.l.started == Names{"000-first", "001-second", "a"});
+    CHECK(r.l.prepared.empty());
+}
