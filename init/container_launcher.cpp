@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <vector>
 
@@ -80,13 +81,12 @@ private:
 
 // Everything that can block or allocate: runs in the launch process.
 runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& dirs,
-                                  const std::vector<oci::Device>& matched, bool& pid_ns_init) {
+                                  const std::vector<oci::Device>& matched, bool& pid_ns_init,
+                                  const std::function<void()>& await_go) {
     // A broken config.json fails this container only, with the file and field named.
     oci::Spec spec = load_config_limited(c.bundle, kConfigMaxBytes);
     // The devices it declared by `match` that are present: made and allowed as its own.
     spec.linux_.devices.insert(spec.linux_.devices.end(), matched.begin(), matched.end());
-    // runtime.json's mounts (the overlay of a writable container...) come first.
-    prepare_bundle_once(c.bundle, dirs.prepared);
     const config::RuntimeConfig rt = read_runtime_config(c.bundle);
     runtime::LaunchRequest req;
     req.id = c.name;
@@ -136,6 +136,14 @@ runtime::Process launch_container(supervisor::Container& c, const LaunchDirs& di
         fifo = lifted(::open(fifo_path.c_str(), O_PATH | O_CLOEXEC), "open the exec fifo");
         req.exec_fifo_fd = fifo.get();
     }
+    // A prepared start stops here until its turn, after what reads only the
+    // bundle: from here on it sees the host as the containers before it left
+    // it. runtime.json's mounts (the overlay of a writable container...) come
+    // first, then the runtime's mounts and the clone.
+    req.before_host_steps = [&] {
+        await_go();
+        prepare_bundle_once(c.bundle, dirs.prepared);
+    };
     pid_ns_init = spec.linux_.creates_namespace(oci::NamespaceType::pid);
     runtime::Process p = runtime::launch(req);
     if (fifo) {
@@ -172,8 +180,29 @@ void close_inherited_fds(std::vector<int> keep) {
 }
 
 // The launch process: one start, one report, exit. Never returns.
+// A prepared launch process waits here for PID 1's go byte. No byte (PID 1
+// closed its end: the start was discarded) ends the process; nothing of the
+// container exists yet.
+class GoGate {
+public:
+    GoGate(int report_fd, bool wait) : fd_(report_fd), waited_(!wait) {}
+    void wait() {
+        if (waited_) return;
+        waited_ = true;
+        char b;
+        ssize_t n;
+        do n = ::recv(fd_, &b, 1, 0);
+        while (n < 0 && errno == EINTR);
+        if (n != 1) ::_exit(0);
+    }
+
+private:
+    int fd_;
+    bool waited_;
+};
+
 [[noreturn]] void launch_process(supervisor::Container& c, const LaunchDirs& dirs,
-                                 const std::vector<oci::Device>& matched, int report_fd) {
+                                 const std::vector<oci::Device>& matched, int report_fd, bool wait_for_go) {
     std::vector<int> keep{report_fd};
     if (c.log) keep.push_back(c.log->write_fd());
     if (c.notify_w) keep.push_back(c.notify_w.get());
@@ -183,9 +212,10 @@ void close_inherited_fds(std::vector<int> keep) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     std::string msg;
     int pidfd = -1;
+    GoGate go(report_fd, wait_for_go);
     try {
         bool ns_init = false;
-        runtime::Process p = launch_container(c, dirs, matched, ns_init);
+        runtime::Process p = launch_container(c, dirs, matched, ns_init, [&go] { go.wait(); });
         msg = fmt::format("ok {} {}", p.pid, ns_init ? 1 : 0);
         pidfd = p.pidfd;
     } catch (const std::exception& e) {
@@ -193,6 +223,7 @@ void close_inherited_fds(std::vector<int> keep) {
     } catch (...) {
         msg = "error container `" + c.name + "`: unknown failure in the launch process";
     }
+    go.wait();  // a broken config.json is reported at the container's turn, as without preparation
     if (msg.size() > 60000) msg.resize(60000);
     (void)unix_socket::send_with_fd(report_fd, msg, pidfd);  // nobody to tell if PID 1 is gone
     ::_exit(0);
@@ -216,9 +247,11 @@ RuntimeLauncher::RuntimeLauncher(supervisor::EventLoop& loop, LaunchDirs dirs) :
 
 RuntimeLauncher::~RuntimeLauncher() {
     for (auto& [key, f] : in_flight_) loop_.unwatch(f.report.get());
+    for (auto& [key, p] : prepared_)
+        if (launch_pids_.count(p.pid)) ::kill(p.pid, SIGKILL);
 }
 
-void RuntimeLauncher::start(supervisor::Container& c, Done done) {
+RuntimeLauncher::Prepared RuntimeLauncher::fork_launch(supervisor::Container& c, bool wait_for_go) {
     int sv[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv) < 0)
         throw_errno("container `" + c.name + "`: report socket");
@@ -230,13 +263,40 @@ void RuntimeLauncher::start(supervisor::Container& c, Done done) {
     if (pid < 0) throw_errno("container `" + c.name + "`: fork the launch process");
     if (pid == 0) {
         ::close(ours.get());
-        launch_process(c, dirs_, matched, theirs.get());
+        launch_process(c, dirs_, matched, theirs.get(), wait_for_go);
     }
-    theirs.reset();
     launch_pids_.insert(pid);
-    int fd = ours.get();
+    return Prepared{pid, std::move(ours)};
+}
+
+void RuntimeLauncher::prepare(supervisor::Container& c) {
+    if (prepared_.count(&c) || in_flight_.count(&c)) return;
+    prepared_.emplace(&c, fork_launch(c, true));
+}
+
+void RuntimeLauncher::discard(supervisor::Container& c) {
+    auto it = prepared_.find(&c);
+    if (it == prepared_.end()) return;
+    // It waits for the go byte and has made nothing yet: ending it is enough.
+    if (launch_pids_.count(it->second.pid)) ::kill(it->second.pid, SIGKILL);
+    prepared_.erase(it);
+}
+
+void RuntimeLauncher::start(supervisor::Container& c, Done done) {
+    Prepared p;
+    if (auto it = prepared_.find(&c); it != prepared_.end()) {
+        p = std::move(it->second);
+        prepared_.erase(it);
+        const char go = 1;
+        // A launch process that died meanwhile shows as a report-less end below.
+        if (::send(p.report.get(), &go, 1, MSG_NOSIGNAL) != 1)
+            log::warn("container `{}`: go to the prepared launch process: {}", c.name, std::strerror(errno));
+    } else {
+        p = fork_launch(c, false);
+    }
+    int fd = p.report.get();
     const supervisor::Container* key = &c;
-    in_flight_[key] = InFlight{pid, std::move(ours), std::move(done), c.name};
+    in_flight_[key] = InFlight{p.pid, std::move(p.report), std::move(done), c.name};
     loop_.watch(fd, EPOLLIN, [this, key](std::uint32_t) { on_report(key); });
 }
 
@@ -278,6 +338,7 @@ void RuntimeLauncher::on_report(const supervisor::Container* key) {
 }
 
 void RuntimeLauncher::cancel(supervisor::Container& c) {
+    discard(c);
     auto it = in_flight_.find(&c);
     if (it == in_flight_.end()) return;
     // Not reaped yet (it is in launch_pids_), so the pid is still this process.

@@ -16,6 +16,12 @@
 // which CLONE_PARENT would make impossible), and berth-runc shares that path.
 // The container may exit, and be reaped by PID 1, before its report is read:
 // the supervisor keeps the last unclaimed exits for that.
+//
+// A start can be prepared ahead (prepare): the launch process is forked and
+// parses config.json while the container ahead of it in the boot order still
+// runs, then waits for the go byte that start() sends. Nothing that depends
+// on what earlier containers do (mounts, devices, the namespaces' copy of the
+// host) happens before that byte.
 #pragma once
 #include <cstddef>
 #include <map>
@@ -53,8 +59,20 @@ public:
     void start(supervisor::Container& c, Done done) override;
     void cancel(supervisor::Container& c) override;
     bool reaped(pid_t pid, int code, int status) override;
+    // The launch process is forked and parses config.json now, then waits for
+    // a go byte on its report socket before anything of the set-up that
+    // depends on the host (runtime.json's mounts, the clone); start() sends it.
+    // Closing the socket instead (discard) makes it exit without a trace.
+    void prepare(supervisor::Container& c) override;
+    void discard(supervisor::Container& c) override;
+    size_t prepared() const { return prepared_.size(); }
 
 private:
+    struct Prepared {
+        pid_t pid = -1;
+        fs::Fd report;
+    };
+    Prepared fork_launch(supervisor::Container& c, bool wait_for_go);
     struct InFlight {
         pid_t pid;
         fs::Fd report;
@@ -67,6 +85,7 @@ private:
     LaunchDirs dirs_;
     ContainerDevices* devices_ = nullptr;
     std::map<const supervisor::Container*, InFlight> in_flight_;
+    std::map<const supervisor::Container*, Prepared> prepared_;
     std::set<pid_t> launch_pids_;  // forked and not reaped yet: safe to signal
 };
 

@@ -120,6 +120,8 @@ void pid1_main() {
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
         prepare_process(sys);
         settings.console_fd = 1;
+        // BERTH_PREPARE_AHEAD=0 on the kernel command line: the boot benchmark's serial variant.
+        if (const char* p = ::getenv("BERTH_PREPARE_AHEAD"); p && std::strcmp(p, "0") == 0) settings.prepare_ahead = false;
         settings.log_dir = "/var/log";
         settings.notify_dir = "/run/berth/notify";
         settings.on_boot_complete = [] {

@@ -134,6 +134,7 @@ Process launch(const LaunchRequest& req) {
     const oci::Process& proc = req.spec->process;
     parent_step(req, "apparmorProfile", [&] { check_lsm_field("process.apparmorProfile", proc.apparmor_profile); });
     parent_step(req, "selinuxLabel", [&] { check_lsm_field("process.selinuxLabel", proc.selinux_label); });
+    if (req.before_host_steps) req.before_host_steps();
     IdmappedTrees idmapped;
     if (l.creates_namespace(oci::NamespaceType::mount)) {
         parent_step(req, "mountLabel", [&] { check_lsm_field("linux.mountLabel", l.mount_label); });

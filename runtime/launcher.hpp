@@ -3,6 +3,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "config/oci_spec.hpp"
@@ -42,6 +43,11 @@ struct LaunchRequest {
     // The launch adds a process to a running container (runc's `exec`):
     // process.execCPUAffinity applies (the spec leaves the init process out).
     bool exec = false;
+    // Runs once the checks that read only the bundle (seccomp program, LSM
+    // fields) are done and before anything reads or changes the host's mounts
+    // or makes the process: PID 1 holds a start prepared ahead here until its
+    // turn. Empty: nothing to wait for.
+    std::function<void()> before_host_steps;
 };
 
 struct Process {

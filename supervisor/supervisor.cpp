@@ -102,6 +102,8 @@ bool Supervisor::move(Container& c, Event e) {
     }
     c.state = t->next;
     if (c.state != State::pending) c.waiting_for.clear();
+    // A preparation is only ever taken over by the start that follows pending.
+    if (c.state != State::pending && c.state != State::starting) launcher_.discard(c);
     if (t->release_cgroup) release_cgroup(c);
     report_boot_complete();
     return true;
@@ -154,6 +156,7 @@ void Supervisor::launched(Container& c, std::uint64_t attempt, LaunchResult r) {
         return process_ended(c, u.code, u.status);
     }
     arm_run_timers(c);
+    if (c.kind == Kind::onboot && phase_ == Phase::onboot && settings_.prepare_ahead) prepare_ahead();
 }
 
 void Supervisor::launch_failed(Container& c, const std::string& error) {
@@ -189,6 +192,33 @@ void Supervisor::start_next_sequenced() {
     }
     if (phase_ == Phase::onboot) start_services();
     else if (phase_ == Phase::onshutdown) stop_services();
+}
+
+// While an onboot container runs (DHCP waiting for a lease, a disk check),
+// the next one, or after the last one the services, get their launch process
+// and parsed config.json ready; they start only when the order allows it.
+void Supervisor::prepare_ahead() {
+    auto prepare = [this](Container& c) {
+        try {
+            prepare_io(c);  // the launch process inherits the log and readiness fds
+            launcher_.prepare(c);
+        } catch (const std::exception& e) {
+            log::warn("{} {}: not prepared ahead: {}", kind_name(c.kind), c.name, e.what());
+        }
+    };
+    bool after_current = false;
+    for (Container* c : of_kind(Kind::onboot)) {
+        if (c->alive()) after_current = true;
+        else if (after_current && c->state == State::pending) return prepare(*c);
+    }
+    if (!after_current) return;  // it ended meanwhile: its successor starts outright
+    size_t n = 0;
+    for (Container* c : of_kind(Kind::service)) {
+        if (n == kPreparedServices) break;
+        if (c->state != State::pending || c->goal != Goal::up) continue;
+        prepare(*c);
+        ++n;
+    }
 }
 
 void Supervisor::start_services() {

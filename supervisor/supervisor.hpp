@@ -28,6 +28,9 @@ struct Settings {
     // A start's setup (bundle, runtime.json, hooks, clone) must report within
     // this; then its launch process and cgroup are killed and the start fails.
     Millis setup_timeout_ms = 120000;
+    // Prepare the next starts while an onboot container runs (Launcher::prepare);
+    // off only to measure what it saves.
+    bool prepare_ahead = true;
 };
 
 // What one start produced: a pid (and its pidfd), or the error.
@@ -53,6 +56,16 @@ struct Launcher {
     virtual void cancel(Container& c) = 0;
     // From the reaper: true when pid was one of the launcher's own processes.
     virtual bool reaped(pid_t pid, int code, int status) = 0;
+    // Prepares c's start ahead of time, while ordering does not allow it to
+    // run yet: only work that cannot see what earlier containers change (the
+    // launch process, its config.json parsed); the set-up that depends on the
+    // host's mounts, devices and namespaces waits for start(). The next
+    // start(c) takes the preparation over. Optional: a launcher that cannot
+    // prepare ignores it.
+    virtual void prepare(Container&) {}
+    // Drops c's preparation, if any, leaving nothing behind (start never
+    // comes: shut down, failed dependency, stopped). No-op otherwise.
+    virtual void discard(Container&) {}
 };
 
 class Supervisor {
@@ -83,6 +96,9 @@ public:
     // How many recently reaped pids nobody claimed are kept: a container
     // whose process exits before its launch report arrives is matched here.
     static constexpr size_t kUnclaimedExits = 64;
+    // How many services are prepared ahead while the last onboot container
+    // runs: each preparation is a waiting process.
+    static constexpr size_t kPreparedServices = 8;
 
 private:
     // onboot_draining: shutdown was asked for while an onboot container ran; it
@@ -91,6 +107,7 @@ private:
     enum class Phase { init, onboot, services, onboot_draining, onshutdown, stopping, done };
 
     void start_next_sequenced();
+    void prepare_ahead();            // what comes after the running onboot container
     void run_onshutdown_when_onboot_stopped();
     void stopped_for_good(Container& c);  // the kill wait ran out: move the shutdown on
     void start_services();

@@ -29,6 +29,16 @@ mkdir -p /var/log /var/lib
 while read -r ko params; do
     case $ko in /*) insmod "$ko" $params ;; esac
 done < /etc/berth/modules
+# Coldplug as berth's PID 1 does it: the modules of the devices present, by their
+# modalias, through the image's modules.alias and modules.dep, again while loading
+# them brings new devices (a bus driver, then the devices on its bus).
+aliases=
+for pass in 1 2 3 4; do
+    now=$(find /sys/devices -name modalias -exec cat {} + 2>/dev/null | sort -u)
+    [ "$now" = "$aliases" ] && break
+    aliases=$now
+    echo "$aliases" | xargs modprobe -qa 2>/dev/null
+done
 [ -f /etc/hostname ] && hostname -F /etc/hostname
 ip link set lo up
 sysctl -q -p /etc/sysctl.d/00-berth.conf 2>/dev/null

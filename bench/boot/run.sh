@@ -9,7 +9,9 @@
 #          a busybox shell script doing the same mounts, module loads, DHCP and data
 #          disk and starting the same programs without isolation;
 #   copy   (only when VARIANTS names it) the probe image with BERTH_HANDOVER=copy,
-#          the former hand-over.
+#          the former hand-over;
+#   serial (only when VARIANTS names it) the berth image with BERTH_PREPARE_AHEAD=0:
+#          no start prepared while an onboot container runs, every set-up in turn.
 # The variants alternate within each round; medians of RUNS boots (TCG unless KVM
 # is usable). Times are from /init: PID 1's own stamps ("boot complete in", "services
 # redis: ready after", i.e. Redis's READY=1) and the floor script's (/proc/uptime,
@@ -98,6 +100,11 @@ for yml in "${examples[@]}"; do
                 ln -sf "$name-probe-kernel" "$work/$name-$v-kernel"
                 ln -sf "$name-probe-initrd.img" "$work/$name-$v-initrd.img"
                 printf '%s BERTH_HANDOVER=copy' "$(cat "$work/$name-probe-cmdline")" > "$work/$name-$v-cmdline" ;;
+            serial)
+                ln -sf "$name-kernel" "$work/$name-$v-kernel"
+                ln -sf "$name-initrd.img" "$work/$name-$v-initrd.img"
+                ln -sf "$name.build.log" "$work/$name-$v.build.log"
+                printf '%s BERTH_PREPARE_AHEAD=0' "$(cat "$work/$name-cmdline")" > "$work/$name-$v-cmdline" ;;
             floor) make_floor "$name" ;;
             *) echo "unknown variant $v" >&2; exit 2 ;;
         esac
@@ -119,7 +126,7 @@ for yml in "${examples[@]}"; do
             c=$work/$name-$v.$i.console
             # A boot that shows no figure (QEMU ended early) is run once more.
             for attempt in 1 2; do
-                if [ "$v" = berth ]; then
+                if [ "$v" = berth ] || [ "$v" = serial ]; then
                     last='berth: boot complete in'
                     grep -q "mount-disk" "$yml" && last='berth: services redis: ready after'
                     boot_until "$prefix" "$last" "${qemu[@]}" > "$c"
@@ -181,6 +188,12 @@ if has berth && has floor; then
                 "$(echo "$rounds" | median)" "$(grep -E '^[0-9]+$' "$work/$name-berth.$f" | sort -n | head -n1)" \
                 "$(grep -E '^[0-9]+$' "$work/$name-floor.$f" | sort -n | head -n1)"
         done
+    done
+fi
+if has serial; then
+    for name in "${results[@]}"; do
+        printf 'serial set-ups (BERTH_PREPARE_AHEAD=0), %s: boot complete %s ms, Redis ready %s ms\n' "$name" \
+            "$(median < "$work/$name-serial.boot")" "$(median < "$work/$name-serial.ready")"
     done
 fi
 if has copy; then

@@ -41,12 +41,32 @@ struct FakeLauncher : Launcher {
     std::vector<std::string> started;
     std::vector<std::string> broken;
     std::vector<std::string> cancelled;
+    std::vector<std::string> prepared;   // every preparation, in order
+    std::vector<std::string> waiting;    // prepared, neither started nor discarded yet
+    std::vector<std::string> taken;      // starts that took a preparation over
+    std::vector<std::string> discarded;
     std::vector<pid_t> launch_pids;  // the launch processes' own pids, claimed by reaped()
     std::map<std::string, Done> held;
     bool hold = false;
     pid_t next = 1000;
+    void prepare(Container& c) override {
+        prepared.push_back(c.name);
+        waiting.push_back(c.name);
+    }
+    bool drop_waiting(const std::string& name) {
+        for (auto it = waiting.begin(); it != waiting.end(); ++it)
+            if (*it == name) {
+                waiting.erase(it);
+                return true;
+            }
+        return false;
+    }
+    void discard(Container& c) override {
+        if (drop_waiting(c.name)) discarded.push_back(c.name);
+    }
     void start(Container& c, Done done) override {
         started.push_back(c.name);
+        if (drop_waiting(c.name)) taken.push_back(c.name);
         if (hold) {
             held[c.name] = std::move(done);
             return;
@@ -54,6 +74,7 @@ struct FakeLauncher : Launcher {
         done(outcome(c.name));
     }
     void cancel(Container& c) override {
+        discard(c);
         if (held.erase(c.name)) cancelled.push_back(c.name);
     }
     bool reaped(pid_t pid, int, int) override {
