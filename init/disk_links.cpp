@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdio>
+#include <charconv>
 #include <cstdlib>
 #include <cstring>
 
@@ -52,6 +52,27 @@ std::string ata_id_from_vpd89(const std::string& page) {
     return serial.empty() ? model : model + "_" + serial;
 }
 
+namespace {
+
+// "host:bus:target:lun", four decimal numbers. Parsed by hand: sscanf would
+// bring glibc's scanf engine and its float parsers (about 90 KB) into PID 1.
+bool parse_scsi_address(const std::string& text, unsigned (&out)[4]) {
+    const char* p = text.data();
+    const char* end = p + text.size();
+    for (int i = 0; i < 4; ++i) {
+        auto [next, ec] = std::from_chars(p, end, out[i]);
+        if (ec != std::errc() || next == p) return false;
+        p = next;
+        if (i < 3) {
+            if (p == end || *p != ':') return false;
+            ++p;
+        }
+    }
+    return p == end;
+}
+
+}  // namespace
+
 std::string DiskLinks::usb_id(const std::string& disk) {
     // sysfs: block/sdX/device is the SCSI device, three levels under the USB
     // interface (host, target), four under the USB device.
@@ -64,14 +85,12 @@ std::string DiskLinks::usb_id(const std::string& disk) {
     long protocol = std::strtol(attribute(sys_.read_file(interface + "/bInterfaceSubClass")).c_str(), nullptr, 10);
     if (protocol == 6 || protocol == 2) {
         auto scsi_names = sys_.list_dir(scsi + "/scsi_device");  // one entry: "host:bus:target:lun"
-        unsigned host, bus, target, lun;
-        char end;
+        unsigned address[4];
         auto v = sys_.read_file(scsi + "/vendor"), m = sys_.read_file(scsi + "/model");
-        if (scsi_names && scsi_names->size() == 1 && v && m &&
-            std::sscanf(scsi_names->front().c_str(), "%u:%u:%u:%u%c", &host, &bus, &target, &lun, &end) == 4) {
+        if (scsi_names && scsi_names->size() == 1 && v && m && parse_scsi_address(scsi_names->front(), address)) {
             vendor = udev_id_part(*v);
             model = udev_id_part(*m);
-            instance = std::to_string(target) + ":" + std::to_string(lun);
+            instance = std::to_string(address[2]) + ":" + std::to_string(address[3]);
         }
     }
     if (vendor.empty()) {
