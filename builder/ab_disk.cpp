@@ -29,17 +29,6 @@ const char* const kFormat = "raw-efi-ab";
 
 std::uint64_t round_up(std::uint64_t n, std::uint64_t unit) { return (n + unit - 1) / unit * unit; }
 
-std::uint64_t file_size(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) < 0) throw_errno("stat `" + path + "`");
-    return std::uint64_t(st.st_size);
-}
-
-void set_mtime(const std::string& path, std::int64_t mtime) {
-    struct timespec ts[2] = {{time_t(mtime), 0}, {time_t(mtime), 0}};
-    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of `" + path + "`");
-}
-
 void tool(const std::vector<std::string>& argv, const std::string& package, const std::string& stdin_path = "") {
     ProcessResult r;
     try {
@@ -114,7 +103,7 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
     std::string slot = stage + "/slot.img";
     write_squashfs(tree, slot, o.mtime, o.compression);
     VerityTree vt = append_verity_tree(slot);
-    std::uint64_t slot_used = file_size(slot);
+    std::uint64_t slot_used = fs::file_size(slot);
     if (slot_used > ab.slot_bytes)
         throw Error("raw-efi-ab: the root with its verity tree is " + std::to_string(slot_used) +
                         " bytes, more than update.slotSize (" + std::to_string(ab.slot_bytes) + ")",
@@ -145,7 +134,7 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
     std::string all;
     for (const auto& [name, data] : add) all += name + '\0' + digest::sha256_hex(data) + '\0';
     std::string seed = digest::sha256_hex(all + digest::sha256_hex(fs::read_file(slot)));
-    std::uint64_t esp_bytes = ab_esp_bytes(file_size(kernel), file_size(initrd));
+    std::uint64_t esp_bytes = ab_esp_bytes(fs::file_size(kernel), fs::file_size(initrd));
     std::string esp = stage + "/esp.img";
     ::setenv("SOURCE_DATE_EPOCH", std::to_string(o.mtime).c_str(), 1);
     ::setenv("MTOOLS_SKIP_CHECK", "1", 1);
@@ -158,7 +147,7 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
     for (const auto& [name, data] : add) {
         std::string f = esp_dir + "/f" + std::to_string(n++);
         fs::write_file(f, data, 0644);
-        set_mtime(f, o.mtime);
+        fs::set_mtime(f, o.mtime);
         tool({"mcopy", "-m", "-i", esp, f, "::/" + name}, "mtools");
     }
 
@@ -182,12 +171,12 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
         copy_into(fd.get(), slot, kMiB + esp_bytes, tmp);
         if (::fsync(fd.get()) < 0) throw_errno("fsync `" + tmp + "`");
     }
-    set_mtime(tmp, o.mtime);
+    fs::set_mtime(tmp, o.mtime);
     if (::rename(tmp.c_str(), out.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + out + "`");
 
     BundleInputs in{ab.name, ab.arch, ab.version, cmdline, kernel, initrd, slot, ab.private_key, o.mtime};
     std::uint64_t bundle_bytes = write_update_bundle(bundle, in);
-    return {{"disk", out, file_size(out), 0}, {"bundle", bundle, bundle_bytes, 0}};
+    return {{"disk", out, fs::file_size(out), 0}, {"bundle", bundle, bundle_bytes, 0}};
 }
 
 }  // namespace berth::builder

@@ -25,18 +25,7 @@ constexpr std::uint64_t kSector = 512;
 // partition is MiB-aligned and the whole disk is a whole number of MiB (Azure).
 constexpr std::uint64_t kEspStartSector = kMiB / kSector;
 
-std::uint64_t file_size(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) < 0) throw_errno("stat `" + path + "`");
-    return std::uint64_t(st.st_size);
-}
-
 std::uint64_t round_up(std::uint64_t n, std::uint64_t unit) { return (n + unit - 1) / unit * unit; }
-
-void set_mtime(const std::string& path, std::int64_t mtime) {
-    struct timespec ts[2] = {{time_t(mtime), 0}, {time_t(mtime), 0}};
-    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of `" + path + "`");
-}
 
 void tool(const std::string& format, const std::vector<std::string>& argv, const std::string& package,
           const std::string& stdin_path = "") {
@@ -136,7 +125,7 @@ Esp make_esp(const std::string& format, const Tree& tree, const OutputOptions& o
     std::string all;
     std::uint64_t content = 0;
     for (const auto& [name, path] : add) {
-        set_mtime(path, o.mtime);
+        fs::set_mtime(path, o.mtime);
         std::string data = fs::read_file(path);
         content += round_up(data.size(), 4096);
         all += name + '\0' + digest::sha256_hex(data) + '\0';
@@ -164,7 +153,7 @@ Esp make_esp(const std::string& format, const Tree& tree, const OutputOptions& o
 // The hybrid disk as a raw file at `path`.
 void make_raw_disk(const std::string& format, const Esp& esp, const OutputOptions& o, const std::string& path,
                    const std::string& stage) {
-    std::uint64_t esp_bytes = file_size(esp.image);
+    std::uint64_t esp_bytes = fs::file_size(esp.image);
     std::uint64_t data_bytes = round_up(o.data_partition_bytes, kMiB);
     std::uint64_t total = kMiB + esp_bytes + data_bytes + kMiB;
     std::string tmp = path + ".tmp";
@@ -188,7 +177,7 @@ void make_raw_disk(const std::string& format, const Esp& esp, const OutputOption
         pwrite_all(fd.get(), mbr.substr(0, 440), 0, tmp);
         if (::fsync(fd.get()) < 0) throw_errno("fsync `" + tmp + "`");
     }
-    set_mtime(tmp, o.mtime);
+    fs::set_mtime(tmp, o.mtime);
     if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
 }
 
@@ -205,8 +194,8 @@ void make_iso_efi(const Esp& esp, const OutputOptions& o, const std::string& iso
     std::string root = stage + "/iso";
     fs::mkdir_p(root);
     if (::rename(esp.image.c_str(), (root + "/efi.img").c_str()) < 0) throw_errno("rename `" + esp.image + "`");
-    set_mtime(root + "/efi.img", o.mtime);
-    set_mtime(root, o.mtime);
+    fs::set_mtime(root + "/efi.img", o.mtime);
+    fs::set_mtime(root, o.mtime);
     std::string date = iso_date(o.mtime), tmp = iso + ".tmp";
     ::setenv("SOURCE_DATE_EPOCH", std::to_string(o.mtime).c_str(), 1);
     tool("iso-efi",
@@ -235,8 +224,8 @@ void make_vhd(const std::string& raw, const std::string& out, const OutputOption
     convert("vhd", raw, out, {"-O", "vpc", "-o", "subformat=fixed,force_size=on"});
     fs::Fd fd(::open(out.c_str(), O_RDWR | O_CLOEXEC));
     if (!fd) throw_errno("open `" + out + "`");
-    std::uint64_t size = file_size(out);
-    if (size < 512 || size != file_size(raw) + 512)
+    std::uint64_t size = fs::file_size(out);
+    if (size < 512 || size != fs::file_size(raw) + 512)
         throw Error("vhd: `" + out + "` is not the raw disk and a 512-byte footer", EINVAL);
     std::string footer(512, '\0');
     if (::pread(fd.get(), footer.data(), 512, off_t(size - 512)) != 512) throw_errno("read `" + out + "`");
@@ -256,7 +245,7 @@ void make_gcp(const std::string& raw, const std::string& out, const OutputOption
          "tar");
     // -n: no name and no time in the gzip header
     tool("gcp", {"gzip", "-n", "-9", "-f", tar}, "gzip");
-    set_mtime(tar + ".gz", o.mtime);
+    fs::set_mtime(tar + ".gz", o.mtime);
     if (::rename((tar + ".gz").c_str(), out.c_str()) < 0) throw_errno("rename to `" + out + "`");
 }
 
@@ -330,12 +319,12 @@ std::vector<OutputFile> write_disk_output(const std::string& format, const Tree&
     Esp esp = make_esp(format, tree, o, stage.path);
     if (format == "iso-efi") {
         make_iso_efi(esp, o, out, stage.path);
-        set_mtime(out, o.mtime);
-        return {{"iso", out, file_size(out), esp.initrd_raw_bytes}};
+        fs::set_mtime(out, o.mtime);
+        return {{"iso", out, fs::file_size(out), esp.initrd_raw_bytes}};
     }
     std::string raw = stage.path + "/disk.raw";
     make_raw_disk(format, esp, o, raw, stage.path);
-    std::uint64_t raw_bytes = file_size(raw);
+    std::uint64_t raw_bytes = fs::file_size(raw);
     if (format == "qcow2-bios" || format == "qcow2-efi") {
         convert(format, raw, out, {"-O", "qcow2"});
     } else if (format == "vhd") {
@@ -345,10 +334,10 @@ std::vector<OutputFile> write_disk_output(const std::string& format, const Tree&
     } else if (::rename(raw.c_str(), out.c_str()) < 0) {
         throw_errno("rename `" + raw + "` to `" + out + "`");
     }
-    set_mtime(out, o.mtime);
+    fs::set_mtime(out, o.mtime);
     // the disk's own size, when the file is a compressed form of it
     bool compressed = format == "gcp" || format == "qcow2-bios" || format == "qcow2-efi";
-    return {{"disk", out, file_size(out), compressed ? raw_bytes : 0}};
+    return {{"disk", out, fs::file_size(out), compressed ? raw_bytes : 0}};
 }
 
 }  // namespace berth::builder

@@ -22,28 +22,17 @@ namespace berth::builder {
 
 namespace {
 
-std::uint64_t file_size(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) < 0) throw_errno("stat `" + path + "`");
-    return std::uint64_t(st.st_size);
-}
-
 void write_atomic(const std::string& path, const std::string& data, mode_t mode = 0644) {
     std::string tmp = path + ".tmp";
     fs::write_file(tmp, data, mode);
     if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
 }
 
-void set_mtime(const std::string& path, std::int64_t mtime) {
-    struct timespec ts[2] = {{time_t(mtime), 0}, {time_t(mtime), 0}};
-    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of `" + path + "`");
-}
-
 std::vector<OutputFile> kernel_initrd(const Tree& tree, const OutputOptions& o) {
     std::vector<OutputFile> out;
     std::string kernel = o.prefix + "-kernel", initrd = o.prefix + "-initrd.img", cmdline = o.prefix + "-cmdline";
     write_atomic(kernel, fs::read_file(o.kernel_image));
-    out.push_back({"kernel", kernel, file_size(kernel), 0});
+    out.push_back({"kernel", kernel, fs::file_size(kernel), 0});
     CpioOptions copts;
     copts.mtime = o.mtime;
     copts.zstd = o.compression == "zstd";
@@ -62,7 +51,7 @@ std::vector<OutputFile> kernel_squashfs(const Tree& tree, const OutputOptions& o
     std::string kernel = o.prefix + "-kernel", initrd = o.prefix + "-squashfs-initrd.img",
                 image = o.prefix + "-squashfs.img", cmdline = o.prefix + "-cmdline";
     write_atomic(kernel, fs::read_file(o.kernel_image));
-    out.push_back({"kernel", kernel, file_size(kernel), 0});
+    out.push_back({"kernel", kernel, fs::file_size(kernel), 0});
     CpioOptions copts;
     copts.mtime = o.mtime;
     copts.zstd = o.compression == "zstd";
@@ -72,8 +61,8 @@ std::vector<OutputFile> kernel_squashfs(const Tree& tree, const OutputOptions& o
     std::string line = o.cmdline;
     if (o.verity) {  // the hash tree after the squashfs, its root hash on the command line
         line += " " + verity_cmdline(append_verity_tree(image));
-        set_mtime(image, o.mtime);
-        image_bytes = file_size(image);
+        fs::set_mtime(image, o.mtime);
+        image_bytes = fs::file_size(image);
     }
     out.push_back({"squashfs", image, image_bytes, 0});
     write_atomic(cmdline, line);
@@ -106,7 +95,7 @@ std::vector<OutputFile> iso_bios(const Tree& tree, const OutputOptions& o) {
     ArchiveStats st = write_cpio(tree, stage + "/boot/initrd.img", copts);
     for (const char* p : {"isolinux/isolinux.bin", "isolinux/ldlinux.c32", "isolinux/isolinux.cfg", "boot/kernel",
                           "boot/initrd.img", "isolinux", "boot", ""})
-        set_mtime(stage + "/" + p, o.mtime);
+        fs::set_mtime(stage + "/" + p, o.mtime);
     std::string tmp = iso + ".tmp";
     // Fixed volume and file dates.
     char date[32];
@@ -132,7 +121,7 @@ std::vector<OutputFile> iso_bios(const Tree& tree, const OutputOptions& o) {
         throw Error("iso-bios: xorriso failed (exit " + std::to_string(r.exit_code) + "): " + r.err, EIO);
     }
     if (::rename(tmp.c_str(), iso.c_str()) < 0) throw_errno("rename `" + tmp + "`");
-    return {{"iso", iso, file_size(iso), st.uncompressed_bytes}};
+    return {{"iso", iso, fs::file_size(iso), st.uncompressed_bytes}};
 }
 
 struct WriteDeleter {
@@ -191,7 +180,7 @@ std::uint64_t write_tar(const Tree& tree, const std::string& path, std::int64_t 
     }
     if (archive_write_close(a.get()) != ARCHIVE_OK) fail("close");
     if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
-    return file_size(path);
+    return fs::file_size(path);
 }
 
 std::uint64_t write_squashfs(const Tree& tree, const std::string& path, std::int64_t mtime,
@@ -216,9 +205,9 @@ std::uint64_t write_squashfs(const Tree& tree, const std::string& path, std::int
                         "): " + fs::trim(r.err.empty() ? r.out : r.err),
                     EIO);
     }
-    set_mtime(tmp, mtime);
+    fs::set_mtime(tmp, mtime);
     if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + path + "`");
-    return file_size(path);
+    return fs::file_size(path);
 }
 
 std::vector<OutputFile> write_output(const std::string& format, const Tree& tree, const OutputOptions& o) {

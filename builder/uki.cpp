@@ -36,17 +36,6 @@ std::string hex(std::uint64_t v) {
     return buf;
 }
 
-std::uint64_t file_size(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) < 0) throw_errno("stat `" + path + "`");
-    return std::uint64_t(st.st_size);
-}
-
-void set_mtime(const std::string& path, std::int64_t mtime) {
-    struct timespec ts[2] = {{time_t(mtime), 0}, {time_t(mtime), 0}};
-    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of `" + path + "`");
-}
-
 // Runs a tool of the output; a missing tool names its package.
 void uki_tool(const std::vector<std::string>& argv, const std::string& package) {
     ProcessResult r;
@@ -220,7 +209,7 @@ std::uint64_t write_uki(const UkiParts& p, const std::string& out, std::int64_t 
 
     PeLayout stub = read_pe_layout(fs::read_file(p.stub), p.stub);
     std::vector<std::pair<std::string, std::uint64_t>> sizes;
-    for (const auto& [section, f] : files) sizes.push_back({section, file_size(f)});
+    for (const auto& [section, f] : files) sizes.push_back({section, fs::file_size(f)});
     std::vector<PlacedSection> placed = place_sections(stub, sizes);
 
     std::string unsigned_image = stage.path + "/unsigned.efi";
@@ -260,9 +249,9 @@ std::uint64_t write_uki(const UkiParts& p, const std::string& out, std::int64_t 
     } else if (::rename(unsigned_image.c_str(), tmp.c_str()) < 0) {
         throw_errno("rename `" + unsigned_image + "` to `" + tmp + "`");
     }
-    set_mtime(tmp, mtime);
+    fs::set_mtime(tmp, mtime);
     if (::rename(tmp.c_str(), out.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + out + "`");
-    return file_size(out);
+    return fs::file_size(out);
 }
 
 std::vector<OutputFile> write_uki_output(const Tree& tree, const OutputOptions& o) {

@@ -133,4 +133,15 @@ std::string trim(std::string_view s) {
     return std::string(s.substr(b, e - b));
 }
 
+std::uint64_t file_size(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) < 0) throw_errno("stat `" + path + "`");
+    return std::uint64_t(st.st_size);
+}
+
+void set_mtime(const std::string& path, std::int64_t mtime) {
+    struct timespec ts[2] = {{time_t(mtime), 0}, {time_t(mtime), 0}};
+    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) < 0) throw_errno("set times of `" + path + "`");
+}
+
 }  // namespace berth::fs

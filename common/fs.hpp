@@ -2,6 +2,7 @@
 #pragma once
 #include <sys/types.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ void write_file(const std::string& path, std::string_view data, mode_t mode = 06
 bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
 void mkdir_p(const std::string& path, mode_t mode = 0755);       // throws
 bool exists(const std::string& path);
+std::uint64_t file_size(const std::string& path);                // throws Error
+void set_mtime(const std::string& path, std::int64_t mtime);     // throws; a link itself, not its target
 bool is_dir(const std::string& path);
 std::string join(const std::string& a, const std::string& b);
 std::vector<std::string> list_dir(const std::string& path);     // sorted names, no . and ..

@@ -224,7 +224,7 @@ def devices_boot(args, s):
             auto_ms = int(vm.expect(BOOT_RE, args.boot_timeout).group(1))
         s.check("the boot completes", booted)
         def modules_loaded():
-            m = vm.expect(r"devices: modules (.*)", 30)
+            m = vm.expect(r"devices: modules (.*)\n", 30)  # the whole line, not a part received so far
             print(f"# figure: modules loaded at boot: {m.group(1).strip()}", flush=True)
         s.check("the service sees the modules loaded", modules_loaded)
         s.check("the service sees eth0 and the boot disk's by-uuid and by-label links",
@@ -232,7 +232,7 @@ def devices_boot(args, s):
                          vm.expect(rf"devices: boot links .*by-label: bootdata .*by-uuid: {BOOT_UUID}", 30)))
         def modes():
             # Debian's udev defaults: tty 5, dialout 20, kmem 15 (/dev/mem), disk 6 (no /etc/group in the image).
-            m = vm.expect(r"devices: modes (.*)", 30)
+            m = vm.expect(r"devices: modes (.*)\n", 30)  # the whole line, not a part received so far
             assert "null=666:0 ptmx=666:5 tty1=620:5 ttyS1=660:20 mem=640:15 vda=660:6" in m.group(1), m.group(0)
             assert re.search(r"kvm=(absent|666:0)", m.group(1)), m.group(0)
             n = vm.expect(r"device nodes: \d+ modes and groups set \(0 failed\), \d+ ms", 5)
