@@ -70,8 +70,14 @@ ColdplugStats DeviceModules::coldplug(int max_passes) {
         ++stats.passes;
         stats.devices = 0;  // the devices present at the last pass, not the reads
         int loaded = 0;
-        for (const auto& bus : sys_.list_dir("/sys/bus").value_or(std::vector<std::string>{})) {
-            std::string devices = "/sys/bus/" + bus + "/devices";
+        std::vector<std::string> device_dirs;
+        for (const auto& bus : sys_.list_dir("/sys/bus").value_or(std::vector<std::string>{}))
+            device_dirs.push_back("/sys/bus/" + bus + "/devices");
+        // Input devices are class devices, on no bus, and carry a modalias of their
+        // own (evdev's `input:` alias): one made before PID 1 started (a power button
+        // whose driver is built in) sends no uevent that PID 1 could still see.
+        device_dirs.push_back("/sys/class/input");
+        for (const auto& devices : device_dirs) {
             for (const auto& dev : sys_.list_dir(devices).value_or(std::vector<std::string>{})) {
                 auto alias = sys_.read_file(devices + "/" + dev + "/modalias");
                 if (!alias) continue;

@@ -1,4 +1,5 @@
 // Coldplug, hotplug events and /dev/disk links against a fake kernel.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <fnmatch.h>
@@ -31,6 +32,7 @@ const char* kAlias =
     "alias virtio:d00000001v* virtio_net\n"
     "alias virtio:d00000002v* virtio_blk\n"
     "alias pci:v00008086d0000100Esv*sd*bc*sc*i* e1000\n"
+    "alias input:b*v*p*e*-e*k*r*a*m*l*s*f*w* evdev\n"
     "garbage line\n";
 const char* kDep =
     "kernel/drivers/virtio/virtio_pci.ko: kernel/drivers/virtio/virtio_pci_modern_dev.ko\n"
@@ -39,7 +41,8 @@ const char* kDep =
     "kernel/drivers/net/net_failover.ko: kernel/net/core/failover.ko\n"
     "kernel/net/core/failover.ko:\n"
     "kernel/drivers/block/virtio_blk.ko:\n"
-    "kernel/drivers/net/ethernet/intel/e1000/e1000.ko:\n";
+    "kernel/drivers/net/ethernet/intel/e1000/e1000.ko:\n"
+    "kernel/drivers/input/evdev.ko:\n";
 const std::string kDir = "/lib/modules/6.1.0-test";
 
 // A kernel in which loading virtio_pci adds the virtio devices behind it.
@@ -154,6 +157,17 @@ TEST_CASE("coldplug skips modules the kernel already has and does not retry a fa
     m.files["/sys/bus/virtio/devices/virtio1/modalias"] = "virtio:d00000002v00001AF5\n";
     CHECK(d->load_for("virtio:d00000002v00001AF5", st) == 0);
     CHECK(m.loads() == std::vector<std::string>{"kernel/drivers/block/virtio_blk.ko"});
+}
+
+TEST_CASE("coldplug loads the modules of input devices present before PID 1 (a built-in power button)") {
+    Machine m;
+    m.dirs["/sys/class/input"] = {"input0"};
+    m.files["/sys/class/input/input0/modalias"] = "input:b0019v0000p0001e0000-e0,1,k74,ramlsfw\n";
+    auto d = DeviceModules::open(m);
+    REQUIRE(d);
+    d->coldplug();
+    auto loads = m.loads();
+    CHECK(std::find(loads.begin(), loads.end(), "kernel/drivers/input/evdev.ko") != loads.end());
 }
 
 TEST_CASE("no index for the running kernel: no coldplug") {
