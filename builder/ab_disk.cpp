@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "builder/disk_image.hpp"
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
+#include "builder/uki.hpp"
 #include "builder/update_bundle.hpp"
 #include "builder/verity.hpp"
 #include "common/error.hpp"
@@ -55,8 +57,22 @@ void copy_into(int fd, const std::string& from, std::uint64_t offset, const std:
 
 }  // namespace
 
-std::uint64_t ab_esp_bytes(std::uint64_t kernel_bytes, std::uint64_t initrd_bytes) {
-    return std::max<std::uint64_t>(64 * kMiB, round_up(4 * (kernel_bytes + initrd_bytes) + 4 * kMiB, kMiB));
+std::uint64_t ab_esp_bytes(std::uint64_t uki_bytes) {
+    return std::max<std::uint64_t>(64 * kMiB, round_up(4 * uki_bytes + 4 * kMiB, kMiB));
+}
+
+std::string ab_pretty_name(const std::string& name, const std::string& version, char slot) {
+    return "berth " + name + (version.empty() ? "" : " " + version) + " (slot " + slot + ")";
+}
+
+UkiParts ab_uki_parts(const OutputOptions& o, const AbSettings& ab, char slot, const std::string& cmdline) {
+    UkiParts p;
+    p.stub = o.uki_stub;
+    p.kernel = o.kernel_image;
+    p.cmdline = cmdline + " berth.slot=" + slot;
+    p.osrel = uki_os_release(ab.name, ab_pretty_name(ab.name, ab.version, slot));
+    p.uname = o.kernel_version;
+    return p;
 }
 
 std::string ab_gpt_script(const std::string& seed, std::uint64_t esp_sectors, std::uint64_t slot_sectors,
@@ -83,8 +99,8 @@ std::string ab_gpt_script(const std::string& seed, std::uint64_t esp_sectors, st
 
 std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, const AbSettings& ab) {
     if (!o.boot_tree) throw Error("raw-efi-ab: no boot initrd contents (internal error)", EINVAL);
-    if (!fs::exists(o.systemd_boot_efi))
-        throw Error("raw-efi-ab: `" + o.systemd_boot_efi + "` is missing (apt-get install systemd-boot-efi)", ENOENT);
+    for (const std::string& f : {o.systemd_boot_efi, o.uki_stub})
+        if (!fs::exists(f)) throw Error("raw-efi-ab: `" + f + "` is missing (apt-get install systemd-boot-efi)", ENOENT);
     std::string out = o.prefix + "-ab-efi.img", bundle = o.prefix + "-update.bundle";
     std::string stage = out + ".d";
     run_checked({"rm", "-rf", "--", stage});
@@ -110,38 +126,49 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
                     EFBIG);
     std::string cmdline = o.cmdline + " " + verity_cmdline(vt);
 
+    // One unified kernel image per slot: the same kernel, boot initrd and
+    // command line but for berth.slot, signed when a key is given (the
+    // signature then covers the root hash).
     std::string esp_dir = stage + "/esp";
-    std::string kernel = esp_dir + "/kernel", initrd = esp_dir + "/initrd.img";
-    fs::write_file(kernel, fs::read_file(o.kernel_image), 0644);
+    std::string initrd = esp_dir + "/initrd.img";
     CpioOptions copts;
     copts.mtime = o.mtime;
     copts.zstd = o.compression == "zstd";
     write_cpio(*o.boot_tree, initrd, copts);
+    std::optional<SigningKey> key;
+    if (!o.signing_key.empty() || !o.signing_cert.empty()) key = SigningKey{o.signing_key, o.signing_cert};
+    std::string uki[2];
+    for (char slot_name : {'a', 'b'}) {
+        UkiParts p = ab_uki_parts(o, ab, slot_name, cmdline);
+        p.initrd = initrd;
+        std::string& f = uki[slot_name - 'a'];
+        f = esp_dir + "/uki-" + slot_name + ".efi";
+        write_uki(p, f, o.mtime, key);
+    }
+    // Under Secure Boot systemd-boot must pass the firmware's check too: signed with the same key.
+    std::string loader = esp_dir + "/BOOTX64.EFI";
+    if (key) sign_efi(o.systemd_boot_efi, loader, *key);
+    else fs::write_file(loader, fs::read_file(o.systemd_boot_efi), 0644);
     update::BootEntryName first{1, 'a', -1, -1};
-    std::string title = "berth " + ab.name + (ab.version.empty() ? "" : " " + ab.version);
     // name in the ESP -> contents, in the order they are added (fixed)
     std::vector<std::pair<std::string, std::string>> add = {
-        {"EFI/BOOT/BOOTX64.EFI", fs::read_file(o.systemd_boot_efi)},
+        {"EFI/BOOT/BOOTX64.EFI", fs::read_file(loader)},
         // The first entry in systemd-boot's order that matches, which is the newest
         // install that still has tries left or is committed.
         {"loader/loader.conf", "timeout 0\ndefault berth-*\neditor no\n"},
-        {"slot-a/kernel", fs::read_file(kernel)},
-        {"slot-a/initrd.img", fs::read_file(initrd)},
-        {"loader/entries/" + update::boot_entry_file(first),
-         "title " + title + " (slot a)\nlinux /slot-a/kernel\ninitrd /slot-a/initrd.img\noptions " + cmdline +
-             " berth.slot=a\n"},
+        {std::string(update::kBootEntryDir) + "/" + update::boot_entry_file(first), fs::read_file(uki[0])},
     };
     std::string all;
     for (const auto& [name, data] : add) all += name + '\0' + digest::sha256_hex(data) + '\0';
     std::string seed = digest::sha256_hex(all + digest::sha256_hex(fs::read_file(slot)));
-    std::uint64_t esp_bytes = ab_esp_bytes(fs::file_size(kernel), fs::file_size(initrd));
+    std::uint64_t esp_bytes = ab_esp_bytes(std::max(fs::file_size(uki[0]), fs::file_size(uki[1])));
     std::string esp = stage + "/esp.img";
     ::setenv("SOURCE_DATE_EPOCH", std::to_string(o.mtime).c_str(), 1);
     ::setenv("MTOOLS_SKIP_CHECK", "1", 1);
     tool({"mkfs.vfat", "--invariant", "-i", seed.substr(0, 8), "-n", update::kEspPartName, "-h",
           std::to_string(kFirstSector), "-C", esp, std::to_string(esp_bytes / 1024)},
          "dosfstools");
-    for (const char* dir : {"::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries", "::/slot-a", "::/slot-b"})
+    for (const char* dir : {"::/EFI", "::/EFI/BOOT", "::/EFI/Linux", "::/loader"})
         tool({"mmd", "-i", esp, dir}, "mtools");
     int n = 0;
     for (const auto& [name, data] : add) {
@@ -174,7 +201,7 @@ std::vector<OutputFile> write_ab_disk(const Tree& tree, const OutputOptions& o, 
     fs::set_mtime(tmp, o.mtime);
     if (::rename(tmp.c_str(), out.c_str()) < 0) throw_errno("rename `" + tmp + "` to `" + out + "`");
 
-    BundleInputs in{ab.name, ab.arch, ab.version, cmdline, kernel, initrd, slot, ab.private_key, o.mtime};
+    BundleInputs in{ab.name, ab.arch, ab.version, uki[0], uki[1], slot, ab.private_key, o.mtime};
     std::uint64_t bundle_bytes = write_update_bundle(bundle, in);
     return {{"disk", out, fs::file_size(out), 0}, {"bundle", bundle, bundle_bytes, 0}};
 }

@@ -340,7 +340,9 @@ BuildResult build_image(const BuildOptions& opts) {
                         "hold; build the disk images and that uki separately",
                         EINVAL);
         if (!opts.signing_key.empty() || !opts.signing_cert.empty()) {
-            if (!uki) throw Error("--sign-key/--sign-cert sign the `uki` output, which this build does not write", EINVAL);
+            if (!uki && !ab)
+                throw Error("--sign-key/--sign-cert sign the `uki` and `raw-efi-ab` outputs, which this build does not write",
+                            EINVAL);
             check_signing_key({opts.signing_key, opts.signing_cert});  // before the kernel download
         }
     }

@@ -54,8 +54,9 @@ const char* kBuildUsage =
     "           uki (NAME.efi: a unified kernel image, systemd-boot's stub with the\n"
     "           kernel, initrd and command line; it boots the kernel+squashfs root,\n"
     "           verified or not, when the build writes that too)\n"
-    "      --sign-key/--sign-cert: sign the uki for Secure Boot with sbsign (PEM, the\n"
-    "           key not encrypted); sbverify checks the result\n"
+    "      --sign-key/--sign-cert: sign the uki, or raw-efi-ab's UKIs and systemd-boot,\n"
+    "           for Secure Boot with sbsign (PEM, the key not encrypted); sbverify\n"
+    "           checks the result\n"
     "      --pull: images found nowhere are pulled from their registry into the store\n"
     "      --dry-run: check the files only (no images, no kernel), reporting every\n"
     "           error; the same as `berth validate`\n";

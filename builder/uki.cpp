@@ -153,14 +153,18 @@ void set_pe_timestamp(std::string& b, std::uint32_t timestamp) {
     put32(b, l.checksum_offset, pe_checksum(b, l.checksum_offset));
 }
 
-std::string uki_os_release(const std::string& name) {
+std::string uki_os_release(const std::string& name, const std::string& pretty) {
     // os-release values: quoted, so any image name is one value.
-    std::string quoted;
-    for (char c : name) {
-        if (c == '"' || c == '\\' || c == '$' || c == '`') quoted += '\\';
-        quoted += c;
-    }
-    return "NAME=\"berth\"\nID=berth\nPRETTY_NAME=\"berth image " + quoted + "\"\nIMAGE_ID=\"" + quoted + "\"\n";
+    auto quote = [](const std::string& v) {
+        std::string q;
+        for (char c : v) {
+            if (c == '"' || c == '\\' || c == '$' || c == '`') q += '\\';
+            if (c != '\n') q += c;
+        }
+        return q;
+    };
+    return "NAME=\"berth\"\nID=berth\nPRETTY_NAME=\"" + (pretty.empty() ? "berth image " + quote(name) : quote(pretty)) +
+           "\"\nIMAGE_ID=\"" + quote(name) + "\"\n";
 }
 
 void check_signing_key(const SigningKey& k) {

@@ -70,8 +70,10 @@ std::uint32_t pe_checksum(const std::string& bytes, std::size_t checksum_offset)
 // Sets the COFF time stamp and recomputes the checksum, in place.
 void set_pe_timestamp(std::string& bytes, std::uint32_t timestamp);
 
-// The .osrel of an image named `name`.
-std::string uki_os_release(const std::string& name);
+// The .osrel of an image named `name`: systemd-boot's menu shows PRETTY_NAME,
+// `pretty` when given, else "berth image NAME". No version key: systemd-boot
+// would order the A/B disk's entries by it before their names.
+std::string uki_os_release(const std::string& name, const std::string& pretty = "");
 
 struct SigningKey {
     std::string key;   // PEM private key, not encrypted (sbsign runs without a terminal)

@@ -15,13 +15,12 @@ std::uint64_t align(std::uint64_t n) { return (n + update::kPayloadAlign - 1) / 
 }  // namespace
 
 std::uint64_t write_update_bundle(const std::string& path, const BundleInputs& in) {
-    std::string data[3] = {fs::read_file(in.kernel), fs::read_file(in.initrd), fs::read_file(in.slot)};
+    std::string data[3] = {fs::read_file(in.uki_a), fs::read_file(in.uki_b), fs::read_file(in.slot)};
     update::Manifest m;
     m.name = in.name;
     m.arch = in.arch;
     m.version = in.version;
-    m.cmdline = in.cmdline;
-    update::BundlePart* parts[] = {&m.kernel, &m.initrd, &m.slot};
+    update::BundlePart* parts[] = {&m.uki_a, &m.uki_b, &m.slot};
     for (int i = 0; i < 3; ++i) {
         parts[i]->size = data[i].size();
         parts[i]->sha256 = digest::sha256_hex(data[i]);

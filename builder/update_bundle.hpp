@@ -1,7 +1,9 @@
-// Writes NAME-update.bundle (format: config/update_bundle.hpp): the slot image,
-// kernel and boot initrd of an A/B build behind a manifest signed with the
-// build's Ed25519 key. Same inputs, same bytes (Ed25519 signatures are
-// deterministic, every offset is fixed).
+// Writes NAME-update.bundle (format: config/update_bundle.hpp): the slot image
+// of an A/B build and its two unified kernel images (one per slot) behind a
+// manifest signed with the build's Ed25519 key. Same inputs, same bytes
+// (Ed25519 signatures are deterministic, every offset is fixed); a UKI signed
+// for Secure Boot is not the same bytes twice (sbsign records the signing
+// time), so neither is a bundle that carries one.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -11,8 +13,8 @@
 namespace berth::builder {
 
 struct BundleInputs {
-    std::string name, arch, version, cmdline;
-    std::string kernel, initrd, slot;  // files on the host
+    std::string name, arch, version;
+    std::string uki_a, uki_b, slot;  // files on the host
     std::string private_key;           // the 32-byte seed
     std::int64_t mtime = 0;
 };

@@ -11,7 +11,7 @@ namespace berth::update {
 
 namespace {
 
-const char* const kParts[] = {"kernel", "initrd", "slot"};
+const char* const kParts[] = {"uki-a", "uki-b", "slot"};
 
 bool is_hex(const std::string& s, std::size_t len) {
     return s.size() == len && s.find_first_not_of("0123456789abcdef") == std::string::npos;
@@ -57,11 +57,11 @@ std::string parse_private_key(const std::string& text) {
 }
 
 std::string serialise_manifest(const Manifest& m) {
-    for (const std::string* v : {&m.name, &m.arch, &m.version, &m.cmdline})
+    for (const std::string* v : {&m.name, &m.arch, &m.version})
         if (v->find('\n') != std::string::npos) throw Error("update manifest: a value holds a newline", EINVAL);
-    std::string s = "format=1\nname=" + m.name + "\narch=" + m.arch + "\nversion=" + m.version +
-                    "\ncmdline=" + m.cmdline + "\n";
-    const BundlePart* parts[] = {&m.kernel, &m.initrd, &m.slot};
+    std::string s = "format=" + std::to_string(kBundleFormat) + "\nname=" + m.name + "\narch=" + m.arch +
+                    "\nversion=" + m.version + "\n";
+    const BundlePart* parts[] = {&m.uki_a, &m.uki_b, &m.slot};
     for (int i = 0; i < 3; ++i) {
         std::string k = kParts[i];
         s += k + ".offset=" + std::to_string(parts[i]->offset) + "\n" + k + ".size=" + std::to_string(parts[i]->size) +
@@ -83,26 +83,29 @@ Manifest parse_manifest(const std::string& text) {
         at = nl + 1;
     }
     // The fixed order: a manifest has one spelling, so it has one signature.
-    std::vector<std::string> keys = {"format", "name", "arch", "version", "cmdline"};
+    std::vector<std::string> keys = {"format", "name", "arch", "version"};
     for (const char* p : kParts)
         for (const char* f : {".offset", ".size", ".sha256"}) keys.push_back(std::string(p) + f);
+    // The format first: an older bundle is named as such, not as a key mismatch.
+    if (!kv.empty() && kv[0].first == "format" && kv[0].second != std::to_string(kBundleFormat))
+        throw Error("update manifest: format " + kv[0].second + " (this berth reads format " +
+                        std::to_string(kBundleFormat) + ")",
+                    EINVAL);
     if (kv.size() != keys.size()) throw Error("update manifest: expected " + std::to_string(keys.size()) + " keys", EINVAL);
     for (std::size_t i = 0; i < keys.size(); ++i)
         if (kv[i].first != keys[i])
             throw Error("update manifest: line " + std::to_string(i + 1) + ": expected `" + keys[i] + "`, got `" +
                             kv[i].first + "`", EINVAL);
-    if (kv[0].second != "1") throw Error("update manifest: format " + kv[0].second + " (this berth reads format 1)", EINVAL);
     Manifest m;
     m.name = kv[1].second;
     m.arch = kv[2].second;
     m.version = kv[3].second;
-    m.cmdline = kv[4].second;
-    BundlePart* parts[] = {&m.kernel, &m.initrd, &m.slot};
+    BundlePart* parts[] = {&m.uki_a, &m.uki_b, &m.slot};
     std::uint64_t end = 0;
     for (int i = 0; i < 3; ++i) {
-        const auto& [ok, ov] = kv[5 + 3 * i];
-        const auto& [sk, sv] = kv[6 + 3 * i];
-        const auto& [hk, hv] = kv[7 + 3 * i];
+        const auto& [ok, ov] = kv[4 + 3 * i];
+        const auto& [sk, sv] = kv[5 + 3 * i];
+        const auto& [hk, hv] = kv[6 + 3 * i];
         parts[i]->offset = parse_u64(ok, ov);
         parts[i]->size = parse_u64(sk, sv);
         if (!is_hex(hv, 64)) throw Error("update manifest: " + hk + ": expected 64 hex digits", EINVAL);
@@ -168,7 +171,7 @@ std::string check_bundle(const BundleHead& head, const Manifest& m, const std::s
         return "the signature does not match this image's update key";
     if (m.name != image_name) return "the bundle is for image `" + m.name + "`, this is `" + image_name + "`";
     if (m.arch != arch) return "the bundle is for " + m.arch + ", this machine is " + arch;
-    for (const BundlePart* p : {&m.kernel, &m.initrd, &m.slot})
+    for (const BundlePart* p : {&m.uki_a, &m.uki_b, &m.slot})
         if (p->offset + p->size > file_bytes)
             return "the file is truncated: " + std::to_string(file_bytes) + " bytes, the manifest needs " +
                    std::to_string(p->offset + p->size);

@@ -1,5 +1,5 @@
-// The update bundle: one file that carries a new root slot, its kernel and its
-// boot initrd to a running A/B machine (docs/updates.md). Written by `berth
+// The update bundle: one file that carries a new root slot and the unified
+// kernel images that boot it to a running A/B machine (docs/updates.md). Written by `berth
 // build` (builder/update_bundle.hpp), checked and installed by `berth update
 // apply` in the image (ctl/update_cmd.cpp).
 //
@@ -7,14 +7,20 @@
 //   [8, 16)       manifest length M, little-endian
 //   [16, 80)      Ed25519 signature over the manifest's M bytes
 //   [80, 80+M)    the manifest: `key=value` lines (below)
-//   payloads      kernel, initrd, slot, each at the 4 KiB-aligned offset the
+//   payloads      uki-a, uki-b, slot, each at the 4 KiB-aligned offset the
 //                 manifest gives, zero padding between; the file ends 4 KiB-aligned
 //
-// Manifest keys, in this order: format (1), name, arch, version, cmdline (the
-// slot's kernel command line without its berth.slot key), then for each of
-// kernel, initrd and slot: PART.offset, PART.size, PART.sha256. The signature
+// uki-a and uki-b are the slot's kernel, boot initrd and command line as one
+// unified kernel image each (builder/uki.hpp), the same but for the command
+// line's `berth.slot=X` (which the UKI's signature, when it has one, covers):
+// the bundle goes to whichever slot is inactive, and that slot's UKI goes to
+// the ESP.
+//
+// Manifest keys, in this order: format (2), name, arch, version, then for each
+// of uki-a, uki-b and slot: PART.offset, PART.size, PART.sha256. The signature
 // covers the manifest and the manifest covers the payloads' digests, so one
-// signature check and three digests prove the whole file.
+// signature check and three digests prove the whole file. Format 1 (kernel,
+// initrd and command line for a type #1 entry) is refused.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -34,9 +40,13 @@ struct BundlePart {
     bool operator==(const BundlePart&) const = default;
 };
 
+inline constexpr int kBundleFormat = 2;
+
 struct Manifest {
-    std::string name, arch, version, cmdline;
-    BundlePart kernel, initrd, slot;
+    std::string name, arch, version;
+    BundlePart uki_a, uki_b, slot;
+    // The UKI that boots `slot` ('a' or 'b').
+    const BundlePart& uki(char slot) const { return slot == 'a' ? uki_a : uki_b; }
     bool operator==(const Manifest&) const = default;
 };
 
@@ -78,11 +88,15 @@ std::string check_bundle(const BundleHead& head, const Manifest& m, const std::s
 
 // The A/B disk's names, shared by the builder, PID 1 and `berth update`.
 //   GPT names: BERTH-ESP, berth-root-a, berth-root-b (and the data partition's)
-//   ESP: slot-X/kernel, slot-X/initrd.img, loader/entries/berth-GEN-X[+LEFT[-DONE]].conf
+//   ESP: EFI/Linux/berth-GEN-X[+LEFT[-DONE]].efi, the slot's unified kernel
+//   image as systemd-boot's type #2 entry (its id the file name)
 // GEN grows with every install, so the newest slot's entry sorts first
-// (systemd-boot orders entries by name, newest version first, and puts those
-// with no tries left last); +LEFT-DONE is systemd-boot's boot counter.
+// (systemd-boot orders these entries by name, newest version first, and puts
+// those with no tries left last); +LEFT-DONE is systemd-boot's boot counter,
+// which it keeps in the file names of type #2 entries as of type #1.
 inline constexpr const char* kEspPartName = "BERTH-ESP";
+// The directory of the boot entries in the ESP.
+inline constexpr const char* kBootEntryDir = "EFI/Linux";
 // PID 1's log of the last boots (init/boot_log.hpp): a raw 1 MiB partition.
 inline constexpr const char* kBootLogPartName = "berth-boot-log";
 std::string slot_part_name(char slot);  // "berth-root-a"

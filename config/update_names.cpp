@@ -14,12 +14,12 @@ std::string boot_entry_file(const BootEntryName& e) {
         s += "+" + std::to_string(e.tries_left);
         if (e.tries_done >= 0) s += "-" + std::to_string(e.tries_done);
     }
-    return s + ".conf";
+    return s + ".efi";
 }
 
 std::optional<BootEntryName> parse_boot_entry_file(const std::string& file) {
-    // berth-GEN-X[+LEFT[-DONE]].conf
-    const std::string prefix = "berth-", suffix = ".conf";
+    // berth-GEN-X[+LEFT[-DONE]].efi
+    const std::string prefix = "berth-", suffix = ".efi";
     if (file.size() < prefix.size() + suffix.size() + 3 || file.compare(0, prefix.size(), prefix) != 0 ||
         file.compare(file.size() - suffix.size(), suffix.size(), suffix) != 0)
         return std::nullopt;

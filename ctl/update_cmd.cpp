@@ -1,7 +1,8 @@
 // `berth update status|apply FILE|rollback` inside an A/B image (docs/updates.md).
 //
 // The CLI does the work itself, as an ordinary process: it reads and checks the
-// bundle, writes the inactive slot and the boot entry, then asks PID 1 over the
+// bundle, writes the inactive slot and its boot entry (the slot's unified kernel
+// image under systemd-boot's counting name), then asks PID 1 over the
 // control socket to reboot. PID 1 never waits on a write of hundreds of MiB,
 // and a CLI killed half way leaves the inactive slot without a boot entry,
 // which the loader never boots.
@@ -20,6 +21,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/sha256.hpp"
 #include "config/image_config.hpp"
 #include "config/update_bundle.hpp"
 #include "ctl/ctl.hpp"
@@ -155,15 +157,8 @@ int status(init::SysOps& sys) {
                 m.cfg.version.empty() ? "(no version)" : m.cfg.version.c_str(), m.cfg.arch.c_str(), m.slot);
     init::EspMount esp(sys, kUpdateEspDir);
     if (!esp.ok()) return fail(esp.error());
-    for (const auto& e : init::list_boot_entries(esp.dir())) {
-        std::string title;
-        if (auto t = fs::try_read_file(esp.dir() + "/loader/entries/" + e.file)) {
-            std::size_t at = t->find("title ");
-            if (at != std::string::npos) title = t->substr(at + 6, t->find('\n', at) - at - 6);
-        }
-        std::printf("slot %c: %s: %s%s%s\n", e.name.slot, e.file.c_str(), describe(e.name).c_str(),
-                    title.empty() ? "" : ", ", title.c_str());
-    }
+    for (const auto& e : init::list_boot_entries(esp.dir()))
+        std::printf("slot %c: %s: %s\n", e.name.slot, e.file.c_str(), describe(e.name).c_str());
     return 0;
 }
 
@@ -207,15 +202,15 @@ int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::st
                                            file_bytes, capacity);
     if (!why.empty()) return fail(file + ": refused, nothing written: " + why);
     std::printf("bundle: %s %s (%s), signature good; checking %llu bytes\n", man.name.c_str(), man.version.c_str(),
-                man.arch.c_str(), static_cast<unsigned long long>(man.slot.size + man.kernel.size + man.initrd.size));
+                man.arch.c_str(), static_cast<unsigned long long>(man.slot.size + man.uki(target).size));
     std::fflush(stdout);
-    std::string kernel, initrd;
+    // The target slot's UKI, checked in memory: what is written is what was checked.
+    std::string uki;
     try {
-        kernel = read_range(in.get(), man.kernel.offset, man.kernel.size);
-        initrd = read_range(in.get(), man.initrd.offset, man.initrd.size);
+        const update::BundlePart& u = man.uki(target);
+        uki = read_range(in.get(), u.offset, u.size);
         std::string bad;
-        if (sha256_range(in.get(), man.kernel.offset, man.kernel.size) != man.kernel.sha256) bad = "kernel";
-        else if (sha256_range(in.get(), man.initrd.offset, man.initrd.size) != man.initrd.sha256) bad = "initrd";
+        if (digest::sha256_hex(uki) != u.sha256) bad = std::string("slot ") + target + "'s kernel image";
         else if (sha256_range(in.get(), man.slot.offset, man.slot.size) != man.slot.sha256) bad = "slot image";
         if (!bad.empty()) return fail(file + ": refused, nothing written: the " + bad + " does not match its sha256");
     } catch (const std::exception& e) {
@@ -226,7 +221,7 @@ int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::st
     // entry exists, the loader can only boot the running slot.
     init::EspMount esp(sys, kUpdateEspDir);
     if (!esp.ok()) return fail(esp.error());
-    std::string entries = esp.dir() + "/loader/entries";
+    std::string entries = esp.dir() + "/" + update::kBootEntryDir;
     unsigned generation = 0;
     try {
         for (const auto& e : init::list_boot_entries(esp.dir())) {
@@ -248,18 +243,11 @@ int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::st
         if (::fsync(out.get()) < 0) throw_errno("fsync " + part);
         if (sha256_range(out.get(), 0, man.slot.size) != man.slot.sha256)
             throw Error("slot " + std::string(1, target) + " does not read back as written", EIO);
-        // 4. Its kernel and initrd, then the entry, with the loader's try counter.
-        std::string dir = esp.dir() + "/slot-" + target;
-        if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
-        write_esp_file(dir + "/kernel", kernel);
-        write_esp_file(dir + "/initrd.img", initrd);
-        sync_dir(dir);
+        // 4. The entry: the slot's UKI, named with the loader's try counter. Its
+        // temporary name is no entry to the loader (not *.efi).
         update::BootEntryName name{generation + 1, target, m.cfg.tries, -1};
-        std::string slot_dir = std::string("/slot-") + target;
-        write_esp_file(entries + "/" + update::boot_entry_file(name),
-                       "title berth " + man.name + (man.version.empty() ? "" : " " + man.version) + " (slot " +
-                           target + ")\nlinux " + slot_dir + "/kernel\ninitrd " + slot_dir + "/initrd.img\noptions " +
-                           man.cmdline + " berth.slot=" + target + "\n");
+        if (::mkdir(entries.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + entries);
+        write_esp_file(entries + "/" + update::boot_entry_file(name), uki);
         sync_dir(entries);
         std::printf("slot %c holds %s %s; boot entry %s (%d %s before the loader falls back to slot %c)\n", target,
                     man.name.c_str(), man.version.c_str(), update::boot_entry_file(name).c_str(), m.cfg.tries,

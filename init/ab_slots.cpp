@@ -17,10 +17,12 @@ namespace {
 
 std::string errno_text(const std::string& what, int err) { return what + ": " + std::strerror(err); }
 
+std::string entry_dir(const std::string& esp_dir) { return esp_dir + "/" + update::kBootEntryDir; }
+
 // rename(2) inside the entries directory, then fsync of the directory: on FAT
 // the rename is one directory entry rewritten, and it is on the disk before we say so.
 std::string rename_entry(const std::string& esp_dir, const std::string& from, const std::string& to) {
-    std::string dir = esp_dir + "/loader/entries";
+    std::string dir = entry_dir(esp_dir);
     if (::rename((dir + "/" + from).c_str(), (dir + "/" + to).c_str()) < 0)
         return errno_text("rename " + from + " to " + to, errno);
     int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -59,7 +61,7 @@ std::vector<EntryFile> list_boot_entries(const std::string& esp_dir) {
     std::vector<EntryFile> out;
     std::vector<std::string> names;
     try {
-        names = fs::list_dir(esp_dir + "/loader/entries");
+        names = fs::list_dir(entry_dir(esp_dir));
     } catch (...) {
         return out;
     }
@@ -80,7 +82,7 @@ std::string bless_entry(const std::string& esp_dir, char slot, std::string* note
         if (note) *note = e.file + " -> " + update::boot_entry_file(done);
         return rename_entry(esp_dir, e.file, update::boot_entry_file(done));
     }
-    return std::string("no boot entry for slot ") + slot + " in " + esp_dir + "/loader/entries";
+    return std::string("no boot entry for slot ") + slot + " in " + entry_dir(esp_dir);
 }
 
 std::string exhaust_entry(const std::string& esp_dir, char slot) {

@@ -21,7 +21,7 @@ inline char other_slot(char s) { return s == 'a' ? 'b' : 'a'; }
 // in /sys/class/block/*/uevent), or "".
 std::string find_partition_by_name(SysOps& sys, const std::string& name);
 
-// berth's boot entries in ESP/loader/entries, sorted by file name.
+// berth's boot entries (unified kernel images) in ESP/EFI/Linux, sorted by file name.
 struct EntryFile {
     std::string file;
     update::BootEntryName name;

@@ -216,6 +216,7 @@ def main():
     import secureboot_tests
     boots = (suite_boot, example_boot, builder_tests.oci_boot, builder_tests.iso_boot,
              builder_tests.squashfs_boot, verity_tests.verity_boot, secureboot_tests.secureboot_boot,
+             secureboot_tests.secureboot_ab_boot,
              update_tests.update_boot,
              builder_tests.podman_boot, disk_output_tests.disk_boot,
              example_tests.minimal_boot, example_tests.redis_boot, lsm_tests.apparmor_boot,

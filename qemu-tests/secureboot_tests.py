@@ -302,3 +302,128 @@ def secureboot_boot(args, s):
         print(f"# secure boot: both refusals in {time.monotonic() - vm.started:.1f} s (TCG)", flush=True)
     finally:
         vm.close()
+
+
+AB_YML = """\
+kernel:
+  package: linux-image-cloud-amd64
+  cmdline: "console=ttyS0 panic=-1"
+update:
+  slotSize: 48M
+  version: "1"
+services:
+  - name: shows
+    image: busybox
+    command: ["sh", "-c", "echo \\"ab-cmdline: $(cat /proc/cmdline)\\"; exec sleep 100000"]
+"""
+
+
+def secureboot_ab_boot(args, s):
+    """The raw-efi-ab disk signed with the snakeoil key: its ESP's systemd-boot and
+    slot a's UKI (EFI/Linux/berth-1-a.efi, a type #2 entry) verify, the disk boots
+    slot a under Secure Boot with the root hash of the signed image, and the same
+    disk with one byte of that UKI's root hash changed in the ESP does not boot.
+    One build, two boots."""
+    for f in (SNAKEOIL_KEY, SNAKEOIL_CERT, "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd",
+              "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd"):
+        if not os.path.exists(f):
+            s.skip("secure boot A/B", f"{f} is missing (apt-get install ovmf)")
+            return
+    work = os.path.join(args.out, "secureboot-ab")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    yml = os.path.join(work, "sbab.yml")
+    with open(yml, "w") as f:
+        f.write(AB_YML)
+    key = os.path.join(work, "snakeoil.key")
+    subprocess.run(["openssl", "pkey", "-in", SNAKEOIL_KEY, "-passin", "pass:snakeoil", "-out", key], check=True)
+    update_key = os.path.join(work, "update.key")
+    with open(update_key, "w") as f:
+        f.write("07" * 32 + "\n")
+    started = time.monotonic()
+    cmd = [args.berth, "build", "-o", work, "--name", "sbab", "--images", args.images, "--format", "raw-efi-ab",
+           "--update-key", update_key, "--sign-key", key, "--sign-cert", SNAKEOIL_CERT] + \
+        (["--init", args.init] if args.init else []) + [yml]
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        raise BootFailure(f"{' '.join(cmd)} failed:\n{r.stdout}")
+    print(f"# secure boot A/B: signed build in {time.monotonic() - started:.1f} s", flush=True)
+    disk = os.path.join(work, "sbab-ab-efi.img")
+    esp = disk + "@@1M"
+
+    def esp_file(name):
+        return subprocess.run(["mtype", "-i", esp, name], check=True, capture_output=True, env=MTOOLS_ENV).stdout
+
+    entry = os.path.join(work, "berth-1-a.efi")
+    with open(entry, "wb") as f:
+        f.write(esp_file("::/EFI/Linux/berth-1-a.efi"))
+    uki = read(entry)
+    cmdline = section(uki, ".cmdline").decode()
+    root_hash = re.search(r"berth\.verity\.roothash=([0-9a-f]{64})", cmdline).group(1)
+
+    def signed_chain():
+        listing = subprocess.run(["mdir", "-i", esp, "-b", "::/EFI/Linux"], capture_output=True, env=MTOOLS_ENV,
+                                 text=True).stdout.split()
+        assert listing == ["::/EFI/Linux/berth-1-a.efi"], f"entries: {listing}"
+        assert cmdline.endswith(" berth.slot=a"), f".cmdline is {cmdline!r}"
+        sd_boot = os.path.join(work, "sd-boot.efi")
+        with open(sd_boot, "wb") as f:
+            f.write(esp_file("::/EFI/BOOT/BOOTX64.EFI"))
+        for f in (sd_boot, entry):
+            v = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, f], capture_output=True, text=True)
+            assert v.returncode == 0, f"{f} is not signed: {v.stderr}"
+    s.check("signed raw-efi-ab: slot a's UKI is the only entry; it and systemd-boot verify", signed_chain)
+
+    vm = Vm(args.berth, disk, os.path.join(work, "signed.console"), timeout=args.boot_timeout,
+            extra=["--secure-boot"])
+    try:
+        s.check("the signed A/B disk boots under Secure Boot (the kernel sees it on)",
+                lambda: vm.expect(r"secureboot: Secure boot enabled", args.boot_timeout))
+        s.check("PID 1 boots slot a and maps its root with the root hash carried in the signed UKI",
+                lambda: vm.expect(r"A/B boot: slot a[\s\S]*verified root: /dev/dm-\d+ maps /dev/\S+ \(dm-verity, "
+                                  r"sha256, root hash " + root_hash + r"\)", 60))
+
+        def whole_line():
+            got = vm.expect(r"ab-cmdline: (.*)\n", 60).group(1).strip()
+            assert got == cmdline, f"/proc/cmdline is {got!r}"
+        s.check("the kernel's command line is the signed UKI's", whole_line)
+        print(f"# secure boot A/B: signed slot a to its service in {time.monotonic() - vm.started:.1f} s", flush=True)
+    finally:
+        vm.close()
+
+    # The same disk, one byte of the root hash in slot a's UKI changed on the ESP:
+    # what someone who can write the ESP (not the key) would do.
+    tampered_disk = os.path.join(work, "tampered-ab-efi.img")
+    shutil.copyfile(disk, tampered_disk)
+    data = bytearray(uki)
+    at = data.find(root_hash.encode())
+    data[at] = ord("0") if data[at] != ord("0") else ord("1")
+    tampered = os.path.join(work, "tampered.efi")
+    with open(tampered, "wb") as f:
+        f.write(data)
+    subprocess.run(["mcopy", "-o", "-i", tampered_disk + "@@1M", tampered, "::/EFI/Linux/berth-1-a.efi"], check=True,
+                   capture_output=True, env=MTOOLS_ENV)
+
+    def tampered_on_esp():
+        got = subprocess.run(["mtype", "-i", tampered_disk + "@@1M", "::/EFI/Linux/berth-1-a.efi"], check=True,
+                             capture_output=True, env=MTOOLS_ENV).stdout
+        assert got == bytes(data) and got != uki, "the ESP does not hold the tampered UKI"
+        r = subprocess.run(["sbverify", "--cert", SNAKEOIL_CERT, tampered], capture_output=True, text=True)
+        assert r.returncode != 0, "the tampered UKI verified"
+    s.check("the tampered UKI is on the ESP copy, and sbverify rejects it", tampered_on_esp)
+
+    vm = Vm(args.berth, tampered_disk, os.path.join(work, "tampered.console"), timeout=args.boot_timeout,
+            extra=["--secure-boot"])
+    try:
+        # systemd-boot (signed, so it starts) asks the firmware to load the UKI,
+        # which refuses it: systemd-boot says so and stays in its menu.
+        s.check("under Secure Boot systemd-boot starts and the firmware refuses the tampered UKI",
+                lambda: vm.expect(r"Security\s+Violation|Access\s+Denied", args.boot_timeout))
+
+        def nothing_ran():
+            time.sleep(3)
+            assert "EFI stub" not in vm.console and "Linux version" not in vm.console, "the tampered UKI ran"
+        s.check("the tampered UKI does not run: no stub, no kernel", nothing_ran)
+        print(f"# secure boot A/B: tampered UKI refused in {time.monotonic() - vm.started:.1f} s", flush=True)
+    finally:
+        vm.close()

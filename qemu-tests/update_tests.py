@@ -199,7 +199,7 @@ def update_boot(args, s):
         s.check("status: slot b has no boot entry", no_entry_b)
         s.check("the v2 bundle is checked, written to slot b with one try, and the machine reboots",
                 lambda: shell(vm, ctl("apply /dev/vdd"),
-                              r"signature good[\s\S]*slot b holds abtest 2; boot entry berth-2-b\+1\.conf[\s\S]*reboot requested"))
+                              r"signature good[\s\S]*slot b holds abtest 2; boot entry berth-2-b\+1\.efi[\s\S]*reboot requested"))
         s.check("the reboot ends this QEMU run", lambda: vm.wait_exit(60) is not None)
     finally:
         vm.close()
@@ -233,10 +233,10 @@ def update_boot(args, s):
         s.check("after the corrupted slot the loader falls back to v1 on slot a, committed", lambda: vm.expect(
             r"A/B boot: slot a[\s\S]*update: slot a is committed; no boot assessment", args.boot_timeout))
         s.check("status: slot b has no tries left", lambda: shell(
-            vm, ctl("status"), r"slot b: berth-2-b\+0-1\.conf: no tries left[\s\S]*update-rc=0"))
+            vm, ctl("status"), r"slot b: berth-2-b\+0-1\.efi: no tries left[\s\S]*update-rc=0"))
         s.check("the v2 bundle is written to slot b again, and the machine reboots",
                 lambda: shell(vm, ctl("apply /dev/vdb"),
-                              r"slot b holds abtest 2; boot entry berth-3-b\+1\.conf[\s\S]*reboot requested"))
+                              r"slot b holds abtest 2; boot entry berth-3-b\+1\.efi[\s\S]*reboot requested"))
         s.check("the reboot ends this QEMU run", lambda: vm.wait_exit(60) is not None)
     finally:
         vm.close()
@@ -246,14 +246,14 @@ def update_boot(args, s):
     try:
         s.check("the loader boots the new slot b", lambda: vm.expect(r"A/B boot: slot b", args.boot_timeout))
         s.check("slot b is on trial and is committed once `app` is ready",
-                lambda: vm.expect(r"update: slot b is on trial[\s\S]*update: slot b: boot entry berth-3-b\+0-1\.conf -> "
-                                  r"berth-3-b\.conf[\s\S]*update: slot b committed", 60))
+                lambda: vm.expect(r"update: slot b is on trial[\s\S]*update: slot b: boot entry berth-3-b\+0-1\.efi -> "
+                                  r"berth-3-b\.efi[\s\S]*update: slot b committed", 60))
         s.check("v2's service runs", lambda: vm.expect(r"app: version 2 running", 30))
         s.check("the data partition kept its contents",
                 lambda: shell(vm, "dd if=/dev/vda4 bs=25 count=1 2>/dev/null; echo\n", r"^data-kept-across-updates"))
         s.check("status: slot b committed, slot a committed (the old version)",
-                lambda: shell(vm, ctl("status"), r"booted from slot b[\s\S]*slot a: berth-1-a\.conf: committed"
-                                                 r"[\s\S]*slot b: berth-3-b\.conf: committed[\s\S]*update-rc=0"))
+                lambda: shell(vm, ctl("status"), r"booted from slot b[\s\S]*slot a: berth-1-a\.efi: committed"
+                                                 r"[\s\S]*slot b: berth-3-b\.efi: committed[\s\S]*update-rc=0"))
         shell(vm, ctl("apply /dev/vdb"), r"slot a holds abtest 2-broken[\s\S]*reboot requested")
         vm.wait_exit(60)
     finally:
@@ -265,7 +265,7 @@ def update_boot(args, s):
         s.check("the broken v2 boots from slot a on trial", lambda: vm.expect(
             r"A/B boot: slot a[\s\S]*update: slot a is on trial", args.boot_timeout))
         s.check("no update is installed while the running slot is on trial", lambda: shell(
-            vm, ctl("apply /dev/null --no-reboot"), r"slot a is on trial \(berth-4-a\+0-1\.conf\)[^\n]*nothing written"))
+            vm, ctl("apply /dev/null --no-reboot"), r"slot a is on trial \(berth-4-a\+0-1\.efi\)[^\n]*nothing written"))
         s.check("not ready by the deadline: PID 1 says why and reboots", lambda: vm.expect(
             r"update: slot a NOT committed: not ready within 6000 ms of boot: app: [^;\n]*; rebooting", 60))
         s.check("the machine reboots", lambda: vm.wait_exit(60) is not None)
@@ -279,7 +279,7 @@ def update_boot(args, s):
             r"A/B boot: slot b[\s\S]*update: slot b is committed; no boot assessment", args.boot_timeout))
         s.check("v2's service runs again", lambda: vm.expect(r"app: version 2 running", 30))
         s.check("status: slot a has no tries left", lambda: shell(
-            vm, ctl("status"), r"slot a: berth-4-a\+0-1\.conf: no tries left[\s\S]*update-rc=0"))
+            vm, ctl("status"), r"slot a: berth-4-a\+0-1\.efi: no tries left[\s\S]*update-rc=0"))
         s.check("rollback is refused: slot a has no usable entry", lambda: shell(
             vm, ctl("rollback --no-reboot"), r"slot a has no bootable entry: nothing to roll back to[\s\S]*update-rc=1"))
         # PID 1's log of the failed boot, kept on the disk's log partition.

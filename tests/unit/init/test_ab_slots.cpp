@@ -21,11 +21,11 @@ struct TempEsp {
     TempEsp() {
         char tmpl[] = "/tmp/berth-ab-esp-XXXXXX";
         dir = ::mkdtemp(tmpl);
-        berth::fs::mkdir_p(dir + "/loader/entries");
+        berth::fs::mkdir_p(dir + "/EFI/Linux");
     }
     ~TempEsp() { std::system(("rm -rf " + dir).c_str()); }
-    void add(const std::string& f) { berth::fs::write_file(dir + "/loader/entries/" + f, "title x\n"); }
-    std::vector<std::string> names() const { return berth::fs::list_dir(dir + "/loader/entries"); }
+    void add(const std::string& f) { berth::fs::write_file(dir + "/EFI/Linux/" + f, "MZ"); }
+    std::vector<std::string> names() const { return berth::fs::list_dir(dir + "/EFI/Linux"); }
 };
 
 }  // namespace
@@ -70,29 +70,30 @@ TEST_CASE("the squashfs root of slot b is the partition named berth-root-b") {
 
 TEST_CASE("blessing renames the counting entry of the slot, and only that one") {
     TempEsp esp;
-    esp.add("berth-1-a.conf");
-    esp.add("berth-2-b+0-1.conf");
+    esp.add("berth-1-a.efi");
+    esp.add("berth-2-b+0-1.efi");
     std::string note;
     REQUIRE(bless_entry(esp.dir, 'b', &note) == "");
-    CHECK(note == "berth-2-b+0-1.conf -> berth-2-b.conf");
-    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.conf", "berth-2-b.conf"});
+    CHECK(note == "berth-2-b+0-1.efi -> berth-2-b.efi");
+    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.efi", "berth-2-b.efi"});
     // Committed already: nothing changes.
     REQUIRE(bless_entry(esp.dir, 'b', &note) == "");
-    CHECK(note == "already committed (berth-2-b.conf)");
-    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.conf", "berth-2-b.conf"});
+    CHECK(note == "already committed (berth-2-b.efi)");
+    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.efi", "berth-2-b.efi"});
     // Files that are not berth's entries are left alone; a slot without an entry is an error.
     TempEsp other;
-    other.add("debian.conf");
+    other.add("debian.efi");
+    other.add("berth-1-a.conf");  // a type #1 name: not one of berth's entries
     CHECK(bless_entry(other.dir, 'a', nullptr).find("no boot entry for slot a") == 0);
-    CHECK(other.names() == std::vector<std::string>{"debian.conf"});
+    CHECK(other.names() == std::vector<std::string>{"berth-1-a.conf", "debian.efi"});
 }
 
 TEST_CASE("rollback marks the running slot's entry out of tries") {
     TempEsp esp;
-    esp.add("berth-1-a.conf");
-    esp.add("berth-2-b.conf");
+    esp.add("berth-1-a.efi");
+    esp.add("berth-2-b.efi");
     REQUIRE(exhaust_entry(esp.dir, 'b') == "");
-    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.conf", "berth-2-b+0-1.conf"});
+    CHECK(esp.names() == std::vector<std::string>{"berth-1-a.efi", "berth-2-b+0-1.efi"});
     auto entries = list_boot_entries(esp.dir);
     REQUIRE(entries.size() == 2);
     CHECK(entries[1].name.tries_left == 0);

@@ -18,9 +18,8 @@ Manifest sample() {
     m.name = "redis-os";
     m.arch = "amd64";
     m.version = "2";
-    m.cmdline = "console=ttyS0 berth.verity.roothash=ab";
-    m.kernel = {4096, 100, std::string(64, 'a')};
-    m.initrd = {8192, 5000, std::string(64, 'b')};
+    m.uki_a = {4096, 100, std::string(64, 'a')};
+    m.uki_b = {8192, 5000, std::string(64, 'b')};
     m.slot = {16384, 1 << 20, std::string(64, 'c')};
     return m;
 }
@@ -41,8 +40,12 @@ TEST_CASE("Ed25519 matches RFC 8032's first test vector") {
 TEST_CASE("the manifest reads back as written, in its one order") {
     Manifest m = sample();
     std::string text = serialise_manifest(m);
-    CHECK(text.rfind("format=1\nname=redis-os\narch=amd64\nversion=2\ncmdline=console=ttyS0", 0) == 0);
+    CHECK(text == "format=2\nname=redis-os\narch=amd64\nversion=2\nuki-a.offset=4096\nuki-a.size=100\nuki-a.sha256=" +
+                      std::string(64, 'a') + "\nuki-b.offset=8192\nuki-b.size=5000\nuki-b.sha256=" + std::string(64, 'b') +
+                      "\nslot.offset=16384\nslot.size=1048576\nslot.sha256=" + std::string(64, 'c') + "\n");
     CHECK(parse_manifest(text) == m);
+    CHECK(&m.uki('a') == &m.uki_a);
+    CHECK(&m.uki('b') == &m.uki_b);
     // Keys swapped, a key missing, a bad digest, overlapping parts, another format.
     std::string swapped = text;
     swapped.replace(swapped.find("name=redis-os\narch=amd64"), 24, "arch=amd64\nname=redis-os");
@@ -52,11 +55,14 @@ TEST_CASE("the manifest reads back as written, in its one order") {
     bad.slot.sha256 = "xyz";
     CHECK_THROWS_WITH(parse_manifest(serialise_manifest(bad)), Catch::Contains("slot.sha256"));
     bad = sample();
-    bad.initrd.offset = 4096;
-    CHECK_THROWS_WITH(parse_manifest(serialise_manifest(bad)), Catch::Contains("initrd.offset"));
-    std::string f2 = text;
-    f2[7] = '2';
-    CHECK_THROWS_WITH(parse_manifest(f2), Catch::Contains("format 2"));
+    bad.uki_b.offset = 4096;
+    CHECK_THROWS_WITH(parse_manifest(serialise_manifest(bad)), Catch::Contains("uki-b.offset"));
+    // A format 1 bundle (kernel, initrd and command line) is named as such.
+    std::string f1 = text;
+    f1[7] = '1';
+    CHECK_THROWS_WITH(parse_manifest(f1), Catch::Contains("format 1 (this berth reads format 2)"));
+    CHECK_THROWS_WITH(parse_manifest("format=1\nname=x\narch=amd64\nversion=\ncmdline=quiet\n"),
+                      Catch::Contains("format 1 (this berth reads format 2)"));
     CHECK_THROWS_WITH(parse_manifest(text.substr(0, text.size() - 1)), Catch::Contains("newline"));
 }
 
@@ -93,14 +99,16 @@ TEST_CASE("check_bundle refuses a bad signature, another image or arch, a trunca
     CHECK(check_bundle(h, m, pub, "redis-os", "amd64", full, 1 << 19).find("larger than the slot") != std::string::npos);
 }
 
-TEST_CASE("boot entry names: berth-GEN-SLOT with systemd-boot's counter") {
+TEST_CASE("boot entry names: berth-GEN-SLOT.efi with systemd-boot's counter") {
     BootEntryName e{3, 'b', 1, -1};
-    CHECK(boot_entry_file(e) == "berth-3-b+1.conf");
-    CHECK(parse_boot_entry_file("berth-3-b+1.conf") == e);
-    CHECK(parse_boot_entry_file("berth-3-b+0-1.conf") == BootEntryName{3, 'b', 0, 1});
-    CHECK(parse_boot_entry_file("berth-12-a.conf") == BootEntryName{12, 'a', -1, -1});
-    for (const char* bad : {"berth-3-c.conf", "berth-x-a.conf", "berth-3-a+.conf", "berth-3-a+1-.conf", "debian.conf",
-                            "berth-3-a.conf.tmp", "berth-3-ab.conf"})
+    CHECK(boot_entry_file(e) == "berth-3-b+1.efi");
+    CHECK(parse_boot_entry_file("berth-3-b+1.efi") == e);
+    CHECK(parse_boot_entry_file("berth-3-b+0-1.efi") == BootEntryName{3, 'b', 0, 1});
+    CHECK(parse_boot_entry_file("berth-12-a.efi") == BootEntryName{12, 'a', -1, -1});
+    CHECK(boot_entry_file({12, 'a', -1, -1}) == "berth-12-a.efi");
+    // Type #1 names (the layout before unified images) are not berth's entries.
+    for (const char* bad : {"berth-3-c.efi", "berth-x-a.efi", "berth-3-a+.efi", "berth-3-a+1-.efi", "debian.efi",
+                            "berth-3-a.efi.tmp", "berth-3-ab.efi", "berth-3-a.conf", "berth-3-b+1.conf"})
         CHECK_FALSE(parse_boot_entry_file(bad));
 }
 
