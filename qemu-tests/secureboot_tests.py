@@ -418,7 +418,8 @@ def secureboot_ab_boot(args, s):
         # systemd-boot (signed, so it starts) asks the firmware to load the UKI,
         # which refuses it: systemd-boot says so and stays in its menu.
         s.check("under Secure Boot systemd-boot starts and the firmware refuses the tampered UKI",
-                lambda: vm.expect(r"Security\s+Violation|Access\s+Denied", args.boot_timeout))
+                lambda: vm.expect(r"Error loading \\EFI\\Linux\\berth-1-a\.efi: (Access Denied|Security Violation)",
+                                  args.boot_timeout))
 
         def nothing_ran():
             time.sleep(3)
