@@ -55,14 +55,15 @@ void copy_into(int fd, const std::string& from, std::uint64_t offset, const std:
     }
 }
 
+// The menu's title of a slot's UKI.
+std::string ab_pretty_name(const std::string& name, const std::string& version, char slot) {
+    return "berth " + name + (version.empty() ? "" : " " + version) + " (slot " + slot + ")";
+}
+
 }  // namespace
 
 std::uint64_t ab_esp_bytes(std::uint64_t uki_bytes) {
     return std::max<std::uint64_t>(64 * kMiB, round_up(4 * uki_bytes + 4 * kMiB, kMiB));
-}
-
-std::string ab_pretty_name(const std::string& name, const std::string& version, char slot) {
-    return "berth " + name + (version.empty() ? "" : " " + version) + " (slot " + slot + ")";
 }
 
 UkiParts ab_uki_parts(const OutputOptions& o, const AbSettings& ab, char slot, const std::string& cmdline) {
