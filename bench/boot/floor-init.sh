@@ -101,6 +101,7 @@ sleep 4
 awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print "bench: machine memory in use", t - a, "kB" }' /proc/meminfo
 echo "bench: pid1 $(grep VmRSS /proc/1/status)"
 echo "bench: pid1 $(grep '^Pss:' /proc/1/smaps_rollup)"
+echo "bench: meminfo $(awk '/^(AnonPages|Shmem|SUnreclaim|KernelStack|PageTables|Percpu):/ { printf "%s%s ", $1, $2 }' /proc/meminfo)"
 # Not counted: Redis stopped and the disk unmounted, so that the next boot finds
 # it clean (berth's shutdown does the same).
 if [ -n "${redis_pid:-}" ]; then

@@ -34,6 +34,8 @@ work=$build/bench-boot
 images=${IMAGES:-$build/test-images}
 store_dir=${STORE:-$build/store}
 mkdir -p "$work"
+# /proc/meminfo's lines that the probe and the floor print after the machine's figure.
+meminfo_fields="AnonPages Shmem SUnreclaim KernelStack PageTables Percpu"
 
 median() { grep -E '^[0-9.]+$' | sort -n | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
@@ -118,7 +120,7 @@ for yml in "${examples[@]}"; do
         boot_once "$work/$name-probe" "${qemu[@]}" > "$work/$name-format.console"
     fi
     for v in "${variants[@]}"; do
-        for f in boot ready mem pss rss; do : > "$work/$name-$v.$f"; done
+        for f in boot ready mem pss rss $meminfo_fields; do : > "$work/$name-$v.$f"; done
     done
     for i in $(seq 1 "$runs"); do
         for v in "${variants[@]}"; do
@@ -147,6 +149,9 @@ for yml in "${examples[@]}"; do
             pick 's/.*bench: machine memory in use \([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.mem"
             pick 's/.*bench: pid1 Pss:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.pss"
             pick 's/.*bench: pid1 VmRSS:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.rss"
+            for f in $meminfo_fields; do
+                pick "s/.*bench: meminfo .*$f:\([0-9]*\) .*/\1/p" "$c" >> "$work/$name-$v.$f"
+            done
         done
     done
     results+=("$name")
@@ -173,6 +178,7 @@ for name in "${results[@]}"; do
     row "$name" "machine memory in use" mem kB probe diff "<= floor + 2048 kB"
     row "$name" "PID 1 PSS" pss kB probe diff "-"
     row "$name" "PID 1 VmRSS" rss kB probe diff "-"
+    for f in $meminfo_fields; do row "$name" "  of the machine's: $f" "$f" kB probe diff "-"; done
 done
 echo "(berth vs floor: times from the berth column, memory from the probe column, as shipped)"
 # Under load the medians drift with the host: the ratio of each round's berth and floor
