@@ -181,4 +181,14 @@ std::string check_bundle(const BundleHead& head, const Manifest& m, const std::s
     return {};
 }
 
+std::string check_version(const std::string& bundle_version, const std::string& running_version) {
+    if (running_version.empty()) return {};
+    if (bundle_version.empty())
+        return "the bundle has no version and this machine runs version " + running_version +
+               ": it cannot be shown to be newer";
+    if (::strverscmp(bundle_version.c_str(), running_version.c_str()) < 0)
+        return "version " + bundle_version + " is older than the running version " + running_version;
+    return {};
+}
+
 }  // namespace berth::update

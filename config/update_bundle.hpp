@@ -86,6 +86,13 @@ std::string check_bundle(const BundleHead& head, const Manifest& m, const std::s
                          const std::string& image_name, const std::string& arch, std::uint64_t file_bytes,
                          std::uint64_t slot_capacity);
 
+// Anti-rollback: "" when a bundle of `bundle_version` may replace a machine
+// running `running_version`, else why not. Versions compare as strverscmp(3)
+// compares them (digit runs as numbers: 1.10 after 1.9); the same version may
+// be installed again; a machine whose image has no version accepts any. Kept
+// apart from check_bundle because the operator may override it on purpose.
+std::string check_version(const std::string& bundle_version, const std::string& running_version);
+
 // The A/B disk's names, shared by the builder, PID 1 and `berth update`.
 //   GPT names: BERTH-ESP, berth-root-a, berth-root-b (and the data partition's)
 //   ESP: EFI/Linux/berth-GEN-X[+LEFT[-DONE]].efi, the slot's unified kernel

@@ -59,7 +59,7 @@ int usage(int code) {
                  "       berth kill [-s SIGNAL] NAME\n"
                  "       berth exec NAME CMD [ARG...]\n"
                  "       berth poweroff|reboot|halt\n"
-                 "       berth update status | apply FILE [--no-reboot] | rollback [--no-reboot]\n"
+                 "       berth update status | apply FILE [--no-reboot] [--allow-downgrade] | rollback [--no-reboot]\n"
                  "Options: --timeout SECONDS (or $BERTH_TIMEOUT; default %lld, 0: no limit) bounds\n"
                  "the wait for PID 1; `logs -f` waits for new lines without a limit.\n"
                  "The socket is $BERTH_CONTROL or %s (root only).\n",

@@ -162,7 +162,8 @@ int status(init::SysOps& sys) {
     return 0;
 }
 
-int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::string& socket, long long timeout_ms) {
+int apply(init::SysOps& sys, const std::string& file, bool reboot, bool allow_downgrade, const std::string& socket,
+          long long timeout_ms) {
     Machine m;
     if (std::string err = load_machine(sys, m); !err.empty()) return fail(err);
     char target = init::other_slot(m.slot);
@@ -201,6 +202,11 @@ int apply(init::SysOps& sys, const std::string& file, bool reboot, const std::st
     std::string why = update::check_bundle(head, man, update::from_hex(m.cfg.public_key), m.cfg.name, m.cfg.arch,
                                            file_bytes, capacity);
     if (!why.empty()) return fail(file + ": refused, nothing written: " + why);
+    if (std::string older = update::check_version(man.version, m.cfg.version); !older.empty()) {
+        if (!allow_downgrade)
+            return fail(file + ": refused, nothing written: " + older + " (--allow-downgrade installs it anyway)");
+        std::printf("downgrade allowed: %s\n", older.c_str());
+    }
     std::printf("bundle: %s %s (%s), signature good; checking %llu bytes\n", man.name.c_str(), man.version.c_str(),
                 man.arch.c_str(), static_cast<unsigned long long>(man.slot.size + man.uki(target).size));
     std::fflush(stdout);
@@ -282,20 +288,21 @@ int rollback(init::SysOps& sys, bool reboot, const std::string& socket, long lon
 
 int update_main(const std::string& socket, long long timeout_ms, const std::vector<std::string>& args) {
     init::RealSysOps sys;
-    bool reboot = true;
+    bool reboot = true, allow_downgrade = false;
     std::vector<std::string> rest;
     for (const auto& a : args) {
         if (a == "--no-reboot") reboot = false;
+        else if (a == "--allow-downgrade") allow_downgrade = true;
         else rest.push_back(a);
     }
     try {
         if (rest.size() == 1 && rest[0] == "status") return status(sys);
-        if (rest.size() == 2 && rest[0] == "apply") return apply(sys, rest[1], reboot, socket, timeout_ms);
+        if (rest.size() == 2 && rest[0] == "apply") return apply(sys, rest[1], reboot, allow_downgrade, socket, timeout_ms);
         if (rest.size() == 1 && rest[0] == "rollback") return rollback(sys, reboot, socket, timeout_ms);
     } catch (const std::exception& e) {
         return fail(e.what());
     }
-    std::fprintf(stderr, "usage: berth update status\n       berth update apply FILE [--no-reboot]\n"
+    std::fprintf(stderr, "usage: berth update status\n       berth update apply FILE [--no-reboot] [--allow-downgrade]\n"
                          "       berth update rollback [--no-reboot]\n");
     return 2;
 }

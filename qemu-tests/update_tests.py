@@ -12,8 +12,9 @@ OVMF, QEMU restarted at each reboot (the disk carries the state):
   1d. the loader falls back to v1 on slot a (slot b out of tries); the v2
      bundle is applied again and the machine reboots.
   2. v2 on slot b, on trial: committed once its service is ready; the data
-     partition still holds the marker. A broken v2 (its service never ready)
-     is applied to slot a.
+     partition still holds the marker; the v1 bundle (older) and a bundle
+     for another image signed with the same key are refused, nothing written.
+     A broken v2 (its service never ready) is applied to slot a.
   3. the broken v2 on slot a, on trial: no update is taken during the trial;
      not ready by the deadline, PID 1 logs why and reboots.
   4. the loader falls back to v2 on slot b, committed: no assessment; status
@@ -112,17 +113,19 @@ def update_boot(args, s):
     with open(key, "w") as f:
         f.write(hashlib.sha256(b"update-test-key").hexdigest() + "\n")
 
-    def make(version, deadline="20s", readiness="", out=None):
+    def make(version, deadline="20s", readiness="", out=None, name=NAME):
         yml = os.path.join(work, f"v{version}.yml")
         with open(yml, "w") as f:
             f.write(YML.format(version=version, deadline=deadline, readiness=readiness))
-        return build(args, yml, NAME, out=out or os.path.join(work, f"v{version}"),
+        return build(args, yml, name, out=out or os.path.join(work, f"v{version}"),
                      extra=["--update-key", key])
 
     v1 = make("1")
     v2 = make("2")
     bad = make("2-broken", deadline="6s", readiness=NEVER_READY)
     again = make("1", out=os.path.join(work, "v1-again"))
+    # Signed with the same key, built for another image: refused by its name.
+    other = make("2", out=os.path.join(work, "other"), name="abother")
     hang_yml = os.path.join(work, "v2-hang.yml")
     with open(hang_yml, "w") as f:
         f.write(HANG_YML)
@@ -242,7 +245,7 @@ def update_boot(args, s):
         vm.close()
 
     # 2. v2 on slot b, on trial.
-    vm = boot("2-v2", [bad + "-update.bundle"])
+    vm = boot("2-v2", [bad + "-update.bundle", v1 + "-update.bundle", other + "-update.bundle"])
     try:
         s.check("the loader boots the new slot b", lambda: vm.expect(r"A/B boot: slot b", args.boot_timeout))
         s.check("slot b is on trial and is committed once `app` is ready",
@@ -254,6 +257,13 @@ def update_boot(args, s):
         s.check("status: slot b committed, slot a committed (the old version)",
                 lambda: shell(vm, ctl("status"), r"booted from slot b[\s\S]*slot a: berth-1-a\.efi: committed"
                                                  r"[\s\S]*slot b: berth-3-b\.efi: committed[\s\S]*update-rc=0"))
+        s.check("anti-rollback: the older v1 bundle is refused, nothing written", lambda: shell(
+            vm, ctl("apply /dev/vdc --no-reboot"),
+            r"/dev/vdc: refused, nothing written: version 1 is older than the running version 2 "
+            r"\(--allow-downgrade installs it anyway\)[\s\S]*update-rc=1"))
+        s.check("a bundle for another image, signed with the same key, is refused, nothing written", lambda: shell(
+            vm, ctl("apply /dev/vdd --no-reboot"),
+            r"/dev/vdd: refused, nothing written: the bundle is for image `abother`, this is `abtest`[\s\S]*update-rc=1"))
         shell(vm, ctl("apply /dev/vdb"), r"slot a holds abtest 2-broken[\s\S]*reboot requested")
         vm.wait_exit(60)
     finally:

@@ -99,6 +99,18 @@ TEST_CASE("check_bundle refuses a bad signature, another image or arch, a trunca
     CHECK(check_bundle(h, m, pub, "redis-os", "amd64", full, 1 << 19).find("larger than the slot") != std::string::npos);
 }
 
+TEST_CASE("check_version refuses an older version, accepts the same or a newer one") {
+    CHECK(check_version("2", "1") == "");
+    CHECK(check_version("2", "2") == "");
+    CHECK(check_version("1.10", "1.9") == "");
+    CHECK(check_version("2-broken", "2") == "");
+    CHECK(check_version("1", "2") == "version 1 is older than the running version 2");
+    CHECK(check_version("1.9", "1.10").find("older") != std::string::npos);
+    CHECK(check_version("", "2").find("has no version") != std::string::npos);
+    CHECK(check_version("", "") == "");
+    CHECK(check_version("0.1", "") == "");
+}
+
 TEST_CASE("boot entry names: berth-GEN-SLOT.efi with systemd-boot's counter") {
     BootEntryName e{3, 'b', 1, -1};
     CHECK(boot_entry_file(e) == "berth-3-b+1.efi");
