@@ -131,12 +131,23 @@ void destroy(const Store& store, const State& st, const oci::Spec* in_memory) {
     // forked away must not outlive its container.
     fs::Fd main = open_pidfd(st);
     auto cgroup = cgroup_of(st);
+    // The main process gone (as after run, which reaped it): when nothing else
+    // is left in the cgroup one rmdir is all there is to do, no thaw to check
+    // and no list to read. A cgroup still busy (a process that left the
+    // container's pid namespace, a frozen one, a child cgroup) refuses the
+    // rmdir and goes the long way below.
+    bool removed = false;
+    if (!main && cgroup) try {
+            cgroup->remove(0);
+            removed = true;
+        } catch (const std::exception&) {
+        }
     // A frozen (v1 freezer) task does not die of SIGKILL until thawed.
-    if (cgroup) try {
+    if (cgroup && !removed) try {
             cgroup->set_frozen(false);
         } catch (const std::exception&) {
         }
-    for (int waited = 0;; waited += 20) {
+    for (int waited = 0; !removed; waited += 20) {
         bool any = false;
         if (cgroup)
             for (pid_t p : cgroup->pids()) {
@@ -159,7 +170,7 @@ void destroy(const Store& store, const State& st, const oci::Spec* in_memory) {
             sleep_ms(20);
         }
     }
-    if (cgroup) cgroup->remove();
+    if (cgroup && !removed) cgroup->remove();
     try {
         std::optional<oci::Spec> loaded;
         if (!in_memory) loaded = load_saved_spec(store, st);

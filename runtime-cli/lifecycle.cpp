@@ -17,6 +17,7 @@
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
 #include "runtime-cli/container_ops.hpp"
+#include "runtime-cli/mount_ns_release.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/launcher.hpp"
 
@@ -235,6 +236,8 @@ int cmd_run(const Context& c) {
     block_forwarded_signals(&old);
     Created cr = create_container(c, a, id, false);
     ::close(cr.process.pidfd);
+    // Its mount namespace is freed after we report, not inside its exit.
+    if (cr.spec.linux_.creates_namespace(oci::NamespaceType::mount)) defer_mount_ns_release(cr.process.pid);
     run_hooks_poststart(c.store, cr.state, &cr.spec);
     int code = wait_forwarding(cr.process.pid);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);

@@ -20,7 +20,9 @@
 #   - the last capability is found in a few probes, once, not one probe per
 #     capability twice;
 #   - a container never frozen is not thawed at its end (no write to
-#     cgroup.freeze).
+#     cgroup.freeze), and an emptied cgroup is removed with one rmdir;
+#   - the container's mount namespace is freed after run reports, by a
+#     holder that dies with the runtime, not inside the exit run waits for.
 # Usage: run_path.sh BERTH_RUNC
 set -u
 RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
@@ -87,6 +89,27 @@ check "the six basic /dev nodes are made with mknod, mode 0666 ($N)" [ "$N" = 6 
 N=$(grep -cE 'mount\("/dev/(null|zero|full|random|urandom|tty)", "[^"]*/rootfs/dev/' "$TRACE")
 check "no /dev node is bound from the host ($N)" [ "$N" = 0 ]
 check "the container's cgroup is gone afterwards" [ ! -e /sys/fs/cgroup/berth/rp1 ]
+# The main process reaped and nothing else in the cgroup: one rmdir, no
+# thaw check and no list of its processes.
+check "an emptied cgroup is removed without reading cgroup.freeze or cgroup.procs" \
+    bash -c "! grep -qE 'cgroup\.(freeze|procs)' '$TRACE'"
+# The container's mount namespace gets a second holder (a CLONE_VM child of
+# the runtime killed when it exits), so unmounting the container's tree is not
+# part of the container's exit, which run waits for.
+N=$(grep -cE 'openat\(.*"/proc/[0-9]+/ns/mnt"' "$TRACE")
+check "the container's mount namespace is opened once, for its holder ($N)" [ "$N" = 1 ]
+check "the holder is cloned with CLONE_VM" has "$TRACE" 'clone\(.*CLONE_VM'
+# Its pid from its own first call (a clone's result may be on a later,
+# resumed line when strace interleaves processes).
+HOLDER=$(grep -E 'prctl\(PR_SET_PDEATHSIG, SIGKILL' "$TRACE" | awk '{print $1; exit}')
+check "the holder asks to be killed when the runtime exits (PR_SET_PDEATHSIG)" [ -n "$HOLDER" ]
+gone=no
+[ -n "$HOLDER" ] && for _ in $(seq 1 100); do
+    state=$(awk '/^State:/ {print $2}' "/proc/$HOLDER/status" 2>/dev/null)
+    if [ -z "$state" ] || [ "$state" = Z ]; then gone=yes; break; fi
+    sleep 0.02
+done
+check "the holder does not outlive run ($HOLDER)" [ "$gone" = yes ]
 
 # The old root is detached by a helper process while the setup goes on; the
 # container's program starts only after it is gone and the helper reaped.
