@@ -55,12 +55,17 @@ const char* const kBootSectorMarker = "berth-kvm-probe-ok";
 
 std::string probe_boot_sector() {
     // Loaded at 0000:7C00 by the BIOS:
-    //   cli; cld; xor ax,ax; mov ds,ax; mov si,7C17h; mov dx,3F8h
+    //   cli; cld; xor ax,ax; mov ds,ax; fwait; fninit; mov si,7C1Ah; mov dx,3F8h
     //   next: lodsb; test al,al; jz done; out dx,al; jmp next
     //   done: hlt; jmp done
-    // followed at offset 17h by the NUL-terminated marker line.
-    static const unsigned char code[] = {0xFA, 0xFC, 0x31, 0xC0, 0x8E, 0xD8, 0xBE, 0x17, 0x7C, 0xBA, 0xF8, 0x03,
-                                         0xAC, 0x84, 0xC0, 0x74, 0x03, 0xEE, 0xEB, 0xF8, 0xF4, 0xEB, 0xFD};
+    // followed at offset 1Ah by the NUL-terminated marker line. The FPU
+    // instructions are there because firmware runs them early (OVMF's first
+    // steps): a nested KVM that runs simple real-mode code but cannot execute
+    // them ("KVM internal error ... emulation failure") must fail the probe,
+    // not the boot that trusts it.
+    static const unsigned char code[] = {0xFA, 0xFC, 0x31, 0xC0, 0x8E, 0xD8, 0x9B, 0xDB, 0xE3,
+                                         0xBE, 0x1A, 0x7C, 0xBA, 0xF8, 0x03, 0xAC, 0x84, 0xC0,
+                                         0x74, 0x03, 0xEE, 0xEB, 0xF8, 0xF4, 0xEB, 0xFD};
     std::string s(reinterpret_cast<const char*>(code), sizeof code);
     s += std::string(kBootSectorMarker) + "\r\n";
     s.push_back('\0');

@@ -196,7 +196,7 @@ TEST_CASE("qemu: the probe boots the build's kernel, else its own boot sector", 
     std::string bs = probe_boot_sector();
     REQUIRE(bs.size() == 512);
     CHECK(bs.substr(510) == "\x55\xAA");
-    CHECK(bs.find(kBootSectorMarker) == 0x17);
+    CHECK(bs.find(kBootSectorMarker) == 0x1A);
 
     // Without a kernel, the probe boots the boot sector from a floppy under KVM with
     // the real boot's machine and CPU model, and looks for the boot sector's line.
@@ -208,7 +208,7 @@ TEST_CASE("qemu: the probe boots the build's kernel, else its own boot sector", 
     s.qemu = fake_qemu(tmp, "sector",
                        "echo \"$@\" > " + args +
                            "\nfor a; do case $a in file=*,if=floppy) f=${a#file=}; f=${f%%,*};; esac; done\n"
-                           "dd if=\"$f\" bs=1 skip=23 count=18 2>/dev/null; echo; sleep 30");
+                           "dd if=\"$f\" bs=1 skip=26 count=18 2>/dev/null; echo; sleep 30");
     CHECK(probe_kvm_boots(s));
     std::string argv = fs::read_file(args);
     CHECK_THAT(argv, Contains("-machine q35 -accel kvm -cpu host -smp 2"));
