@@ -136,7 +136,6 @@ struct Child {
             labels.open(proc, 3 + req.preserve_fds);
         }
 
-        pid_t old_root_helper = -1;  // detaching the old root (enter_rootfs)
         if (l.creates_namespace(NamespaceType::mount)) {
             step = "rootfs";
             const std::string rootfs = rootfs_path(req);
@@ -153,13 +152,7 @@ struct Child {
             step = "hooks";
             run_hooks(spec.hooks.create_container, "createContainer", state);
             step = "pivot_root";
-            old_root_helper = enter_rootfs(rootfs);
-            // A recursive propagation change of `/` would reach the old root
-            // while it is still stacked there: detached first.
-            if (!l.rootfs_propagation.empty()) {
-                wait_old_root_detached(old_root_helper);
-                old_root_helper = -1;
-            }
+            enter_rootfs(rootfs);
             finish_propagation(l.rootfs_propagation);
         }
         // With a joined mount namespace the root is that namespace's; with
@@ -208,11 +201,6 @@ struct Child {
         // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which the
         // capability steps below may drop: load it now, as crun does.
         if (seccomp && !proc.no_new_privileges) {
-            // The wait is the runtime's own syscall: not to be judged by the
-            // container's filter.
-            step = "pivot_root";
-            wait_old_root_detached(old_root_helper);
-            old_root_helper = -1;
             step = "seccomp";
             load_seccomp(*seccomp);
         }
@@ -232,8 +220,6 @@ struct Child {
         ::umask(proc.user.umask.value_or(022));
         step = "cwd";
         if (::chdir(proc.cwd.c_str()) < 0) throw_errno("cannot change directory to `" + proc.cwd + "`");
-        step = "pivot_root";
-        wait_old_root_detached(old_root_helper);
         if (req.exec_fifo_fd >= 0) {
             // Checked while create still waits for our report: a container
             // that could never start must fail create, not start.

@@ -143,7 +143,7 @@ void setup_dev(const std::string& rootfs, const std::vector<oci::Device>& device
     }
 }
 
-pid_t enter_rootfs(const std::string& rootfs) {
+void enter_rootfs(const std::string& rootfs) {
     fs::Fd oldroot(::open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC));
     if (!oldroot) throw_errno("open `/`");
     fs::Fd newroot(::open(rootfs.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
@@ -157,33 +157,18 @@ pid_t enter_rootfs(const std::string& rootfs) {
         // Slave first so the detach does not propagate to the host.
         if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
             throw_errno("make old root slave");
-        // The detach waits for an RCU grace period (milliseconds on a busy
-        // machine). Absolute paths already resolve in the new root (the old
-        // one is only stacked on it), so a helper process sharing the mount
-        // namespace detaches it while the setup goes on; wait_old_root_detached
-        // waits for it before anything of the container runs.
-        pid_t helper = pid_t(::syscall(SYS_clone, SIGCHLD, nullptr, nullptr, nullptr, nullptr));
-        if (helper == 0) ::_exit(::umount2(".", MNT_DETACH) == 0 ? 0 : (errno & 0xff));
-        // No helper (a pids.max of 1 counts it): detached here, as before.
-        if (helper < 0 && ::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
+        // The detach waits for an RCU grace period. Done here, as crun does:
+        // a helper process overlapping it with the rest of the setup cost
+        // more (its fork) than the wait it hid (docs/runtime.md, Speed).
+        if (::umount2(".", MNT_DETACH) < 0) throw_errno("detach old root");
         if (::chdir("/") < 0) throw_errno("chdir `/`");
-        return helper;
+        return;
     }
     // The initramfs (rootfs) cannot be pivoted away from: EINVAL.
     log::info("pivot_root into `{}`: {}; using MS_MOVE and chroot", rootfs, std::strerror(errno));
     if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) throw_errno("move rootfs to `/`");
     if (::chroot(".") < 0) throw_errno("chroot");
     if (::chdir("/") < 0) throw_errno("chdir `/`");
-    return -1;
-}
-
-void wait_old_root_detached(pid_t helper) {
-    if (helper <= 0) return;
-    int status = 0;
-    while (::waitpid(helper, &status, 0) < 0)
-        if (errno != EINTR) throw_errno("wait for the old root's detach");
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw_errno("detach old root", WIFEXITED(status) ? WEXITSTATUS(status) : EINTR);
 }
 
 void finish_propagation(const std::string& propagation) {

@@ -23,13 +23,9 @@ bool dev_is_tmpfs(const std::vector<oci::Mount>& mounts);
 // The spec's /dev mount has the nodev option (nodes made on it cannot be opened).
 bool dev_is_nodev(const std::vector<oci::Mount>& mounts);
 
-// Makes rootfs the new "/". Uses pivot_root and detaches the old root in a
-// helper process (returned; -1 when there is none); where pivot_root is
-// impossible (the initramfs) falls back to MS_MOVE + chroot.
-pid_t enter_rootfs(const std::string& rootfs);
-// Reaps enter_rootfs's helper: the old root is gone from the mount namespace.
-// Called before anything of the container runs.
-void wait_old_root_detached(pid_t helper);
+// Makes rootfs the new "/": pivot_root, then the old root detached; where
+// pivot_root is impossible (the initramfs) falls back to MS_MOVE + chroot.
+void enter_rootfs(const std::string& rootfs);
 
 // After entering the rootfs: re-apply shared propagation if requested.
 void finish_propagation(const std::string& propagation);

@@ -87,7 +87,9 @@ launch = {"first": [], "warm": [], "shipped": []}
 for i in range(runs):
     for b in bundles:
         bundle = os.path.join(work, b)
-        for name in runtimes:
+        # The order turns each round: whoever runs first follows the last
+        # runtime's exit (its namespaces still being torn down by the kernel).
+        for name in runtimes[i % len(runtimes):] + runtimes[:i % len(runtimes)]:
             R = [tools[name], "--root", os.path.join(state, name)]
             res = results[b][name]
             _, wall, _ = spawn(R + ["run", "--bundle", bundle, f"r{i}"])

@@ -111,8 +111,8 @@ gone=no
 done
 check "the holder does not outlive run ($HOLDER)" [ "$gone" = yes ]
 
-# The old root is detached by a helper process while the setup goes on; the
-# container's program starts only after it is gone and the helper reaped.
+# The old root is detached before the container's program starts: the
+# program sees only its own mounts, and no other process of the runtime.
 python3 - "$WORK/bundle/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
@@ -130,8 +130,8 @@ check "the container sees only its own mounts, never the old root's (5 runs)" [ 
 check "no helper process is left in the container (processes: $(sed -n 2p <<<"$OUT"))" [ "$(sed -n 2p <<<"$OUT")" = "sh " ]
 
 # Without noNewPrivileges the filter is loaded before the capabilities are
-# dropped: the helper must be reaped before, not under a filter that may
-# refuse wait4.
+# dropped: nothing of the runtime's own setup may run under it (a filter that
+# refuses wait4 must not stop the start).
 python3 - "$WORK/bundle/config.json" <<'PY'
 import json, sys
 c = json.load(open(sys.argv[1]))
