@@ -204,7 +204,20 @@ class Vm:
         return pids
 
     def kill(self):
-        """SIGKILL to the VM's whole process group (berth and QEMU), then reaps berth."""
+        """SIGKILL to QEMU first, so that `berth run qemu` reaps it and exits (killed
+        together, QEMU would be left a zombie for init to reap); then SIGKILL to the
+        VM's whole process group (berth, whatever else it started), and berth reaped."""
+        qemus = self.qemu_pids() if self.proc.poll() is None else []
+        for pid in qemus:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if qemus:
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                pass
         kill_group(self.proc.pid)
         try:
             self.proc.wait(10)
