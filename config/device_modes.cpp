@@ -58,6 +58,10 @@ constexpr std::array kRules{
 
 std::span<const DeviceModeRule> device_mode_rules() { return kRules; }
 
+bool devname_is_kernel_name(std::string_view subsystem) {
+    return subsystem == "tty" || subsystem == "mem" || subsystem == "vc";
+}
+
 std::optional<gid_t> debian_fixed_gid(std::string_view group) {
     static constexpr struct {
         char name[8];

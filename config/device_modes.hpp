@@ -25,6 +25,12 @@ struct DeviceModeRule {
 // The table, most specific rules first.
 std::span<const DeviceModeRule> device_mode_rules();
 
+// Whether the kernel names this subsystem's nodes in /dev by the device's own
+// (sysfs) name: the classes whose `devnode` callback sets only a mode (tty, mem)
+// or that have none (vc). The others may add a directory ("input/event0",
+// "net/tun", "dri/card0"), which only the device's uevent tells.
+bool devname_is_kernel_name(std::string_view subsystem);
+
 // Debian's base-passwd gives these groups fixed ids (tty 5, disk 6, lp 7, kmem
 // 15, dialout 20, cdrom 24, tape 26, audio 29, video 44); the others the table
 // names (kvm, input, render, sgx) are made by packages with whatever id is

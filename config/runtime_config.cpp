@@ -68,7 +68,7 @@ std::map<std::string, std::string> bind_ns(const json& v, Problems& p) {
         } else {
             const std::string& path = x.get_ref<const std::string&>();
             if (path.size() < 2 || path[0] != '/' || path.find("/../") != std::string::npos ||
-                path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0)
+                (path.size() >= 3 && path.compare(path.size() - 3, 3, "/..") == 0))
                 p.add(where, "\"" + path + "\" must be an absolute path without '..'");
             else
                 out[k] = path;

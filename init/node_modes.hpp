@@ -42,12 +42,15 @@ public:
         int set = 0, failed = 0;
     };
     // Every node the kernel has now (/sys/dev/char and /sys/dev/block: each
-    // entry's uevent for DEVNAME, its `subsystem` link for the subsystem).
+    // entry's uevent for DEVNAME, its `subsystem` link for the subsystem; for a
+    // class device with no parent whose nodes bear its own name, its link).
     Stats scan();
     // One node from an `add` event (SUBSYSTEM, DEVNAME); false when it failed.
     bool added(const std::string& subsystem, const std::string& devname);
 
 private:
+    bool apply(const std::string& devname, const NodeMode& m);  // false: it failed
+
     SysOps& sys_;
     GroupIds groups_;
     std::string dev_, sys_root_;

@@ -93,6 +93,35 @@ TEST_CASE("the boot scan sets the nodes the table names and logs a failure witho
     CHECK(st.failed == 1);
 }
 
+TEST_CASE("a virtual tty, vc or mem device is named by its link alone; others by their uevent") {
+    testing::FakeSys s;
+    auto virtual_node = [&](const std::string& numbers, const std::string& target) {
+        s.dirs["/sys/dev/char"].push_back(numbers);
+        s.symlinks["/sys/dev/char/" + numbers] = "../../devices/virtual/" + target;
+    };
+    virtual_node("4:1", "tty/tty1");
+    virtual_node("7:1", "vc/vcs1");
+    virtual_node("1:3", "mem/null");
+    // misc names its nodes itself ("net/tun"): the link is not enough.
+    virtual_node("10:200", "misc/tun");
+    s.files["/sys/dev/char/10:200/uevent"] = "MAJOR=10\nMINOR=200\nDEVNAME=net/tun\n";
+    s.symlinks["/sys/dev/char/10:200/subsystem"] = "../../../../class/misc";
+    // A tty with a parent: its link does not name the class, the uevent and subsystem do.
+    s.dirs["/sys/dev/char"].push_back("4:64");
+    s.symlinks["/sys/dev/char/4:64"] = "../../devices/pnp0/00:04/tty/ttyS0";
+    s.files["/sys/dev/char/4:64/uevent"] = "MAJOR=4\nMINOR=64\nDEVNAME=ttyS0\n";
+    s.symlinks["/sys/dev/char/4:64/subsystem"] = "../../../../class/tty";
+    NodeModes modes(s, {});
+    auto st = modes.scan();
+    CHECK(owner_calls(s) == std::vector<std::string>{"owner /dev/tty1 0:5 0620", "owner /dev/vcs1 0:5 0660",
+                                                      "owner /dev/null 0:0 0666", "owner /dev/net/tun 0:0 0666",
+                                                      "owner /dev/ttyS0 0:20 0660"});
+    CHECK(st.set == 5);
+    CHECK(st.failed == 0);
+    CHECK(berth::config::devname_is_kernel_name("tty"));
+    CHECK_FALSE(berth::config::devname_is_kernel_name("input"));
+}
+
 TEST_CASE("an add event sets its node's mode before the disk links and the containers see it") {
     testing::FakeSys s;
     NodeModes modes(s, {{"disk", 66}});
