@@ -79,8 +79,15 @@ ColdplugStats DeviceModules::coldplug(int max_passes) {
         device_dirs.push_back("/sys/class/input");
         for (const auto& devices : device_dirs) {
             for (const auto& dev : sys_.list_dir(devices).value_or(std::vector<std::string>{})) {
-                auto alias = sys_.read_file(devices + "/" + dev + "/modalias");
+                std::string path = devices + "/" + dev;
+                auto [seen, is_new] = seen_devices_.try_emplace(path, false);
+                if (!is_new) {
+                    stats.devices += seen->second;
+                    continue;
+                }
+                auto alias = sys_.read_file(path + "/modalias");
                 if (!alias) continue;
+                seen->second = true;
                 ++stats.devices;
                 loaded += load_for(fs::trim(*alias), stats);
             }

@@ -3,6 +3,7 @@
 // announces (hotplug, see uevent.hpp). The module index is the image's
 // lib/modules/<version>/modules.alias and modules.dep (written by `berth build`).
 #pragma once
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -44,6 +45,9 @@ private:
     ModuleIndex index_;
     std::set<std::string> tried_;  // loaded, built in, or failed: never tried again
     std::set<std::string> seen_aliases_;
+    // Devices whose modalias a pass has read: a later pass reads only the new
+    // ones (a device's modalias does not change; its module was tried).
+    std::map<std::string, bool> seen_devices_;  // path -> it has a modalias
 };
 
 // Names in /proc/modules text (first word of each line).

@@ -41,6 +41,7 @@ struct FakeSys : berth::init::SysOps {
     std::map<std::string, std::string> env;
     pid_t pid = 1;
     std::map<std::string, std::vector<std::string>> dirs;  // list_dir results
+    std::map<std::string, int> reads;                       // read_file calls by path
     std::map<std::string, int> module_errors;  // module path -> -errno
     std::map<std::string, int> chroot_errors;  // path -> -errno
     std::string hostname;
@@ -151,6 +152,7 @@ struct FakeSys : berth::init::SysOps {
             for (auto& m : mounts) text += std::to_string(id++) + " 1 0:1 / " + m + " rw - tmpfs tmpfs rw\n";
             return text;
         }
+        ++reads[path];
         auto it = files.find(path);
         if (it == files.end()) return std::nullopt;
         return it->second;

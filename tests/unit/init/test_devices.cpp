@@ -133,6 +133,9 @@ TEST_CASE("coldplug loads the modules of the devices present, then of the device
     CHECK(st.modules_failed == 0);
     CHECK(st.passes == 3);  // pci, then virtio, then nothing new
     CHECK(st.devices == 6);  // 2 CPUs, 2 PCI functions, 2 virtio devices: each once
+    // Each pass reads only the devices that are new since the one before.
+    CHECK(m.reads["/sys/bus/pci/devices/0000:00:03.0/modalias"] == 1);
+    CHECK(m.reads["/sys/bus/virtio/devices/virtio0/modalias"] == 1);
     // A device that appears later with a module already loaded loads nothing.
     CHECK(d->load_for("virtio:d00000001v00001AF4", st) == 0);
     CHECK(m.loads().size() == 6);
