@@ -75,20 +75,21 @@ bool try_write_file(const std::string& path, std::string_view data) {
     return true;
 }
 
-void mkdir_p(const std::string& path, mode_t mode) {
-    if (path.empty()) return;
+bool mkdir_p(const std::string& path, mode_t mode) {
+    if (path.empty()) return false;
     // The leaf first: usually its parents exist (a state root, a cgroup
     // parent, a mount target's directory), and then one mkdir is the whole
     // cost; the parents are made only when the kernel says one is missing.
-    if (::mkdir(path.c_str(), mode) == 0) return;
+    if (::mkdir(path.c_str(), mode) == 0) return true;
     if (errno == ENOENT) {
         size_t slash = path.find_last_not_of('/');
         slash = slash == std::string::npos ? std::string::npos : path.rfind('/', slash);
         if (slash != std::string::npos && slash != 0) mkdir_p(path.substr(0, slash), mode);
-        if (::mkdir(path.c_str(), mode) == 0) return;
+        if (::mkdir(path.c_str(), mode) == 0) return true;
     }
     if (errno != EEXIST) throw_errno("mkdir `" + path + "`");
     if (!is_dir(path)) throw Error("mkdir `" + path + "`: exists and is not a directory", ENOTDIR);
+    return false;
 }
 
 bool exists(const std::string& path) {

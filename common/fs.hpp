@@ -32,7 +32,7 @@ std::string read_file(const std::string& path);                 // throws Error
 std::optional<std::string> try_read_file(const std::string& path);
 void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);  // throws
 bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
-void mkdir_p(const std::string& path, mode_t mode = 0755);       // throws
+bool mkdir_p(const std::string& path, mode_t mode = 0755);       // throws; true: it made the leaf
 bool exists(const std::string& path);
 std::uint64_t file_size(const std::string& path);                // throws Error
 void set_mtime(const std::string& path, std::int64_t mtime);     // throws; a link itself, not its target

@@ -115,10 +115,12 @@ std::uint64_t blkio_to_io_weight(std::uint64_t weight);
 std::uint64_t shares_to_weight(std::uint64_t shares);
 
 // cgroup v2 only (berth's PID 1): mkdir -p path; write the resources; attach
-// the device filter. Returns the directory, opened for CLONE_INTO_CGROUP.
-fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l);
-// prepare_cgroup, then write pid to cgroup.procs.
-void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid);
+// the device filter. Returns the directory, opened for CLONE_INTO_CGROUP;
+// *created says whether this call made it (a fresh cgroup, never killed).
+fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l, bool* created = nullptr);
+// Moves an existing process into `path` (its cgroup.procs), for a process not
+// born there (CLONE_INTO_CGROUP refused by an old kernel, or execCPUAffinity).
+void move_into_cgroup(const std::string& path, pid_t pid);
 
 // Where the cgroup v2 hierarchy is mounted: /sys/fs/cgroup, or on a hybrid
 // host /sys/fs/cgroup/unified; "" when there is none.

@@ -90,7 +90,7 @@ namespace {
 // Makes every controller available at the root reach `path`: each ancestor
 // below the root delegates what it has (crun does the same). A level that
 // refuses (processes in an inner node) is left as is; a limit that then cannot
-// be applied is reported by join_cgroup.
+// be applied is reported by prepare_cgroup.
 void enable_controllers(const std::string& path) {
     const std::string root = cgroup2_root();
     if (root.empty() || path.compare(0, root.size(), root) != 0) return;
@@ -121,7 +121,7 @@ void enable_controllers(const std::string& path) {
 
 }  // namespace
 
-fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l) {
+fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l, bool* created) {
     if (l.resources) {
         // Known knobs cgroup v2 has no file for: refused, never dropped.
         auto v1 = oci::cgroup_v1_only_fields(*l.resources);
@@ -130,7 +130,8 @@ fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l) {
                         ENOTSUP);
         enable_controllers(path);
     }
-    fs::mkdir_p(path, 0755);
+    bool made = fs::mkdir_p(path, 0755);
+    if (created) *created = made;
     if (l.resources) {
         for (const auto& [file, value] : cgroup_resource_files(*l.resources)) {
             std::string p = fs::join(path, file);
@@ -153,8 +154,7 @@ fs::Fd prepare_cgroup(const std::string& path, const oci::Linux& l) {
     return dir;
 }
 
-void join_cgroup(const std::string& path, const oci::Linux& l, pid_t pid) {
-    prepare_cgroup(path, l);
+void move_into_cgroup(const std::string& path, pid_t pid) {
     write_kernel_file(fs::join(path, "cgroup.procs"), std::to_string(pid));
 }
 
@@ -209,7 +209,7 @@ public:
         return prepare_cgroup(dir_, copy);
     }
     void attach(pid_t pid, bool cloned_in) const override {
-        if (!cloned_in) write_kernel_file(fs::join(dir_, "cgroup.procs"), std::to_string(pid));
+        if (!cloned_in) move_into_cgroup(dir_, pid);
     }
     std::vector<pid_t> pids() const override { return cgroup_pids(dir_); }
     void set_frozen(bool frozen) const override {

@@ -152,12 +152,22 @@ Process launch(const LaunchRequest& req) {
     // applies until the process is in the cgroup, so such an exec is moved
     // in afterwards instead.
     const bool initial_affinity = req.exec && proc.exec_cpu_affinity && !proc.exec_cpu_affinity->initial.empty();
-    // PID 1's own path (req.cgroup_path) keeps moving the process after the
-    // clone: switching it over needs its own validation (the supervisor's
-    // namespace test and the QEMU suite), not done with this change.
+    // PID 1's path (req.cgroup_path, a cgroup v2 directory) too, when this
+    // launch made the cgroup: a write to cgroup.procs after the clone waits
+    // for the cgroup migration lock (12-14 ms a container in a TCG guest's
+    // boot, on the way to ready). A cgroup PID 1 reuses (a restart) may have
+    // been emptied with cgroup.kill, and some kernels then kill a process
+    // cloned into it at birth (seen on 6.18: SIGKILL from cgroup_post_fork):
+    // such a start is moved in after the clone, as before.
     fs::Fd cgroup_dir;
     if (req.cgroup)
         parent_step(req, "cgroup", [&] { cgroup_dir = req.cgroup->prepare(l, l.resources ? &*l.resources : nullptr); });
+    else if (!req.cgroup_path.empty())
+        parent_step(req, "cgroup", [&] {
+            bool created = false;
+            fs::Fd dir = prepare_cgroup(req.cgroup_path, l, &created);
+            if (created) cgroup_dir = std::move(dir);
+        });
     if (initial_affinity) cgroup_dir.reset();
 
     pid_t pid = -1;
@@ -186,8 +196,8 @@ Process launch(const LaunchRequest& req) {
         });
     if (req.cgroup)
         parent_step(req, "cgroup", [&] { req.cgroup->attach(pid, cloned_in); });
-    else if (!req.cgroup_path.empty())
-        parent_step(req, "cgroup", [&] { join_cgroup(req.cgroup_path, l, pid); });
+    else if (!req.cgroup_path.empty() && !cloned_in)
+        parent_step(req, "cgroup", [&] { move_into_cgroup(req.cgroup_path, pid); });
 
     // The hooks get the state with the host pid; the child's own hooks get it
     // with the go message.
