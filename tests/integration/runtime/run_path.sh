@@ -23,9 +23,12 @@
 #     cgroup.freeze), and an emptied cgroup is removed with one rmdir;
 #   - the container's mount namespace is freed after run reports, by a
 #     holder that dies with the runtime, not inside the exit run waits for.
-# Usage: run_path.sh BERTH_RUNC
+# With PID 1's launcher (berth-launch-test) as well: its start is born in a
+# cgroup it made, and one that exists already is joined after the clone.
+# Usage: run_path.sh BERTH_RUNC [LAUNCH_TEST]
 set -u
-RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC}")
+RUNC=$(realpath "${1:?usage: run_path.sh BERTH_RUNC [LAUNCH_TEST]}")
+LAUNCH=${2:+$(realpath "$2")}
 . "$(dirname "$0")/../../lib/check.sh"
 
 run_in_private_mount_ns "$0" "$@"
@@ -48,7 +51,9 @@ json.dump({"ociVersion": "1.0.2", "root": {"path": rootfs, "readonly": True},
            "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                       {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"},
                       {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}],
-           "process": {"args": ["/bin/true"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
+           # Long enough for run to find it running when it hands the mount
+           # namespace to its holder (a /bin/true may be gone by then: no holder).
+           "process": {"args": ["/bin/sleep", "0.2"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}},
            "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc")]}}, open(path, "w"))
 PY
 
@@ -57,6 +62,20 @@ strace -f -qq -o "$TRACE" -e trace=clone,clone3,openat,mkdir,sendto,sendmsg,moun
 check "run succeeds under strace" [ "$?" = 0 ]
 check "the process is cloned into its cgroup (CLONE_INTO_CGROUP)" has "$TRACE" 'clone3\(.*CLONE_INTO_CGROUP'
 check "nothing opens cgroup.procs for writing" bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE'"
+if [ -n "$LAUNCH" ]; then
+    CG=/sys/fs/cgroup/berth-run-path-$$
+    strace -f -qq -o "$TRACE.pid1" -e trace=clone3,openat "$LAUNCH" --cgroup "$CG" "$WORK/bundle" >/dev/null 2>&1
+    check "PID 1's launch: born in the cgroup it made" has "$TRACE.pid1" 'clone3\(.*CLONE_INTO_CGROUP'
+    check "PID 1's launch: nothing opens cgroup.procs for writing" \
+        bash -c "! grep -qE 'cgroup\.procs.*O_WRONLY' '$TRACE.pid1'"
+    # A restart finds its cgroup, maybe emptied with cgroup.kill: some kernels
+    # kill a process cloned into such a cgroup at birth, so it joins after.
+    [ -e "$CG/cgroup.kill" ] && echo 1 >"$CG/cgroup.kill"
+    OUT=$(strace -f -qq -o "$TRACE.pid1" -e trace=clone3,openat "$LAUNCH" --cgroup "$CG" "$WORK/bundle" 2>&1)
+    check "PID 1's launch into a cgroup that exists (killed before) runs: $OUT" [ "$OUT" = "exit status 0" ]
+    check "  it is moved in after the clone" has "$TRACE.pid1" 'cgroup\.procs.*O_WRONLY'
+    rmdir "$CG" 2>/dev/null
+fi
 N=$(grep -c 'bundle/config\.json' "$TRACE")
 check "the bundle's config.json is read once, the copy kept from those bytes (read $N times)" [ "$N" = 1 ]
 N=$(grep -c '/state/rp1/config\.json' "$TRACE")
