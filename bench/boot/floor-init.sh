@@ -99,6 +99,8 @@ fi
 # The same settling time as the probe's, then the same figures.
 sleep 4
 awk '/^MemTotal:/ { t = $2 } /^MemAvailable:/ { a = $2 } END { print "bench: machine memory in use", t - a, "kB" }' /proc/meminfo
+ps=$(awk '/^KernelPageSize:/ { print $2; exit }' /proc/self/smaps)
+awk -v ps="$ps" '$1 == "count:" { n += $2 } END { print "bench: free pages on per-CPU lists", n * ps, "kB" }' /proc/zoneinfo
 echo "bench: pid1 $(grep VmRSS /proc/1/status)"
 echo "bench: pid1 $(grep '^Pss:' /proc/1/smaps_rollup)"
 echo "bench: meminfo $(awk '/^(AnonPages|Shmem|SUnreclaim|KernelStack|PageTables|Percpu):/ { printf "%s%s ", $1, $2 }' /proc/meminfo)"

@@ -16,7 +16,10 @@
 # is usable). Times are from /init: PID 1's own stamps ("boot complete in", "services
 # redis: ready after", i.e. Redis's READY=1) and the floor script's (/proc/uptime,
 # Redis ready = the first PING answered). Memory, 4 s after the services started:
-# MemTotal - MemAvailable of the guest, PID 1's PSS (smaps_rollup) and VmRSS.
+# MemTotal - MemAvailable of the guest; the same less the free pages on the kernel's
+# per-CPU lists (/proc/zoneinfo's `count:`), which are free but missing from MemFree and
+# MemAvailable, and whose number depends on how the last processes freed their memory;
+# PID 1's PSS (smaps_rollup) and VmRSS.
 # usage: bench/boot/run.sh BUILD-DIR [RUNS] [EXAMPLE.yml...]
 # The images come from BUILD-DIR/test-images and BUILD-DIR/store (make redis-images),
 # or from $IMAGES and $STORE.
@@ -120,7 +123,7 @@ for yml in "${examples[@]}"; do
         boot_once "$work/$name-probe" "${qemu[@]}" > "$work/$name-format.console"
     fi
     for v in "${variants[@]}"; do
-        for f in boot ready mem pss rss $meminfo_fields; do : > "$work/$name-$v.$f"; done
+        for f in boot ready mem pcp memnet pss rss $meminfo_fields; do : > "$work/$name-$v.$f"; done
     done
     for i in $(seq 1 "$runs"); do
         for v in "${variants[@]}"; do
@@ -147,6 +150,8 @@ for yml in "${examples[@]}"; do
                 pick 's/^\[ *\([0-9]*\) ms\] berth: services redis: ready after.*/\1/p' "$c" >> "$work/$name-$v.ready"
             fi
             pick 's/.*bench: machine memory in use \([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.mem"
+            pick 's/.*bench: free pages on per-CPU lists \([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.pcp"
+            echo "$(minus "$(tail -n1 "$work/$name-$v.mem")" "$(tail -n1 "$work/$name-$v.pcp")")" | tr -d + >> "$work/$name-$v.memnet"
             pick 's/.*bench: pid1 Pss:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.pss"
             pick 's/.*bench: pid1 VmRSS:[[:space:]]*\([0-9]*\) kB.*/\1/p' "$c" >> "$work/$name-$v.rss"
             for f in $meminfo_fields; do
@@ -176,6 +181,8 @@ for name in "${results[@]}"; do
     row "$name" "/init to boot complete" boot ms berth ratio "<= 1.0 x"
     if [ "$name" = redis ]; then row "$name" "/init to Redis ready" ready ms berth ratio "<= 1.0 x, 1500 ms"; fi
     row "$name" "machine memory in use" mem kB probe diff "<= floor + 2048 kB"
+    row "$name" "  of it free on per-CPU lists" pcp kB probe diff "-"
+    row "$name" "  in use less those free pages" memnet kB probe diff "<= floor + 2048 kB"
     row "$name" "PID 1 PSS" pss kB probe diff "-"
     row "$name" "PID 1 VmRSS" rss kB probe diff "-"
     for f in $meminfo_fields; do row "$name" "  of the machine's: $f" "$f" kB probe diff "-"; done
