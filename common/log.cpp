@@ -1,5 +1,6 @@
 #include "common/log.hpp"
 #include "common/clock.hpp"
+#include "common/console_output.hpp"
 
 #include <time.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@ int g_fd = 2;
 Level g_min = Level::info;
 std::uint64_t g_start_ns = 0;
 void (*g_tee)(std::string_view) = nullptr;
+ConsoleOutput* g_console = nullptr;
 
 std::uint64_t now_ns() { return clock::monotonic_ns(); }
 }  // namespace
@@ -21,6 +23,10 @@ void set_program(std::string_view name) { g_program = name; }
 void set_fd(int fd) { g_fd = fd; }
 void set_tee(void (*tee)(std::string_view line)) { g_tee = tee; }
 void set_min_level(Level level) { g_min = level; }
+void set_console(ConsoleOutput* console) { g_console = console; }
+void flush_console(int timeout_ms) {
+    if (g_console) g_console->flush_for(timeout_ms);
+}
 
 void init_clock() {
     if (g_start_ns == 0) g_start_ns = now_ns();
@@ -41,6 +47,10 @@ void write_line(Level level, std::string_view text) {
         return;  // logging must never take the caller down
     }
     if (g_tee) g_tee(line);
+    if (g_console) {
+        g_console->write(line);
+        return;
+    }
     const char* p = line.data();
     size_t left = line.size();
     while (left > 0) {

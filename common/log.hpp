@@ -7,6 +7,10 @@
 
 #include <fmt/format.h>
 
+namespace berth {
+class ConsoleOutput;
+}
+
 namespace berth::log {
 
 enum class Level { debug, info, warn, error };
@@ -20,6 +24,13 @@ void write_line(Level level, std::string_view text);
 // Also hands every line written (formatted, with its newline) to `tee`; PID 1
 // keeps them for the log of this boot (init/boot_log.hpp). nullptr: none.
 void set_tee(void (*tee)(std::string_view line));
+// PID 1: lines go through its console queue (common/console_output.hpp)
+// instead of straight to the fd, so that a full console delays them rather
+// than losing them. nullptr: straight to the fd again.
+void set_console(ConsoleOutput* console);
+// Before reboot(2) or a rescue shell: waits at most `timeout_ms` for the
+// console to take what is queued.
+void flush_console(int timeout_ms);
 
 template <class... Args>
 void info(fmt::format_string<Args...> f, Args&&... a) {

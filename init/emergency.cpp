@@ -62,6 +62,7 @@ PowerAction emergency_wait(SysOps& sys, EmergencyChoice choice, int delay_ms) {
                                                                : PowerAction::reboot;
     pid_t shell = -1;
     if (choice == EmergencyChoice::shell) {
+        log::flush_console(1000);  // PID 1's lines before the shell's prompt
         if (!sys.exists(kRescueShell)) {
             log::error("emergency: no {} in the image for a rescue shell", kRescueShell);
         } else if (int r = sys.spawn_on_console(kRescueShell); r < 0) {

@@ -119,7 +119,7 @@ void pid1_main() {
         settings.cgroup_root = prepare_cgroups(sys, boot.cgroup2);
         settings.boot_started_ms = supervisor::monotonic_ms() - supervisor::Millis(log::ms_since_start());
         prepare_process(sys);
-        settings.console_fd = 1;
+        settings.console = &pid1_console();
         // BERTH_PREPARE_AHEAD=0 on the kernel command line: the boot benchmark's serial variant.
         if (const char* p = ::getenv("BERTH_PREPARE_AHEAD"); p && std::strcmp(p, "0") == 0) settings.prepare_ahead = false;
         settings.log_dir = "/var/log";
@@ -150,6 +150,7 @@ void pid1_main() {
             log::info("SIG{} from pid {}: {}", abbrev ? abbrev : "?", si.ssi_pid, supervisor::action_name(a));
             if (sup_ptr) sup_ptr->request_shutdown(a);
         });
+        ConsoleWatch console_watch(loop, *settings.console);
         RuntimeLauncher launcher(loop, {"/run/berth/seccomp", "/run/berth/prepared"});
         // coldplug, /dev/disk links, then hotplug from the loop (and containers' devices)
         Devices devices(sys, loop, spawn_device_grant);

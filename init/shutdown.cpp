@@ -95,6 +95,7 @@ void final_reboot(SysOps& sys, supervisor::PowerAction action) {
               : action == supervisor::PowerAction::halt ? RB_HALT_SYSTEM
                                                         : RB_POWER_OFF;
     log::info("{} now", supervisor::action_name(action));
+    log::flush_console(1000);  // the last lines, bounded: a stuck console does not hold the reboot
     if (int r = sys.reboot(cmd); r < 0) log::error("reboot(2): {}", std::strerror(-r));
 }
 

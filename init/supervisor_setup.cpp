@@ -1,5 +1,8 @@
 #include "init/supervisor_setup.hpp"
 
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
 #include <cstring>
 
 #include "common/fs.hpp"
@@ -57,6 +60,49 @@ void prepare_process(SysOps& sys) {
     if (int err = sys.set_child_subreaper(); err != 0)
         log::warn("PR_SET_CHILD_SUBREAPER: {}; orphaned container processes go to the outer init",
                   std::strerror(-err));
+}
+
+namespace {
+bool same_file(int a, int b) {
+    struct stat sa {}, sb{};
+    return ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+}  // namespace
+
+ConsoleOutput& pid1_console() {
+    static ConsoleOutput console(1);
+    static bool logs_through_it = [] {
+        if (!same_file(1, 2)) return false;
+        log::set_console(&console);
+        return true;
+    }();
+    (void)logs_through_it;
+    return console;
+}
+
+ConsoleWatch::ConsoleWatch(supervisor::EventLoop& loop, ConsoleOutput& console) : loop_(loop), console_(console) {
+    console_.on_backlog([this](bool backlog) { set(backlog); });
+    set(console_.pending());
+}
+
+ConsoleWatch::~ConsoleWatch() {
+    console_.on_backlog(nullptr);
+    set(false);
+}
+
+void ConsoleWatch::set(bool watched) {
+    if (watched == watched_) return;
+    // No logging here: a log line would come back through the console.
+    try {
+        if (watched)
+            loop_.watch(console_.fd(), EPOLLOUT, [this](std::uint32_t) { console_.flush(); });
+        else
+            loop_.unwatch(console_.fd());
+        watched_ = watched;
+    } catch (const std::exception&) {
+        // epoll refuses the fd (a regular file, which never fills): the queue
+        // still goes out with the next line written.
+    }
 }
 
 }  // namespace berth::init

@@ -6,7 +6,9 @@
 #pragma once
 #include <string>
 
+#include "common/console_output.hpp"
 #include "init/sys_ops.hpp"
+#include "supervisor/event_loop.hpp"
 
 namespace berth::init {
 
@@ -26,9 +28,31 @@ struct SupervisorDirs {
 };
 SupervisorDirs prepare_runtime_dirs(SysOps& sys);
 
-// fd 1 non-blocking (a slow serial console costs lines, never stalls PID 1) and
+// fd 1 non-blocking (a slow serial console delays lines, never PID 1) and
 // PID 1 a child subreaper (containers outlive their launch processes and come
 // back to it, also when berth-init runs under another init).
 void prepare_process(SysOps& sys);
+
+// PID 1's console queue on fd 1, made once, living until reboot. PID 1's own
+// log goes through it too when fd 2 is the same file (the kernel gives PID 1
+// /dev/console as fds 0, 1 and 2), so that its lines and the services' keep
+// their order.
+ConsoleOutput& pid1_console();
+
+// Watches the console for EPOLLOUT while its queue holds lines, and writes
+// them out then; undone when it goes out of scope, before the loop does.
+class ConsoleWatch {
+public:
+    ConsoleWatch(supervisor::EventLoop& loop, ConsoleOutput& console);
+    ~ConsoleWatch();
+    ConsoleWatch(const ConsoleWatch&) = delete;
+    ConsoleWatch& operator=(const ConsoleWatch&) = delete;
+
+private:
+    void set(bool watched);
+    supervisor::EventLoop& loop_;
+    ConsoleOutput& console_;
+    bool watched_ = false;
+};
 
 }  // namespace berth::init

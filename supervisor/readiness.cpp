@@ -29,7 +29,7 @@ namespace berth::supervisor {
 
 void Supervisor::prepare_io(Container& c) {
     if (!c.log) {
-        c.log = std::make_unique<ServiceLog>(c.name, c.policy.log, settings_.console_fd, settings_.log_dir);
+        c.log = std::make_unique<ServiceLog>(c.name, c.policy.log, settings_.console, settings_.log_dir);
         loop_.watch(c.log->read_fd(), EPOLLIN, [&c](std::uint32_t) { c.log->drain(); });
     }
     if (c.kind != Kind::service || c.notify_r) return;

@@ -18,15 +18,6 @@ std::int64_t wall_now_ms() {
     ::clock_gettime(CLOCK_REALTIME, &ts);
     return std::int64_t(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
-
-void write_nonblocking(int fd, std::string_view s) {
-    while (!s.empty()) {
-        ssize_t n = ::write(fd, s.data(), s.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return;  // EAGAIN on a slow console: the rest is lost, PID 1 goes on
-        s.remove_prefix(size_t(n));
-    }
-}
 }  // namespace
 
 std::string format_wall(std::int64_t wall_ms) {
@@ -50,8 +41,8 @@ std::string format_wall(std::int64_t wall_ms) {
                        in_day / 60 % 60, in_day % 60, ms);
 }
 
-ServiceLog::ServiceLog(std::string name, config::LogPolicy policy, int console_fd, std::string log_dir)
-    : name_(std::move(name)), policy_(policy), console_fd_(console_fd) {
+ServiceLog::ServiceLog(std::string name, config::LogPolicy policy, ConsoleOutput* console, std::string log_dir)
+    : name_(std::move(name)), policy_(policy), console_(console) {
     int p[2];
     if (::pipe2(p, O_CLOEXEC) < 0) throw_errno("log pipe for " + name_);
     r_.reset(p[0]);
@@ -103,7 +94,7 @@ void ServiceLog::add_line(std::string_view text) {
     // Services write any bytes; what PID 1 keeps and serves is valid UTF-8.
     LogLine l{wall_now_ms(), utf8::sanitize(text)};
     ++total_;
-    if (policy_.console && console_fd_ >= 0) write_nonblocking(console_fd_, name_ + ": " + l.text + "\n");
+    if (policy_.console && console_) console_->write(name_ + ": " + l.text + "\n");
     if (file_) to_file(format_wall(l.wall_ms) + " " + l.text + "\n");
     // In the ring before the followers hear of it, so that they can read it
     // there by sequence number.

@@ -2,8 +2,9 @@
 // (the container gets its write end as stdout and stderr), read without ever
 // blocking into a bounded ring of time-stamped lines that drops the oldest and
 // counts (bytes that are not UTF-8 become U+FFFD), echoed to the console and to /var/log/NAME.log with size rotation.
-// Every write PID 1 makes here is non-blocking: a slow console or a full disk
-// costs lines (counted), never a stall.
+// Every write PID 1 makes here is non-blocking: a slow console queues lines
+// (bounded, common/console_output.hpp) and a full disk costs lines, never a
+// stall.
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/console_output.hpp"
 #include "common/fs.hpp"
 #include "config/service_policy.hpp"
 
@@ -24,8 +26,8 @@ struct LogLine {
 
 class ServiceLog {
 public:
-    // console_fd: where echoed lines go (-1: nowhere); log_dir: "/var/log".
-    ServiceLog(std::string name, config::LogPolicy policy, int console_fd, std::string log_dir);
+    // console: where echoed lines go (nullptr: nowhere); log_dir: "/var/log".
+    ServiceLog(std::string name, config::LogPolicy policy, ConsoleOutput* console, std::string log_dir);
 
     int write_fd() const { return w_.get(); }
     int read_fd() const { return r_.get(); }
@@ -62,7 +64,7 @@ private:
 
     std::string name_;
     config::LogPolicy policy_;
-    int console_fd_;
+    ConsoleOutput* console_;
     std::string path_;
     fs::Fd r_, w_, file_;
     std::uint64_t file_size_ = 0;

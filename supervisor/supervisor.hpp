@@ -21,7 +21,7 @@ struct Settings {
     std::string cgroup_root;            // "/sys/fs/cgroup/berth", or "" without cgroup2
     Millis kill_wait_ms = 2000;         // after SIGKILL, before giving up on a process
     Millis boot_started_ms = 0;         // monotonic time /init started, for the summary
-    int console_fd = -1;                // service output echo; -1: none
+    ConsoleOutput* console = nullptr;   // service output echo; nullptr: none
     std::string log_dir;                // "/var/log"; "" keeps logs in memory only
     std::string notify_dir;             // "/run/berth/notify"; "" disables NOTIFY_SOCKET
     std::function<void()> on_boot_complete;  // once, after the boot summary

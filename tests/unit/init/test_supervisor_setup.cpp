@@ -1,6 +1,11 @@
 // What PID 1 prepares for the supervisor after early boot, through the seam:
 // every failure is logged with its path and errno and costs only its feature.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include <catch2/catch.hpp>
 
@@ -89,4 +94,40 @@ TEST_CASE("process setup: console non-blocking and subreaper; failures are warni
     prepare_process(bad);
     CHECK(log.has("console (fd 1) left blocking: Bad file descriptor"));
     CHECK(log.has("PR_SET_CHILD_SUBREAPER: Invalid argument"));
+}
+
+TEST_CASE("the loop writes a full console's queue out when it can take more, then stops watching it") {
+    int p[2];
+    REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    REQUIRE(::fcntl(p[1], F_SETPIPE_SZ, 4096) > 0);
+    sigset_t none;
+    sigemptyset(&none);
+    berth::supervisor::EventLoop loop(none, [](const signalfd_siginfo&) {});
+    berth::ConsoleOutput console(p[1]);
+    std::string want;
+    {
+        ConsoleWatch watch(loop, console);
+        for (int i = 0; i < 20; ++i) {
+            std::string line = "svc: line " + std::to_string(i) + " " + std::string(500, 'x') + "\n";
+            console.write(line);
+            want += line;
+        }
+        REQUIRE(console.pending());
+        // Nothing else writes: only the loop's EPOLLOUT handler empties the queue.
+        std::string seen;
+        char buf[4096];
+        for (int round = 0; round < 200 && seen.size() < want.size(); ++round) {
+            ssize_t n = ::read(p[0], buf, sizeof buf);
+            if (n > 0) seen.append(buf, size_t(n));
+            loop.run_once(100);
+        }
+        CHECK(seen == want);
+        CHECK_FALSE(console.pending());
+        // No longer watched: a round with nothing to do waits its whole timeout.
+        auto t0 = std::chrono::steady_clock::now();
+        loop.run_once(50);
+        CHECK(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(40));
+    }
+    ::close(p[0]);
+    ::close(p[1]);
 }

@@ -21,7 +21,7 @@ TEST_CASE("lines are split, kept in a bounded ring, and the overflow is counted"
     LogPolicy p;
     p.console = false;
     p.ring_lines = 3;
-    ServiceLog log("svc", p, -1, "");
+    ServiceLog log("svc", p, nullptr, "");
     put(log.write_fd(), "one\ntw");
     log.drain();
     put(log.write_fd(), "o\nthree\nfour\nfive\n");
@@ -36,7 +36,7 @@ TEST_CASE("lines are split, kept in a bounded ring, and the overflow is counted"
 TEST_CASE("reading never blocks and is bounded per round") {
     LogPolicy p;
     p.console = false;
-    ServiceLog log("svc", p, -1, "");
+    ServiceLog log("svc", p, nullptr, "");
     CHECK(log.drain() == 0);  // nothing there: returns at once
     std::string big(60000, 'x');
     put(log.write_fd(), big);
@@ -45,19 +45,34 @@ TEST_CASE("reading never blocks and is bounded per round") {
     CHECK(log.lines().size() == 60000 / ServiceLog::kMaxLine);  // an endless line is cut at kMaxLine
 }
 
-TEST_CASE("console echo is prefixed and never blocks on a full console") {
+TEST_CASE("console echo is prefixed, never blocks, and a full console delays lines instead of losing them") {
     int p[2];
     REQUIRE(::pipe2(p, O_NONBLOCK) == 0);
+    REQUIRE(::fcntl(p[1], F_SETPIPE_SZ, 4096) > 0);
+    berth::ConsoleOutput console(p[1]);
     LogPolicy pol;
-    ServiceLog log("web", pol, p[1], "");
+    ServiceLog log("web", pol, &console, "");
     log.add_line("hello");
-    char buf[64] = {};
+    char buf[8192] = {};
     REQUIRE(::read(p[0], buf, sizeof buf) == 11);
-    CHECK(std::string(buf) == "web: hello\n");
-    // Fill the "console" and keep logging: add_line returns, lines are still kept.
-    std::string chunk(4000, 'y');
-    for (int i = 0; i < 100; ++i) log.add_line(chunk);
-    CHECK(log.total() == 101);
+    CHECK(std::string(buf, 11) == "web: hello\n");
+    // Fill the "console" and keep logging: add_line returns, lines are kept
+    // in the ring and wait in the console's queue.
+    for (int i = 0; i < 10; ++i) log.add_line("line " + std::to_string(i) + std::string(1000, 'y'));
+    CHECK(log.total() == 11);
+    CHECK(console.pending());
+    // The reader catches up: every line arrives, whole and in order.
+    std::string seen;
+    for (int round = 0; round < 100 && (console.pending() || seen.size() < 10 * 1012); ++round) {
+        ssize_t n = ::read(p[0], buf, sizeof buf);
+        if (n > 0) seen.append(buf, size_t(n));
+        console.flush();
+    }
+    CHECK_FALSE(console.pending());
+    std::string want;
+    for (int i = 0; i < 10; ++i) want += "web: line " + std::to_string(i) + std::string(1000, 'y') + "\n";
+    CHECK(seen == want);
+    CHECK(console.dropped_lines() == 0);
     ::close(p[0]);
     ::close(p[1]);
 }
@@ -69,7 +84,7 @@ TEST_CASE("the log file rotates by size and keeps N old files") {
     p.file = true;
     p.max_size = 4096;
     p.keep = 2;
-    ServiceLog log("svc", p, -1, t.root);
+    ServiceLog log("svc", p, nullptr, t.root);
     std::string line(1000, 'z');
     for (int i = 0; i < 20; ++i) log.add_line(line);
     struct stat st{};
@@ -84,7 +99,7 @@ TEST_CASE("the log file rotates by size and keeps N old files") {
 TEST_CASE("followers get new lines until they leave") {
     LogPolicy p;
     p.console = false;
-    ServiceLog log("svc", p, -1, "");
+    ServiceLog log("svc", p, nullptr, "");
     std::vector<std::string> got;
     log.follow([&](const LogLine& l) {
         got.push_back(l.text);
@@ -99,7 +114,7 @@ TEST_CASE("followers get new lines until they leave") {
 TEST_CASE("a line cut at the limit never splits a character; bytes that are not UTF-8 are replaced") {
     LogPolicy p;
     p.console = false;
-    ServiceLog log("svc", p, -1, "");
+    ServiceLog log("svc", p, nullptr, "");
     // A 3-byte character whose first byte is the last one before the cut.
     log.feed(std::string(ServiceLog::kMaxLine - 1, 'a') + "\xE2\x82\xAC" + "b\n");
     REQUIRE(log.lines().size() == 2);
@@ -115,7 +130,7 @@ TEST_CASE("the ring is addressed by sequence number") {
     LogPolicy p;
     p.console = false;
     p.ring_lines = 2;
-    ServiceLog log("svc", p, -1, "");
+    ServiceLog log("svc", p, nullptr, "");
     for (const char* l : {"a", "b", "c"}) log.add_line(l);
     CHECK(log.first_seq() == 1);
     CHECK(log.line(0) == nullptr);
