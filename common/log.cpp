@@ -2,6 +2,7 @@
 #include "common/clock.hpp"
 #include "common/console_output.hpp"
 
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +24,14 @@ void set_program(std::string_view name) { g_program = name; }
 void set_fd(int fd) { g_fd = fd; }
 void set_tee(void (*tee)(std::string_view line)) { g_tee = tee; }
 void set_min_level(Level level) { g_min = level; }
-void set_console(ConsoleOutput* console) { g_console = console; }
+void set_console(ConsoleOutput* console) {
+    // A child forked from PID 1 (a launch process, a helper) has a copy of the
+    // queue and of the loop it would tell: its lines go straight to the fd,
+    // so that it neither repeats PID 1's queued lines nor edits PID 1's epoll set.
+    static bool once = (::pthread_atfork(nullptr, nullptr, [] { g_console = nullptr; }), true);
+    (void)once;
+    g_console = console;
+}
 void flush_console(int timeout_ms) {
     if (g_console) g_console->flush_for(timeout_ms);
 }

@@ -26,7 +26,8 @@ void write_line(Level level, std::string_view text);
 void set_tee(void (*tee)(std::string_view line));
 // PID 1: lines go through its console queue (common/console_output.hpp)
 // instead of straight to the fd, so that a full console delays them rather
-// than losing them. nullptr: straight to the fd again.
+// than losing them. nullptr: straight to the fd again. Children forked
+// afterwards write straight to the fd.
 void set_console(ConsoleOutput* console);
 // Before reboot(2) or a rescue shell: waits at most `timeout_ms` for the
 // console to take what is queued.

@@ -97,6 +97,7 @@ PowerAction emergency_wait(SysOps& sys, EmergencyChoice choice, int delay_ms) {
 
 PowerAction emergency_until_reboot(SysOps& sys, const std::string& error) {
     log::error("PID 1 cannot go on: {}", error);
+    log::flush_console(1000);  // no loop writes the console's queue out from here on
     auto cmdline = parse_cmdline(sys.read_file("/proc/cmdline").value_or(""));
     config::EmergencyConfig settings = emergency_settings(cmdline, sys.read_file(config::kImageConfigPath));
     PowerAction a = emergency_wait(sys, settings.action, int(settings.delay_ms));

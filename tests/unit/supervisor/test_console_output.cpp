@@ -1,11 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <string>
 #include <vector>
 
 #include "common/console_output.hpp"
+#include "common/log.hpp"
 
 using berth::ConsoleOutput;
 
@@ -145,4 +149,34 @@ TEST_CASE("the last flush waits for the console, bounded in all") {
     c.room = 1 << 20;
     CHECK(out.flush_for(1000));
     CHECK(c.shown == "the machine powers off now\n");
+}
+
+TEST_CASE("a child forked from PID 1 logs straight to the fd, not through PID 1's queue") {
+    int p[2];
+    REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+    FakeConsole c;
+    c.room = 0;  // PID 1's console is full: its line waits in the queue
+    ConsoleOutput out(1, 1024, c.io());
+    berth::log::set_fd(p[1]);
+    berth::log::set_console(&out);
+    berth::log::info("parent line");
+    REQUIRE(out.pending());
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        berth::log::info("child line");
+        ::_exit(0);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    berth::log::set_console(nullptr);
+    berth::log::set_fd(2);
+    ::close(p[1]);
+    char buf[256] = {};
+    ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+    ::close(p[0]);
+    std::string got(buf, n > 0 ? size_t(n) : 0);
+    CHECK(got.find("child line") != std::string::npos);
+    CHECK(got.find("parent line") == std::string::npos);
+    CHECK(c.shown.empty());
 }
