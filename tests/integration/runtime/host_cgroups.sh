@@ -157,12 +157,15 @@ if [ "$(stat -fc %T /sys/fs/cgroup)" != cgroup2fs ]; then
     R delete ka >/dev/null 2>&1
 
     # pause and resume through the v1 freezer.
-    B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done' '{"linux": {"cgroupsPath": "/'"$TAG"'/pz"}}')
+    B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick.new; mv /tmp/tick.new /tmp/tick; sleep 0.05; done' '{"linux": {"cgroupsPath": "/'"$TAG"'/pz"}}')
     R run --detach --bundle "$B" pz >/dev/null 2>&1
+    # The counter has ticked once before the pause (a loaded host may not have run it yet);
+    # it is written by rename, so a freeze never finds it half written.
+    PZ=$(R state pz | json_get '["pid"]')
+    for _ in $(seq 100); do [ -s /proc/$PZ/root/tmp/tick ] && break; sleep 0.05; done
     check "pause" R pause pz
     check "paused: the state says so" [ "$(R state pz | json_get '["status"]')" = paused ]
     check "paused: the freezer cgroup is FROZEN" [ "$(cat $CG/freezer/$TAG/pz/freezer.state)" = FROZEN ]
-    PZ=$(R state pz | json_get '["pid"]')
     P1=$(cat /proc/$PZ/root/tmp/tick); sleep 0.3; P2=$(cat /proc/$PZ/root/tmp/tick)
     check "paused: the process does not run" [ -n "$P1" -a "$P1" = "$P2" ]
     T1=$(R exec pz cat /tmp/tick 2>/dev/null)

@@ -265,15 +265,18 @@ OUT=$(R create --bundle "$WORK/run" '../x' 2>&1)
 check "an id with a slash is refused" grep -q "invalid container id" <<<"$OUT"
 
 # --- pause and resume (cgroup v2 here: cgroup.freeze) -----------------------------------------
-B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done')
+B=$(bundle pause 'i=0; while :; do i=$((i+1)); echo $i >/tmp/tick.new; mv /tmp/tick.new /tmp/tick; sleep 0.05; done')
 R run --detach --bundle "$B" pz >/dev/null 2>&1
+# The counter has ticked once before the pause (a loaded host may not have run it yet);
+# it is written by rename, so a freeze never finds it half written.
+PZ=$(R state pz | json_get '["pid"]')
+for _ in $(seq 100); do [ -s /proc/$PZ/root/tmp/tick ] && break; sleep 0.05; done
 check "v2: pause" R pause pz
 check "v2: the state says paused" [ "$(R state pz | json_get '["status"]')" = paused ]
-PZ=$(R state pz | json_get '["pid"]')
 P1=$(cat /proc/$PZ/root/tmp/tick); sleep 0.3; P2=$(cat /proc/$PZ/root/tmp/tick)
 check "v2: paused: the process does not run" [ -n "$P1" -a "$P1" = "$P2" ]
 check "v2: resume" R resume pz
-sleep 0.3
+for _ in $(seq 100); do [ "$(cat /proc/$PZ/root/tmp/tick)" != "$P2" ] && break; sleep 0.05; done
 check "v2: resumed: the process runs again" [ "$(cat /proc/$PZ/root/tmp/tick)" != "$P2" ]
 R pause pz
 check "v2: delete --force of a paused container" R delete --force pz
