@@ -53,14 +53,8 @@ SecurityDefaults load_security_defaults(const std::string& dir) {
     Reader r;
     SecurityDefaults d;
     if (r.expect(j, "", json::value_t::object)) {
-        if (field(r, j, "", "capabilities", d.capabilities, true))
-            for (size_t i = 0; i < d.capabilities.size(); ++i)
-                if (!capability_from_name(d.capabilities[i]))
-                    r.problem(detail::index_path("capabilities", i), "unknown capability \"" + d.capabilities[i] + "\"");
-        field(r, j, "", "noNewPrivileges", d.no_new_privileges);
         field(r, j, "", "maskedPaths", d.masked_paths, true);
         field(r, j, "", "readonlyPaths", d.readonly_paths, true);
-        field(r, j, "", "rlimits", d.rlimits, true);
         for (const auto* list : {&d.masked_paths, &d.readonly_paths})
             for (const auto& p : *list)
                 if (p.empty() || p[0] != '/') r.problem(list == &d.masked_paths ? "maskedPaths" : "readonlyPaths",

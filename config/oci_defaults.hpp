@@ -1,9 +1,9 @@
 // berth's secure defaults, shipped as data in config/defaults/:
 //   seccomp.json   an OCI `linux.seccomp` object (Docker-strength profile)
-//   security.json  {"capabilities", "noNewPrivileges", "maskedPaths",
-//                   "readonlyPaths", "rlimits"} with the spec's field syntax
+//   security.json  {"maskedPaths", "readonlyPaths"} with the spec's field syntax
 // The image builder merges them into every generated config.json unless the
-// user opts out. Both loaders validate and throw ConfigError naming the file.
+// user opts out. Capabilities and rlimits are not defaults: as in LinuxKit, a
+// container has those its YAML entry or its image label lists. Both loaders validate and throw ConfigError naming the file.
 #pragma once
 #include <string>
 #include <vector>
@@ -22,11 +22,8 @@ inline constexpr const char* kDefaultsDirEnv = "BERTH_DEFAULTS_DIR";
 std::string defaults_dir();
 
 struct SecurityDefaults {
-    std::vector<std::string> capabilities;  // "CAP_CHOWN", ... (bounding/effective/permitted)
-    bool no_new_privileges = true;
     std::vector<std::string> masked_paths;
     std::vector<std::string> readonly_paths;
-    std::vector<Rlimit> rlimits;
 };
 
 // <dir>/seccomp.json as JSON, ready to be put at config.json's linux.seccomp;

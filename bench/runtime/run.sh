@@ -55,7 +55,10 @@ import json, os, sys
 work, defaults = sys.argv[1:]
 sec = json.load(open(defaults + "/security.json"))
 seccomp = json.load(open(defaults + "/seccomp.json"))
-caps = sec["capabilities"]
+# podman's default capabilities and descriptor limit: a container as podman runs it.
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"]
+rlimits = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
 def m(dest, typ, src, opts):
     return {"destination": dest, "type": typ, "source": src, "options": opts}
 c = {"ociVersion": "1.0.2", "root": {"path": os.path.join(work, "rootfs"), "readonly": True}, "hostname": "bench",
@@ -65,7 +68,7 @@ c = {"ociVersion": "1.0.2", "root": {"path": os.path.join(work, "rootfs"), "read
                 m("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
                 m("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777"])],
      "process": {"args": ["/bin/true"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0},
-                 "noNewPrivileges": True, "rlimits": sec["rlimits"],
+                 "noNewPrivileges": True, "rlimits": rlimits,
                  "capabilities": {k: caps for k in ("bounding", "effective", "permitted")}},
      "linux": {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")],
                "maskedPaths": sec["maskedPaths"], "readonlyPaths": sec["readonlyPaths"],

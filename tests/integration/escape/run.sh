@@ -63,10 +63,13 @@ mounts = [m("/proc", "proc", "proc", ["nosuid", "nodev", "noexec", "relatime"]),
           m("/sys", "sysfs", "sysfs", ["nosuid", "noexec", "nodev", "ro"]),
           m("/sys/fs/cgroup", "cgroup2", "cgroup", ["ro", "nosuid", "noexec", "nodev"]),
           m("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777"])]
-caps = sec["capabilities"]
+# podman's default capabilities and descriptor limit: a container as podman runs it.
+caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_SETGID", "CAP_SETUID",
+        "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL"]
+rlimits = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
 process = {"args": ["/bin/escape-probe"] + args, "cwd": "/", "env": ["PATH=/bin"],
-           "user": {"uid": 0, "gid": 0}, "noNewPrivileges": sec["noNewPrivileges"],
-           "rlimits": sec["rlimits"],
+           "user": {"uid": 0, "gid": 0}, "noNewPrivileges": True,
+           "rlimits": rlimits,
            "capabilities": {"bounding": caps, "effective": caps, "permitted": caps}}
 linux = {"namespaces": [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")],
          "maskedPaths": sec["maskedPaths"], "readonlyPaths": sec["readonlyPaths"],
