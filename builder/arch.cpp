@@ -161,4 +161,11 @@ std::string cmdline_for(const std::string& cmdline, Arch want) {
     return cmdline + (cmdline.empty() ? "" : " ") + "console=" + serial + "0";
 }
 
+void check_cmdline_length(const std::string& line, const std::string& what) {
+    if (line.size() > kKernelCmdlineMax)
+        throw Error(what + " is " + std::to_string(line.size()) + " bytes; the kernel keeps at most " +
+                        std::to_string(kKernelCmdlineMax) + " and would cut the rest: shorten kernel.cmdline",
+                    E2BIG);
+}
+
 }  // namespace berth::builder

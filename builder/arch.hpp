@@ -47,4 +47,13 @@ std::string kernel_package_for(const std::string& package, Arch want);
 // lines reach the serial port instead of the screen.
 std::string cmdline_for(const std::string& cmdline, Arch want);
 
+// The longest command line the kernel keeps (COMMAND_LINE_SIZE 2048 on x86 and
+// arm64, NUL included); it cuts a longer one silently, dropping what berth
+// appends last (console, verity root hash, slot).
+inline constexpr std::size_t kKernelCmdlineMax = 2047;
+
+// Throws Error when `line` is longer than kKernelCmdlineMax; `what` names it
+// ("the command line of out/web-squashfs").
+void check_cmdline_length(const std::string& line, const std::string& what);
+
 }  // namespace berth::builder

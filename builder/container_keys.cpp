@@ -5,8 +5,11 @@
 
 #include "builder/capabilities.hpp"
 #include "builder/suggest.hpp"
+#include "builder/yaml_input.hpp"
 #include "config/device_match.hpp"
 #include "config/oci_names.hpp"
+#include "config/oci_resource_keys.hpp"
+#include "common/log.hpp"
 
 namespace berth::builder {
 
@@ -25,11 +28,11 @@ std::string ipath(const std::string& p, std::size_t i) { return p + "[" + std::t
 std::string describe(const json& v) {
     switch (v.type()) {
         case json::value_t::null: return "nothing";
-        case json::value_t::string: return "'" + v.get<std::string>() + "'";
+        case json::value_t::string: return shown_value(v.get<std::string>());
         case json::value_t::array: return "a list";
         case json::value_t::object: return "a map";
         case json::value_t::boolean: return v.get<bool>() ? "true" : "false";
-        default: return "'" + v.dump() + "'";
+        default: return shown_value(v.dump());
     }
 }
 
@@ -215,8 +218,7 @@ std::vector<json> mounts(const json& v, const std::string& p, const KeyFail& fai
             else if (k == "uidmappings" || k == "uidMappings") o["uidMappings"] = id_mappings(x, kp, fail);
             else if (k == "gidmappings" || k == "gidMappings") o["gidMappings"] = id_mappings(x, kp, fail);
             else {
-                auto best = closest_match(k, kKeys);
-                fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+                fail(kp, unknown_key_message(k, kKeys));
             }
         }
         std::string type = o.value("type", ""), source = o.value("source", ""), dest = o.value("destination", "");
@@ -287,8 +289,7 @@ std::vector<json> devices(const json& v, const std::string& p, const KeyFail& fa
                     expected(fail, kp, x, "an octal file mode such as \"0666\"");
                 o["fileMode"] = std::stoul(s, nullptr, 8);
             } else {
-                auto best = closest_match(k, {"path", "type", "major", "minor", "mode", "uid", "gid", "match"});
-                fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+                fail(kp, unknown_key_message(k, {"path", "type", "major", "minor", "mode", "uid", "gid", "match"}));
             }
         }
         if (o.value("path", "") == "all") {
@@ -362,8 +363,54 @@ json runtime(const json& v, const std::string& p, const KeyFail& fail) {
                      "container in, and berth runs containers without containerd, so it would have no effect; "
                      "remove it");
         else {
-            auto best = closest_match(k, kKeys);
-            fail(kp, "unknown key '" + k + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
+            fail(kp, unknown_key_message(k, kKeys));
+        }
+    }
+    return out;
+}
+
+// A size in bytes as the spec writes hugepage sizes ("2MB"): LinuxKit's schema
+// declares pageSize an integer, the OCI spec a string.
+std::string page_size_text(std::uint64_t bytes) {
+    for (const char* unit : {"GB", "MB", "KB"}) {
+        std::uint64_t scale = unit[0] == 'G' ? 1ull << 30 : unit[0] == 'M' ? 1ull << 20 : 1ull << 10;
+        if (bytes >= scale && bytes % scale == 0) return std::to_string(bytes / scale) + unit;
+    }
+    return std::to_string(bytes);  // refused by the OCI model, with its message
+}
+
+// `v` checked against `keys` (config/oci_resource_keys.hpp): an unknown key is
+// refused rather than ignored, as LinuxKit's schema refuses it.
+json resource_members(const json& v, const std::vector<oci::ResourceKey>& keys, const std::string& p,
+                      const KeyFail& fail) {
+    if (!v.is_object()) expected(fail, p, v, "a map");
+    std::vector<std::string> names;
+    for (const auto& k : keys) names.push_back(k.name);
+    json out = json::object();
+    for (const auto& [given, x] : v.items()) {
+        // LinuxKit's schema spells blockIO `blockio` (Go matches JSON keys ignoring case).
+        std::string k = given == "blockio" ? "blockIO" : given;
+        std::string kp = p + "." + given;
+        auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.name == k; });
+        if (it == keys.end()) fail(kp + "#key", unknown_key_message(given, names));
+        if (out.contains(k)) fail(kp + "#key", "'" + k + "' is given twice (blockio and blockIO are one key)");
+        if (it->ignored)
+            log::warn("{}: ignored: a cgroup v1 kernel-memory limit, deprecated by the OCI spec; "
+                      "cgroup v2 counts kernel memory in memory.limit",
+                      kp);
+        if (it->kind == oci::ResourceKey::Kind::object) {
+            out[k] = resource_members(x, it->children, kp, fail);
+        } else if (it->kind == oci::ResourceKey::Kind::list_of_objects) {
+            if (!x.is_array()) expected(fail, kp, x, "a list");
+            out[k] = json::array();
+            for (std::size_t i = 0; i < x.size(); ++i) {
+                json item = resource_members(x[i], it->children, ipath(kp, i), fail);
+                if (k == "hugepageLimits" && item.contains("pageSize") && item["pageSize"].is_number_unsigned())
+                    item["pageSize"] = page_size_text(item["pageSize"].get<std::uint64_t>());
+                out[k].push_back(std::move(item));
+            }
+        } else {
+            out[k] = x;
         }
     }
     return out;
@@ -447,7 +494,7 @@ const std::vector<std::pair<std::string, Setter>>& table() {
         {"cgroupsPath", [](C& c, J v, S p, F f) { c.cgroups_path = str(v, p, f); }},
         {"resources", [](C& c, J v, S p, F f) {
              if (!v.is_object()) expected(f, p, v, "an OCI linux.resources map");
-             c.resources = v;
+             c.resources = resource_members(v, oci::resource_keys(), p, f);
          }},
         {"sysctl", [](C& c, J v, S p, F f) { c.sysctl = str_map(v, p, f); }},
         {"rlimits", [](C& c, J v, S p, F f) { c.rlimits = rlimits(v, p, f); }},
@@ -530,9 +577,7 @@ void apply_container_keys(ContainerSpec& c, const json& obj, const std::string& 
             it->second(c, v, p, fail);
             continue;
         }
-        std::string msg = "unknown key '" + k + "'";
-        if (auto best = closest_match(k, container_key_names())) msg += "; did you mean '" + *best + "'?";
-        fail(p + "#key", msg);  // "#key": point at the key, report the entry's path
+        fail(p + "#key", unknown_key_message(k, container_key_names()));  // "#key": point at the key, report the entry's path
     }
 }
 

@@ -613,6 +613,7 @@ BuildResult build_image(const BuildOptions& opts) {
     oo.prefix = prefix;
     oo.kernel_image = kernel.vmlinuz;
     oo.cmdline = cmdline_for(spec.kernel.cmdline, arch);
+    check_cmdline_length(oo.cmdline, "the kernel command line");
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
     oo.name = name;

@@ -15,6 +15,7 @@
 #include "builder/process.hpp"
 #include "builder/uki.hpp"
 #include "builder/verity.hpp"
+#include "builder/arch.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -65,6 +66,7 @@ std::vector<OutputFile> kernel_squashfs(const Tree& tree, const OutputOptions& o
         image_bytes = fs::file_size(image);
     }
     out.push_back({"squashfs", image, image_bytes, 0});
+    check_cmdline_length(line, "the kernel command line with the verified root");
     write_atomic(cmdline, line);
     out.push_back({"cmdline", cmdline, line.size(), 0});
     return out;

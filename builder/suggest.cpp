@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <numeric>
 
+#include "builder/yaml_input.hpp"
+
 namespace berth::builder {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -24,6 +26,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates) {
     std::optional<std::string> best;
+    // A key is a word: a longer "word" is no typo, and distance is quadratic.
+    if (word.size() > 256) return best;
     std::size_t best_d = std::max<std::size_t>(2, word.size() / 3) + 1;
     for (const auto& c : candidates) {
         std::size_t d = edit_distance(word, c);
@@ -33,6 +37,12 @@ std::optional<std::string> closest_match(std::string_view word,
         }
     }
     return best;
+}
+
+std::string unknown_key_message(std::string_view key, const std::vector<std::string>& known) {
+    std::string msg = "unknown key " + shown_value(key);
+    if (auto best = closest_match(key, known)) msg += "; did you mean '" + *best + "'?";
+    return msg;
 }
 
 }  // namespace berth::builder

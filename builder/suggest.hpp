@@ -15,4 +15,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 std::optional<std::string> closest_match(std::string_view word,
                                          const std::vector<std::string>& candidates);
 
+// "unknown key 'k'; did you mean 'x'?" (the key shown as shown_value shows it).
+std::string unknown_key_message(std::string_view key, const std::vector<std::string>& known);
+
 }  // namespace berth::builder

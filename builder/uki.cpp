@@ -8,6 +8,7 @@
 
 #include "builder/initrd_writer.hpp"
 #include "builder/process.hpp"
+#include "builder/arch.hpp"
 #include "common/error.hpp"
 #include "common/fs.hpp"
 
@@ -206,6 +207,7 @@ std::uint64_t write_uki(const UkiParts& p, const std::string& out, std::int64_t 
         files.push_back({section, f});
     };
     text(".osrel", p.osrel);
+    check_cmdline_length(p.cmdline, "the unified kernel image's command line");
     text(".cmdline", p.cmdline);
     if (!p.uname.empty()) text(".uname", p.uname);
     files.push_back({".initrd", p.initrd});

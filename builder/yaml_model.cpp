@@ -8,9 +8,11 @@
 #include <map>
 #include <utility>
 
+#include "builder/arch.hpp"
 #include "builder/container_keys.hpp"
 #include "builder/module_classes.hpp"
 #include "builder/suggest.hpp"
+#include "builder/yaml_input.hpp"
 #include "builder/yaml_json.hpp"
 #include "builder/yaml_syntax_hint.hpp"
 #include "common/fs.hpp"
@@ -118,7 +120,7 @@ public:
     static std::string describe(const YAML::Node& n) {
         switch (n.Type()) {
             case YAML::NodeType::Null: return "nothing";
-            case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+            case YAML::NodeType::Scalar: return shown_value(n.Scalar());
             case YAML::NodeType::Sequence: return "a list";
             case YAML::NodeType::Map: return "a map";
             default: return "an undefined value";
@@ -203,9 +205,8 @@ public:
                 fail(k, path, "'" + key + "' is a LinuxKit key that berth does not support yet");
             std::vector<std::string> names;
             for (const auto& e : keys) names.push_back(e.first);
-            std::string msg = "unknown key '" + key + "'";
-            if (auto best = closest_match(key, names)) msg += "; did you mean '" + *best + "'?";
-            else {
+            std::string msg = unknown_key_message(key, names);
+            if (!closest_match(key, names)) {
                 msg += "; expected one of:";
                 for (const auto& nm : names) msg += " " + nm;
             }
@@ -351,7 +352,12 @@ public:
                  k.image_keys.push_back({"ucode", p, pos(v)});
                  image_only.emplace_back(v, p);
              }},
-            {"cmdline", [&](const YAML::Node& v, const std::string& p) { k.cmdline = str(v, p); }},
+            {"cmdline", [&](const YAML::Node& v, const std::string& p) {
+                 k.cmdline = str(v, p);
+                 if (k.cmdline.size() > kKernelCmdlineMax)
+                     fail(v, p, fmt::format("{} bytes; the kernel keeps at most {} and would cut the rest",
+                                            k.cmdline.size(), kKernelCmdlineMax));
+             }},
             {"modules", [&](const YAML::Node& v, const std::string& p) {
                  if (v.IsNull()) return;
                  if (v.IsScalar()) {
@@ -743,6 +749,7 @@ private:
 namespace {
 
 YAML::Node load_yaml(const std::string& text, const std::string& file) {
+    check_yaml_input(text, file);
     try {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
@@ -963,7 +970,7 @@ ImageSpec parse_image_yaml(const std::string& text, const std::string& file, con
 }
 
 ImageSpec load_image_yaml(const std::string& path) {
-    return parse_image_yaml(fs::read_file(path), path, directory_of(path));
+    return parse_image_yaml(read_yaml_file(path), path, directory_of(path));
 }
 
 ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<YamlError>* problems) {
@@ -971,7 +978,7 @@ ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<Ya
     for (const auto& path : paths) {
         std::string text;
         try {
-            text = fs::read_file(path);
+            text = read_yaml_file(path);
         } catch (const std::exception& e) {
             if (!problems) throw;
             problems->push_back(YamlError(SourcePos{path, 0, 0}, "", e.what()));

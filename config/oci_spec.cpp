@@ -349,8 +349,10 @@ bool parse(Reader& r, const json& v, const std::string& path, NetworkResources& 
             if (!r.expect((*p)[i], ip, json::value_t::object)) continue;
             std::string name;
             std::uint32_t prio = 0;
-            if (field(r, (*p)[i], ip, "name", name, true) && field(r, (*p)[i], ip, "priority", prio, true))
-                out.priorities.emplace_back(name, prio);
+            // Both read, so that each gets its own problem.
+            bool has_name = field(r, (*p)[i], ip, "name", name, true);
+            bool has_prio = field(r, (*p)[i], ip, "priority", prio, true);
+            if (has_name && has_prio) out.priorities.emplace_back(name, prio);
         }
     return true;
 }

@@ -334,3 +334,34 @@ TEST_CASE("outputs: tar is deterministic and keeps owners, links and xattrs", "[
     apply_layer(back, "r", tmp / "a.tar", "tar");
     CHECK(back.find("r/bin/p")->xattrs.at("security.capability") == "cap");
 }
+
+TEST_CASE("keys: resources are checked against the OCI model's keys, LinuxKit's spellings taken",
+          "[builder][keys][resources]") {
+    std::string h = kHead;
+    // LinuxKit's schema spells blockIO `blockio` and declares hugepage sizes as integers.
+    ImageSpec s = parse(h + "    resources:\n"
+                            "      blockio: {weight: 100, throttleReadBpsDevice: [{major: 8, minor: 0, rate: 1048576}]}\n"
+                            "      hugepageLimits: [{pageSize: 2097152, limit: 4194304}]\n"
+                            "      memory: {limit: 1000000, kernel: 5}\n");
+    json spec = generate_oci_config(s.services[0], {}, SecurityDefaults{});
+    const json& r = spec["linux"]["resources"];
+    CHECK(r["blockIO"]["weight"] == 100);
+    CHECK(r["blockIO"]["throttleReadBpsDevice"][0]["rate"] == 1048576);
+    CHECK(r["hugepageLimits"][0]["pageSize"] == "2MB");
+    CHECK(r["memory"]["limit"] == 1000000);
+
+    // A key the model would ignore is refused where it is written, with a suggestion.
+    CHECK_THROWS_WITH(parse(h + "    resources: {bogusResource: {x: 1}}\n"),
+                      Contains("t.yml:7:17: services[0].resources: unknown key 'bogusResource'"));
+    CHECK_THROWS_WITH(parse(h + "    resources: {memory: {limt: 1}}\n"),
+                      Contains("services[0].resources.memory: unknown key 'limt'; did you mean 'limit'?"));
+    CHECK_THROWS_WITH(parse(h + "    resources: {devices: [{allow: true, bogus: 1}]}\n"),
+                      Contains("services[0].resources.devices[0]: unknown key 'bogus'"));
+    CHECK_THROWS_WITH(parse(h + "    resources: {blockio: {weight: 1}, blockIO: {weight: 2}}\n"),
+                      Contains("given twice"));
+    CHECK_THROWS_WITH(parse(h + "    resources: {pids: 5}\n"), Contains("services[0].resources.pids: expected a map, got '5'"));
+    // The value is still checked by the model PID 1 reads it with.
+    CHECK_THROWS_WITH(generate_oci_config(parse(h + "    resources: {blockio: {weight: \"abc\"}}\n").services[0], {},
+                                          SecurityDefaults{}),
+                      Contains("blockIO.weight"));
+}

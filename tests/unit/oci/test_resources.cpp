@@ -2,6 +2,9 @@
 // limits, unified; known fields cgroup v2 cannot honour are errors with their path.
 #include <catch2/catch.hpp>
 
+#include <functional>
+
+#include "config/oci_resource_keys.hpp"
 #include "config/oci_spec.hpp"
 #include "spec_fixture.hpp"
 
@@ -95,4 +98,43 @@ TEST_CASE("linux.intelRdt is refused with the reason; an empty one is not") {
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].rfind("linux.intelRdt: not supported by berth: ", 0) == 0);
     CHECK(problems[0].find("resctrl") != std::string::npos);
+}
+
+namespace {
+
+// Every key path of the table, with a value of the wrong type at its end.
+void each_key(const std::vector<ResourceKey>& keys, const std::string& path,
+              const std::function<json(const json&)>& wrap,
+              std::vector<std::pair<std::string, json>>& out) {
+    for (const auto& k : keys) {
+        std::string p = path + "." + k.name;
+        if (k.ignored) continue;
+        json wrong = k.kind == ResourceKey::Kind::list_of_objects ? json::object() : json::array();
+        out.push_back({p, wrap(json{{k.name, wrong}})});
+        if (k.kind == ResourceKey::Kind::value) continue;
+        bool list = k.kind == ResourceKey::Kind::list_of_objects;
+        std::string name = k.name;
+        each_key(k.children, list ? p + "[0]" : p,
+                 [&wrap, name, list](const json& inner) {
+                     return wrap(json{{name, list ? json::array({inner}) : inner}});
+                 },
+                 out);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("resources: the key table names exactly what the model reads") {
+    // A key of the table that the parser did not read would draw no problem for a
+    // value of the wrong type: the table (which the builder checks YAML against)
+    // would accept a key that PID 1 ignores.
+    std::vector<std::pair<std::string, json>> cases;
+    each_key(resource_keys(), "linux.resources", [](const json& j) { return j; }, cases);
+    REQUIRE(cases.size() > 30);
+    for (const auto& [path, resources] : cases) {
+        INFO(path << ": " << resources.dump());
+        bool named = false;
+        for (const auto& p : problems_with(resources)) named |= p.rfind(path, 0) == 0;
+        CHECK(named);
+    }
 }

@@ -1,0 +1,104 @@
+// The bounds on a YAML file before its keys are read: size, bytes, aliases, depth.
+#include <catch2/catch.hpp>
+
+#include "builder/arch.hpp"
+#include "builder/validate.hpp"
+#include "builder/yaml_input.hpp"
+#include "builder/yaml_model.hpp"
+
+using namespace berth::builder;
+using Catch::Matchers::Contains;
+
+namespace {
+
+const char* kHead = "kernel:\n  package: k\n";
+
+ImageSpec parse(const std::string& text) { return parse_image_yaml(text, "in.yml", "/base"); }
+
+// "Billion laughs": each level a list of nine aliases of the one before.
+std::string laughs(int levels) {
+    std::string t = "x0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+    for (int i = 1; i < levels; ++i) {
+        std::string prev = "*a" + std::to_string(i - 1);
+        t += "x" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+        for (int j = 0; j < 9; ++j) t += (j ? ", " : "") + prev;
+        t += "]\n";
+    }
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("yaml input: nested aliases are refused before they are expanded", "[builder][yaml][input]") {
+    // 9 levels of 9 would be 387 million nodes; refused at the alias that crosses the bound.
+    CHECK_THROWS_WITH(check_yaml_input(laughs(9), "in.yml"),
+                      Contains("in.yml:7:") && Contains("more than 1000000 nodes once aliases are expanded"));
+    // The same through the parser, which reports it as the file's error.
+    CHECK_THROWS_WITH(parse(laughs(9) + kHead), Contains("billion laughs"));
+    // A few levels (9^5 = 59049 nodes) are an unusual but bounded file: no error from the bound.
+    CHECK_NOTHROW(check_yaml_input(laughs(5), "in.yml"));
+    // Aliases as people use them: one anchored command reused.
+    ImageSpec s = parse(std::string(kHead) +
+                        "services:\n"
+                        "  - {name: a, image: busybox, command: &cmd [httpd, -f, -p, \"80\"]}\n"
+                        "  - {name: b, image: busybox, command: *cmd}\n");
+    REQUIRE(s.services.size() == 2);
+    CHECK(*s.services[1].command == std::vector<std::string>{"httpd", "-f", "-p", "80"});
+}
+
+TEST_CASE("yaml input: bytes that are not UTF-8 text are refused at their place", "[builder][yaml][input]") {
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "  cmdline: \"console=tty\xff\"\n"),
+                      Contains("in.yml:3:24: byte 0xff is not UTF-8"));
+    // A truncated sequence and an overlong encoding.
+    CHECK_THROWS_WITH(check_yaml_input("a: \xe2\x82\n", "in.yml"), Contains("in.yml:1:4: byte 0xe2"));
+    CHECK_THROWS_WITH(check_yaml_input("a: \xc0\xaf\n", "in.yml"), Contains("byte 0xc0 is not UTF-8"));
+    // UTF-16 (here little-endian with its BOM) shows as NUL bytes.
+    CHECK_THROWS_WITH(check_yaml_input(std::string("\xff\xfek\0e\0", 6), "in.yml"), Contains("a NUL byte"));
+    // Text in any script is fine, and so is a UTF-8 byte order mark.
+    ImageSpec s = parse(std::string("\xef\xbb\xbf") + kHead +
+                        "services:\n  - {name: a, image: busybox, env: [\"GREETING=grüß dich, 你好\"]}\n");
+    CHECK((*s.services[0].env)[0] == "GREETING=grüß dich, 你好");
+}
+
+TEST_CASE("yaml input: nesting beyond the parser's depth says so", "[builder][yaml][input]") {
+    std::string deep(5000, '[');
+    CHECK_THROWS_WITH(parse(deep), Contains("nested deeper than the YAML parser allows"));
+}
+
+TEST_CASE("yaml input: a file without end or larger than the bound is refused", "[builder][yaml][input]") {
+    CHECK_THROWS_WITH(read_yaml_file("/dev/zero"), Contains("/dev/zero: larger than 64 MiB"));
+    ValidateOptions o;
+    o.files = {"/dev/zero"};
+    std::vector<YamlError> problems = validate_image(o);
+    REQUIRE_FALSE(problems.empty());
+    CHECK_THAT(problems[0].what(), Contains("larger than 64 MiB"));
+}
+
+TEST_CASE("yaml input: values in messages are cut and escaped", "[builder][yaml][input]") {
+    CHECK(shown_value("plain") == "'plain'");
+    CHECK(shown_value("a\nb\tc\x1b[31m") == "'a\\nb\\tc\\x1b[31m'");
+    std::string big(10 << 20, 'x');
+    std::string shown = shown_value(big);
+    CHECK(shown.size() < 100);
+    CHECK_THAT(shown, Contains("...' (10485760 bytes)"));
+    // A cut falls between characters.
+    std::string umlauts;
+    for (int i = 0; i < 100; ++i) umlauts += "ü";
+    CHECK(shown_value(umlauts).find("\xc3'") == std::string::npos);
+    // A 10 MB scalar where a map is expected gives a short message.
+    try {
+        parse(big);
+        FAIL("no error");
+    } catch (const std::exception& e) {
+        CHECK(std::string(e.what()).size() < 300);
+    }
+}
+
+TEST_CASE("yaml input: a command line longer than the kernel keeps is refused", "[builder][yaml][input]") {
+    std::string line(kKernelCmdlineMax, 'x');
+    CHECK_NOTHROW(parse(std::string(kHead) + "  cmdline: " + line + "\n"));
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "  cmdline: " + line + "x\n"),
+                      Contains("in.yml:3:12: kernel.cmdline: 2048 bytes; the kernel keeps at most 2047"));
+    CHECK_NOTHROW(check_cmdline_length(line, "the line"));
+    CHECK_THROWS_WITH(check_cmdline_length(line + " console=ttyS0", "the line"), Contains("the line is 2061 bytes"));
+}
