@@ -69,7 +69,8 @@ const char* kRunUsage =
     "                 [--disk FILE[,size=SIZE]|file=FILE,size=SIZE]... [--accel auto|kvm|tcg]\n"
     "                 [--data STRING|--data-file FILE] [--timeout SEC]\n"
     "                 [--append EXTRA] [--monitor SOCKET] [--arch amd64|arm64]\n"
-    "                 [--firmware FILE|none] [--uefi [--secure-boot] [--efivars FILE]]\n"
+    "                 [--qemu PATH] [--firmware FILE|none]\n"
+    "                 [--uefi [--secure-boot] [--efivars FILE]]\n"
     "                 PREFIX|PREFIX-squashfs.img|FILE.iso|DISK|NAME.efi\n"
     "      boots PREFIX-kernel and PREFIX-initrd.img (PREFIX is OUTDIR/NAME), the squashfs\n"
     "      root (attached as a read-only disk), a CD image, or a disk image (DISK:\n"
@@ -81,7 +82,7 @@ const char* kRunUsage =
     "      on every boot from --efivars FILE (default: Debian's snakeoil keys, Secure\n"
     "      Boot on; sign with /usr/share/ovmf/PkKek-1-snakeoil.key, passphrase snakeoil)\n";
 const char* kImageUsage =
-    "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar NAME[:TAG]\n"
+    "  berth image import [--store DIR] [--ref REF] DIR|FILE.tar REF\n"
     "  berth image ls [--store DIR]\n"
     "  berth image rm [--store DIR] REF...\n"
     "  berth image pull|push [--store DIR] [--arch A] [--insecure-registry HOST[:PORT]]...\n"
@@ -347,7 +348,7 @@ int cmd_image(int argc, char** argv) {
     }
     ImageStore st(store.empty() ? default_store_dir() : store);
     if (sub == "import") {
-        if (pos.size() != 2) throw UsageError("image import: expected DIR|FILE.tar NAME[:TAG]");
+        if (pos.size() != 2) throw UsageError("image import: expected DIR|FILE.tar REF");
         StoreEntry e = st.import(pos[0], pos[1], ref);
         std::printf("%s %s %s\n", e.reference.c_str(), e.descriptor.digest.substr(7, 12).c_str(),
                     human_size(e.bytes).c_str());
