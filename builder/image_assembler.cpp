@@ -297,6 +297,58 @@ std::string modules_list_text(const std::string& kernel_version,
     return out;
 }
 
+std::vector<BuildOptionProblem> check_build_options(const BuildOptions& opts, const ImageSpec& spec,
+                                                    bool key_options, std::string* update_key) {
+    std::vector<BuildOptionProblem> problems;
+    auto problem = [&](std::string message, bool in_yaml = false) {
+        problems.push_back({std::move(message), in_yaml});
+    };
+    Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
+    const auto& fmts = opts.formats.empty() ? spec.outputs : opts.formats;
+    bool ab = std::find(fmts.begin(), fmts.end(), "raw-efi-ab") != fmts.end();
+    bool uki = std::find(fmts.begin(), fmts.end(), "uki") != fmts.end();
+    // The A/B disk: its slots' size and the bundle's signing key are checked first.
+    if (ab) {
+        if (!spec.update) problem("raw-efi-ab needs an `update:` key with the slot size (update: {slotSize: 256M})", true);
+        if (opts.update_key_file.empty()) {
+            if (key_options) problem("raw-efi-ab: the update bundle is signed: give --update-key KEYFILE (64 hex digits)");
+        } else {
+            try {
+                std::string key = with_context("--update-key `" + opts.update_key_file + "`", [&] {
+                    return update::parse_private_key(fs::read_file(opts.update_key_file));
+                });
+                if (update_key) *update_key = key;
+            } catch (const std::exception& e) {
+                problem(e.what());
+            }
+        }
+    }
+    for (const auto& f : fmts)
+        // Their boot loaders (syslinux, systemd-bootx64.efi) are x86 programs.
+        if ((is_disk_format(f) || f == "raw-efi-ab") && arch != Arch::amd64)
+            problem("output format `" + f + "` is for amd64 only (this build is for " + std::string(arch_name(arch)) +
+                    "); use kernel+initrd or tar");
+    // The stub (linuxx64.efi.stub) is an x86 program.
+    if (uki && arch != Arch::amd64)
+        problem("output format `uki` is for amd64 only (this build is for " + std::string(arch_name(arch)) + ")");
+    // The disks boot the build's uki and hold no squashfs: a UKI made for one
+    // cannot boot them.
+    bool squashfs = std::find(fmts.begin(), fmts.end(), "kernel+squashfs") != fmts.end();
+    if (uki && squashfs && std::any_of(fmts.begin(), fmts.end(), [](const std::string& d) { return is_disk_format(d); }))
+        problem("the uki of this build boots the kernel+squashfs root, which the disk image outputs do not "
+                "hold; build the disk images and that uki separately");
+    if (!opts.signing_key.empty() || !opts.signing_cert.empty()) {
+        if (!uki && !ab)
+            problem("--sign-key/--sign-cert sign the `uki` and `raw-efi-ab` outputs, which this build does not write");
+        try {
+            check_signing_key({opts.signing_key, opts.signing_cert});  // before the kernel download
+        } catch (const std::exception& e) {
+            problem(e.what());
+        }
+    }
+    return problems;
+}
+
 BuildResult build_image(const BuildOptions& opts) {
     auto t0 = std::chrono::steady_clock::now();
     BuildResult r;
@@ -309,42 +361,11 @@ BuildResult build_image(const BuildOptions& opts) {
     Arch arch = opts.arch.empty() ? host_arch() : parse_arch(opts.arch);
     bool ab = false;
     for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats) ab |= f == "raw-efi-ab";
-    // The A/B disk: its slots' size and the bundle's signing key are checked first.
     std::string update_key;
-    if (ab) {
-        if (!spec.update)
-            throw Error(spec.file + ": raw-efi-ab needs an `update:` key with the slot size (update: {slotSize: 256M})", EINVAL);
-        if (opts.update_key_file.empty())
-            throw Error("raw-efi-ab: the update bundle is signed: give --update-key KEYFILE (64 hex digits)", EINVAL);
-        update_key = with_context("--update-key `" + opts.update_key_file + "`",
-                                  [&] { return update::parse_private_key(fs::read_file(opts.update_key_file)); });
-    }
-    for (const auto& f : opts.formats.empty() ? spec.outputs : opts.formats)
-        // Their boot loaders (syslinux, systemd-bootx64.efi) are x86 programs.
-        if ((is_disk_format(f) || f == "raw-efi-ab") && arch != Arch::amd64)
-            throw Error("output format `" + f + "` is for amd64 only (this build is for " +
-                            std::string(arch_name(arch)) + "); use kernel+initrd or tar",
-                        EINVAL);
-    {
-        const auto& fmts = opts.formats.empty() ? spec.outputs : opts.formats;
-        bool uki = std::find(fmts.begin(), fmts.end(), "uki") != fmts.end();
-        // The stub (linuxx64.efi.stub) is an x86 program.
-        if (uki && arch != Arch::amd64)
-            throw Error("output format `uki` is for amd64 only (this build is for " + std::string(arch_name(arch)) + ")",
-                        EINVAL);
-        // The disks boot the build's uki and hold no squashfs: a UKI made for one
-        // cannot boot them.
-        bool squashfs = std::find(fmts.begin(), fmts.end(), "kernel+squashfs") != fmts.end();
-        if (uki && squashfs && std::any_of(fmts.begin(), fmts.end(), [](const std::string& d) { return is_disk_format(d); }))
-            throw Error("the uki of this build boots the kernel+squashfs root, which the disk image outputs do not "
-                        "hold; build the disk images and that uki separately",
-                        EINVAL);
-        if (!opts.signing_key.empty() || !opts.signing_cert.empty()) {
-            if (!uki && !ab)
-                throw Error("--sign-key/--sign-cert sign the `uki` and `raw-efi-ab` outputs, which this build does not write",
-                            EINVAL);
-            check_signing_key({opts.signing_key, opts.signing_cert});  // before the kernel download
-        }
+    std::vector<BuildOptionProblem> option_problems = check_build_options(opts, spec, true, &update_key);
+    if (!option_problems.empty()) {
+        const BuildOptionProblem& p = option_problems.front();
+        throw Error(p.in_yaml ? spec.file + ": " + p.message : p.message, EINVAL);
     }
     Platform platform;
     platform.architecture = arch_name(arch);

@@ -65,6 +65,21 @@ std::string modules_list_text(const std::string& kernel_version,
                               const std::vector<std::pair<std::string, std::string>>& files_and_params,
                               const std::vector<std::string>& builtin);
 
+// What `berth build` checks of its options against the merged files before it
+// looks for an image or the kernel, and `build --dry-run` and `validate` check too:
+// the output formats (the options', else the YAML's) for the architecture,
+// raw-efi-ab's `update:` key and --update-key file, the --sign-key/--sign-cert
+// files. Every problem, in the order the build reports them (it stops at the
+// first); `in_yaml`: a problem of the files, not of an option. Without
+// `key_options` (`validate`, which takes no key options) a raw-efi-ab output
+// does not need --update-key. The update key read goes to `update_key`.
+struct BuildOptionProblem {
+    std::string message;
+    bool in_yaml = false;
+};
+std::vector<BuildOptionProblem> check_build_options(const BuildOptions& opts, const ImageSpec& spec,
+                                                    bool key_options, std::string* update_key = nullptr);
+
 BuildResult build_image(const BuildOptions& opts);
 
 std::string human_size(std::uint64_t bytes);

@@ -193,7 +193,14 @@ int image_transfer_command(const std::string& sub, const std::vector<std::string
                 std::fputs(kTransferUsage, stdout);
                 return 0;
             } else if (a == "--store") store_dir = next();
-            else if (a == "--arch" && sub == "pull") platform.architecture = arch_name(parse_arch(next()));
+            else if (a == "--arch" && sub == "pull") {
+                std::string v = next();
+                try {
+                    platform.architecture = arch_name(parse_arch(v));
+                } catch (const Error&) {
+                    throw Usage("--arch `" + v + "`: expected amd64 or arm64");
+                }
+            }
             else if (a == "--insecure-registry") opts.insecure_registries.push_back(next());
             else if (a == "--authfile") opts.authfile = next();
             else if (a.size() > 1 && a[0] == '-') throw Usage("image " + sub + ": unknown option `" + a + "`");

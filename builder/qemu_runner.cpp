@@ -74,7 +74,16 @@ unsigned parse_memory_mb(const std::string& s) {
         if (s.size() > 9) throw Error("--mem `" + s + "`: too large", EINVAL);
         return unsigned(std::stoul(s));
     }
-    std::uint64_t bytes = with_context("--mem", [&] { return parse_size(s); });
+    std::uint64_t bytes;
+    try {
+        bytes = parse_size(s);
+    } catch (const Error& e) {
+        // "size `S`: why" as "--mem `S`: why"
+        std::string why = e.what(), prefix = "size `" + s + "`";
+        if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size() + (why.rfind(prefix + ": ", 0) == 0 ? 2 : 1));
+        if (why.rfind("expected a number", 0) == 0) why = "expected a number of MiB, or a size with a unit (1G, 2048M)";
+        throw Error("--mem `" + s + "`: " + why, EINVAL);
+    }
     if (bytes % (1 << 20) != 0) throw Error("--mem `" + s + "`: not a whole number of MiB", EINVAL);
     if (bytes >> 20 > 0xffffffffu) throw Error("--mem `" + s + "`: too large", EINVAL);
     return unsigned(bytes >> 20);

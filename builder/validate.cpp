@@ -27,9 +27,15 @@ void check(std::vector<YamlError>& problems, const SourcePos& fallback, const st
 
 }  // namespace
 
-std::vector<YamlError> validate_image(const ValidateOptions& opts) {
+std::vector<YamlError> validate_image(const ValidateOptions& opts, std::vector<std::string>* option_problems) {
     std::vector<YamlError> problems;
     ImageSpec spec = load_image_yamls(opts.files, &problems);
+    // The build's options against the files, as `berth build` checks them first.
+    SourcePos first_file{opts.files.empty() ? "" : opts.files.front(), 0, 0};
+    for (auto& p : check_build_options(opts.build, spec, opts.key_options)) {
+        if (p.in_yaml || !option_problems) problems.push_back(YamlError(first_file, "", p.message));
+        else option_problems->push_back(std::move(p.message));
+    }
     for (const ContainerSpec* c : spec.containers())
         check(problems, c->pos, entry_path(*c), [&] {
             check_policy(*c);

@@ -9,6 +9,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <string>
 
 #include <fmt/format.h>
@@ -49,22 +50,54 @@ int previous_boot_log() {
     return 0;
 }
 
+// The commands' synopses: all of them for `berth --help`, one after a usage error.
+struct CommandUsage {
+    const char* names;  // space-separated
+    const char* synopsis;
+};
+const CommandUsage kCommands[] = {
+    {"ps", "berth ps [--json]"},
+    {"status", "berth status NAME [--json]"},
+    {"logs", "berth logs NAME [-f] [-n LINES]\n"
+             "       berth logs --previous-boot    (PID 1's log of the boot before this one; A/B disks)"},
+    {"start stop restart", "berth start|stop|restart NAME"},
+    {"kill", "berth kill [-s SIGNAL] NAME"},
+    {"exec", "berth exec NAME CMD [ARG...]"},
+    {"poweroff reboot halt", "berth poweroff|reboot|halt"},
+    {"update", "berth update status | apply FILE [--no-reboot] [--allow-downgrade] | rollback [--no-reboot]"},
+};
+
+const CommandUsage* find_command(const std::string& cmd) {
+    for (const auto& c : kCommands) {
+        std::string names = std::string(" ") + c.names + " ";
+        if (names.find(" " + cmd + " ") != std::string::npos) return &c;
+    }
+    return nullptr;
+}
+
 int usage(int code) {
-    std::fprintf(code ? stderr : stdout,
-                 "usage: berth ps [--json]\n"
-                 "       berth status NAME [--json]\n"
-                 "       berth logs NAME [-f] [-n LINES]\n"
-                 "       berth logs --previous-boot    (PID 1's log of the boot before this one; A/B disks)\n"
-                 "       berth start|stop|restart NAME\n"
-                 "       berth kill [-s SIGNAL] NAME\n"
-                 "       berth exec NAME CMD [ARG...]\n"
-                 "       berth poweroff|reboot|halt\n"
-                 "       berth update status | apply FILE [--no-reboot] [--allow-downgrade] | rollback [--no-reboot]\n"
+    std::FILE* out = code ? stderr : stdout;
+    std::fputs("usage: ", out);
+    for (std::size_t i = 0; i < std::size(kCommands); ++i)
+        std::fprintf(out, "%s%s\n", i ? "       " : "", kCommands[i].synopsis);
+    std::fprintf(out,
+                 "       berth --version\n"
                  "Options: --timeout SECONDS (or $BERTH_TIMEOUT; default %lld, 0: no limit) bounds\n"
                  "the wait for PID 1; `logs -f` waits for new lines without a limit.\n"
                  "The socket is $BERTH_CONTROL or %s (root only).\n",
                  control::kClientTimeoutMs / 1000, kControlSocket);
     return code;
+}
+
+// A usage error: what is wrong ("berth kill: unknown signal `BOGUS`"), then the
+// command's synopsis; exit status 2.
+int usage_error(const std::string& cmd, const std::string& message) {
+    std::fprintf(stderr, "berth%s%s: %s\n", cmd.empty() ? "" : " ", cmd.c_str(), message.c_str());
+    if (const CommandUsage* c = cmd.empty() ? nullptr : find_command(cmd))
+        std::fprintf(stderr, "usage: %s\n", c->synopsis);
+    else
+        std::fputs("run `berth --help` for the commands\n", stderr);
+    return 2;
 }
 
 std::string human_duration(long long ms) {
@@ -137,22 +170,33 @@ int ctl_main(int argc, char** argv) {
     long long timeout_ms = control::kClientTimeoutMs;
     if (const char* t = std::getenv("BERTH_TIMEOUT"); t && *t) {
         timeout_ms = parse_timeout(t);
-        if (timeout_ms < 0) return std::fprintf(stderr, "berth: BERTH_TIMEOUT: expected seconds, got %s\n", t), 2;
+        if (timeout_ms < 0) return usage_error("", fmt::format("BERTH_TIMEOUT `{}`: expected seconds", t));
     }
     // --timeout may come before the command too.
-    while (argc >= 2 && std::string(argv[0]) == "--timeout") {
+    while (argc >= 1 && std::string(argv[0]) == "--timeout") {
+        if (argc < 2) return usage_error("", "--timeout needs a value (seconds)");
         timeout_ms = parse_timeout(argv[1]);
-        if (timeout_ms < 0) return std::fprintf(stderr, "berth: --timeout: expected seconds, got %s\n", argv[1]), 2;
+        if (timeout_ms < 0) return usage_error("", fmt::format("--timeout `{}`: expected seconds", argv[1]));
         argc -= 2, argv += 2;
     }
     if (argc < 1) return usage(2);
     std::string cmd = argv[0];
     if (cmd == "-h" || cmd == "--help" || cmd == "help") return usage(0);
+    if (cmd == "--version" || cmd == "version") {
+        std::printf("berth %s\n", BERTH_VERSION);
+        return 0;
+    }
     bool as_json = false, follow = false;
     long long lines = control::kDefaultLogLines;
     int sig = SIGTERM;
     std::vector<std::string> rest;
-    if (cmd == "exec") return ctl_exec(path.c_str(), argc - 1, argv + 1);
+    if (cmd == "exec") {
+        if (argc == 2 && (std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h"))
+            return std::printf("usage: %s\n", find_command("exec")->synopsis), 0;
+        if (argc < 3) return usage_error(cmd, argc < 2 ? "expected a container name and a command"
+                                                       : "expected a command after the container name");
+        return ctl_exec(path.c_str(), argc - 1, argv + 1);
+    }
     if (cmd == "logs" && argc == 2 && std::string(argv[1]) == "--previous-boot") return previous_boot_log();
     if (cmd == "update") {
         // A/B images carry the update program; others take no updates.
@@ -166,31 +210,46 @@ int ctl_main(int argc, char** argv) {
                                 kUpdateProgram), 1;
         return std::fprintf(stderr, "berth: update: exec %s: %s\n", kUpdateProgram, std::strerror(errno)), 1;
     }
+    const CommandUsage* known = find_command(cmd);
+    if (!known) return usage_error("", fmt::format("unknown command `{}`", cmd));
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (a == "-h" || a == "--help") return std::printf("usage: %s\n", known->synopsis), 0;
         if (a == "--json") as_json = true;
         else if (a == "-f" || a == "--follow") follow = true;
-        else if ((a == "-n" || a == "--lines") && i + 1 < argc) {
+        else if (a == "-n" || a == "--lines") {
+            if (!has_value) return usage_error(cmd, a + " needs a value (a number of lines)");
             lines = parse_count(argv[++i], control::kMaxLogLines);
             if (lines < 0)
-                return std::fprintf(stderr, "berth: -n: expected a number of lines up to %lld, got %s\n",
-                                    control::kMaxLogLines, argv[i]), 2;
-        } else if ((a == "-s" || a == "--signal") && i + 1 < argc) {
+                return usage_error(cmd, fmt::format("{} `{}`: expected a number of lines up to {}", a, argv[i],
+                                                    control::kMaxLogLines));
+        } else if (a == "-s" || a == "--signal") {
+            if (!has_value) return usage_error(cmd, a + " needs a value (a signal: TERM, SIGKILL, 9)");
             sig = config::parse_signal(json(std::string(argv[++i])));
             if (!sig) sig = config::parse_signal(json(std::atoi(argv[i])));
-            if (!sig) return std::fprintf(stderr, "berth: unknown signal %s\n", argv[i]), 2;
-        } else if (a == "--timeout" && i + 1 < argc) {
+            if (!sig) return usage_error(cmd, fmt::format("unknown signal `{}`", argv[i]));
+        } else if (a == "--timeout") {
+            if (!has_value) return usage_error(cmd, "--timeout needs a value (seconds)");
             timeout_ms = parse_timeout(argv[++i]);
-            if (timeout_ms < 0) return std::fprintf(stderr, "berth: --timeout: expected seconds, got %s\n", argv[i]), 2;
+            if (timeout_ms < 0) return usage_error(cmd, fmt::format("--timeout `{}`: expected seconds", argv[i]));
+        } else if (a.size() > 1 && a[0] == '-') {
+            return usage_error(cmd, fmt::format("unknown option `{}`", a));
         } else rest.push_back(a);
     }
     namespace field = control::field;
     json req = {{field::cmd, cmd}};
     bool needs_name = cmd == "status" || cmd == "logs" || cmd == "start" || cmd == "stop" || cmd == "restart" ||
                       cmd == "kill";
-    bool no_name = cmd == "ps" || cmd == "poweroff" || cmd == "reboot" || cmd == "halt";
-    if (!needs_name && !no_name) return std::fprintf(stderr, "berth: unknown command %s\n", cmd.c_str()), usage(2);
-    if (rest.size() != (needs_name ? 1u : 0u)) return usage(2);
+    if (needs_name && rest.empty()) return usage_error(cmd, "expected a container name");
+    if (rest.size() > (needs_name ? 1u : 0u)) {
+        const std::string& extra = rest[needs_name ? 1 : 0];
+        if (cmd == "kill")
+            return usage_error(cmd, fmt::format("unexpected argument `{}` (the signal goes before the name: -s SIGNAL)",
+                                                extra));
+        return usage_error(cmd, needs_name ? fmt::format("unexpected argument `{}` after the name", extra)
+                                           : fmt::format("takes no arguments, got `{}`", extra));
+    }
     if (needs_name) req[field::name] = rest[0];
     if (cmd == "logs") req[field::lines] = lines, req[field::follow] = follow;
     if (cmd == "kill") req[field::signal] = sig;

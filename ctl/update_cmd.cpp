@@ -290,7 +290,10 @@ int update_main(const std::string& socket, long long timeout_ms, const std::vect
     init::RealSysOps sys;
     bool reboot = true, allow_downgrade = false;
     std::vector<std::string> rest;
+    const char* usage = "usage: berth update status\n       berth update apply FILE [--no-reboot] [--allow-downgrade]\n"
+                        "       berth update rollback [--no-reboot]\n";
     for (const auto& a : args) {
+        if (a == "--help" || a == "-h") return std::fputs(usage, stdout), 0;
         if (a == "--no-reboot") reboot = false;
         else if (a == "--allow-downgrade") allow_downgrade = true;
         else rest.push_back(a);
@@ -302,8 +305,15 @@ int update_main(const std::string& socket, long long timeout_ms, const std::vect
     } catch (const std::exception& e) {
         return fail(e.what());
     }
-    std::fprintf(stderr, "usage: berth update status\n       berth update apply FILE [--no-reboot] [--allow-downgrade]\n"
-                         "       berth update rollback [--no-reboot]\n");
+    // What is wrong, then how it is used.
+    std::string why;
+    if (rest.empty()) why = "expected status, apply FILE or rollback";
+    else if (rest[0] != "status" && rest[0] != "apply" && rest[0] != "rollback")
+        why = (rest[0].size() > 1 && rest[0][0] == '-' ? "unknown option `" : "unknown subcommand `") + rest[0] + "`";
+    else if (rest[0] == "apply") why = rest.size() < 2 ? "apply: expected the update bundle FILE"
+                                                       : "apply: unexpected argument `" + rest[2] + "`";
+    else why = rest[0] + ": unexpected argument `" + rest[1] + "`";
+    std::fprintf(stderr, "berth update: %s\n%s", why.c_str(), usage);
     return 2;
 }
 

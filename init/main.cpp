@@ -20,9 +20,12 @@ int main(int argc, char** argv) {
         std::printf("berth %s\n", BERTH_VERSION);
         return 0;
     }
-    std::fprintf(stderr,
-                 "usage: berth-init --version\n"
-                 "       berth-init ctl COMMAND...   (see berth-init ctl --help)\n"
-                 "This is berth's PID 1; the kernel starts it as /init.\n");
-    return cmd == "--help" || cmd == "-h" ? 0 : 2;
+    // Help asked for goes to stdout (status 0); a wrong command line says what is wrong.
+    bool help = cmd == "--help" || cmd == "-h" || cmd == "help";
+    if (!help && !cmd.empty()) std::fprintf(stderr, "berth-init: unknown command `%s`\n", cmd.c_str());
+    std::fputs("usage: berth-init --version\n"
+               "       berth-init ctl COMMAND...   (see berth-init ctl --help)\n"
+               "This is berth's PID 1; the kernel starts it as /init.\n",
+               help ? stdout : stderr);
+    return help ? 0 : 2;
 }

@@ -19,6 +19,7 @@ const std::vector<std::string>& Args::all(const std::string& name) const {
 
 Args parse_args(const std::vector<std::string>& argv, size_t first, const std::vector<OptionSpec>& specs,
                 bool stop_at_positional, const std::string& command) {
+    const std::string prefix = command.empty() ? "" : command + ": ";
     Args out;
     bool options = true;
     for (size_t i = first; i < argv.size(); ++i) {
@@ -48,13 +49,14 @@ Args parse_args(const std::vector<std::string>& argv, size_t first, const std::v
             for (const auto& s : specs)
                 if (s.short_name == a[1]) spec = &s;
         }
-        if (!spec) throw Error(fmt::format("{}: unknown option `{}`", command, a), EINVAL);
+        if (!spec && (a == "--help" || a == "-h")) throw HelpRequested{};
+        if (!spec) throw UsageError(fmt::format("{}unknown option `{}`", prefix, a));
         if (spec->takes_value && !inline_value) {
-            if (i + 1 >= argv.size()) throw Error(fmt::format("{}: option `{}` needs a value", command, a), EINVAL);
+            if (i + 1 >= argv.size()) throw UsageError(fmt::format("{}option `{}` needs a value", prefix, a));
             value = argv[++i];
         }
         if (!spec->takes_value && inline_value && value != "true" && value != "false")
-            throw Error(fmt::format("{}: option `--{}` takes no value", command, spec->long_name), EINVAL);
+            throw UsageError(fmt::format("{}option `--{}` takes no value", prefix, spec->long_name));
         if (!spec->takes_value && inline_value && value == "false") {
             out.values.erase(spec->long_name);
             continue;
@@ -64,6 +66,11 @@ Args parse_args(const std::vector<std::string>& argv, size_t first, const std::v
         v.push_back(value);
     }
     return out;
+}
+
+void no_arguments(const Args& a, const std::string& command) {
+    if (!a.positional.empty())
+        throw UsageError(fmt::format("{}: takes no arguments, got `{}`", command, a.positional[0]));
 }
 
 }  // namespace berth::runc

@@ -6,7 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "common/error.hpp"
+
 namespace berth::runc {
+
+// A command line that is wrong (an unknown command or option, a missing value,
+// a wrong number of arguments, a value of the wrong form): exit status 2, the
+// command's usage after the message. Lifecycle errors stay berth::Error (status 1).
+struct UsageError : Error {
+    explicit UsageError(const std::string& message) : Error(message, EINVAL) {}
+};
+
+// `--help` or `-h` among a command's options: its usage on stdout, status 0.
+struct HelpRequested {};
 
 struct OptionSpec {
     const char* long_name;   // "bundle"
@@ -26,8 +38,12 @@ struct Args {
 
 // Parses argv[first..]; stops taking options at the first positional when
 // stop_at_positional (exec: everything after the id is the command).
-// Throws Error naming an unknown option or a missing value.
+// Throws UsageError naming an unknown option or a missing value ("COMMAND: ...";
+// no prefix when `command` is empty), HelpRequested for --help/-h.
 Args parse_args(const std::vector<std::string>& argv, size_t first, const std::vector<OptionSpec>& specs,
                 bool stop_at_positional, const std::string& command);
+
+// The commands that take no arguments (list, features): UsageError for one.
+void no_arguments(const Args& a, const std::string& command);
 
 }  // namespace berth::runc

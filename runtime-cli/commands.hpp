@@ -34,10 +34,10 @@ int cmd_events(const Context& c);
 // update's sizes as runc takes them: "64m", "1g", "512k", "1024", "-1" (no
 // limit); powers of 1024. Throws Error (EINVAL) for anything else.
 std::int64_t parse_byte_size(const std::string& text);
-// events --interval: "500ms", "5s", "1m", "1h" to milliseconds.
+// events --interval: "500ms", "5s", "1m", "1h" to milliseconds; UsageError otherwise.
 int parse_interval_ms(const std::string& text);
 
-// "TERM", "SIGTERM", "15" -> 15. Throws Error for anything else.
+// "TERM", "SIGTERM", "15" -> 15. Throws UsageError for anything else.
 int parse_signal(const std::string& s);
 
 }  // namespace berth::runc

@@ -56,13 +56,13 @@ int parse_interval_ms(const std::string& text) {
     }
     double scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60000 : unit == "h" ? 3600000 : -1;
     if (n <= 0 || scale < 0 || n * scale < 1 || n * scale > 86400000)
-        throw Error(fmt::format("--interval `{}`: expected a duration such as 500ms, 5s or 1m", text), EINVAL);
+        throw UsageError(fmt::format("--interval `{}`: expected a duration such as 500ms, 5s or 1m", text));
     return int(n * scale);
 }
 
 int cmd_events(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"stats", 0, false}, {"interval", 0, true}}, false, "events");
-    if (a.positional.size() != 1) throw Error("events: expected exactly one container id", EINVAL);
+    if (a.positional.size() != 1) throw UsageError("events: expected exactly one container id");
     const std::string id = a.positional[0];
     Store::check_id(id);
     const int interval = parse_interval_ms(a.get("interval", "5s"));

@@ -30,7 +30,7 @@ const std::vector<OptionSpec> kExecOptions = {
 std::uint32_t parse_id(const std::string& s, const char* what) {
     char* end = nullptr;
     unsigned long v = std::strtoul(s.c_str(), &end, 10);
-    if (s.empty() || *end || v > 0xffffffffUL) throw Error(fmt::format("--{} `{}`: not a number", what, s), EINVAL);
+    if (s.empty() || *end || v > 0xffffffffUL) throw UsageError(fmt::format("--{} `{}`: not a number", what, s));
     return std::uint32_t(v);
 }
 
@@ -46,7 +46,7 @@ oci::Process exec_process_spec(const Args& a, const oci::Spec& spec, std::vector
         if (!p.exec_cpu_affinity) p.exec_cpu_affinity = spec.process.exec_cpu_affinity;
         return p;
     }
-    if (cmd.empty()) throw Error("exec: expected a command after the container id (or --process FILE)", EINVAL);
+    if (cmd.empty()) throw UsageError("exec: expected a command after the container id (or --process FILE)");
     oci::Process p = spec.process;
     p.args = std::move(cmd);
     p.terminal = a.has("tty");
@@ -68,7 +68,7 @@ oci::Process exec_process_spec(const Args& a, const oci::Spec& spec, std::vector
         if (!p.capabilities) p.capabilities.emplace();
         for (const auto& name : a.all("cap")) {
             auto cap = oci::capability_from_name(name);
-            if (!cap) throw Error(fmt::format("--cap `{}`: unknown capability", name), EINVAL);
+            if (!cap) throw UsageError(fmt::format("--cap `{}`: unknown capability", name));
             for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
                 set->push_back(*cap);
         }
@@ -80,7 +80,7 @@ oci::Process exec_process_spec(const Args& a, const oci::Spec& spec, std::vector
 
 int cmd_exec(const Context& c) {
     Args a = parse_args(c.argv, c.first, kExecOptions, true, "exec");
-    if (a.positional.empty()) throw Error("exec: expected a container id", EINVAL);
+    if (a.positional.empty()) throw UsageError("exec: expected a container id");
     const std::string id = a.positional[0];
     Store::check_id(id);
 

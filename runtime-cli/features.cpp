@@ -14,7 +14,7 @@
 namespace berth::runc {
 
 int cmd_features(const Context& c) {
-    parse_args(c.argv, c.first, {}, false, "features");
+    no_arguments(parse_args(c.argv, c.first, {}, false, "features"), "features");
     using nlohmann::json;
     json caps = json::array();
     for (int i = 0; i <= oci::capability_last(); ++i)

@@ -37,7 +37,7 @@ std::vector<OptionSpec> run_options() {
 
 std::string only_id(const Args& a, const char* command) {
     if (a.positional.size() != 1)
-        throw Error(fmt::format("{}: expected exactly one container id, got {}", command, a.positional.size()), EINVAL);
+        throw UsageError(fmt::format("{}: expected exactly one container id, got {}", command, a.positional.size()));
     Store::check_id(a.positional[0]);
     return a.positional[0];
 }
@@ -60,7 +60,8 @@ int preserve_fds(const Args& a) {
     std::string v = a.get("preserve-fds", "0");
     char* end = nullptr;
     long n = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end || n < 0 || n > 1024) throw Error(fmt::format("--preserve-fds `{}`: not a count", v), EINVAL);
+    if (v.empty() || *end || n < 0 || n > 1024)
+        throw UsageError(fmt::format("--preserve-fds `{}`: expected a count of file descriptors (0 to 1024)", v));
     return int(n);
 }
 

@@ -22,24 +22,66 @@ namespace {
 
 using namespace berth::runc;
 
-constexpr const char* kUsage =
-    "usage: berth-runc [--root DIR] [--log FILE] [--log-format text|json] COMMAND [options] ID\n"
-    "commands:\n"
-    "  create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID\n"
-    "  start ID                    release a created container\n"
-    "  run [--detach] [--keep] [create options] ID\n"
-    "  state ID                    print the runtime-spec state JSON\n"
-    "  kill [--all] ID [SIGNAL]    default TERM; a name (TERM, SIGTERM) or a number\n"
-    "  delete [--force] ID\n"
-    "  list [--format table|json] [--quiet]\n"
-    "  ps [--format table|json] ID  the container's processes\n"
-    "  pause ID / resume ID        freeze / thaw every process of the container\n"
-    "  exec [--process F | options] ID [COMMAND...]\n"
-    "  update [--resources F | --memory N --pids-limit N --cpu-quota N ...] ID\n"
-    "                              change the container's cgroup limits\n"
-    "  events [--stats] [--interval 5s] ID  cgroup figures as JSON (once, or every interval)\n"
-    "  features                    supported features as JSON\n"
-    "  --version\n";
+constexpr const char* kGlobalUsage = "berth-runc [--root DIR] [--log FILE] [--log-format text|json]";
+
+// Each command's synopsis and what it does; `berth-runc --help` lists them all,
+// `berth-runc COMMAND --help` prints one (with `more`), a usage error its synopsis.
+struct CommandUsage {
+    const char* name;
+    const char* synopsis;
+    const char* what;
+    const char* more = "";
+};
+const CommandUsage kCommands[] = {
+    {"create", "create [--bundle DIR] [--pid-file F] [--console-socket S] [--preserve-fds N] ID",
+     "from the bundle (default: .); its process waits for `start`",
+     "      --no-pivot and --no-new-keyring are accepted\n"},
+    {"start", "start ID", "release a created container"},
+    {"run", "run [--detach] [--keep] [create options] ID", "create and start; without --detach wait for its exit",
+     "      --keep: keep the container's state after it exits\n"},
+    {"state", "state ID", "print the runtime-spec state JSON"},
+    {"kill", "kill [--all] ID [SIGNAL]", "default TERM; a name (TERM, SIGTERM) or a number"},
+    {"delete", "delete [--force] ID", "remove a stopped container (--force: kill it first)"},
+    {"list", "list [--format table|json] [--quiet]", "the containers under --root"},
+    {"ps", "ps [--format table|json] ID", "the container's processes"},
+    {"pause", "pause ID", "freeze every process of the container"},
+    {"resume", "resume ID", "thaw every process of the container"},
+    {"exec", "exec [--process F | options] ID [COMMAND...]", "run a process in the container",
+     "      options: --tty, --console-socket S, --cwd DIR, --env K=V..., --user UID[:GID],\n"
+     "      --additional-gids G..., --cap CAP..., --no-new-privs, --apparmor P,\n"
+     "      --process-label L, --detach, --pid-file F, --preserve-fds N, --ignore-paused\n"},
+    {"update", "update [--resources F | --memory N --pids-limit N --cpu-quota N ...] ID",
+     "change the container's cgroup limits",
+     "      --resources F (- for stdin): a linux.resources object; the flags override it:\n"
+     "      --memory, --memory-reservation, --memory-swap (64m, 1g, -1), --pids-limit,\n"
+     "      --cpu-quota, --cpu-period, --cpu-share, --cpu-rt-period, --cpu-rt-runtime,\n"
+     "      --cpuset-cpus, --cpuset-mems, --blkio-weight\n"},
+    {"events", "events [--stats] [--interval 5s] ID", "cgroup figures as JSON (once, or every interval)"},
+    {"features", "features", "supported features as JSON"},
+};
+
+const CommandUsage* find_command(const std::string& name) {
+    for (const auto& c : kCommands)
+        if (name == c.name) return &c;
+    return nullptr;
+}
+
+std::string usage() {
+    std::string u = fmt::format("usage: {} COMMAND [options] ID\ncommands:\n", kGlobalUsage);
+    for (const auto& c : kCommands) {
+        std::string syn = c.synopsis;
+        if (syn.size() < 27) u += fmt::format("  {:<28}{}\n", syn, c.what);
+        else u += fmt::format("  {}\n  {:<28}{}\n", syn, "", c.what);
+    }
+    return u + "  --version\n";
+}
+
+// One command's usage: `COMMAND --help` (everything) or after a usage error (the synopsis).
+std::string command_usage(const CommandUsage& c, bool whole) {
+    std::string u = fmt::format("usage: berth-runc [global options] {}\n", c.synopsis);
+    if (whole) u += fmt::format("      {}\n{}", c.what, c.more);
+    return u;
+}
 
 const std::vector<OptionSpec> kGlobal = {
     {"root", 0, true},           {"log", 0, true},        {"log-format", 0, true}, {"debug", 0, false},
@@ -86,11 +128,7 @@ int dispatch(const std::string& cmd, const Context& c) {
     if (cmd == "features") return cmd_features(c);
     if (cmd == "update") return cmd_update(c);
     if (cmd == "events") return cmd_events(c);
-    if (cmd == "help") {
-        std::fputs(kUsage, stdout);
-        return 0;
-    }
-    throw berth::Error(fmt::format("unknown command `{}`\n{}", cmd, kUsage), EINVAL);
+    throw UsageError(fmt::format("unknown command `{}`", cmd));
 }
 
 }  // namespace
@@ -99,6 +137,7 @@ int main(int argc, char** argv) {
     berth::log::set_program("berth-runc");
     std::vector<std::string> args(argv, argv + argc);
     Logger log;
+    const CommandUsage* command = nullptr;
     try {
         // Global options end at the first word that is not one of them.
         size_t i = 1;
@@ -114,14 +153,17 @@ int main(int argc, char** argv) {
             ++i;
         }
         global.insert(global.begin(), "berth-runc");
-        Args g = parse_args(global, 1, kGlobal, false, "berth-runc");
+        Args g = parse_args(global, 1, kGlobal, false, "");
         log.file = g.get("log");
         log.format = g.get("log-format", "text");
-        if (log.format != "text" && log.format != "json")
-            throw berth::Error(fmt::format("--log-format `{}`: use text or json", log.format), EINVAL);
+        if (log.format != "text" && log.format != "json") {
+            std::string bad = log.format;
+            log.format = "text";
+            throw UsageError(fmt::format("--log-format `{}`: expected text or json", bad));
+        }
         if (g.has("version")) return version();
-        if (g.has("help")) {
-            std::fputs(kUsage, stdout);
+        if (g.has("help") || (i < args.size() && args[i] == "help")) {
+            std::fputs(usage().c_str(), stdout);
             return 0;
         }
         if (g.has("systemd-cgroup"))
@@ -131,11 +173,21 @@ int main(int argc, char** argv) {
         if (g.has("rootless") && g.get("rootless") != "false")
             throw berth::Error("--rootless: berth-runc runs containers as root only", ENOTSUP);
         if (i >= args.size()) {
-            std::fputs(kUsage, stderr);
+            std::fputs(usage().c_str(), stderr);
             return 2;
         }
+        command = find_command(args[i]);
         Context c{Store(g.get("root", "/run/berth-runc")), args, i + 1};
         return dispatch(args[i], c);
+    } catch (const HelpRequested&) {
+        if (command) std::fputs(command_usage(*command, true).c_str(), stdout);
+        else std::fputs(usage().c_str(), stdout);
+        return 0;
+    } catch (const UsageError& e) {
+        log.error(e.what());
+        std::fputs(command ? command_usage(*command, false).c_str() : "run `berth-runc --help` for the commands\n",
+                   stderr);
+        return 2;
     } catch (const std::exception& e) {
         log.error(e.what());
         return 1;

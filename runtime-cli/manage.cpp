@@ -18,7 +18,7 @@ namespace {
 
 std::string only_id(const Args& a, const char* command, size_t max_extra = 0) {
     if (a.positional.empty() || a.positional.size() > 1 + max_extra)
-        throw Error(fmt::format("{}: expected a container id{}", command, max_extra ? " and a signal" : ""), EINVAL);
+        throw UsageError(fmt::format("{}: expected a container id{}", command, max_extra ? " and a signal" : ""));
     Store::check_id(a.positional[0]);
     return a.positional[0];
 }
@@ -96,9 +96,10 @@ int cmd_resume(const Context& c) { return set_paused(c, "resume", false); }
 
 int cmd_list(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"format", 'f', true}, {"quiet", 'q', false}}, false, "list");
+    no_arguments(a, "list");
     const std::string format = a.get("format", "table");
     if (format != "table" && format != "json")
-        throw Error(fmt::format("list: unknown format `{}` (table or json)", format), EINVAL);
+        throw UsageError(fmt::format("list: unknown format `{}` (table or json)", format));
     std::vector<State> all;
     for (const auto& id : c.store.ids()) {
         try {
@@ -135,9 +136,9 @@ int cmd_ps(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"format", 'f', true}}, true, "ps");
     const std::string format = a.get("format", "table");
     if (format != "table" && format != "json")
-        throw Error(fmt::format("ps: unknown format `{}` (table or json)", format), EINVAL);
+        throw UsageError(fmt::format("ps: unknown format `{}` (table or json)", format));
     if (a.positional.size() != 1)
-        throw Error("ps: expected a container id (options for ps(1) are not supported)", EINVAL);
+        throw UsageError("ps: expected a container id (options for ps(1) are not supported)");
     Store::check_id(a.positional[0]);
     State st = c.store.load(a.positional[0]);
     std::vector<pid_t> pids;

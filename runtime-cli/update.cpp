@@ -67,7 +67,7 @@ std::int64_t parse_integer(const std::string& flag, const std::string& v) {
     } catch (const std::exception&) {
         used = 0;
     }
-    if (v.empty() || used != v.size()) throw Error(fmt::format("--{} `{}`: not a number", flag, v), EINVAL);
+    if (v.empty() || used != v.size()) throw UsageError(fmt::format("--{} `{}`: not a number", flag, v));
     return n;
 }
 
@@ -84,7 +84,7 @@ std::int64_t parse_byte_size(const std::string& text) {
 
 int cmd_update(const Context& c) {
     Args a = parse_args(c.argv, c.first, update_options(), false, "update");
-    if (a.positional.size() != 1) throw Error("update: expected exactly one container id", EINVAL);
+    if (a.positional.size() != 1) throw UsageError("update: expected exactly one container id");
     const std::string id = a.positional[0];
     Store::check_id(id);
     for (const char* f : {"l3-cache-schema", "mem-bw-schema"})
@@ -107,10 +107,16 @@ int cmd_update(const Context& c) {
         if (!a.has(f.name)) continue;
         const std::string v = a.get(f.name);
         if (f.kind == Kind::text) r[f.group][f.field] = v;
-        else if (f.kind == Kind::bytes) r[f.group][f.field] = parse_byte_size(v);
+        else if (f.kind == Kind::bytes) {
+            try {
+                r[f.group][f.field] = parse_byte_size(v);
+            } catch (const Error& e) {
+                throw UsageError(fmt::format("--{}: {}", f.name, e.what()));
+            }
+        }
         else r[f.group][f.field] = parse_integer(f.name, v);
     }
-    if (r.empty()) throw Error("update: nothing to change (give --resources FILE or a limit flag)", EINVAL);
+    if (r.empty()) throw UsageError("update: nothing to change (give --resources FILE or a limit flag)");
 
     fs::Fd lock = c.store.lock(id);
     State st = c.store.load(id);

@@ -13,6 +13,7 @@
 #include "builder/init_images.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/process.hpp"
+#include "builder/validate.hpp"
 #include "common/fs.hpp"
 #include "oci_fixture.hpp"
 #include "test_util.hpp"
@@ -250,6 +251,52 @@ TEST_CASE("assembler: disk image formats are refused for arm64 builds", "[builde
     o.arch = "arm64";
     o.formats = {"qcow2-efi"};
     CHECK_THROWS_WITH(build_image(o), Contains("output format `qcow2-efi` is for amd64 only"));
+}
+
+TEST_CASE("validate: the checks the build makes of its options first", "[builder][assembler][validate]") {
+    test::TempDir tmp;
+    fs::write_file(tmp / "x.yml", "kernel:\n  package: k\noutputs: [raw-bios, uki]\n", 0644);
+    ValidateOptions v;
+    v.files = {tmp / "x.yml"};
+    v.build.arch = "arm64";
+    std::vector<std::string> options;
+    CHECK(validate_image(v, &options).empty());
+    REQUIRE(options.size() == 2);
+    CHECK_THAT(options[0], Contains("output format `raw-bios` is for amd64 only (this build is for arm64)"));
+    CHECK_THAT(options[1], Contains("output format `uki` is for amd64 only"));
+    // Without a list of their own they are the first file's.
+    std::vector<YamlError> p = validate_image(v);
+    REQUIRE(p.size() == 2);
+    CHECK_THAT(p[0].what(), Contains(tmp / "x.yml: output format `raw-bios`"));
+    v.build.arch = "amd64";
+    CHECK(validate_image(v).empty());
+
+    // raw-efi-ab: the update: key is the files' business, --update-key a build's.
+    fs::write_file(tmp / "ab.yml", "kernel:\n  package: k\noutputs: [raw-efi-ab]\n", 0644);
+    v.files = {tmp / "ab.yml"};
+    options.clear();
+    p = validate_image(v, &options);
+    REQUIRE(p.size() == 1);
+    CHECK_THAT(p[0].what(), Contains("ab.yml: raw-efi-ab needs an `update:` key"));
+    CHECK(options.empty());
+    v.key_options = true;
+    validate_image(v, &options);
+    REQUIRE(options.size() == 1);
+    CHECK_THAT(options[0], Contains("give --update-key KEYFILE"));
+    // The key files are read as the build reads them.
+    v.build.update_key_file = tmp / "none.key";
+    v.build.signing_key = tmp / "none.pem";
+    v.build.signing_cert = tmp / "none.crt";
+    options.clear();
+    validate_image(v, &options);
+    REQUIRE(options.size() == 2);
+    CHECK_THAT(options[0], Contains("--update-key `" + tmp / "none.key" + "`"));
+    CHECK_THAT(options[1], Contains("--sign-key: cannot read"));
+    // build_image stops at the first, before it looks for an image or the kernel.
+    fs::write_file(tmp / "ab.yml", "kernel:\n  package: k\noutputs: [raw-efi-ab]\nupdate: {slotSize: 64M}\n", 0644);
+    BuildOptions o = v.build;
+    o.yaml_file = tmp / "ab.yml";
+    CHECK_THROWS_WITH(build_image(o), Contains("--update-key `"));
 }
 
 TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
