@@ -754,7 +754,8 @@ YAML::Node load_yaml(const std::string& text, const std::string& file) {
         return YAML::Load(text);
     } catch (const YAML::Exception& e) {
         SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-        throw YamlError(p, "", "YAML syntax error: " + e.msg + block_scalar_comment_hint(text, p.line));
+        throw YamlError(p, "", "YAML syntax error: " + e.msg + block_scalar_comment_hint(text, p.line) +
+                                   indentation_tab_hint(text, p.line));
     }
 }
 
@@ -792,6 +793,8 @@ ImageSpec parse_one(const std::string& text, const std::string& file, const std:
     } catch (const YamlError& e) {
         if (!problems) throw;
         problems->push_back(e);
+        // A file that is not a map has had its say: no "missing 'kernel'" on top.
+        if (!root.IsMap()) img.has_kernel = true;
     }
     img.text = text;
     return img;

@@ -1,5 +1,6 @@
 #include "builder/yaml_syntax_hint.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace berth::builder {
@@ -65,6 +66,18 @@ std::string block_scalar_comment_hint(const std::string& text, int error_line) {
                    ", as in LinuxKit's own YAML reader; indent it to keep it in the text, or remove it)";
         if (ind < deepest) deepest = ind;
         if (deepest == 0) break;
+    }
+    return "";
+}
+
+std::string indentation_tab_hint(const std::string& text, int error_line) {
+    std::vector<std::string> lines = split_lines(text);
+    if (error_line < 1 || static_cast<std::size_t>(error_line) > lines.size()) return "";
+    for (int n = error_line; n >= 1 && n >= error_line - 1; --n) {
+        const std::string& line = lines[n - 1];
+        std::size_t lead = line.find_first_not_of(" \t");
+        if (line.find('\t') < std::min(lead, line.size()))
+            return " (line " + std::to_string(n) + " is indented with a tab; YAML indents with spaces)";
     }
     return "";
 }

@@ -10,4 +10,9 @@ namespace berth::builder {
 // 1-based line of the error, returns " (line N: …)" naming that `#` line, or "".
 std::string block_scalar_comment_hint(const std::string& text, int error_line);
 
+// A tab in the indentation of the error line or the line above it: YAML indents
+// with spaces only, and the parser's message ("illegal map value") does not say
+// so. Returns " (line N is indented with a tab; YAML indents with spaces)" or "".
+std::string indentation_tab_hint(const std::string& text, int error_line);
+
 }  // namespace berth::builder

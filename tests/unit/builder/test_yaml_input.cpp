@@ -1,10 +1,17 @@
 // The bounds on a YAML file before its keys are read: size, bytes, aliases, depth.
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "builder/arch.hpp"
 #include "builder/validate.hpp"
 #include "builder/yaml_input.hpp"
 #include "builder/yaml_model.hpp"
+#include "builder/yaml_syntax_hint.hpp"
+#include "common/fs.hpp"
 
 using namespace berth::builder;
 using Catch::Matchers::Contains;
@@ -101,4 +108,25 @@ TEST_CASE("yaml input: a command line longer than the kernel keeps is refused", 
                       Contains("in.yml:3:12: kernel.cmdline: 2048 bytes; the kernel keeps at most 2047"));
     CHECK_NOTHROW(check_cmdline_length(line, "the line"));
     CHECK_THROWS_WITH(check_cmdline_length(line + " console=ttyS0", "the line"), Contains("the line is 2061 bytes"));
+}
+
+TEST_CASE("yaml input: a tab in the indentation is named; a file that is no map gets one error",
+          "[builder][yaml][input]") {
+    CHECK_THROWS_WITH(parse("kernel:\n\tpackage: k\n"),
+                      Contains("in.yml:2:") && Contains("line 2 is indented with a tab; YAML indents with spaces"));
+    CHECK(indentation_tab_hint("a:\n  b: c\n", 2).empty());
+    CHECK(indentation_tab_hint("a: \"x\ty\"\n", 1).empty());  // a tab inside a value is no indentation
+
+    std::string dir = "/tmp/berth-yaml-input-" + std::to_string(::getpid());
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    for (const char* text : {"", "just a string\n", "[1, 2]\n"}) {
+        berth::fs::write_file(dir + "/x.yml", text);
+        ValidateOptions o;
+        o.files = {dir + "/x.yml"};
+        std::vector<YamlError> problems = validate_image(o);
+        INFO("file: " << text);
+        CHECK(problems.size() == 1);
+    }
+    std::remove((dir + "/x.yml").c_str());
+    ::rmdir(dir.c_str());
 }
