@@ -176,22 +176,44 @@ namespace {
 
 }  // namespace
 
-oci::Spec validate_oci_config(const ContainerSpec& c, const json& draft) {
-    oci::Spec spec;
+namespace {
+
+// The problems ("oci.path: why") PID 1 would find in `draft`; `spec` gets the model when there are none.
+std::vector<std::string> oci_config_problems(const ContainerSpec& c, const json& draft, oci::Spec& spec) {
     try {
         spec = oci::parse_spec(draft, c.pos.str() + ": " + entry_path(c));
     } catch (const oci::ConfigError& e) {
-        throw_at_yaml(c, e.problems());  // PID 1 would refuse the bundle
+        return e.problems();  // PID 1 would refuse the bundle
     }
     // PID 1 owns a cgroup v2 machine: it refuses cgroup v1 knobs at boot.
-    if (spec.linux_.resources) {
-        std::vector<std::string> problems;
+    std::vector<std::string> problems;
+    if (spec.linux_.resources)
         for (const auto& f : oci::cgroup_v1_only_fields(*spec.linux_.resources))
             problems.push_back("linux.resources." + f + ": cgroup v2 has no per-cgroup " + f.substr(f.find('.') + 1) +
                                " (a cgroup v1 setting; berth images run on cgroup v2)");
-        if (!problems.empty()) throw_at_yaml(c, problems);
-    }
+    return problems;
+}
+
+}  // namespace
+
+oci::Spec validate_oci_config(const ContainerSpec& c, const json& draft) {
+    oci::Spec spec;
+    std::vector<std::string> problems = oci_config_problems(c, draft, spec);
+    if (!problems.empty()) throw_at_yaml(c, problems);
     return spec;
+}
+
+std::vector<YamlError> oci_config_errors(const ContainerSpec& c, const json& draft) {
+    oci::Spec spec;
+    std::vector<YamlError> out;
+    for (const auto& problem : oci_config_problems(c, draft, spec)) {
+        try {
+            throw_at_yaml(c, {problem});
+        } catch (const YamlError& e) {
+            out.push_back(e);
+        }
+    }
+    return out;
 }
 
 json generate_oci_config(const ContainerSpec& c, const ImageDefaults& img, const SecurityDefaults& sec) {

@@ -47,6 +47,8 @@ nlohmann::json draft_oci_config(const ContainerSpec& c, const ImageDefaults& ima
 // oci::parse_spec over `draft`, its problems turned into a YamlError at the
 // entry's key the first one comes from.
 oci::Spec validate_oci_config(const ContainerSpec& c, const nlohmann::json& draft);
+// Every problem of that check, each at the key it comes from, for `berth validate`.
+std::vector<YamlError> oci_config_errors(const ContainerSpec& c, const nlohmann::json& draft);
 
 // Deterministic text (sorted keys, 2-space indent, trailing newline).
 std::string oci_config_text(const ContainerSpec& c, const ImageDefaults& image = {},

@@ -41,7 +41,8 @@ std::vector<YamlError> validate_image(const ValidateOptions& opts, std::vector<s
             check_policy(*c);
             ImageDefaults absent;
             absent.image_absent = true;
-            validate_oci_config(*c, draft_oci_config(*c, absent, opts.security));
+            for (auto& e : oci_config_errors(*c, draft_oci_config(*c, absent, opts.security)))
+                problems.push_back(std::move(e));
         });
     // runtime.json: every problem, not only the first (a list of interfaces can have several).
     for (const ContainerSpec* c : spec.containers())

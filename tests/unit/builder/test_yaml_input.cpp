@@ -130,3 +130,24 @@ TEST_CASE("yaml input: a tab in the indentation is named; a file that is no map 
     std::remove((dir + "/x.yml").c_str());
     ::rmdir(dir.c_str());
 }
+
+TEST_CASE("validate: each problem of a container's config.json at its own key", "[builder][validate]") {
+    std::string dir = "/tmp/berth-validate-each-" + std::to_string(::getpid());
+    REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+    berth::fs::write_file(dir + "/v.yml", std::string(kHead) +
+                                              "services:\n"
+                                              "  - name: a\n"
+                                              "    image: busybox\n"
+                                              "    resources:\n"
+                                              "      memory: {limit: 1000000, swappiness: 10}\n"
+                                              "      network:\n"
+                                              "        classID: 1\n");
+    ValidateOptions o;
+    o.files = {dir + "/v.yml"};
+    std::vector<YamlError> problems = validate_image(o);
+    REQUIRE(problems.size() == 2);
+    CHECK_THAT(problems[0].what(), Contains("v.yml:7:44: services[0].resources.memory.swappiness: cgroup v2 has no"));
+    CHECK_THAT(problems[1].what(), Contains("v.yml:9:18: services[0].resources.network.classID: cgroup v2 has no"));
+    std::remove((dir + "/v.yml").c_str());
+    ::rmdir(dir.c_str());
+}
