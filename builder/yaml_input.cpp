@@ -1,8 +1,5 @@
 #include "builder/yaml_input.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
@@ -106,20 +103,13 @@ private:
 }  // namespace
 
 std::string read_yaml_file(const std::string& path) {
-    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) throw_errno("read `" + path + "`");
-    std::string out;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("read `" + path + "`");
-        if (n == 0) return out;
-        if (out.size() + std::size_t(n) > kYamlMaxBytes)
-            throw Error(fmt::format("{}: larger than {} MiB; an image description is refused beyond that", path,
-                                    kYamlMaxBytes >> 20),
-                        EFBIG);
-        out.append(buf, std::size_t(n));
+    try {
+        return fs::read_file_bounded(path, kYamlMaxBytes);
+    } catch (const Error& e) {
+        if (e.code() != EFBIG) throw;
+        throw Error(fmt::format("{}: larger than {} MiB; an image description is refused beyond that", path,
+                                kYamlMaxBytes >> 20),
+                    EFBIG);
     }
 }
 

@@ -44,6 +44,22 @@ std::string read_file(const std::string& path) {
     return *s;
 }
 
+std::string read_file_bounded(const std::string& path, std::size_t max) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("read `" + path + "`");
+    std::string out;
+    char buf[16384];
+    for (;;) {
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) throw_errno("read `" + path + "`");
+        if (n == 0) return out;
+        if (out.size() + std::size_t(n) > max)
+            throw Error("`" + path + "`: more than " + std::to_string(max) + " bytes", EFBIG);
+        out.append(buf, std::size_t(n));
+    }
+}
+
 static void write_all(int fd, std::string_view data, const std::string& path) {
     const char* p = data.data();
     size_t left = data.size();

@@ -30,6 +30,9 @@ private:
 
 std::string read_file(const std::string& path);                 // throws Error
 std::optional<std::string> try_read_file(const std::string& path);
+// The file's bytes when it has at most `max` of them; throws Error naming the
+// file: EFBIG when it has more (or no end, as /dev/zero), errno when unreadable.
+std::string read_file_bounded(const std::string& path, std::size_t max);
 void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);  // throws
 bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
 bool mkdir_p(const std::string& path, mode_t mode = 0755);       // throws; true: it made the leaf

@@ -1,8 +1,6 @@
 #include "runtime/seccomp_shipped.hpp"
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -17,25 +15,13 @@ constexpr off_t kProgramFileMaxBytes = 256 * 1024;
 
 // The file's bytes; nullopt when it does not exist, an Error for anything else.
 std::optional<std::string> read_program_file(const std::string& path) {
-    fs::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) {
-        if (errno == ENOENT) return std::nullopt;
-        throw_errno("open " + path);
-    }
     struct stat st {};
-    if (::fstat(fd.get(), &st) < 0) throw_errno("stat " + path);
-    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file", EINVAL);
-    std::string out;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw_errno("read " + path);
-        if (n == 0) return out;
-        out.append(buf, std::size_t(n));
-        if (out.size() > std::size_t(kProgramFileMaxBytes))
-            throw Error(fmt::format("{}: over {} bytes", path, kProgramFileMaxBytes), EFBIG);
+    if (::stat(path.c_str(), &st) < 0) {
+        if (errno == ENOENT) return std::nullopt;
+        throw_errno("stat " + path);
     }
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file", EINVAL);
+    return fs::read_file_bounded(path, kProgramFileMaxBytes);
 }
 
 }  // namespace
