@@ -14,6 +14,7 @@
 #include "builder/image_store.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/qemu_runner.hpp"
+#include "builder/suggest.hpp"
 #include "builder/validate.hpp"
 #include "config/oci_defaults.hpp"
 #include "common/error.hpp"
@@ -326,7 +327,9 @@ int cmd_build(Args& a) {
             if (!is_output_format(f)) {
                 std::string known;
                 for (const auto& k : output_formats()) known += (known.empty() ? "" : ", ") + k;
-                throw UsageError(opt + " `" + f + "`: expected an output format (" + known + ")");
+                std::string hint;
+                if (auto best = closest_match(f, output_formats())) hint = "; did you mean `" + *best + "`?";
+                throw UsageError(opt + ": unknown format `" + f + "`" + hint + " (known: " + known + ")");
             }
             o.formats.push_back(f);
         } else if (opt == "--update-key") {

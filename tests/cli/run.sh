@@ -87,7 +87,7 @@ usage_error "image ls with an argument" 'image ls: takes no arguments' "$BERTH" 
 usage_error "kernel import without --tag" 'kernel import: expected --tag' "$BERTH" kernel import /tmp/x
 check "  ... then kernel import's synopsis" grep -q '^  berth kernel import' <<<"$ERR"
 usage_error "build --compress xz" '--compress `xz`: expected gzip or zstd' "$BERTH" build --compress xz x.yml
-usage_error "build --format nope" '--format `nope`: expected an output format' "$BERTH" build --format nope x.yml
+usage_error "build --format nope" '--format: unknown format `nope`' "$BERTH" build --format nope x.yml
 usage_error "an unknown command" 'unknown command `frob`' "$BERTH" frob
 # `berth image` names the same subcommands with and without one.
 usage_error "image without a subcommand" 'import, ls, rm, pull or push' "$BERTH" image
