@@ -85,6 +85,10 @@ bool is_reserved(const std::string& path) {
     return false;
 }
 
+std::string missing_source_message(const std::string& src) {
+    return "source `" + src + "` does not exist (relative to the YAML file)";
+}
+
 void add_files_section(Tree& tree, const ImageSpec& spec) {
     for (const auto& f : spec.files) {
         if (is_reserved(f.path) && tree.contains(f.path) && !f.directory)
@@ -95,13 +99,13 @@ void add_files_section(Tree& tree, const ImageSpec& spec) {
             } else if (f.symlink) {
                 tree.add_symlink(f.path, *f.symlink, f.uid, f.gid);
             } else if (f.source) {
-                std::string src = (*f.source)[0] == '/' ? *f.source : fs::join(spec.base_dir, *f.source);
+                std::string src = file_source_path(spec, f);
                 if (!fs::exists(src)) {
                     if (f.optional) {
                         log::warn("{}: optional source `{}` not found; skipped", f.pos.str(), src);
                         return;
                     }
-                    throw Error("source `" + src + "` does not exist (relative to the YAML file)", ENOENT);
+                    throw Error(missing_source_message(src), ENOENT);
                 }
                 if (fs::is_dir(src)) {
                     tree.add_host_tree(f.path, src);
@@ -277,6 +281,22 @@ std::string image_metadata(const ImageSpec& spec, const std::string& format) {
     return yaml_to_json(YAML::Load(spec.text), "", spec.file, ignored).dump(2) + "\n";
 }
 
+std::string file_source_path(const ImageSpec& spec, const FileSpec& f) {
+    const std::string& src = f.source.value_or("");
+    return !src.empty() && src[0] == '/' ? src : fs::join(spec.base_dir, src);
+}
+
+std::vector<YamlError> missing_file_sources(const ImageSpec& spec) {
+    std::vector<YamlError> out;
+    for (std::size_t i = 0; i < spec.files.size(); ++i) {
+        const FileSpec& f = spec.files[i];
+        if (!f.source || f.optional) continue;
+        if (std::string src = file_source_path(spec, f); !fs::exists(src))
+            out.emplace_back(f.pos, "files[" + std::to_string(i) + "].source", missing_source_message(src));
+    }
+    return out;
+}
+
 std::string default_output_name(const std::string& yaml_file) {
     std::string base = yaml_file.substr(yaml_file.rfind('/') == std::string::npos ? 0 : yaml_file.rfind('/') + 1);
     for (const char* ext : {".yml", ".yaml"}) {
@@ -373,18 +393,18 @@ BuildResult build_image(const BuildOptions& opts) {
     if (opts.pull) resolver.enable_pull(opts.registry);
     // Every image is looked up before any error is reported, so that a YAML naming
     // several images that are not there yet lists them all in one run.
-    std::vector<std::string> image_problems;
-    auto collect = [&](auto&& fn) {
+    std::vector<std::pair<SourcePos, std::string>> image_problems;
+    auto collect = [&](const SourcePos& at, auto&& fn) {
         try {
             fn();
         } catch (const std::exception& e) {
-            image_problems.push_back(e.what());
+            image_problems.emplace_back(at, e.what());
         }
     };
     std::vector<std::pair<const ContainerSpec*, ResolvedImage>> images;
     for (const ContainerSpec* c : spec.containers()) {
         check_policy(*c);
-        collect([&] {
+        collect(c->pos, [&] {
             ResolvedImage img = resolver.resolve(spec, *c);
             if (img.kind == ResolvedImage::Kind::directory)
                 check_rootfs_arch(img.path, arch, c->pos.str() + ": " + c->name + ": image `" + c->image + "`");
@@ -399,7 +419,7 @@ BuildResult build_image(const BuildOptions& opts) {
             log::info("{}: init: `{}` skipped: berth's PID 1 does its work", in.pos.str(), in.reference);
             continue;
         }
-        collect([&] {
+        collect(in.pos, [&] {
             ResolvedImage img = resolve_reference(resolver, spec, in.reference, in.pos, "init[" + std::to_string(i) + "]");
             if (img.kind == ResolvedImage::Kind::directory)
                 check_rootfs_arch(img.path, arch, in.pos.str() + ": init image `" + in.reference + "`");
@@ -408,7 +428,7 @@ BuildResult build_image(const BuildOptions& opts) {
     }
     std::optional<ResolvedImage> kernel_image;
     if (!spec.kernel.image.empty())
-        collect([&] {
+        collect(spec.kernel.image_pos, [&] {
             kernel_image = resolve_reference(resolver, spec, spec.kernel.image, spec.kernel.image_pos, "kernel.image");
         });
     // Volumes with contents come from images like containers do; a `format: oci`
@@ -420,14 +440,14 @@ BuildResult build_image(const BuildOptions& opts) {
         const SourcePos& at = v.image_pos.line > 0 ? v.image_pos : v.pos;
         std::string role = "volume '" + v.name + "'";
         if (!v.oci_layout) {
-            collect([&] { volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image, at, role)); });
+            collect(at, [&] { volume_images.emplace_back(&v, resolve_reference(resolver, spec, v.image, at, role)); });
             continue;
         }
         volume_layouts.emplace_back(&v, std::vector<std::pair<Platform, ResolvedImage>>{});
         std::vector<std::string> names = v.platforms;
         if (names.empty()) names.push_back(platform.os + "/" + platform.architecture);
         for (const std::string& name : names)
-            collect([&] {
+            collect(at, [&] {
                 Platform pl;
                 pl.os = name.substr(0, name.find('/'));
                 std::string rest = name.substr(name.find('/') + 1);
@@ -441,10 +461,17 @@ BuildResult build_image(const BuildOptions& opts) {
                 volume_layouts.back().second.emplace_back(pl, std::move(img));
             });
     }
-    if (image_problems.size() == 1) throw Error(image_problems.front());
+    if (image_problems.size() == 1) throw Error(image_problems.front().second);
     if (!image_problems.empty()) {
+        // In the order of the files, as the YAML reads (they were looked up by role).
+        auto rank = [&](const SourcePos& at) {
+            auto it = std::find(yaml_files.begin(), yaml_files.end(), at.file);
+            return std::make_tuple(std::size_t(it - yaml_files.begin()), at.line, at.column);
+        };
+        std::stable_sort(image_problems.begin(), image_problems.end(),
+                         [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
         std::string text = std::to_string(image_problems.size()) + " images cannot be used:";
-        for (const auto& m : image_problems) text += "\n  " + m;
+        for (const auto& [at, m] : image_problems) text += "\n  " + m;
         if (!opts.pull) text += "\n(`berth build --pull` pulls every missing image from its registry)";
         throw Error(text);
     }

@@ -57,6 +57,12 @@ std::string default_output_name(const std::string& yaml_file);
 // itself and the relations may not form a cycle (PID 1's own graph check).
 void check_dependencies(const ImageSpec& spec);
 
+// A `files:` entry's `source` as a host path: absolute, or relative to the YAML file.
+std::string file_source_path(const ImageSpec& spec, const FileSpec& f);
+// The `files:` entries whose `source` is not there, each at its place (an
+// `optional: true` entry is skipped at build time instead).
+std::vector<YamlError> missing_file_sources(const ImageSpec& spec);
+
 // The text for `files:` entries with `metadata: yaml|json`.
 std::string image_metadata(const ImageSpec& spec, const std::string& format);
 

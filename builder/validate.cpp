@@ -51,6 +51,8 @@ std::vector<YamlError> validate_image(const ValidateOptions& opts, std::vector<s
         });
     check(problems, SourcePos{opts.files.empty() ? "" : opts.files.front(), 0, 0}, "",
           [&] { check_dependencies(spec); });
+    // What the build reads from the host besides images: `files:` sources.
+    for (auto& e : missing_file_sources(spec)) problems.push_back(std::move(e));
 
     // File order: the files as given, then line and column; a problem's place
     // that names no file of the list (none should) goes last.
