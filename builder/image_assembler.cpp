@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -283,7 +284,10 @@ std::string image_metadata(const ImageSpec& spec, const std::string& format) {
 
 std::string file_source_path(const ImageSpec& spec, const FileSpec& f) {
     const std::string& src = f.source.value_or("");
-    return !src.empty() && src[0] == '/' ? src : fs::join(spec.base_dir, src);
+    // Normalised, so that messages say `conf/x`, not `././conf/x`.
+    return std::filesystem::path(!src.empty() && src[0] == '/' ? src : fs::join(spec.base_dir, src))
+        .lexically_normal()
+        .string();
 }
 
 std::vector<YamlError> missing_file_sources(const ImageSpec& spec) {

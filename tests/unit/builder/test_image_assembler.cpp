@@ -309,6 +309,21 @@ TEST_CASE("assembler: failures name what is wrong", "[builder][assembler]") {
                                           Contains("web.yml:10:12: onboot container 'second'") &&
                                           Contains("web.yml:18:12: service 'web': image 'busybox': not found") &&
                                           Contains("`berth build --pull` pulls every missing image"));
+    // In the file's order, though they are looked up by role (containers, then init:).
+    fs::write_file(f.tmp / "order.yml",
+                   "kernel:\n  package: kernel\ninit:\n  - noinit:1\nservices:\n  - name: s\n    image: nos:1\n");
+    BuildOptions ordered = o;
+    ordered.yaml_file = f.tmp / "order.yml";
+    try {
+        build_image(ordered);
+        FAIL("built with two missing images");
+    } catch (const std::exception& e) {
+        std::string m = e.what();
+        std::size_t init_at = m.find("order.yml:4:5: init[0]"), service_at = m.find("order.yml:7:12: service 's'");
+        CHECK(init_at != std::string::npos);
+        CHECK(service_at != std::string::npos);
+        CHECK(init_at < service_at);
+    }
 
     fs::write_file(f.tmp / "web.yml", "kernel:\n  package: kernel\n  modules: [e1000]\n");
     CHECK_THROWS_WITH(build_image(f.options()), Contains("unknown kernel module 'e1000'"));
