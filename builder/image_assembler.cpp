@@ -468,12 +468,9 @@ BuildResult build_image(const BuildOptions& opts) {
     if (image_problems.size() == 1) throw Error(image_problems.front().second);
     if (!image_problems.empty()) {
         // In the order of the files, as the YAML reads (they were looked up by role).
-        auto rank = [&](const SourcePos& at) {
-            auto it = std::find(yaml_files.begin(), yaml_files.end(), at.file);
-            return std::make_tuple(std::size_t(it - yaml_files.begin()), at.line, at.column);
-        };
-        std::stable_sort(image_problems.begin(), image_problems.end(),
-                         [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+        std::stable_sort(image_problems.begin(), image_problems.end(), [&](const auto& a, const auto& b) {
+            return before_in_files(yaml_files, a.first, b.first);
+        });
         std::string text = std::to_string(image_problems.size()) + " images cannot be used:";
         for (const auto& [at, m] : image_problems) text += "\n  " + m;
         if (!opts.pull) text += "\n(`berth build --pull` pulls every missing image from its registry)";

@@ -56,12 +56,9 @@ std::vector<YamlError> validate_image(const ValidateOptions& opts, std::vector<s
 
     // File order: the files as given, then line and column; a problem's place
     // that names no file of the list (none should) goes last.
-    auto rank = [&](const YamlError& e) {
-        auto it = std::find(opts.files.begin(), opts.files.end(), e.where.file);
-        return std::make_tuple(std::size_t(it - opts.files.begin()), e.where.line, e.where.column);
-    };
-    std::stable_sort(problems.begin(), problems.end(),
-                     [&](const YamlError& a, const YamlError& b) { return rank(a) < rank(b); });
+    std::stable_sort(problems.begin(), problems.end(), [&](const YamlError& a, const YamlError& b) {
+        return before_in_files(opts.files, a.where, b.where);
+    });
     // One message once (a problem found by two checks).
     std::vector<YamlError> out;
     for (const auto& p : problems)

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <tuple>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,6 +21,14 @@
 #include "common/log.hpp"
 
 namespace berth::builder {
+
+bool before_in_files(const std::vector<std::string>& files, const SourcePos& a, const SourcePos& b) {
+    auto rank = [&](const SourcePos& at) {
+        auto it = std::find(files.begin(), files.end(), at.file);
+        return std::make_tuple(std::size_t(it - files.begin()), at.line, at.column);
+    };
+    return rank(a) < rank(b);
+}
 
 std::string SourcePos::str() const {
     if (line <= 0) return file;

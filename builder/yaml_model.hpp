@@ -26,6 +26,10 @@ struct SourcePos {
 };
 
 // A YAML error: "web.yml:12:5: services[0].net: expected host or new, got 'bridge'".
+// Whether `a` comes before `b` in the order the user reads `files` (the YAML files
+// as given, then line and column); a place in no file of the list comes last.
+bool before_in_files(const std::vector<std::string>& files, const SourcePos& a, const SourcePos& b);
+
 class YamlError : public Error {
 public:
     YamlError(const SourcePos& pos, const std::string& path, const std::string& message);
