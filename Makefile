@@ -102,8 +102,14 @@ fuzz-test: build
 qemu-test: images
 	$(TIMED) qemu-amd64 python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
 
-# The table of this run's phases comes last (the arm64 phases are added below).
-test: unit-test fuzz-test qemu-test
+# The arm64 cross build (the `arm64-build` phase, about 7 minutes) runs niced beside
+# the amd64 QEMU phase, whose TCG guest leaves the second CPU mostly idle
+# (tools/beside: its output follows the phase's; a failure stops both). Then the
+# arm64 tests, and the table of this run's phases last.
+test: unit-test fuzz-test
+	@tools/beside $(BUILD)/arm64-build.log '$(MAKE) --no-print-directory arm64-test-build' \
+	    $(MAKE) --no-print-directory qemu-test
+	@$(MAKE) --no-print-directory arm64-unit-test arm64-qemu-test
 	@echo "make test: time per phase"
 	@tools/timed --summary $(PHASE_LOG) $(TEST_RUN)
 
@@ -121,7 +127,7 @@ clean:
 
 # arm64: the PID 1 and the unit tests cross-built (cross/aarch64-linux-gnu.ini) in a
 # second build tree next to the host one, an arm64 busybox image, and the QEMU suite
-# booted under qemu-system-aarch64 -M virt (TCG). `make test` runs both.
+# booted under qemu-system-aarch64 -M virt (TCG). `make test` runs both (see test:).
 ARM64_BUILD  ?= $(BUILD)-arm64
 ARM64_IMAGES ?= $(BUILD)/test-images-arm64
 
@@ -167,4 +173,3 @@ arm64-qemu-test: images arm64-test-build $(ARM64_IMAGES)/busybox/bin/busybox
 	    --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
 	    --out $(BUILD)/qemu-tests-arm64 --boot-timeout 300
 
-test: arm64-unit-test arm64-qemu-test
