@@ -380,9 +380,10 @@ std::string page_size_text(std::uint64_t bytes) {
 }
 
 // `v` checked against `keys` (config/oci_resource_keys.hpp): an unknown key is
-// refused rather than ignored, as LinuxKit's schema refuses it.
+// refused rather than ignored, as LinuxKit's schema refuses it. The paths of keys
+// the model ignores go to `ignored`.
 json resource_members(const json& v, const std::vector<oci::ResourceKey>& keys, const std::string& p,
-                      const KeyFail& fail) {
+                      const KeyFail& fail, std::vector<std::string>& ignored) {
     if (!v.is_object()) expected(fail, p, v, "a map");
     std::vector<std::string> names;
     for (const auto& k : keys) names.push_back(k.name);
@@ -394,17 +395,14 @@ json resource_members(const json& v, const std::vector<oci::ResourceKey>& keys, 
         auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.name == k; });
         if (it == keys.end()) fail(kp + "#key", unknown_key_message(given, names));
         if (out.contains(k)) fail(kp + "#key", "'" + k + "' is given twice (blockio and blockIO are one key)");
-        if (it->ignored)
-            log::warn("{}: ignored: a cgroup v1 kernel-memory limit, deprecated by the OCI spec; "
-                      "cgroup v2 counts kernel memory in memory.limit",
-                      kp);
+        if (it->ignored) ignored.push_back(kp);
         if (it->kind == oci::ResourceKey::Kind::object) {
-            out[k] = resource_members(x, it->children, kp, fail);
+            out[k] = resource_members(x, it->children, kp, fail, ignored);
         } else if (it->kind == oci::ResourceKey::Kind::list_of_objects) {
             if (!x.is_array()) expected(fail, kp, x, "a list");
             out[k] = json::array();
             for (std::size_t i = 0; i < x.size(); ++i) {
-                json item = resource_members(x[i], it->children, ipath(kp, i), fail);
+                json item = resource_members(x[i], it->children, ipath(kp, i), fail, ignored);
                 if (k == "hugepageLimits" && item.contains("pageSize") && item["pageSize"].is_number_unsigned())
                     item["pageSize"] = page_size_text(item["pageSize"].get<std::uint64_t>());
                 out[k].push_back(std::move(item));
@@ -494,7 +492,14 @@ const std::vector<std::pair<std::string, Setter>>& table() {
         {"cgroupsPath", [](C& c, J v, S p, F f) { c.cgroups_path = str(v, p, f); }},
         {"resources", [](C& c, J v, S p, F f) {
              if (!v.is_object()) expected(f, p, v, "an OCI linux.resources map");
-             c.resources = resource_members(v, oci::resource_keys(), p, f);
+             std::vector<std::string> ignored;
+             c.resources = resource_members(v, oci::resource_keys(), p, f, ignored);
+             for (const auto& path : ignored) {
+                 auto at = c.key_pos.find(path);  // not there for an image label's keys
+                 log::warn("{}{}: ignored: a cgroup v1 kernel-memory limit, deprecated by the OCI spec; "
+                           "cgroup v2 counts kernel memory in memory.limit",
+                           at != c.key_pos.end() ? at->second.str() + ": " : "", path);
+             }
          }},
         {"sysctl", [](C& c, J v, S p, F f) { c.sysctl = str_map(v, p, f); }},
         {"rlimits", [](C& c, J v, S p, F f) { c.rlimits = rlimits(v, p, f); }},

@@ -129,13 +129,23 @@ namespace {
 // The YAML path of a config.json problem path: process.* and linux.* keys are
 // the entry's own keys ("linux.resources.memory.swappiness" ->
 // "services[0].resources.memory.swappiness"), the rest the entry itself.
+// LinuxKit's files spell blockIO `blockio` (container_keys.cpp takes both): a
+// path under it is shown as the file has it, so that it is found in c.key_pos.
+std::string as_written(const ContainerSpec& c, std::string path) {
+    const std::string model = ".resources.blockIO", linuxkit = ".resources.blockio";
+    std::size_t at = path.find(model);
+    if (at == std::string::npos || c.key_pos.count(path.substr(0, at + model.size()))) return path;
+    if (c.key_pos.count(path.substr(0, at) + linuxkit)) path.replace(at, model.size(), linuxkit);
+    return path;
+}
+
 std::string yaml_path_of(const ContainerSpec& c, const std::string& oci_path) {
     for (const char* prefix : {"linux.", "process.", ""}) {
         std::string pre = prefix;
         if (oci_path.rfind(pre, 0) != 0) continue;
         std::string rest = oci_path.substr(pre.size());
         if (rest.rfind("user.", 0) == 0) rest = rest.substr(5);
-        return entry_path(c) + (rest.empty() ? "" : "." + rest);
+        return as_written(c, entry_path(c) + (rest.empty() ? "" : "." + rest));
     }
     return entry_path(c);
 }

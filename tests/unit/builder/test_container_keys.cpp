@@ -13,6 +13,7 @@
 #include "config/oci_spec.hpp"
 #include "config/seccomp_program.hpp"
 #include "runtime/seccomp.hpp"
+#include "../init/log_capture.hpp"
 #include "test_util.hpp"
 
 using namespace berth;
@@ -349,6 +350,13 @@ TEST_CASE("keys: resources are checked against the OCI model's keys, LinuxKit's 
     CHECK(r["blockIO"]["throttleReadBpsDevice"][0]["rate"] == 1048576);
     CHECK(r["hugepageLimits"][0]["pageSize"] == "2MB");
     CHECK(r["memory"]["limit"] == 1000000);
+    {
+        // memory.kernel: accepted, ignored, and the warning says where it is written.
+        testing::LogCapture log;
+        parse(h + "    resources:\n      memory: {kernel: 5}\n");
+        INFO(log.text());
+        CHECK(log.has("t.yml:8:24: services[0].resources.memory.kernel: ignored: a cgroup v1 kernel-memory limit"));
+    }
 
     // A key the model would ignore is refused where it is written, with a suggestion.
     CHECK_THROWS_WITH(parse(h + "    resources: {bogusResource: {x: 1}}\n"),
@@ -361,7 +369,11 @@ TEST_CASE("keys: resources are checked against the OCI model's keys, LinuxKit's 
                       Contains("given twice"));
     CHECK_THROWS_WITH(parse(h + "    resources: {pids: 5}\n"), Contains("services[0].resources.pids: expected a map, got '5'"));
     // The value is still checked by the model PID 1 reads it with.
-    CHECK_THROWS_WITH(generate_oci_config(parse(h + "    resources: {blockio: {weight: \"abc\"}}\n").services[0], {},
+    // ... and reported where the file wrote it, with the file's spelling.
+    CHECK_THROWS_WITH(generate_oci_config(parse(h + "    resources:\n      blockio: {weight: \"abc\"}\n").services[0], {},
                                           SecurityDefaults{}),
-                      Contains("blockIO.weight"));
+                      Contains("t.yml:8:25: services[0].resources.blockio.weight"));
+    CHECK_THROWS_WITH(generate_oci_config(parse(h + "    resources:\n      blockIO: {weight: \"abc\"}\n").services[0], {},
+                                          SecurityDefaults{}),
+                      Contains("t.yml:8:25: services[0].resources.blockIO.weight"));
 }
