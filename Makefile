@@ -99,17 +99,20 @@ FUZZ_JOBS ?= $(shell nproc)
 fuzz-test: build
 	$(TIMED) fuzz $(MAKE) -j$(FUZZ_JOBS) -C fuzz OUT=$(abspath $(BUILD))/fuzz MESON_BUILD=$(abspath $(BUILD)) run
 
+QEMU_AMD64_TEST = $(TIMED) qemu-amd64 python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) \
+	--out $(BUILD)/qemu-tests
 qemu-test: images
-	$(TIMED) qemu-amd64 python3 qemu-tests/run_tests.py --berth $(BERTH) --images $(IMAGES) --out $(BUILD)/qemu-tests
+	$(QEMU_AMD64_TEST)
 
-# The arm64 cross build (the `arm64-build` phase, about 7 minutes) runs niced beside
-# the amd64 QEMU phase, whose TCG guest leaves the second CPU mostly idle
-# (tools/beside: its output follows the phase's; a failure stops both). Then the
-# arm64 tests, and the table of this run's phases last.
-test: unit-test fuzz-test
-	@tools/beside $(BUILD)/arm64-build.log '$(MAKE) --no-print-directory arm64-test-build' \
-	    $(MAKE) --no-print-directory qemu-test
-	@$(MAKE) --no-print-directory arm64-unit-test arm64-qemu-test
+# The arm64 cross build and images (the `arm64-build` phase, about 7 to 14 minutes)
+# are made niced beside the amd64 QEMU phase, whose TCG guest leaves the second CPU
+# mostly idle (tools/beside: their output follows the phase's; a failure stops
+# both). Then the arm64 tests, and the table of this run's phases last.
+test: unit-test fuzz-test images
+	@tools/beside $(BUILD)/arm64-build.log \
+	    '$(MAKE) --no-print-directory arm64-test-build $(ARM64_IMAGES)/busybox/bin/busybox' $(QEMU_AMD64_TEST)
+	$(ARM64_UNIT_TEST)
+	$(ARM64_QEMU_TEST)
 	@echo "make test: time per phase"
 	@tools/timed --summary $(PHASE_LOG) $(TEST_RUN)
 
@@ -162,14 +165,16 @@ $(ARM64_IMAGES)/busybox/bin/busybox:
 # emulates differently (descriptor truncation in control messages).
 # The builder's seccomp programs for the other architecture against each one's
 # own libseccomp compile, both ways (amd64 <-> arm64).
-arm64-unit-test: arm64-test-build build
-	$(TIMED) arm64-unit meson test -C $(ARM64_BUILD) --no-rebuild --suite unit --print-errorlogs \
-	    --test-args '-# ~[#test_seccomp]~[native-only]'
+ARM64_UNIT_TEST = $(TIMED) arm64-unit meson test -C $(ARM64_BUILD) --no-rebuild --suite unit --print-errorlogs \
+	    --test-args '-\# ~[\#test_seccomp]~[native-only]' && \
 	$(TIMED) seccomp-cross-arch tests/integration/seccomp/cross_arch.sh $(BUILD)/runtime/berth-seccomp-compile \
-		$(ARM64_BUILD)/runtime/berth-seccomp-compile
+	    $(ARM64_BUILD)/runtime/berth-seccomp-compile
+arm64-unit-test: arm64-test-build build
+	$(ARM64_UNIT_TEST)
 
-arm64-qemu-test: images arm64-test-build $(ARM64_IMAGES)/busybox/bin/busybox
-	$(TIMED) qemu-arm64 python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) --images $(ARM64_IMAGES) \
-	    --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
+ARM64_QEMU_TEST = $(TIMED) qemu-arm64 python3 qemu-tests/run_tests.py --arch arm64 --berth $(BERTH) \
+	    --images $(ARM64_IMAGES) --host-images $(IMAGES) --init $(ARM64_BUILD)/init/berth-init \
 	    --out $(BUILD)/qemu-tests-arm64 --boot-timeout 300
+arm64-qemu-test: images arm64-test-build $(ARM64_IMAGES)/busybox/bin/busybox
+	$(ARM64_QEMU_TEST)
 
