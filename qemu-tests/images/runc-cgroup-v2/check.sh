@@ -70,7 +70,7 @@ bundle c1 'cat /proc/self/cgroup; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/p
     mknod /tmp/null2 c 1 3 && echo hi >/tmp/null2 && echo mknod-allowed-ok
     mknod /tmp/mem c 1 1 2>/dev/null && head -c1 /tmp/mem >/dev/null 2>&1 && echo mem-read || echo mem-denied
     echo 1 >/sys/fs/cgroup/pids.max 2>/dev/null || echo cgroup-ro
-    i=0; while :; do i=$((i+1)); echo $i >/tmp/tick; sleep 0.05; done'
+    i=0; while :; do i=$((i+1)); echo $i >/tmp/tick.new; mv /tmp/tick.new /tmp/tick; sleep 0.05; done'
 R create --bundle $W/c1 c1 >$W/c1.out 2>&1
 RC=$?
 is "create with every limit this kernel has" 0 "$RC"
@@ -151,6 +151,8 @@ holds pause R pause c1
 is "paused: the state" paused "$(status c1)"
 is "paused: cgroup.freeze" 1 "$(cat $C/cgroup.freeze)"
 is "paused: cgroup.events says frozen" "frozen 1" "$(grep '^frozen' $C/cgroup.events)"
+# The tick is renamed into place: a process frozen between the truncation and the
+# write of `echo >file` would leave it empty.
 T1=$(cat /proc/$PID/root/tmp/tick); sleep 0.5; T2=$(cat /proc/$PID/root/tmp/tick)
 holds "paused: the process does not run" [ -n "$T1" -a "$T1" = "$T2" ]
 holds resume R resume c1
