@@ -389,8 +389,7 @@ json resource_members(const json& v, const std::vector<oci::ResourceKey>& keys, 
     for (const auto& k : keys) names.push_back(k.name);
     json out = json::object();
     for (const auto& [given, x] : v.items()) {
-        // LinuxKit's schema spells blockIO `blockio` (Go matches JSON keys ignoring case).
-        std::string k = given == "blockio" ? "blockIO" : given;
+        std::string k = given == kBlockIoLinuxKit ? kBlockIoModel : given;
         std::string kp = p + "." + given;
         auto it = std::find_if(keys.begin(), keys.end(), [&](const auto& e) { return e.name == k; });
         if (it == keys.end()) fail(kp + "#key", unknown_key_message(given, names));

@@ -33,6 +33,11 @@ const std::vector<std::string>& policy_key_names();
 void apply_container_keys(ContainerSpec& c, const nlohmann::json& obj, const std::string& path,
                           const KeyFail& fail);
 
+// linux.resources' blockIO as LinuxKit's schema spells it (Go matches JSON keys
+// ignoring case); the YAML may use either spelling.
+inline constexpr const char* kBlockIoModel = "blockIO";
+inline constexpr const char* kBlockIoLinuxKit = "blockio";
+
 // The path to show for a fail() path: "x.y#key" (an unknown key y) shows as "x".
 std::string key_error_path(const std::string& path);
 // A KeyFail throwing YamlError at the position recorded in c.key_pos.

@@ -6,6 +6,7 @@
 
 #include "builder/bundle.hpp"
 #include "builder/capabilities.hpp"
+#include "builder/container_keys.hpp"
 #include "common/fs.hpp"
 
 namespace berth::builder {
@@ -126,19 +127,20 @@ std::uint32_t resolve_id(const std::string& name, const std::string& db, const c
 
 namespace {
 
-// The YAML path of a config.json problem path: process.* and linux.* keys are
-// the entry's own keys ("linux.resources.memory.swappiness" ->
-// "services[0].resources.memory.swappiness"), the rest the entry itself.
-// LinuxKit's files spell blockIO `blockio` (container_keys.cpp takes both): a
-// path under it is shown as the file has it, so that it is found in c.key_pos.
+// A path under linux.resources' blockIO shown as the file spells the key
+// (container_keys.hpp), so that it is found in c.key_pos.
 std::string as_written(const ContainerSpec& c, std::string path) {
-    const std::string model = ".resources.blockIO", linuxkit = ".resources.blockio";
+    const std::string model = std::string(".resources.") + kBlockIoModel;
+    const std::string linuxkit = std::string(".resources.") + kBlockIoLinuxKit;
     std::size_t at = path.find(model);
     if (at == std::string::npos || c.key_pos.count(path.substr(0, at + model.size()))) return path;
     if (c.key_pos.count(path.substr(0, at) + linuxkit)) path.replace(at, model.size(), linuxkit);
     return path;
 }
 
+// The YAML path of a config.json problem path: process.* and linux.* keys are
+// the entry's own keys ("linux.resources.memory.swappiness" ->
+// "services[0].resources.memory.swappiness"), the rest the entry itself.
 std::string yaml_path_of(const ContainerSpec& c, const std::string& oci_path) {
     for (const char* prefix : {"linux.", "process.", ""}) {
         std::string pre = prefix;
