@@ -9,6 +9,7 @@
 #include "config/device_match.hpp"
 #include "config/oci_names.hpp"
 #include "config/oci_resource_keys.hpp"
+#include "common/fs.hpp"
 #include "common/log.hpp"
 
 namespace berth::builder {
@@ -120,9 +121,13 @@ std::vector<std::string> capabilities(const json& v, const std::string& p, const
     return caps;
 }
 
-Namespace ns(ContainerSpec& c, const char* oci_type, const json& v, const std::string& p, const KeyFail& fail) {
+// `current` is the value so far (the default, or the image label's): LinuxKit
+// reads an empty value as not given, and `root` as `host`.
+Namespace ns(ContainerSpec& c, const char* oci_type, Namespace current, const json& v, const std::string& p,
+             const KeyFail& fail) {
     std::string s = str(v, p, fail);
-    if (s == "host") return Namespace::host;
+    if (s.empty()) return current;
+    if (s == "host" || s == "root") return Namespace::host;
     // LinuxKit's `net: none` is a new network namespace with only loopback: the same as new.
     if (s == "new" || (s == "none" && std::string(oci_type) == "network")) return Namespace::fresh;
     if (!s.empty() && s[0] == '/') {
@@ -324,22 +329,32 @@ std::vector<std::string> rlimits(const json& v, const std::string& p, const KeyF
     }();
     std::vector<std::string> out = str_list(v, p, fail);
     for (std::size_t i = 0; i < out.size(); ++i) {
-        std::string s = out[i];
-        std::size_t a = s.find(','), b = a == std::string::npos ? a : s.find(',', a + 1);
+        // As LinuxKit reads it: each field trimmed, names and `unlimited` in any case.
+        std::vector<std::string> parts;
+        for (std::size_t at = 0;;) {
+            std::size_t comma = out[i].find(',', at);
+            std::string part = fs::trim(std::string_view(out[i]).substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+            for (char& ch : part) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+            parts.push_back(std::move(part));
+            if (comma == std::string::npos) break;
+            at = comma + 1;
+        }
         auto number = [](const std::string& n) {
-            return n == "unlimited" || n == "infinity" ||
-                   (!n.empty() && n.size() <= 20 && n.find_first_not_of("0123456789") == std::string::npos);
+            if (n == "unlimited" || n == "infinity") return true;
+            if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) return false;
+            std::string_view digits(n);
+            digits.remove_prefix(std::min(digits.find_first_not_of('0'), digits.size()));
+            return digits.size() < 20 || (digits.size() == 20 && digits <= "18446744073709551615");  // fits 64 bits
         };
-        std::string name = s.substr(0, a);
-        for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        if (name.rfind("rlimit_", 0) == 0) name = name.substr(7);
-        if (b == std::string::npos || !number(s.substr(a + 1, b - a - 1)) || !number(s.substr(b + 1)))
+        if (parts.size() != 3 || !number(parts[1]) || !number(parts[2]))
             expected(fail, ipath(p, i), v[i], "\"resource,soft,hard\" such as \"nofile,1024,4096\"");
+        std::string name = parts[0];
+        if (name.rfind("rlimit_", 0) == 0) name = name.substr(7);
         if (std::find(kNames.begin(), kNames.end(), name) == kNames.end()) {
             auto best = closest_match(name, kNames);
             fail(ipath(p, i), "unknown resource '" + name + "'" + (best ? "; did you mean '" + *best + "'?" : ""));
         }
-        out[i] = name + s.substr(a);
+        out[i] = name + "," + parts[1] + "," + parts[2];
     }
     return out;
 }
@@ -453,12 +468,12 @@ const std::vector<std::pair<std::string, Setter>>& table() {
                      f(ipath(p, i), "expected KEY=VALUE, got '" + (*c.env)[i] + "'");
          }},
         {"cwd", [](C& c, J v, S p, F f) { c.cwd = absolute(v, p, f, "cwd"); }},
-        {"net", [](C& c, J v, S p, F f) { c.net = ns(c, "network", v, p, f); }},
-        {"pid", [](C& c, J v, S p, F f) { c.pid = ns(c, "pid", v, p, f); }},
-        {"ipc", [](C& c, J v, S p, F f) { c.ipc = ns(c, "ipc", v, p, f); }},
-        {"uts", [](C& c, J v, S p, F f) { c.uts = ns(c, "uts", v, p, f); }},
-        {"userns", [](C& c, J v, S p, F f) { c.userns = ns(c, "user", v, p, f); }},
-        {"cgroupns", [](C& c, J v, S p, F f) { c.cgroupns = ns(c, "cgroup", v, p, f); }},
+        {"net", [](C& c, J v, S p, F f) { c.net = ns(c, "network", c.net, v, p, f); }},
+        {"pid", [](C& c, J v, S p, F f) { c.pid = ns(c, "pid", c.pid, v, p, f); }},
+        {"ipc", [](C& c, J v, S p, F f) { c.ipc = ns(c, "ipc", c.ipc, v, p, f); }},
+        {"uts", [](C& c, J v, S p, F f) { c.uts = ns(c, "uts", c.uts, v, p, f); }},
+        {"userns", [](C& c, J v, S p, F f) { c.userns = ns(c, "user", c.userns, v, p, f); }},
+        {"cgroupns", [](C& c, J v, S p, F f) { c.cgroupns = ns(c, "cgroup", c.cgroupns, v, p, f); }},
         {"readonly", [](C& c, J v, S p, F f) { c.readonly = boolean(v, p, f); }},
         {"maskedPaths", [](C& c, J v, S p, F f) { c.masked_paths = str_list(v, p, f); }},
         {"readonlyPaths", [](C& c, J v, S p, F f) { c.readonly_paths = str_list(v, p, f); }},

@@ -25,6 +25,7 @@
 #include "builder/initrd_writer.hpp"
 #include "builder/kernel_image.hpp"
 #include "builder/suggest.hpp"
+#include "builder/yaml_input.hpp"
 #include "builder/yaml_json.hpp"
 #include "builder/module_classes.hpp"
 #include "builder/module_deps.hpp"
@@ -86,8 +87,11 @@ bool is_reserved(const std::string& path) {
     return false;
 }
 
-std::string missing_source_message(const std::string& src) {
-    return "source `" + src + "` does not exist (relative to the YAML file)";
+// `written` is the entry's source as the model holds it, `src` where it was looked for.
+std::string missing_source_message(const std::string& written, const std::string& src) {
+    bool relative = !written.empty() && written[0] != '/';
+    return "source `" + src + "` does not exist" +
+           (relative ? " (`" + written + "`: a relative source is read from the YAML file's directory)" : "");
 }
 
 void add_files_section(Tree& tree, const ImageSpec& spec) {
@@ -106,7 +110,7 @@ void add_files_section(Tree& tree, const ImageSpec& spec) {
                         log::warn("{}: optional source `{}` not found; skipped", f.pos.str(), src);
                         return;
                     }
-                    throw Error(missing_source_message(src), ENOENT);
+                    throw Error(missing_source_message(f.source.value_or(""), src), ENOENT);
                 }
                 if (fs::is_dir(src)) {
                     tree.add_host_tree(f.path, src);
@@ -279,7 +283,9 @@ std::string image_metadata(const ImageSpec& spec, const std::string& format) {
     if (format == "yaml") return spec.text;
     // JSON: the YAML document converted, as LinuxKit's `metadata: json` does.
     std::map<std::string, SourcePos> ignored;
-    return yaml_to_json(YAML::Load(spec.text), "", spec.file, ignored).dump(2) + "\n";
+    YAML::Node root = YAML::Load(spec.text);
+    resolve_merge_keys(root, spec.file);
+    return yaml_to_json(root, "", spec.file, ignored).dump(2) + "\n";
 }
 
 std::string file_source_path(const ImageSpec& spec, const FileSpec& f) {
@@ -296,7 +302,7 @@ std::vector<YamlError> missing_file_sources(const ImageSpec& spec) {
         const FileSpec& f = spec.files[i];
         if (!f.source || f.optional) continue;
         if (std::string src = file_source_path(spec, f); !fs::exists(src))
-            out.emplace_back(f.pos, "files[" + std::to_string(i) + "].source", missing_source_message(src));
+            out.emplace_back(f.pos, "files[" + std::to_string(i) + "].source", missing_source_message(*f.source, src));
     }
     return out;
 }

@@ -3,10 +3,12 @@
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/parser.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <sstream>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -49,6 +51,11 @@ public:
         done(m, 1, a);
     }
     void OnAlias(const YAML::Mark& m, YAML::anchor_t a) override {
+        // yaml-cpp links such an alias back to the open node: a cycle that any
+        // walk over the tree would follow until its stack ran out.
+        if (std::any_of(open_.begin(), open_.end(), [&](const Open& o) { return o.anchor == a; }))
+            throw YamlError({file_, m.line + 1, m.column + 1}, "",
+                            "an alias inside the list or map its anchor names (a cycle); refused");
         auto it = size_of_.find(a);
         done(m, it == size_of_.end() ? 1 : it->second, 0);
     }
@@ -101,6 +108,55 @@ private:
 };
 
 }  // namespace
+
+namespace {
+
+SourcePos position_of(const YAML::Node& n, const std::string& file) {
+    const YAML::Mark m = n.Mark();
+    if (m.is_null()) return {file, 0, 0};
+    return {file, m.line + 1, m.column + 1};
+}
+
+// `<<` written plain: a quoted "<<" is an ordinary key.
+bool is_merge_key(const YAML::Node& key) { return key.IsScalar() && key.Tag() == "?" && key.Scalar() == "<<"; }
+
+}  // namespace
+
+void resolve_merge_keys(YAML::Node node, const std::string& file) {
+    // Every node is visited once per path to it, which check_yaml_input bounds
+    // (kYamlMaxExpandedNodes); a map merged once has no `<<` left to apply again.
+    if (node.IsSequence()) {
+        for (YAML::Node item : node) resolve_merge_keys(item, file);
+        return;
+    }
+    if (!node.IsMap()) return;
+    std::vector<YAML::Node> merge_keys;
+    std::vector<YAML::Node> sources;  // in order of precedence
+    for (auto kv : node) {
+        resolve_merge_keys(kv.second, file);  // nested merges first, in the merged maps too
+        if (!is_merge_key(kv.first)) continue;
+        merge_keys.push_back(kv.first);
+        if (kv.second.IsMap()) {
+            sources.push_back(kv.second);
+            continue;
+        }
+        if (kv.second.IsSequence()) {
+            for (YAML::Node item : kv.second) {
+                if (!item.IsMap())
+                    throw YamlError(position_of(item, file), "",
+                                    "a merge key '<<' takes a map or a list of maps; this item is not a map");
+                sources.push_back(item);
+            }
+            continue;
+        }
+        throw YamlError(position_of(kv.second, file), "", "a merge key '<<' takes a map or a list of maps");
+    }
+    if (merge_keys.empty()) return;
+    for (const YAML::Node& key : merge_keys) node.remove(key);
+    for (const YAML::Node& source : sources)
+        for (auto kv : source)
+            if (kv.first.IsScalar() && !std::as_const(node)[kv.first.Scalar()]) node.force_insert(kv.first, kv.second);
+}
 
 std::string read_yaml_file(const std::string& path) {
     try {

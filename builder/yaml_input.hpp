@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include <yaml-cpp/node/node.h>
+
 namespace berth::builder {
 
 // Larger files are refused before they are parsed. LinuxKit files are a few
@@ -25,9 +27,17 @@ std::string read_yaml_file(const std::string& path);
 // Throws YamlError at the first problem, with its line and column: a NUL byte
 // (UTF-16 or a binary file), bytes that are not UTF-8 (LinuxKit's reader refuses
 // them too, and config.json must be UTF-8), more than kYamlMaxExpandedNodes
-// nodes once aliases are expanded, nesting deeper than the parser allows.
+// nodes once aliases are expanded, an alias inside the node its anchor names
+// (a cycle), nesting deeper than the parser allows.
 // Other syntax errors are left to the parser that follows.
 void check_yaml_input(const std::string& text, const std::string& file);
+
+// Applies YAML merge keys (`<<: *defaults`, `<<: [*a, *b]`) in place, as LinuxKit's
+// YAML reader does and yaml-cpp does not: a map gets each key of the merged maps
+// that it does not give itself, the first merged map winning over later ones.
+// The merged values keep their own positions for error messages. Throws
+// YamlError when a merge key's value is not a map or a list of maps.
+void resolve_merge_keys(YAML::Node node, const std::string& file);
 
 // `v` quoted for a message: control characters escaped (\n, \t, \x1b), and cut
 // after 60 characters with the whole length noted, so that a 10 MB scalar does

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <tuple>
 #include <filesystem>
 #include <functional>
@@ -18,6 +19,7 @@
 #include "builder/yaml_syntax_hint.hpp"
 #include "common/fs.hpp"
 #include "config/byte_size.hpp"
+#include "config/image_reference.hpp"
 #include "common/log.hpp"
 
 namespace berth::builder {
@@ -69,6 +71,13 @@ bool is_output_format(const std::string& f) {
 }
 
 namespace {
+
+// LinuxKit reads a `source` starting with `~/` in the home directory ($HOME).
+std::string home_expanded(const std::string& path) {
+    const char* home = std::getenv("HOME");
+    if (path.rfind("~/", 0) != 0 || !home || home[0] != '/') return path;
+    return fs::join(home, path.substr(2));
+}
 
 using Handler = std::function<void(const YAML::Node& value, const std::string& path)>;
 using KeyTable = std::vector<std::pair<std::string, Handler>>;
@@ -144,6 +153,23 @@ public:
     std::string str(const YAML::Node& n, const std::string& path) const {
         if (!n.IsScalar()) expected(n, path, "a string");
         return n.Scalar();
+    }
+
+    // An image: a path (./, ../, /) or a reference the build can resolve, checked
+    // here so that `validate` refuses what the build would.
+    std::string image_ref(const YAML::Node& n, const std::string& path) const {
+        std::string ref = str(n, path);
+        if (ref.empty()) expected(n, path, "an image reference");
+        if (config::is_image_path(ref)) return ref;
+        if (ref.rfind("@pkg:", 0) == 0)
+            fail(n, path, "'" + ref + "': LinuxKit's @pkg: build templates are not supported; build the package "
+                          "and name its image (a reference, or a path starting with ./, ../ or /)");
+        try {
+            config::parse_image_reference(ref);
+        } catch (const Error& e) {
+            fail(n, path, std::string(e.what()) + " (a path must start with ./, ../ or /)");
+        }
+        return ref;
     }
 
     bool boolean(const YAML::Node& n, const std::string& path) const {
@@ -271,6 +297,7 @@ public:
             if (!obj.contains("image")) return;
             if (!obj["image"].is_string()) expected(n["image"], path + ".image", "a string");
             c.image = obj["image"].get<std::string>();
+            if (!c.image.empty()) image_ref(n["image"], path + ".image");
             c.image_pos = pos(n["image"]);
         });
         if (!problems_) {
@@ -341,9 +368,8 @@ public:
             {"image", [&](const YAML::Node& v, const std::string& p) {
                  if (!k.package.empty() || !k.image.empty())
                      fail(v, p, "give only one of kernel.image, kernel.package and kernel.path");
-                 k.image = str(v, p);
+                 k.image = image_ref(v, p);
                  k.image_pos = pos(v);
-                 if (k.image.empty()) expected(v, p, "an image reference");
              }},
             {"binary", [&](const YAML::Node& v, const std::string& p) {
                  k.binary = image_file_name(v, p, "kernel");
@@ -447,7 +473,7 @@ public:
         KeyTable keys = {
             {"path", [&](const YAML::Node& v, const std::string& p) { f.path = image_path(v, p); }},
             {"contents", [&](const YAML::Node& v, const std::string& p) { f.contents = str(v, p); }},
-            {"source", [&](const YAML::Node& v, const std::string& p) { f.source = str(v, p); }},
+            {"source", [&](const YAML::Node& v, const std::string& p) { f.source = home_expanded(str(v, p)); }},
             {"symlink", [&](const YAML::Node& v, const std::string& p) { f.symlink = str(v, p); }},
             {"directory", [&](const YAML::Node& v, const std::string& p) { f.directory = boolean(v, p); }},
             {"optional", [&](const YAML::Node& v, const std::string& p) { f.optional = boolean(v, p); }},
@@ -554,9 +580,8 @@ public:
                      fail(x, p, "volume name '" + v.name + "' may only contain lower-case letters, digits, '_' and '-'");
              }},
             {"image", [&](const YAML::Node& x, const std::string& p) {
-                 v.image = str(x, p);
+                 v.image = image_ref(x, p);
                  v.image_pos = pos(x);
-                 if (v.image.empty()) expected(x, p, "an image reference");
              }},
             {"readonly", [&](const YAML::Node& x, const std::string& p) { v.readonly = boolean(x, p); }},
             {"format", [&](const YAML::Node& x, const std::string& p) {
@@ -685,9 +710,7 @@ public:
                  if (!v.IsSequence()) expected(v, p, "a list of image references");
                  for (std::size_t i = 0; i < v.size(); ++i) {
                      std::string ip = index_path(p, i);
-                     std::string ref = str(v[i], ip);
-                     if (ref.empty()) expected(v[i], ip, "an image reference");
-                     img.init.push_back(InitImage{ref, pos(v[i])});
+                     img.init.push_back(InitImage{image_ref(v[i], ip), pos(v[i])});
                  }
              }},
             {"onboot", [&](const YAML::Node& v, const std::string& p) {
@@ -760,7 +783,9 @@ namespace {
 YAML::Node load_yaml(const std::string& text, const std::string& file) {
     check_yaml_input(text, file);
     try {
-        return YAML::Load(text);
+        YAML::Node root = YAML::Load(text);
+        resolve_merge_keys(root, file);
+        return root;
     } catch (const YAML::Exception& e) {
         SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
         throw YamlError(p, "", "YAML syntax error: " + e.msg + block_scalar_comment_hint(text, p.line) +

@@ -192,8 +192,7 @@ TEST_CASE("resolver: references in the store and the search path; digest pins", 
                        "  - name: i\n    image: db\n"
                        "  - name: j\n    image: db@" + kD1 + "\n"
                        "  - name: k\n    image: ./local/img\n"
-                       "  - name: l\n    image: local/img\n"
-                       "  - name: m\n    image: Bad/Name\n";
+                       "  - name: l\n    image: local/img\n";
     ImageSpec spec = parse_image_yaml(yaml, tmp / "yaml/t.yml", tmp / "yaml");
     ImageResolver r({tmp / "dir"}, tmp / "store");
     auto res = [&](int i) { return r.resolve(spec, spec.services[std::size_t(i)]); };
@@ -222,7 +221,12 @@ TEST_CASE("resolver: references in the store and the search path; digest pins", 
     CHECK(r.resolve("docker.io/linuxkit/getty:v1", tmp / "yaml", "k.yml:2:10: kernel image").oci.manifest.digest == digest);
     CHECK_THROWS_WITH(r.resolve("linuxkit/kernel:6.6", tmp / "yaml", "k.yml:2:10: kernel image"),
                       Contains("k.yml:2:10: kernel image: not found as docker.io/linuxkit/kernel:6.6"));
-    CHECK_THROWS_WITH(res(12), Contains("service 'm'") && Contains("no upper case") && Contains("./, ../ or /"));
+    // A malformed reference is refused where it is written, and by the resolver too.
+    CHECK_THROWS_WITH(parse_image_yaml(yaml + "  - name: m\n    image: Bad/Name\n", tmp / "yaml/t.yml", tmp / "yaml"),
+                      Contains("t.yml:29:12: services[12].image") && Contains("no upper case") &&
+                          Contains("./, ../ or /"));
+    CHECK_THROWS_WITH(r.resolve("Bad/Name", tmp / "yaml", "k.yml:2:10: kernel image"),
+                      Contains("k.yml:2:10: kernel image") && Contains("no upper case") && Contains("./, ../ or /"));
 }
 
 TEST_CASE("store: pulls for two platforms of one registry digest share an index", "[builder][reference]") {

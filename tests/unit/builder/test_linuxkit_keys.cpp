@@ -91,6 +91,60 @@ TEST_CASE("linuxkit: capabilities.add, [none] and net: none", "[builder][linuxki
     CHECK_THROWS_WITH(service("    pid: none\n"), Contains("expected host, new or the absolute path"));
 }
 
+TEST_CASE("linuxkit: namespaces `root` and empty, rlimits spaced or upper-case, as LinuxKit reads them",
+          "[builder][linuxkit]") {
+    CHECK(service("    pid: root\n").pid == Namespace::host);
+    CHECK(service("    net: root\n").net == Namespace::host);
+    // An empty value is not given: the label's (or the default) stays.
+    json label = json::parse(R"({"net": "host", "pid": "host"})");
+    ContainerSpec m = merge_label(service("    net: \"\"\n    pid: ''\n"), label, "label");
+    CHECK(m.net == Namespace::host);
+    CHECK(m.pid == Namespace::host);
+    CHECK(service("    pid: \"\"\n").pid == Namespace::fresh);
+
+    ContainerSpec r = service("    rlimits: [\"nofile, 1024, 4096\", \"RLIMIT_CORE,UNLIMITED,Unlimited\"]\n");
+    CHECK(r.rlimits == std::vector<std::string>{"nofile,1024,4096", "core,unlimited,unlimited"});
+    json rl = generate_oci_config(r)["process"]["rlimits"];
+    CHECK(rl[0] == json{{"type", "RLIMIT_NOFILE"}, {"soft", 1024}, {"hard", 4096}});
+    CHECK(rl[1]["hard"] == ~std::uint64_t(0));
+    CHECK(service("    rlimits: [\"nofile,18446744073709551615,018446744073709551615\"]\n").rlimits.size() == 1);
+    CHECK_THROWS_WITH(service("    rlimits: [\"nofile,18446744073709551616,1\"]\n"),
+                      Contains("rlimits[0]: expected \"resource,soft,hard\""));
+    CHECK_THROWS_WITH(service("    rlimits: [\"nofile,1,2,3\"]\n"), Contains("rlimits[0]: expected \"resource,soft,hard\""));
+}
+
+TEST_CASE("linuxkit: YAML merge keys, as LinuxKit's YAML reader applies them", "[builder][linuxkit][yaml]") {
+    ImageSpec s = parse("onboot:\n"
+                        "  - &a {name: a, image: i, net: host, command: [x]}\n"
+                        "  - <<: *a\n"
+                        "    name: b\n"
+                        "services:\n"
+                        "  - <<: [{name: c, pid: host}, *a]\n"
+                        "    command: [y]\n");
+    REQUIRE(s.onboot.size() == 2);
+    CHECK(s.onboot[1].name == "b");
+    CHECK(s.onboot[1].image == "i");
+    CHECK(s.onboot[1].net == Namespace::host);
+    REQUIRE(s.services.size() == 1);
+    CHECK(s.services[0].name == "c");  // the first merged map wins over the later one
+    CHECK(s.services[0].pid == Namespace::host);
+    CHECK(s.services[0].command == std::vector<std::string>{"y"});  // the entry's own key wins
+    // A value from a merged map is reported where it is written.
+    CHECK_THROWS_WITH(parse("onboot:\n  - name: b\n    image: i\n    <<: &d {oomScoreAdj: 5000}\n"),
+                      Contains("lk.yml:6:26: onboot[0].oomScoreAdj"));
+    CHECK_THROWS_WITH(parse("onboot:\n  - <<: 3\n    name: b\n"), Contains("lk.yml:4:9: a merge key '<<' takes a map"));
+    // Quoted, it is an ordinary (here unknown) key.
+    CHECK_THROWS_WITH(parse("onboot:\n  - {\"<<\": {name: a}, name: b, image: i}\n"), Contains("unknown key '<<'"));
+}
+
+TEST_CASE("linuxkit: image references are checked where they are written, by validate too", "[builder][linuxkit]") {
+    CHECK_THROWS_WITH(parse("services:\n  - {name: s, image: Foo/Bar}\n"), Contains("lk.yml:4:22: services[0].image: ") && Contains("lower-case"));
+    CHECK_THROWS_WITH(parse("onboot:\n  - {name: s, image: \"@pkg:../pkg/foo\"}\n"),
+                      Contains("@pkg: build templates are not supported"));
+    CHECK_THROWS_WITH(parse("init: [\"a b\"]\n"), Contains("lk.yml:3:8: init[0]: "));
+    CHECK(parse("services:\n  - {name: s, image: ./dir/Not_A_Ref}\n").services[0].image == "./dir/Not_A_Ref");
+}
+
 TEST_CASE("linuxkit: devices path all allows a class of devices in the device cgroup", "[builder][linuxkit]") {
     json spec = generate_oci_config(service(
         "    devices:\n      - {path: all, type: b}\n      - {path: /dev/fuse, type: c, major: 10, minor: 229, mode: \"0666\"}\n"));

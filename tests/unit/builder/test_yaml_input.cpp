@@ -51,6 +51,13 @@ TEST_CASE("yaml input: nested aliases are refused before they are expanded", "[b
                         "  - {name: b, image: busybox, command: *cmd}\n");
     REQUIRE(s.services.size() == 2);
     CHECK(*s.services[1].command == std::vector<std::string>{"httpd", "-f", "-p", "80"});
+    // An alias inside the node its anchor names would be a cycle in the tree.
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "onboot: &x\n  - {name: a, image: i, command: *x}\n"),
+                      Contains("in.yml:4:34: an alias inside the list or map its anchor names (a cycle)"));
+    CHECK_THROWS_WITH(parse(std::string(kHead) + "onboot:\n  - &x {name: a, image: i, <<: *x}\n"),
+                      Contains("(a cycle)"));
+    // An alias of an earlier, closed node is not.
+    CHECK_NOTHROW(parse(std::string(kHead) + "onboot:\n  - &x {name: a, image: i}\n  - {<<: *x, name: b}\n"));
 }
 
 TEST_CASE("yaml input: bytes that are not UTF-8 text are refused at their place", "[builder][yaml][input]") {
