@@ -38,6 +38,32 @@ std::optional<std::string> try_read_file(const std::string& path) {
     return out;
 }
 
+std::optional<std::string> try_read_regular_file(const std::string& path, std::size_t max) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd) return std::nullopt;
+    struct stat st;
+    if (::fstat(fd.get(), &st) < 0) return std::nullopt;
+    if (!S_ISREG(st.st_mode)) {
+        errno = EINVAL;
+        return std::nullopt;
+    }
+    std::string out;
+    char buf[8192];
+    for (;;) {  // st_size is 0 for /proc and /sys files: the bound is on what is read
+        ssize_t n = ::read(fd.get(), buf, sizeof buf);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return std::nullopt;
+        }
+        if (n == 0) return out;
+        if (out.size() + std::size_t(n) > max) {
+            errno = EFBIG;
+            return std::nullopt;
+        }
+        out.append(buf, std::size_t(n));
+    }
+}
+
 std::string read_file(const std::string& path) {
     auto s = try_read_file(path);
     if (!s) throw_errno("read `" + path + "`");

@@ -33,6 +33,11 @@ std::optional<std::string> try_read_file(const std::string& path);
 // The file's bytes when it has at most `max` of them; throws Error naming the
 // file: EFBIG when it has more (or no end, as /dev/zero), errno when unreadable.
 std::string read_file_bounded(const std::string& path, std::size_t max);
+// A regular file's bytes, at most `max`, for files that come from an image: opened
+// without blocking (a FIFO would wait for a writer), refused when not a regular
+// file (errno EINVAL: a FIFO, a device such as /dev/zero) or larger (EFBIG).
+// nullopt with errno set on any failure, ENOENT when it does not exist.
+std::optional<std::string> try_read_regular_file(const std::string& path, std::size_t max);
 void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);  // throws
 bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
 bool mkdir_p(const std::string& path, mode_t mode = 0755);       // throws; true: it made the leaf

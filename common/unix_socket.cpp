@@ -78,4 +78,36 @@ Received receive(int sock, char* buf, size_t size) {
     return r;
 }
 
+ReceivedAll receive_all(int sock, char* buf, size_t size) {
+    constexpr size_t kMaxFds = 253;  // SCM_MAX_FD: the most one message carries
+    ReceivedAll r;
+    iovec iov{buf, size};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred)) + CMSG_SPACE(sizeof(int) * kMaxFds)];
+    msghdr m{};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = control;
+    m.msg_controllen = sizeof control;
+    do {
+        r.bytes = ::recvmsg(sock, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    } while (r.bytes < 0 && errno == EINTR);
+    if (r.bytes < 0) return r;
+    for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+        if (h->cmsg_level != SOL_SOCKET) continue;
+        size_t len = h->cmsg_len - CMSG_LEN(0);
+        if (h->cmsg_type == SCM_RIGHTS) {
+            for (size_t off = 0; off + sizeof(int) <= len; off += sizeof(int)) {
+                int fd;
+                std::memcpy(&fd, CMSG_DATA(h) + off, sizeof fd);
+                r.fds.push_back(fd);
+            }
+        } else if (h->cmsg_type == SCM_CREDENTIALS && len >= sizeof(ucred)) {
+            ucred cred;
+            std::memcpy(&cred, CMSG_DATA(h), sizeof cred);
+            r.sender = cred.pid;
+        }
+    }
+    return r;
+}
+
 }  // namespace berth::unix_socket

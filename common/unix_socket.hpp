@@ -8,6 +8,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/fs.hpp"
 
@@ -34,5 +35,18 @@ struct Received {
 // EINTR. Of the descriptors that arrive, the first is kept and every other
 // one is closed, so a sender cannot make the receiver leak descriptors.
 Received receive(int sock, char* buf, size_t size);
+
+// One message read by receive_all().
+struct ReceivedAll {
+    ssize_t bytes = -1;         // as Received::bytes
+    std::vector<int> fds;       // every SCM_RIGHTS descriptor (close-on-exec), none closed
+    pid_t sender = 0;           // SCM_CREDENTIALS pid (needs SO_PASSCRED), 0 if none
+};
+
+// For messages from a sender PID 1 does not trust: reads one message without
+// blocking with room for every descriptor a message can carry (SCM_MAX_FD), so
+// that the kernel drops none (a dropped descriptor is released, perhaps for the
+// last time, in the receiver) and hands them all to the caller to dispose of.
+ReceivedAll receive_all(int sock, char* buf, size_t size);
 
 }  // namespace berth::unix_socket

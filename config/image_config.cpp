@@ -1,4 +1,5 @@
 #include "config/image_config.hpp"
+#include "config/json_document.hpp"
 
 #include <vector>
 
@@ -152,9 +153,7 @@ ImageConfig parse_image_config(const json& doc, const std::string& source) {
 }
 
 ImageConfig parse_image_config_text(const std::string& text, const std::string& source) {
-    json doc = json::parse(text, nullptr, false);
-    if (doc.is_discarded()) throw ConfigError(source, {"not JSON"});
-    return parse_image_config(doc, source);
+    return parse_image_config(parse_json_document(text, source), source);
 }
 
 json to_json(const ImageConfig& c) {

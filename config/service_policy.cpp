@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "common/fs.hpp"
+#include "config/json_document.hpp"
 #include "config/signals.hpp"
 
 namespace berth::config {
@@ -20,7 +21,7 @@ namespace {
 
 // A string value shown with its quotes, anything else as JSON (dump() quotes and
 // escapes strings the same way).
-std::string shown(const json& v) { return v.dump(); }
+std::string shown(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // Collects problems with their JSON paths; the checks below add to it and
 // leave the default in place when a value is wrong.
@@ -240,10 +241,9 @@ json to_json(const ServicePolicy& p) {
 
 ServicePolicy load_service_policy(const std::string& bundle_dir) {
     std::string path = fs::join(bundle_dir, "runtime.json");
-    auto text = fs::try_read_file(path);
-    if (!text) return {};
-    json doc = json::parse(*text, nullptr, false);
-    if (doc.is_discarded()) throw ConfigError(path, {"not valid JSON"});
+    std::optional<json> read = read_json_document(path);
+    if (!read) return {};
+    const json& doc = *read;
     if (!doc.is_object()) throw ConfigError(path, {"expected an object"});
     auto it = doc.find("berth");
     if (it == doc.end() || it->is_null()) return {};

@@ -10,6 +10,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "config/json_document.hpp"
 #include "runtime/mount_options.hpp"
 
 namespace berth::init {
@@ -99,11 +100,9 @@ void apply_runtime_config(const config::RuntimeConfig& rt, const std::string& bu
 
 config::RuntimeConfig read_runtime_config(const std::string& bundle_dir) {
     const std::string file = fs::join(bundle_dir, "runtime.json");
-    auto text = fs::try_read_file(file);
-    if (!text) return {};
-    json rt = json::parse(*text, nullptr, false);
-    if (rt.is_discarded()) throw Error(file + ": not valid JSON", EINVAL);
-    return config::parse_runtime_config(rt, file);
+    std::optional<json> rt = config::read_json_document(file);
+    if (!rt) return {};
+    return config::parse_runtime_config(*rt, file);
 }
 
 void prepare_bundle_once(const std::string& bundle_dir, const std::string& marker_dir) {

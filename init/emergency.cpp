@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include "common/log.hpp"
+#include "config/json_document.hpp"
 #include "init/boot_files.hpp"
 #include "init/shutdown.hpp"
 
@@ -31,7 +32,8 @@ config::EmergencyConfig emergency_settings(const std::map<std::string, std::stri
                                            const std::optional<std::string>& image_json) {
     config::EmergencyConfig settings;
     if (image_json) {
-        auto doc = nlohmann::json::parse(*image_json, nullptr, false);
+        std::string why;
+        auto doc = config::parse_bounded_json(*image_json, why).value_or(nullptr);
         if (doc.is_object() && doc.contains("emergency")) {
             try {
                 settings = *config::parse_image_config({{"emergency", doc["emergency"]}}, config::kImageConfigPath)

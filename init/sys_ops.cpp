@@ -16,8 +16,10 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/fs.hpp"
+#include "common/log.hpp"
 #include "init/netlink.hpp"
 
 namespace berth::init {
@@ -104,7 +106,16 @@ int RealSysOps::reboot(int cmd) { return result(::reboot(cmd)); }
 
 void RealSysOps::sync() { ::sync(); }
 
-std::optional<std::string> RealSysOps::read_file(const std::string& path) { return fs::try_read_file(path); }
+std::optional<std::string> RealSysOps::read_file(const std::string& path) {
+    // Image files, /proc and /sys: a FIFO, a device or a huge file in an image
+    // must not hold or fill PID 1; the largest it reads (modules.alias) is ~1 MB.
+    constexpr std::size_t kMaxBytes = 16u << 20;
+    auto text = fs::try_read_regular_file(path, kMaxBytes);
+    bool kernel_file = path.rfind("/proc/", 0) == 0 || path.rfind("/sys/", 0) == 0;  // may refuse reads
+    if (!text && errno != ENOENT && !kernel_file)
+        log::warn("{}: {}", path, errno == EFBIG ? "larger than 16 MiB, not read" : std::strerror(errno));
+    return text;
+}
 
 int RealSysOps::write_file(const std::string& path, const std::string& data) {
     return fs::try_write_file(path, data) ? 0 : -(errno ? errno : EIO);

@@ -51,6 +51,7 @@ struct Container {
     EventLoop::TimerId watchdog = 0;  // systemd WATCHDOG=1 deadline
     std::unique_ptr<ServiceLog> log;  // kept across restarts
     fs::Fd notify_r, notify_w;        // notify-fd pipe, or the NOTIFY_SOCKET socket in notify_r
+    int notify_fd_messages = 0;       // NOTIFY_SOCKET messages that carried descriptors
     std::string notify_socket;        // host path of the NOTIFY_SOCKET socket
     std::string notify_partial;       // readiness arriving split across reads
 

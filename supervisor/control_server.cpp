@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/log.hpp"
 #include "common/utf8.hpp"
+#include "config/json_document.hpp"
 
 namespace berth::supervisor {
 
@@ -110,9 +111,11 @@ std::string parse_request(const json& j, ControlRequest& r) {
 }
 
 std::string parse_request(std::string_view line, ControlRequest& r) {
-    json j = json::parse(line, nullptr, false);
-    if (j.is_discarded()) return "malformed request: not one JSON object on one line (UTF-8)";
-    return parse_request(j, r);
+    std::string why;
+    std::optional<json> j = config::parse_bounded_json(line, why);
+    if (!j) return "malformed request: not one JSON object on one line (UTF-8), at most " +
+                   std::to_string(config::kMaxJsonDepth) + " levels deep";
+    return parse_request(*j, r);
 }
 
 ControlServer::ControlServer(EventLoop& loop, Supervisor& sup, std::string path, PowerHandler power)

@@ -48,6 +48,7 @@ void Supervisor::prepare_io(Container& c) {
         if (!s) throw_errno("NOTIFY_SOCKET socket");
         int one = 1;
         if (::setsockopt(s.get(), SOL_SOCKET, SO_PASSCRED, &one, sizeof one) < 0) throw_errno("SO_PASSCRED");
+        refuse_passed_descriptors(s.get());  // where the kernel can; FdSink otherwise
         sockaddr_un a = unix_socket::address(c.notify_socket, "NOTIFY_SOCKET");
         ::unlink(c.notify_socket.c_str());
         if (::bind(s.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) throw_errno("bind " + c.notify_socket);
@@ -65,9 +66,13 @@ void Supervisor::watch_notify(Container& c) {
             pid_t sender = 0;
             ssize_t n;
             if (datagram) {
-                unix_socket::Received got = unix_socket::receive(c.notify_r.get(), buf, sizeof buf);
+                unix_socket::ReceivedAll got = unix_socket::receive_all(c.notify_r.get(), buf, sizeof buf);
                 n = got.bytes;
                 sender = got.sender;
+                if (!got.fds.empty()) {
+                    dispose_fds(c, got.fds);
+                    if (!c.notify_r) return;  // no longer read: see dispose_fds
+                }
             } else {
                 n = ::read(c.notify_r.get(), buf, sizeof buf);
                 sender = c.pid;  // only the service holds the write end
@@ -75,6 +80,33 @@ void Supervisor::watch_notify(Container& c) {
             if (n <= 0) return;
             notify_data(c, std::string_view(buf, size_t(n)), sender);
         }
+    });
+}
+
+void Supervisor::dispose_fds(Container& c, const std::vector<int>& fds) {
+    // berth keeps no descriptors for services (no FDSTORE): never PID 1's to close.
+    constexpr int kMaxFdMessages = 16;
+    fd_sink_.dispose(fds);
+    retry_fd_sink();
+    if (++c.notify_fd_messages == 1)
+        log::warn("{} {}: NOTIFY_SOCKET: a message with {} descriptor(s); berth keeps none, they are closed",
+                  kind_name(c.kind), c.name, fds.size());
+    if (c.notify_fd_messages < kMaxFdMessages) return;
+    // A bound on what one service can make PID 1 hold while the sink is busy.
+    log::error("{} {}: NOTIFY_SOCKET: {} messages with descriptors; its notifications are no longer read",
+               kind_name(c.kind), c.name, c.notify_fd_messages);
+    loop_.unwatch(c.notify_r.get());
+    fd_sink_.dispose({c.notify_r.release()});  // its queue may hold more: closed in the sink too
+}
+
+// What the sink did not take yet (its queue full): offered again each second.
+void Supervisor::retry_fd_sink() {
+    if (!fd_sink_.held() || fd_sink_retry_) return;
+    fd_sink_retry_ = true;
+    loop_.add_timer(1000, [this] {
+        fd_sink_retry_ = false;
+        fd_sink_.flush();
+        retry_fd_sink();
     });
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "supervisor/fd_sink.hpp"
 #include "supervisor/container.hpp"
 #include "supervisor/event_loop.hpp"
 
@@ -136,6 +137,8 @@ private:
     void release_cgroup(Container& c);
     void cancel(EventLoop::TimerId& t);
     void watch_notify(Container& c);
+    void dispose_fds(Container& c, const std::vector<int>& fds);
+    void retry_fd_sink();
     std::vector<Container*> of_kind(Kind k);
     std::vector<Container*> dependents(const Container& c, bool hard_only);
 
@@ -148,6 +151,8 @@ private:
         int code, status;
     };
     std::deque<Unclaimed> unclaimed_;  // reaped before anyone knew the pid
+    FdSink fd_sink_;                   // closes descriptors services send on NOTIFY_SOCKET
+    bool fd_sink_retry_ = false;       // a timer will pass on what the sink has not taken
     std::uint64_t attempts_ = 0;
     Phase phase_ = Phase::init;
     PowerAction action_ = PowerAction::none;

@@ -39,7 +39,7 @@ TEST_CASE("bad watchdog settings name the file, the field and the reason") {
     CHECK(error_of(R"({"watchdog": {"device": "/tmp/x"}})").find("watchdog.device: expected a device path") !=
           std::string::npos);
     CHECK(error_of(R"({"watchdog": {"timout": "5s"}})").find("watchdog.timout: unknown key") != std::string::npos);
-    CHECK(error_of("{").find("/etc/berth/image.json: not JSON") == 0);
+    CHECK(error_of("{").find("/etc/berth/image.json: not valid JSON") == 0);
 }
 
 TEST_CASE("petting writes a keepalive; disarming writes the magic V and closes") {

@@ -1,11 +1,16 @@
 // Dependencies, readiness, onboot timeouts and shutdown order on a fake clock.
 #include <catch2/catch.hpp>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <vector>
+
 #include "fake.hpp"
+#include "common/fs.hpp"
 #include "config/dependency_graph.hpp"
 
 using namespace testing;
@@ -147,6 +152,68 @@ TEST_CASE("READY=1 from a helper that exited before PID 1 read it, over the real
     r.loop.run_once(1000);
     CHECK(c.ready());
     CHECK(c.status_text == "up \xEF\xBF\xBD");  // the byte that is not UTF-8 replaced
+}
+
+TEST_CASE("descriptors sent on NOTIFY_SOCKET are closed outside PID 1, and a sender of many is no longer read",
+          "[native-only]") {
+    Rig r;
+    r.t.bundle("services", "sd", R"({"readiness": {"type": "systemd"}})");
+    r.s = std::make_unique<Supervisor>(r.loop, r.l, settings(r.t.root, 100, r.t.root + "/notify"));
+    r.s->boot();
+    Container& c = *r.s->find("sd");
+    REQUIRE(c.state == State::running);
+    auto send = [&](const char* msg, int count) {
+        pid_t helper = ::fork();
+        REQUIRE(helper >= 0);
+        if (helper == 0) {
+            int s = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+            sockaddr_un a{};
+            a.sun_family = AF_UNIX;
+            c.notify_socket.copy(a.sun_path, sizeof a.sun_path - 1);
+            std::vector<int> fds(std::size_t(count), ::open("/dev/null", O_RDONLY));
+            iovec iov{const_cast<char*>(msg), std::strlen(msg)};
+            std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
+            msghdr m{};
+            m.msg_name = &a;
+            m.msg_namelen = sizeof a;
+            m.msg_iov = &iov;
+            m.msg_iovlen = 1;
+            if (count > 0) {
+                m.msg_control = control.data();
+                m.msg_controllen = control.size();
+                cmsghdr* h = CMSG_FIRSTHDR(&m);
+                h->cmsg_level = SOL_SOCKET;
+                h->cmsg_type = SCM_RIGHTS;
+                h->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+                std::memcpy(CMSG_DATA(h), fds.data(), sizeof(int) * fds.size());
+            }
+            // EPERM where the kernel refuses descriptors on the socket (SO_PASSRIGHTS).
+            ::_exit(::sendmsg(s, &m, 0) > 0 ? 0 : errno == EPERM ? 3 : 1);
+        }
+        int status = 0;
+        REQUIRE(::waitpid(helper, &status, 0) == helper);
+        REQUIRE(WIFEXITED(status));
+        return WEXITSTATUS(status);
+    };
+    // Kernels from 6.16 refuse the descriptors (the sender gets EPERM); turned
+    // back on here, the socket behaves as on older kernels, where PID 1 gets them.
+    int one = 1;
+    if (::setsockopt(c.notify_r.get(), SOL_SOCKET, 83 /* SO_PASSRIGHTS */, &one, sizeof one) == 0) {
+        ::setsockopt(c.notify_r.get(), SOL_SOCKET, 83, &(one = 0), sizeof one);
+        CHECK(send("READY=1", 3) == 3);
+        ::setsockopt(c.notify_r.get(), SOL_SOCKET, 83, &(one = 1), sizeof one);
+    }
+    std::size_t fds_before = berth::fs::list_dir("/proc/self/fd").size();
+    REQUIRE(send("READY=1", 200) == 0);
+    r.loop.run_once(1000);
+    CHECK(c.ready());  // the message is read; its descriptors are not PID 1's to keep
+    CHECK(berth::fs::list_dir("/proc/self/fd").size() <= fds_before + 1);  // + the sink's socket
+    for (int i = 1; i < 16; ++i) {
+        REQUIRE(send("WATCHDOG=1", 1) == 0);
+        r.loop.run_once(1000);
+    }
+    CHECK_FALSE(c.notify_r);  // 16 such messages: its socket is no longer read
+    r.loop.run_once(10);
 }
 
 TEST_CASE("STATUS= is valid UTF-8 and cut between characters") {

@@ -146,3 +146,25 @@ TEST_CASE("unix_socket::receive: nothing to read fails with EAGAIN at once") {
     CHECK(got.bytes == -1);
     CHECK(errno == EAGAIN);
 }
+
+TEST_CASE("unix_socket::receive_all: every descriptor of a message, none closed or dropped", "[native-only]") {
+    Pair s(SOCK_DGRAM);
+    std::vector<int> sent;
+    std::vector<Fd> keep;
+    for (int i = 0; i < 100; ++i) {
+        int p[2];
+        REQUIRE(::pipe2(p, O_CLOEXEC) == 0);
+        keep.emplace_back(p[0]);
+        sent.push_back(p[1]);
+    }
+    send_fds(s.a.get(), "READY=1", sent);
+    for (int fd : sent) ::close(fd);
+    char buf[64];
+    us::ReceivedAll got = us::receive_all(s.b.get(), buf, sizeof buf);
+    CHECK(got.bytes == 7);
+    REQUIRE(got.fds.size() == 100);  // all of them: the caller decides where they are closed
+    for (int fd : got.fds) {
+        CHECK((::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+        ::close(fd);
+    }
+}
