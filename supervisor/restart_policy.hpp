@@ -12,7 +12,7 @@ namespace berth::supervisor {
 
 struct RestartTracker {
     Millis next_delay_ms = -1;     // -1: the policy's restartDelay
-    std::deque<Millis> failures;   // times of recent failures (give-up window)
+    std::deque<Millis> failures;   // giveUp's recent failures: empty without giveUp, at most giveUp.failures
 };
 
 enum class Verdict { restart, stay_down, give_up };

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "fake.hpp"
+#include "supervisor/restart_policy.hpp"
 
 using namespace testing;
 
@@ -85,6 +86,25 @@ TEST_CASE("failures outside the give-up window are forgotten") {
         REQUIRE(r.get("flaky").state == State::ready);
     }
     CHECK(s.action() == PowerAction::none);
+}
+
+TEST_CASE("a crash loop keeps only the failure times giveUp can count") {
+    berth::config::ServicePolicy p;
+    RestartTracker t;
+    for (Millis now = 0; now < 100000; now += 10) decide_restart(p, t, true, now, now);
+    CHECK(t.failures.empty());  // no giveUp: nothing to count
+    p.give_up = berth::config::GiveUp{5, 0, berth::config::PowerOnFailure::none};
+    Decision d;
+    for (int i = 0; i < 5; ++i) d = decide_restart(p, t, true, 0, 1000 + i);
+    CHECK(d.verdict == Verdict::give_up);
+    CHECK(t.failures.size() == 5);
+    for (int i = 0; i < 1000; ++i) decide_restart(p, t, true, 0, 2000 + i);
+    CHECK(t.failures.size() == 5);  // at most giveUp.failures, window or not
+    p.give_up->window_ms = 100;
+    t = {};
+    for (Millis now = 0; now < 100000; now += 50) d = decide_restart(p, t, true, now, now);
+    CHECK(d.verdict == Verdict::restart);  // 3 within 100 ms, never 5
+    CHECK(t.failures.size() == 3);
 }
 
 TEST_CASE("stop: no restart; start: clean backoff; restart: stop then start") {
