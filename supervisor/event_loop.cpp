@@ -32,14 +32,22 @@ EventLoop::EventLoop(const sigset_t& signals, SignalHandler handler) : on_signal
     });
 }
 
+namespace {
+std::uint64_t tag(int fd, std::uint32_t gen) { return std::uint64_t(gen) << 32 | std::uint32_t(fd); }
+}  // namespace
+
+// A watch of an fd already watched changes its events and handler and keeps
+// its generation: its events of the current batch still reach it.
 void EventLoop::watch(int fd, std::uint32_t events, FdHandler handler) {
+    auto it = fds_.find(fd);
+    bool known = it != fds_.end();
+    std::uint32_t gen = known ? it->second.gen : next_gen_++;
     epoll_event ev{};
     ev.events = events;
-    ev.data.fd = fd;
-    bool known = fds_.count(fd) > 0;
+    ev.data.u64 = tag(fd, gen);
     if (::epoll_ctl(epoll_.get(), known ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &ev) < 0)
         throw_errno("epoll_ctl add fd " + std::to_string(fd));
-    fds_[fd] = std::move(handler);
+    fds_[fd] = {gen, std::move(handler)};
 }
 
 void EventLoop::unwatch(int fd) {
@@ -114,18 +122,23 @@ void EventLoop::run_once(int max_wait_ms) {
         if (errno != EINTR) log::error("epoll_wait: {}", std::strerror(errno));
         return;
     }
-    for (int i = 0; i < n; ++i) {
-        auto it = fds_.find(events[i].data.fd);
-        if (it == fds_.end()) continue;
-        FdHandler handler = it->second;  // a handler may unwatch itself
-        try {
-            handler(events[i].events);
-        } catch (const std::exception& e) {
-            log::error("fd handler: {}", e.what());
-        }
-    }
+    for (int i = 0; i < n; ++i) dispatch(events[i].data.u64, events[i].events);
     // Timers may be due without the timerfd having fired yet in this round.
     run_due_timers();
+}
+
+// An event whose watch is gone (unwatched, or its fd number reused by a new
+// watch earlier in this batch) is dropped; epoll is level-triggered, so what
+// is still ready on a live watch is reported again.
+void EventLoop::dispatch(std::uint64_t what, std::uint32_t events) {
+    auto it = fds_.find(int(std::uint32_t(what)));
+    if (it == fds_.end() || what != tag(it->first, it->second.gen)) return;
+    FdHandler handler = it->second.handler;  // a handler may unwatch itself
+    try {
+        handler(events);
+    } catch (const std::exception& e) {
+        log::error("fd handler: {}", e.what());
+    }
 }
 
 }  // namespace berth::supervisor

@@ -47,11 +47,20 @@ public:
 
 private:
     void arm_timerfd();
+    void dispatch(std::uint64_t tag, std::uint32_t events);
     void read_signals();
 
     fs::Fd epoll_, signal_fd_, timer_fd_;
     SignalHandler on_signal_;
-    std::unordered_map<int, FdHandler> fds_;
+    // Each watch of an fd number gets a generation, carried in its epoll
+    // events: an event of one batch whose fd was closed and its number
+    // reused by a later watch in that batch is told from the new one's.
+    struct Watch {
+        std::uint32_t gen;
+        FdHandler handler;
+    };
+    std::unordered_map<int, Watch> fds_;
+    std::uint32_t next_gen_ = 1;
     std::multimap<Millis, std::pair<TimerId, TimerHandler>> timers_;
     std::unordered_map<TimerId, Millis> timer_deadline_;
     TimerId next_timer_ = 1;

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 #include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,4 +148,29 @@ TEST_CASE("the event loop runs timers in deadline order and cancels") {
     auto t0 = monotonic_ms();
     while (monotonic_ms() - t0 < 200) loop.run_once(50);
     CHECK(order == std::vector<int>{1, 2});
+}
+
+// A handler that closes another ready fd and opens a new one gets the same
+// number back; that fd's event, already in the batch, is not the new one's.
+TEST_CASE("an event of a closed fd never reaches a new watch of the same number") {
+    EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
+    int fds[2] = {::eventfd(1, EFD_CLOEXEC), ::eventfd(1, EFD_CLOEXEC)};  // both readable
+    REQUIRE((fds[0] >= 0 && fds[1] >= 0));
+    bool swapped = false, stale = false;
+    for (int i = 0; i < 2; ++i)
+        loop.watch(fds[i], EPOLLIN, [&, i](std::uint32_t) {
+            if (swapped) return;
+            swapped = true;
+            int other = fds[1 - i];
+            loop.unwatch(other);
+            ::close(other);
+            int fresh = ::eventfd(0, EFD_CLOEXEC);  // nothing to read
+            REQUIRE(fresh == other);
+            loop.watch(fresh, EPOLLIN, [&](std::uint32_t) { stale = true; });
+        });
+    loop.run_once(0);
+    CHECK(swapped);
+    CHECK_FALSE(stale);
+    ::close(fds[0]);
+    ::close(fds[1]);
 }
