@@ -181,8 +181,8 @@ ServicePolicy parse_service_policy(const json& berth, const std::string& source)
                     if (s && *s >= 4096) p.log.max_size = *s;
                     else c.bad(a, "expected a size of at least 4KiB such as \"512KiB\", \"1MiB\" or a number of bytes, got " + shown(x));
                 }},
-                {"keep", [&](auto& x, auto& a) { c.count(x, a, p.log.keep, 0); }},
-                {"ringLines", [&](auto& x, auto& a) { c.count(x, a, p.log.ring_lines, 1); }},
+                {"keep", [&](auto& x, auto& a) { c.count(x, a, p.log.keep, 0, LogPolicy::kMaxKeep); }},
+                {"ringLines", [&](auto& x, auto& a) { c.count(x, a, p.log.ring_lines, 1, LogPolicy::kMaxRingLines); }},
             });
         }},
     });

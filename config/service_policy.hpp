@@ -34,6 +34,10 @@ struct LogPolicy {
     std::uint64_t max_size = 1 << 20;
     int keep = 2;                // rotated files NAME.log.1 .. NAME.log.keep
     int ring_lines = 1000;       // lines kept in PID 1's memory
+    // Rotation renames every kept file in PID 1; the ring's lines are up to
+    // 4 KiB each (12 KiB once bytes that are not UTF-8 become U+FFFD).
+    static constexpr int kMaxKeep = 100;
+    static constexpr int kMaxRingLines = 10000;
     bool operator==(const LogPolicy&) const = default;
 };
 

@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, size_t size) {
     constexpr size_t kLimit = 8192;
     berth::ConsoleOutput console(1, kLimit, io);
     berth::config::LogPolicy p;
-    p.ring_lines = 100000;
+    p.ring_lines = berth::config::LogPolicy::kMaxRingLines;
     ServiceLog log("fuzz", p, &console, "");
     std::string_view in(reinterpret_cast<const char*>(data), size);
     // The first byte picks the piece size, so that lines and characters are

@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/error.hpp"
@@ -98,13 +100,20 @@ void ServiceLog::add_line(std::string_view text) {
     if (file_) to_file(format_wall(l.wall_ms) + " " + l.text + "\n");
     // In the ring before the followers hear of it, so that they can read it
     // there by sequence number.
+    keep_in_ring(l);
+    for (auto it = followers_.begin(); it != followers_.end();)
+        it = (*it)(l) ? std::next(it) : followers_.erase(it);
+}
+
+// The newest ringLines lines, as many as fit in kMaxRingBytes; the oldest go.
+void ServiceLog::keep_in_ring(const LogLine& l) {
     lines_.push_back(l);
-    while (lines_.size() > size_t(policy_.ring_lines)) {
+    ring_bytes_ += l.text.size();
+    while (lines_.size() > size_t(policy_.ring_lines) || ring_bytes_ > kMaxRingBytes) {
+        ring_bytes_ -= lines_.front().text.size();
         lines_.pop_front();
         ++dropped_;
     }
-    for (auto it = followers_.begin(); it != followers_.end();)
-        it = (*it)(l) ? std::next(it) : followers_.erase(it);
 }
 
 const LogLine* ServiceLog::line(std::uint64_t seq) const {
@@ -119,16 +128,27 @@ void ServiceLog::to_file(const std::string& formatted) {
     if (n > 0) file_size_ += std::uint64_t(n);
 }
 
+std::string ServiceLog::rotated(int k) const { return path_ + "." + std::to_string(k); }
+
+// How many of NAME.log.1, NAME.log.2, ... exist in a row, at most `keep`:
+// rotation shifts only those, so its cost follows the files there, not keep.
+int ServiceLog::rotated_present() const {
+    int n = 0;
+    while (n < policy_.keep && ::access(rotated(n + 1).c_str(), F_OK) == 0) ++n;
+    return n;
+}
+
 // NAME.log.(k-1) -> NAME.log.k ... NAME.log -> NAME.log.1: renames within one
-// tmpfs, no copying, nothing PID 1 could wait on.
+// tmpfs, no copying, nothing PID 1 could wait on. With all `keep` files there
+// the oldest is replaced; a gap ends the chain (files past it are left alone).
 void ServiceLog::rotate() {
     file_.reset();
     if (policy_.keep == 0) {
         ::unlink(path_.c_str());
     } else {
-        for (int k = policy_.keep; k > 1; --k)
-            ::rename((path_ + "." + std::to_string(k - 1)).c_str(), (path_ + "." + std::to_string(k)).c_str());
-        ::rename(path_.c_str(), (path_ + ".1").c_str());
+        for (int k = std::min(rotated_present() + 1, policy_.keep); k > 1; --k)
+            ::rename(rotated(k - 1).c_str(), rotated(k).c_str());
+        ::rename(path_.c_str(), rotated(1).c_str());
     }
     file_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NONBLOCK | O_CLOEXEC, 0640));
     file_size_ = 0;

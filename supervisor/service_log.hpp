@@ -56,11 +56,17 @@ public:
     void follow(Follower f) { followers_.push_back(std::move(f)); }
 
     static constexpr size_t kMaxLine = 4096;
+    // The ring's text, whatever ringLines says: lines of invalid UTF-8 grow
+    // threefold, and PID 1's memory per service stays a few MiB.
+    static constexpr size_t kMaxRingBytes = 4 << 20;
 
 private:
     void cut_long_line();
+    void keep_in_ring(const LogLine& l);
     void to_file(const std::string& formatted);
     void rotate();
+    int rotated_present() const;
+    std::string rotated(int k) const;
 
     std::string name_;
     config::LogPolicy policy_;
@@ -70,6 +76,7 @@ private:
     std::uint64_t file_size_ = 0;
     std::string partial_;
     std::deque<LogLine> lines_;
+    size_t ring_bytes_ = 0;  // the text of lines_
     std::uint64_t dropped_ = 0, total_ = 0;
     std::list<Follower> followers_;
 };

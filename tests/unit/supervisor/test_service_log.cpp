@@ -111,6 +111,40 @@ TEST_CASE("followers get new lines until they leave") {
     CHECK(got == std::vector<std::string>{"a", "b"});
 }
 
+TEST_CASE("the rotated files shift only as far as they exist") {
+    TempTree t;
+    LogPolicy p;
+    p.console = false;
+    p.file = true;
+    p.max_size = 4096;
+    p.keep = 100;
+    for (const char* k : {"1", "2", "5"}) fs::write_file(t.root + "/svc.log." + k, std::string("old ") + k);
+    ServiceLog log("svc", p, nullptr, t.root);
+    std::string line(3000, 'z');
+    log.add_line(line);
+    log.add_line(line);  // past maxSize: one rotation
+    CHECK(fs::read_file(t.root + "/svc.log.2") == "old 1");
+    CHECK(fs::read_file(t.root + "/svc.log.3") == "old 2");
+    CHECK_FALSE(fs::exists(t.root + "/svc.log.4"));
+    CHECK(fs::read_file(t.root + "/svc.log.5") == "old 5");  // past the gap: left alone
+    CHECK_FALSE(fs::exists(t.root + "/svc.log.6"));
+}
+
+TEST_CASE("the ring holds at most kMaxRingBytes of text, whatever ringLines says") {
+    LogPolicy p;
+    p.console = false;
+    p.ring_lines = LogPolicy::kMaxRingLines;
+    ServiceLog log("svc", p, nullptr, "");
+    std::string junk(ServiceLog::kMaxLine, '\xFF');  // three bytes each once replaced
+    for (int i = 0; i < 1000; ++i) log.add_line(junk);
+    log.add_line("last");
+    size_t bytes = 0;
+    for (const auto& l : log.lines()) bytes += l.text.size();
+    CHECK(bytes <= ServiceLog::kMaxRingBytes);
+    CHECK(log.lines().back().text == "last");
+    CHECK(log.dropped() == 1001 - log.lines().size());
+}
+
 TEST_CASE("a line cut at the limit never splits a character; bytes that are not UTF-8 are replaced") {
     LogPolicy p;
     p.console = false;

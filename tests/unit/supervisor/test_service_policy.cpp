@@ -95,6 +95,13 @@ TEST_CASE("bad policy: every problem with its path and reason") {
     // docs/yaml.md says 3..1023: the launch fills every fd below it.
     CHECK(error_of(R"({"readiness": {"fd": 1024}})").find("berth.readiness.fd: expected an integer from 3 to 1023, got 1024") != std::string::npos);
     CHECK(error_of(R"({"readiness": {"fd": 1023}})").empty());
+    // Rotation and the ring cost PID 1 time and memory: both are capped.
+    CHECK(error_of(R"({"log": {"keep": 1000000}})") ==
+          "runtime.json: berth.log.keep: expected an integer from 0 to 100, got 1000000");
+    CHECK(error_of(R"({"log": {"keep": 100}})").empty());
+    CHECK(error_of(R"({"log": {"ringLines": 1000000}})") ==
+          "runtime.json: berth.log.ringLines: expected an integer from 1 to 10000, got 1000000");
+    CHECK(error_of(R"({"log": {"ringLines": 10000}})").empty());
     CHECK(error_of(R"({"stopSignal": "SIGFOO"})").find("berth.stopSignal: expected a signal name") != std::string::npos);
     CHECK(error_of(R"({"log": {"maxSize": "1 lightyear"}})").find("berth.log.maxSize: expected a size") != std::string::npos);
     // Several problems are all listed, in one message.
