@@ -132,7 +132,7 @@ ControlServer::ControlServer(EventLoop& loop, Supervisor& sup, std::string path,
 
 ControlServer::~ControlServer() {
     for (auto& [fd, c] : conns_) {
-        *c->alive = false;  // followers registered in service logs go away
+        unfollow(*c);
         loop_.unwatch(fd);
     }
     if (idle_timer_) loop_.cancel_timer(idle_timer_);
@@ -299,7 +299,7 @@ json ControlServer::dispatch(const ControlRequest& r, Conn* conn) {
             if (r.follow && log) {
                 int fd = conn->fd.get();
                 std::weak_ptr<bool> alive = conn->alive;
-                log->follow([this, fd, alive](const LogLine&) {
+                conn->stream->follower = log->follow([this, fd, alive](const LogLine&) {
                     auto a = alive.lock();
                     if (!a || !*a) return false;
                     pump(fd);
@@ -400,9 +400,18 @@ void ControlServer::rearm(Conn& c) {
 void ControlServer::drop(int fd) {
     auto it = conns_.find(fd);
     if (it == conns_.end()) return;
-    *it->second->alive = false;
+    unfollow(*it->second);
     loop_.unwatch(fd);
     conns_.erase(it);
+}
+
+// The client's follower leaves its service's log now, not at the next line:
+// a quiet service would otherwise keep one per `logs -f` ever run.
+void ControlServer::unfollow(Conn& c) {
+    *c.alive = false;
+    if (!c.stream || !c.stream->follower) return;
+    Container* k = sup_.find(c.stream->name);
+    if (k && k->log) k->log->unfollow(c.stream->follower);
 }
 
 }  // namespace berth::supervisor

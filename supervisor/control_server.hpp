@@ -62,6 +62,7 @@ private:
         std::string name;
         std::uint64_t next = 0, end = 0;  // end: where a reply without follow stops
         bool follow = false;
+        ServiceLog::FollowerId follower = 0;  // 0: not registered with the log
     };
     struct Conn {
         fs::Fd fd;
@@ -87,6 +88,7 @@ private:
     bool has_work(const Conn& c) const;
     void check_idle();
     void drop(int fd);
+    void unfollow(Conn& c);
 
     EventLoop& loop_;
     Supervisor& sup_;

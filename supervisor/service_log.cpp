@@ -101,8 +101,7 @@ void ServiceLog::add_line(std::string_view text) {
     // In the ring before the followers hear of it, so that they can read it
     // there by sequence number.
     keep_in_ring(l);
-    for (auto it = followers_.begin(); it != followers_.end();)
-        it = (*it)(l) ? std::next(it) : followers_.erase(it);
+    notify(l);
 }
 
 // The newest ringLines lines, as many as fit in kMaxRingBytes; the oldest go.
@@ -114,6 +113,33 @@ void ServiceLog::keep_in_ring(const LogLine& l) {
         lines_.pop_front();
         ++dropped_;
     }
+}
+
+void ServiceLog::notify(const LogLine& l) {
+    // A follower may unfollow itself (or another) while called: it is then
+    // only marked, and erased here once its call is over.
+    notifying_ = true;
+    struct Busy {
+        bool& b;
+        ~Busy() { b = false; }
+    } busy{notifying_};
+    for (auto it = followers_.begin(); it != followers_.end();) {
+        bool stay = !it->gone && it->fn(l) && !it->gone;
+        it = stay ? std::next(it) : followers_.erase(it);
+    }
+}
+
+ServiceLog::FollowerId ServiceLog::follow(Follower f) {
+    if (!notifying_) followers_.remove_if([](const Following& x) { return x.gone; });
+    followers_.push_back({next_follower_, std::move(f)});
+    return next_follower_++;
+}
+
+void ServiceLog::unfollow(FollowerId id) {
+    auto it = std::find_if(followers_.begin(), followers_.end(), [&](const Following& x) { return x.id == id; });
+    if (it == followers_.end()) return;
+    if (notifying_) it->gone = true;
+    else followers_.erase(it);
 }
 
 const LogLine* ServiceLog::line(std::uint64_t seq) const {

@@ -51,9 +51,13 @@ public:
     const LogLine* line(std::uint64_t seq) const;
 
     // Called with each new line, once it is in the ring; a follower returning
-    // false is removed.
+    // false is removed, and so is one whose id is given to unfollow() (its
+    // reader went away: a quiet service must not collect dead followers).
     using Follower = std::function<bool(const LogLine&)>;
-    void follow(Follower f) { followers_.push_back(std::move(f)); }
+    using FollowerId = std::uint64_t;
+    FollowerId follow(Follower f);
+    void unfollow(FollowerId id);
+    size_t followers() const { return followers_.size(); }
 
     static constexpr size_t kMaxLine = 4096;
     // The ring's text, whatever ringLines says: lines of invalid UTF-8 grow
@@ -63,6 +67,7 @@ public:
 private:
     void cut_long_line();
     void keep_in_ring(const LogLine& l);
+    void notify(const LogLine& l);
     void to_file(const std::string& formatted);
     void rotate();
     int rotated_present() const;
@@ -78,7 +83,14 @@ private:
     std::deque<LogLine> lines_;
     size_t ring_bytes_ = 0;  // the text of lines_
     std::uint64_t dropped_ = 0, total_ = 0;
-    std::list<Follower> followers_;
+    struct Following {
+        FollowerId id;
+        Follower fn;
+        bool gone = false;  // unfollowed while followers were being called
+    };
+    std::list<Following> followers_;
+    FollowerId next_follower_ = 1;
+    bool notifying_ = false;
 };
 
 // "2024-05-01T12:00:00.123Z"

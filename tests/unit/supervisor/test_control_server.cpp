@@ -246,3 +246,23 @@ TEST_CASE("a client that shuts its side still gets every reply") {
     CHECK(c.eof);
     CHECK(s.ctl->clients() == 0);
 }
+
+TEST_CASE("a follower leaves with its client, also on a service that prints nothing") {
+    Server s(R"({"log": {"console": false}})");
+    for (int i = 0; i < 300; ++i) {
+        Client c(*s.ctl, s.r.loop);
+        c.send(R"({"cmd":"logs","name":"web","follow":true})" "\n");
+        REQUIRE(c.lines(1).size() == 1);
+        REQUIRE(s.log().followers() <= 2);  // this one, and the last one until its hangup is read
+    }
+    for (int i = 0; i < 10 && s.ctl->clients() > 0; ++i) s.r.loop.run_once(0);
+    CHECK(s.ctl->clients() == 0);
+    CHECK(s.log().followers() == 0);
+    Client live(*s.ctl, s.r.loop);
+    live.send(R"({"cmd":"logs","name":"web","follow":true})" "\n");
+    live.lines(1);
+    s.log().add_line("for the one still here");
+    auto l = live.lines(1);
+    REQUIRE(l.size() == 1);
+    CHECK(json::parse(l[0])["line"] == "for the one still here");
+}

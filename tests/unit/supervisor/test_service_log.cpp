@@ -111,6 +111,26 @@ TEST_CASE("followers get new lines until they leave") {
     CHECK(got == std::vector<std::string>{"a", "b"});
 }
 
+TEST_CASE("a follower leaves at unfollow, also from inside its own call") {
+    LogPolicy p;
+    p.console = false;
+    ServiceLog log("svc", p, nullptr, "");
+    for (int i = 0; i < 1000; ++i) log.unfollow(log.follow([](const LogLine&) { return true; }));
+    CHECK(log.followers() == 0);  // a quiet service: nothing left behind
+    int calls = 0;
+    ServiceLog::FollowerId self = 0;
+    self = log.follow([&](const LogLine&) {
+        ++calls;
+        log.unfollow(self);
+        return true;
+    });
+    log.follow([](const LogLine&) { return true; });
+    log.add_line("a");
+    log.add_line("b");
+    CHECK(calls == 1);
+    CHECK(log.followers() == 1);
+}
+
 TEST_CASE("the rotated files shift only as far as they exist") {
     TempTree t;
     LogPolicy p;
