@@ -15,6 +15,16 @@ using berth::config::LogPolicy;
 
 namespace {
 void put(int fd, const std::string& s) { REQUIRE(::write(fd, s.data(), s.size()) == ssize_t(s.size())); }
+
+// A file that rotates past 4 KiB and keeps `keep` old ones; no console.
+LogPolicy file_policy(int keep) {
+    LogPolicy p;
+    p.console = false;
+    p.file = true;
+    p.max_size = 4096;
+    p.keep = keep;
+    return p;
+}
 }  // namespace
 
 TEST_CASE("lines are split, kept in a bounded ring, and the overflow is counted") {
@@ -79,11 +89,7 @@ TEST_CASE("console echo is prefixed, never blocks, and a full console delays lin
 
 TEST_CASE("the log file rotates by size and keeps N old files") {
     TempTree t;
-    LogPolicy p;
-    p.console = false;
-    p.file = true;
-    p.max_size = 4096;
-    p.keep = 2;
+    LogPolicy p = file_policy(2);
     ServiceLog log("svc", p, nullptr, t.root);
     std::string line(1000, 'z');
     for (int i = 0; i < 20; ++i) log.add_line(line);
@@ -133,11 +139,7 @@ TEST_CASE("a follower leaves at unfollow, also from inside its own call") {
 
 TEST_CASE("the rotated files shift only as far as they exist") {
     TempTree t;
-    LogPolicy p;
-    p.console = false;
-    p.file = true;
-    p.max_size = 4096;
-    p.keep = 100;
+    LogPolicy p = file_policy(100);
     for (const char* k : {"1", "2", "5"}) fs::write_file(t.root + "/svc.log." + k, std::string("old ") + k);
     ServiceLog log("svc", p, nullptr, t.root);
     std::string line(3000, 'z');
