@@ -1,5 +1,7 @@
 // Parser for linux.devices: the device nodes created in the container's /dev.
 // Not to be confused with linux.resources.devices (the cgroup allow list).
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include "config/json_reader.hpp"
@@ -43,8 +45,17 @@ bool parse(Reader& r, const json& v, const std::string& path, Device& out) {
         r.problem(member_path(path, "major"), fmt::format("must be between 0 and 4095, got {}", out.major));
     if (field(r, v, path, "minor", out.minor, numbered && out.type != 0) && (out.minor < 0 || out.minor > 0xfffff))
         r.problem(member_path(path, "minor"), fmt::format("must be between 0 and 1048575, got {}", out.minor));
-    if (field(r, v, path, "fileMode", out.file_mode) && *out.file_mode > 07777)
-        r.problem(member_path(path, "fileMode"), fmt::format("must be permission bits (at most 07777), got {:o}", *out.file_mode));
+    if (field(r, v, path, "fileMode", out.file_mode) && *out.file_mode > 07777) {
+        // podman writes the whole st_mode (020600 for a character device), as
+        // runc and crun take it: the file type, when it is the device's, is dropped.
+        const std::uint32_t kind = *out.file_mode & ~std::uint32_t(07777);
+        const std::uint32_t want = out.type == 'b' ? S_IFBLK : out.type == 'p' ? S_IFIFO : S_IFCHR;
+        if (kind == want) out.file_mode = *out.file_mode & 07777;
+        else
+            r.problem(member_path(path, "fileMode"),
+                      fmt::format("must be permission bits (at most 07777), or those with the device's file type, got {:o}",
+                                  *out.file_mode));
+    }
     field(r, v, path, "uid", out.uid);
     field(r, v, path, "gid", out.gid);
     return true;

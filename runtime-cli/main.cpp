@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
 #include "runtime-cli/state.hpp"
@@ -92,11 +93,19 @@ struct Logger {
     std::string file, format = "text";
 
     // runc's log formats: conmon and podman read the last error from the file.
-    void error(const std::string& msg) const {
+    void error(const std::string& whole) const {
+        // The engine reads the log into a buffer of its own (podman's conmon: a
+        // message of every device's problem under --privileged did not fit).
+        constexpr std::size_t kMaxMessage = 2048;
+        std::string msg = whole.size() <= kMaxMessage
+                              ? whole
+                              : whole.substr(0, berth::utf8::cut(whole, kMaxMessage)) +
+                                    fmt::format(" [... {} bytes in all]", whole.size());
         std::fprintf(stderr, "berth-runc: %s\n", msg.c_str());
         if (file.empty()) return;
         std::string line = format == "json"
-                               ? nlohmann::json({{"level", "error"}, {"msg", msg}, {"time", now_rfc3339()}}).dump()
+                               ? nlohmann::json({{"level", "error"}, {"msg", msg}, {"time", now_rfc3339()}})
+                                     .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                                : fmt::format("time=\"{}\" level=error msg=\"{}\"", now_rfc3339(), msg);
         line += '\n';
         if (FILE* f = std::fopen(file.c_str(), "a")) {

@@ -62,8 +62,17 @@ int cmd_kill(const Context& c) {
 int cmd_delete(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"force", 'f', false}}, false, "delete");
     const std::string id = only_id(a, "delete");
-    fs::Fd lock = c.store.lock(id);
-    State st = c.store.load(id);
+    fs::Fd lock;
+    State st;
+    try {
+        lock = c.store.lock(id);
+        st = c.store.load(id);
+    } catch (const Error& e) {
+        // runc and crun: a forced delete of a container that is not there is
+        // done (podman's cleanup and `podman rm` may both ask for it).
+        if (a.has("force") && e.code() == ENOENT) return 0;
+        throw;
+    }
     Status s = c.store.status(st);
     if ((s == Status::created || s == Status::running || s == Status::paused) && !a.has("force"))
         throw Error(fmt::format("cannot delete container `{}`: it is {} (stop it first or use --force)", id,

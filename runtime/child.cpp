@@ -100,6 +100,11 @@ struct Child {
         step = "namespaces";
         if (l.creates_namespace(NamespaceType::user)) become_ns_root(l);
         join_namespaces(l);
+        if (l.creates_namespace(NamespaceType::network)) {
+            step = "loopback";
+            bring_loopback_up();
+            step = "namespaces";
+        }
         if (l.creates_namespace(NamespaceType::cgroup) && ::unshare(CLONE_NEWCGROUP) < 0)
             throw_errno("unshare cgroup namespace");
         if (!l.time_offsets.empty()) {

@@ -1,6 +1,9 @@
 #include "runtime/namespaces.hpp"
 
 #include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <sched.h>
 #include <signal.h>
@@ -149,6 +152,17 @@ pid_t clone_process(unsigned long flags, int* pidfd, int cgroup_fd, bool* cloned
     }
     if (r < 0) throw_errno("clone");
     return pid_t(r);
+}
+
+void bring_loopback_up() {
+    fs::Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    if (!s) throw_errno("loopback: socket");
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+    if (::ioctl(s.get(), SIOCGIFFLAGS, &ifr) < 0) throw_errno("loopback: read the flags of lo");
+    if (ifr.ifr_flags & IFF_UP) return;
+    ifr.ifr_flags = short(ifr.ifr_flags | IFF_UP);
+    if (::ioctl(s.get(), SIOCSIFFLAGS, &ifr) < 0) throw_errno("loopback: bring lo up");
 }
 
 void join_namespaces(const oci::Linux& l) {

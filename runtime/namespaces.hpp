@@ -44,6 +44,10 @@ pid_t clone_process(unsigned long flags, int* pidfd, int cgroup_fd = -1, bool* c
 // joined with its capabilities.
 void join_namespaces(const oci::Linux& l);
 
+// Child side, in a network namespace the container created: its loopback
+// interface up, as runc and crun leave it, so that 127.0.0.1 answers.
+void bring_loopback_up();
+
 // Child side, for linux.timeOffsets (the clone left the time namespace out):
 // unshare a time namespace, write its timens_offsets, enter it.
 void enter_time_namespace_with_offsets(const std::map<std::string, oci::TimeOffset>& offsets);

@@ -111,8 +111,8 @@ void check_executable(const std::string& file, const std::vector<std::string>& e
         if (denied.empty()) denied = cand;
     }
     if (!denied.empty()) throw Error(fmt::format("`{}` is not executable: permission denied", denied), EACCES);
-    if (has_slash) throw Error(fmt::format("executable `{}` not found", file), ENOENT);
-    throw Error(fmt::format("executable `{}` not found in PATH `{}`", file, path_var), ENOENT);
+    if (has_slash) throw Error(fmt::format("executable `{}` not found: no such file or directory", file), ENOENT);
+    throw Error(fmt::format("executable `{}` not found in PATH `{}`: no such file or directory", file, path_var), ENOENT);
 }
 
 void exec_process(const std::vector<std::string>& args, const std::vector<std::string>& env) {
@@ -135,13 +135,14 @@ void exec_process(const std::vector<std::string>& args, const std::vector<std::s
             continue;  // keep searching, as execvpe does
         }
         if (err == ENOENT && has_slash)
-            throw Error(fmt::format("executable `{}` not found (or its interpreter is missing)", file), err);
+            throw Error(fmt::format("executable `{}` not found (or its interpreter is missing): no such file or directory", file),
+                            err);
         if (err == ENOENT || err == ENOTDIR || err == ESTALE || err == ENODEV || err == ETIMEDOUT) continue;
         throw_errno(fmt::format("execve `{}`", cand), err);
     }
     if (!denied.empty())
         throw Error(fmt::format("`{}` is not executable: permission denied", denied), EACCES);
-    throw Error(fmt::format("executable `{}` not found in PATH `{}`", file, path_var), ENOENT);
+    throw Error(fmt::format("executable `{}` not found in PATH `{}`: no such file or directory", file, path_var), ENOENT);
 }
 
 }  // namespace berth::runtime

@@ -335,6 +335,8 @@ if command -v podman >/dev/null; then
     check "podman exec: output" [ "$(P exec "$CID" sh -c 'echo in-$(hostname | cut -c1-4)')" = "in-$(cut -c1-4 <<<"$CID")" ]
     P exec "$CID" sh -c 'exit 5'
     check "podman exec: the exit code comes through" [ "$?" = 5 ]
+    P exec "$CID" no-such-command >/dev/null 2>&1
+    check "podman exec of a missing command: 127, as podman reads the runtime's message" [ "$?" = 127 ]
     START=$(date +%s)
     P stop -t 20 "$CID" >/dev/null 2>&1
     check "podman stop: TERM reaches the container, which exits at once" [ $(( $(date +%s) - START )) -lt 10 ]
@@ -367,6 +369,16 @@ if command -v podman >/dev/null; then
         localhost/berth-bb:1 echo hi 2>&1)
     check "podman run --rm IMAGE echo hi" [ "$OUT" = hi ]
     [ "$OUT" = hi ] || echo "$OUT"
+    # podman writes a device's whole st_mode as its fileMode (020666 for /dev/fuse).
+    OUT=$(timeout 120 "${PI[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --device /dev/null:/dev/xnull \
+        localhost/berth-bb:1 sh -c 'test -c /dev/xnull && echo device' 2>&1)
+    check "podman run --device: the node is made" [ "$OUT" = device ]
+    [ "$OUT" = device ] || echo "$OUT"
+    # A network namespace of its own has its loopback up, as runc and crun leave it.
+    OUT=$(timeout 120 "${PI[@]}" run --rm --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --network none \
+        localhost/berth-bb:1 sh -c 'cat /sys/class/net/lo/flags' 2>&1)
+    check "podman run --network none: lo is up" [ $(( ${OUT:-0} & 1 )) = 1 ]
+    [ $(( ${OUT:-0} & 1 )) = 1 ] || echo "$OUT"
     timeout 60 "${PI[@]}" rmi -a -f >/dev/null 2>&1
 else
     echo "skip - podman is not installed"

@@ -210,7 +210,7 @@ fi
 # --- 7. exec and setup failures give distinct messages ---------------------
 B=$(ARGS_JSON='["no-such-binary"]' mkbundle err-missing '')
 launch "$B"
-expect_line "missing binary" "^launch error: container \`test\`: exec: executable \`no-such-binary\` not found in PATH \`/bin\`$"
+expect_line "missing binary" "^launch error: container \`test\`: exec: executable \`no-such-binary\` not found in PATH \`/bin\`: no such file or directory$"
 [ "$RC" = 125 ] && ok "launch error exit code" || bad "launch error exit code" "rc=$RC"
 
 B=$(ARGS_JSON='["/bin/not-executable"]' mkbundle err-noexec '')

@@ -113,6 +113,7 @@ check "state of an unknown id is an error" [ "$RC" != 0 ]
 check "unknown id says so" grep -q "container \`c1\` does not exist" <<<"$OUT"
 OUT=$(R delete c1 2>&1)
 check "delete of an unknown id is an error" [ "$?" != 0 ]
+check "delete --force of an unknown id is not (as runc and crun)" R delete --force c1
 
 R create --bundle "$B" c2 >"$WORK/c2.out" 2>&1
 for sig in SIGUSR1 USR1 10; do

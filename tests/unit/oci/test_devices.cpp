@@ -51,7 +51,12 @@ TEST_CASE("linux.devices: every invalid field is named") {
           std::vector<std::string>{"linux.devices[0].major: must be between 0 and 4095, got 5000",
                                    "linux.devices[0].minor: must be between 0 and 1048575, got -1"});
     CHECK(problems_of({{{"type", "c"}, {"path", "/dev/a"}, {"major", 1}, {"minor", 3}, {"fileMode", 010000}}}) ==
-          std::vector<std::string>{"linux.devices[0].fileMode: must be permission bits (at most 07777), got 10000"});
+          std::vector<std::string>{"linux.devices[0].fileMode: must be permission bits (at most 07777), or those "
+                                   "with the device's file type, got 10000"});
+    // podman's st_mode, type bits included: taken when the type is the device's.
+    CHECK(problems_of({{{"type", "c"}, {"path", "/dev/a"}, {"major", 1}, {"minor", 3}, {"fileMode", 020666}}}).empty());
+    CHECK(problems_of({{{"type", "b"}, {"path", "/dev/a"}, {"major", 1}, {"minor", 3}, {"fileMode", 060600}}}).empty());
+    CHECK(problems_of({{{"type", "b"}, {"path", "/dev/a"}, {"major", 1}, {"minor", 3}, {"fileMode", 020600}}}).size() == 1);
     CHECK(problems_of({{{"type", "p"}}}) == std::vector<std::string>{"linux.devices[0].path: required"});
     for (const char* bad : {"/etc/passwd", "/dev/", "/dev", "dev/null", "/dev/../etc/shadow", "/dev/./x", "/dev/a/"})
         CHECK(problems_of({{{"type", "p"}, {"path", bad}}}) ==

@@ -41,7 +41,7 @@ TEST_CASE("exec failures are distinguishable") {
         FAIL("exec returned");
     } catch (const berth::Error& e) {
         CHECK(e.code() == ENOENT);
-        CHECK(std::string(e.what()) == "executable `no-such-binary` not found in PATH `" + dir + ":/nonexistent`");
+        CHECK(std::string(e.what()) == "executable `no-such-binary` not found in PATH `" + dir + ":/nonexistent`: no such file or directory");
     }
     try {
         exec_process({"script"}, {"PATH=/nonexistent:" + dir});
