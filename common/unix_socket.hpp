@@ -18,9 +18,15 @@ namespace berth::unix_socket {
 // the path when it does not fit.
 sockaddr_un address(const std::string& path, std::string_view what);
 
+// The most descriptors one message carries (the kernel's SCM_MAX_FD).
+inline constexpr size_t kMaxFdsPerMessage = 253;
+
 // Sends `data` in one message with `fd` attached (SCM_RIGHTS) unless fd < 0;
 // retried on EINTR. Returns sendmsg's result (-1 with errno on failure).
 ssize_t send_with_fd(int sock, std::string_view data, int fd);
+// The same with `count` descriptors (at most kMaxFdsPerMessage) and sendmsg
+// flags added to MSG_NOSIGNAL (MSG_DONTWAIT).
+ssize_t send_with_fds(int sock, std::string_view data, const int* fds, size_t count, int flags);
 
 // One message read by receive().
 struct Received {
@@ -43,10 +49,10 @@ struct ReceivedAll {
     pid_t sender = 0;           // SCM_CREDENTIALS pid (needs SO_PASSCRED), 0 if none
 };
 
-// For messages from a sender PID 1 does not trust: reads one message without
-// blocking with room for every descriptor a message can carry (SCM_MAX_FD), so
-// that the kernel drops none (a dropped descriptor is released, perhaps for the
-// last time, in the receiver) and hands them all to the caller to dispose of.
-ReceivedAll receive_all(int sock, char* buf, size_t size);
+// For messages from a sender PID 1 does not trust: reads one message (without
+// blocking unless `wait`) with room for every descriptor a message can carry,
+// so that the kernel drops none (a dropped descriptor is released, perhaps for
+// the last time, in the receiver) and hands them all to the caller to dispose of.
+ReceivedAll receive_all(int sock, char* buf, size_t size, bool wait = false);
 
 }  // namespace berth::unix_socket

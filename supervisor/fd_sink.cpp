@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "common/log.hpp"
+#include "common/unix_socket.hpp"
 
 #ifndef SO_PASSRIGHTS
 #define SO_PASSRIGHTS 83  // include/uapi/asm-generic/socket.h, Linux 6.16
@@ -20,7 +21,6 @@ namespace berth::supervisor {
 
 namespace {
 
-constexpr std::size_t kMaxPerMessage = 253;  // SCM_MAX_FD
 constexpr int kMaxStarts = 16;
 
 // The sink process: closes every descriptor it receives, until PID 1's end closes.
@@ -38,48 +38,10 @@ constexpr int kMaxStarts = 16;
         for (int fd = sock + 1; fd < 65536; ++fd) ::close(fd);
     for (;;) {
         char byte;
-        iovec iov{&byte, 1};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPerMessage)];
-        msghdr m{};
-        m.msg_iov = &iov;
-        m.msg_iovlen = 1;
-        m.msg_control = control;
-        m.msg_controllen = sizeof control;
-        ssize_t n = ::recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) ::_exit(0);
-        for (cmsghdr* h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
-            if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS) continue;
-            std::size_t len = h->cmsg_len - CMSG_LEN(0);
-            for (std::size_t off = 0; off + sizeof(int) <= len; off += sizeof(int)) {
-                int fd;
-                std::memcpy(&fd, CMSG_DATA(h) + off, sizeof fd);
-                ::close(fd);  // may wait: that is what the sink is for
-            }
-        }
+        unix_socket::ReceivedAll got = unix_socket::receive_all(sock, &byte, 1, true);
+        if (got.bytes <= 0) ::_exit(0);  // PID 1's end closed
+        for (int fd : got.fds) ::close(fd);  // may wait: that is what the sink is for
     }
-}
-
-// Sends `fds` (at most kMaxPerMessage) in one message; sendmsg's result.
-ssize_t send_fds(int sock, const int* fds, std::size_t count) {
-    char byte = 0;
-    iovec iov{&byte, 1};
-    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxPerMessage)] = {};
-    msghdr m{};
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
-    m.msg_control = control;
-    m.msg_controllen = CMSG_SPACE(sizeof(int) * count);
-    cmsghdr* h = CMSG_FIRSTHDR(&m);
-    h->cmsg_level = SOL_SOCKET;
-    h->cmsg_type = SCM_RIGHTS;
-    h->cmsg_len = CMSG_LEN(sizeof(int) * count);
-    std::memcpy(CMSG_DATA(h), fds, sizeof(int) * count);
-    ssize_t n;
-    do {
-        n = ::sendmsg(sock, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
-    } while (n < 0 && errno == EINTR);
-    return n;
 }
 
 }  // namespace
@@ -114,8 +76,8 @@ bool FdSink::start() noexcept {
 bool FdSink::flush() noexcept {
     while (!held_.empty()) {
         if (!sock_ && !start()) return false;
-        std::size_t count = std::min(held_.size(), kMaxPerMessage);
-        if (send_fds(sock_.get(), held_.data(), count) < 0) {
+        std::size_t count = std::min(held_.size(), unix_socket::kMaxFdsPerMessage);
+        if (unix_socket::send_with_fds(sock_.get(), "x", held_.data(), count, MSG_DONTWAIT) < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return false;
             sock_.reset();  // the sink ended: the next round starts another
             continue;
