@@ -11,6 +11,7 @@
 
 #include "fake.hpp"
 #include "common/fs.hpp"
+#include "common/unix_socket.hpp"
 #include "config/dependency_graph.hpp"
 
 using namespace testing;
@@ -167,28 +168,13 @@ TEST_CASE("descriptors sent on NOTIFY_SOCKET are closed outside PID 1, and a sen
         REQUIRE(helper >= 0);
         if (helper == 0) {
             int s = ::socket(AF_UNIX, SOCK_DGRAM, 0);
-            sockaddr_un a{};
-            a.sun_family = AF_UNIX;
-            c.notify_socket.copy(a.sun_path, sizeof a.sun_path - 1);
+            sockaddr_un a = berth::unix_socket::address(c.notify_socket, "NOTIFY_SOCKET");
+            if (::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a) < 0) ::_exit(1);
             std::vector<int> fds(std::size_t(count), ::open("/dev/null", O_RDONLY));
-            iovec iov{const_cast<char*>(msg), std::strlen(msg)};
-            std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
-            msghdr m{};
-            m.msg_name = &a;
-            m.msg_namelen = sizeof a;
-            m.msg_iov = &iov;
-            m.msg_iovlen = 1;
-            if (count > 0) {
-                m.msg_control = control.data();
-                m.msg_controllen = control.size();
-                cmsghdr* h = CMSG_FIRSTHDR(&m);
-                h->cmsg_level = SOL_SOCKET;
-                h->cmsg_type = SCM_RIGHTS;
-                h->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
-                std::memcpy(CMSG_DATA(h), fds.data(), sizeof(int) * fds.size());
-            }
             // EPERM where the kernel refuses descriptors on the socket (SO_PASSRIGHTS).
-            ::_exit(::sendmsg(s, &m, 0) > 0 ? 0 : errno == EPERM ? 3 : 1);
+            ::_exit(berth::unix_socket::send_with_fds(s, msg, fds.data(), fds.size(), 0) > 0 ? 0
+                    : errno == EPERM                                                      ? 3
+                                                                                          : 1);
         }
         int status = 0;
         REQUIRE(::waitpid(helper, &status, 0) == helper);
