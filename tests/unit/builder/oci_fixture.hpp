@@ -15,7 +15,7 @@ struct LayerEntry {
     std::string data;  // file: contents; symlink/hardlink: target
     unsigned mode = 0644;
     unsigned uid = 0, gid = 0;
-    std::map<std::string, std::string> xattrs;
+    std::map<std::string, std::string> xattrs{};  // {} so that short aggregate initialisers draw no warning
 };
 
 // Layer bytes: a tar, compressed with "gzip", "zstd" or "" (none).

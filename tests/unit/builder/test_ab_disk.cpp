@@ -16,20 +16,12 @@
 #include "common/sha256.hpp"
 #include "config/update_bundle.hpp"
 #include "test_util.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::builder;
 using Catch::Matchers::Contains;
 
 namespace {
-
-struct TempDir {
-    std::string dir;
-    TempDir() {
-        char tmpl[] = "/tmp/berth-ab-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf " + dir).c_str()); }
-};
 
 const char* kBase =
     "kernel:\n  package: linux-image-cloud-amd64\nservices:\n  - name: redis\n    image: redis\n";
@@ -56,18 +48,18 @@ TEST_CASE("ab disk: ESP, two slots of the same size, data; names PID 1 looks for
 }
 
 TEST_CASE("ab disk: the update bundle is reproducible, signed and laid out as its manifest says", "[builder][ab]") {
-    TempDir t;
-    berth::fs::write_file(t.dir + "/ua", std::string(5000, 'a'));
-    berth::fs::write_file(t.dir + "/ub", std::string(100, 'b'));
-    berth::fs::write_file(t.dir + "/s", std::string(9000, 's'));
+    berth::test::TempDir t;
+    berth::fs::write_file(t.path() + "/ua", std::string(5000, 'a'));
+    berth::fs::write_file(t.path() + "/ub", std::string(100, 'b'));
+    berth::fs::write_file(t.path() + "/s", std::string(9000, 's'));
     std::string seed(32, '\x07');
-    BundleInputs in{"os", "amd64", "2", t.dir + "/ua", t.dir + "/ub", t.dir + "/s", seed, 1700000000};
-    std::uint64_t n = write_update_bundle(t.dir + "/b1", in);
-    write_update_bundle(t.dir + "/b2", in);
-    std::string b = berth::fs::read_file(t.dir + "/b1");
+    BundleInputs in{"os", "amd64", "2", t.path() + "/ua", t.path() + "/ub", t.path() + "/s", seed, 1700000000};
+    std::uint64_t n = write_update_bundle(t.path() + "/b1", in);
+    write_update_bundle(t.path() + "/b2", in);
+    std::string b = berth::fs::read_file(t.path() + "/b1");
     CHECK(b.size() == n);
     CHECK(n % 4096 == 0);
-    CHECK(b == berth::fs::read_file(t.dir + "/b2"));
+    CHECK(b == berth::fs::read_file(t.path() + "/b2"));
     std::uint64_t needed = 0;
     auto head = berth::update::split_bundle_head(b, needed);
     auto m = berth::update::parse_manifest(head.manifest_text);
@@ -82,8 +74,8 @@ TEST_CASE("ab disk: the update bundle is reproducible, signed and laid out as it
     CHECK(m.slot.sha256 == berth::digest::sha256_hex(std::string(9000, 's')));
     // Another version is another signature.
     in.version = "3";
-    write_update_bundle(t.dir + "/b3", in);
-    CHECK(berth::fs::read_file(t.dir + "/b3").substr(16, 64) != b.substr(16, 64));
+    write_update_bundle(t.path() + "/b3", in);
+    CHECK(berth::fs::read_file(t.path() + "/b3").substr(16, 64) != b.substr(16, 64));
 }
 
 namespace {

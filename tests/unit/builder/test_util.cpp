@@ -1,30 +1,12 @@
 #include "test_util.hpp"
 
 #include <elf.h>
-#include <ftw.h>
-#include <unistd.h>
 
-#include <cstdlib>
 #include <cstring>
 
-#include "common/error.hpp"
 #include "common/fs.hpp"
 
 namespace berth::test {
-
-TempDir::TempDir() {
-    const char* t = std::getenv("TMPDIR");
-    std::string tmpl = std::string(t && *t ? t : "/tmp") + "/berth-test-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw_errno("mkdtemp");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    ::nftw(
-        path_.c_str(),
-        [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
-        FTW_DEPTH | FTW_PHYS);
-}
 
 void write_fake_module(const std::string& path, const std::vector<std::string>& modinfo) {
     std::string shstrtab("\0.shstrtab\0.modinfo\0", 20);

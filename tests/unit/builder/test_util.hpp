@@ -3,21 +3,9 @@
 #include <string>
 #include <vector>
 
+#include "../temp_dir.hpp"
+
 namespace berth::test {
-
-// A fresh directory under $TMPDIR, removed (recursively) on destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    const std::string& path() const { return path_; }
-    std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
-
-private:
-    std::string path_;
-};
 
 // Writes a minimal little-endian ELF64 relocatable file whose only payload is a
 // .modinfo section holding `modinfo` (each string NUL terminated), like a .ko.

@@ -10,6 +10,7 @@
 #include "init/ab_slots.hpp"
 #include "init/boot_files.hpp"
 #include "init/handover.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::init;
 using testing::FakeSys;
@@ -17,13 +18,9 @@ using testing::FakeSys;
 namespace {
 
 struct TempEsp {
-    std::string dir;
-    TempEsp() {
-        char tmpl[] = "/tmp/berth-ab-esp-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        berth::fs::mkdir_p(dir + "/EFI/Linux");
-    }
-    ~TempEsp() { std::system(("rm -rf " + dir).c_str()); }
+    berth::test::TempDir tmp;
+    const std::string dir{tmp.path()};
+    TempEsp() { berth::fs::mkdir_p(dir + "/EFI/Linux"); }
     void add(const std::string& f) { berth::fs::write_file(dir + "/EFI/Linux/" + f, "MZ"); }
     std::vector<std::string> names() const { return berth::fs::list_dir(dir + "/EFI/Linux"); }
 };

@@ -9,19 +9,13 @@
 
 #include "common/fs.hpp"
 #include "init/container_launcher.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth;
 
-namespace {
+using berth::test::TempDir;
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/berth-launcher-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+namespace {
 
 sigset_t no_signals() {
     sigset_t s;
@@ -44,10 +38,10 @@ pid_t ended_child(int ms, int& status) {
 TEST_CASE("a prepared start waits for start() and reports then") {
     TempDir d;  // a bundle without config.json: the launch fails, but only at its turn
     supervisor::EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
-    init::RuntimeLauncher launcher(loop, {d.path + "/seccomp", d.path + "/prepared"});
+    init::RuntimeLauncher launcher(loop, {d.path() + "/seccomp", d.path() + "/prepared"});
     supervisor::Container c;
     c.name = "000-first";
-    c.bundle = d.path;
+    c.bundle = d.path();
     launcher.prepare(c);
     CHECK(launcher.prepared() == 1);
     int status = 0;
@@ -67,10 +61,10 @@ TEST_CASE("a prepared start waits for start() and reports then") {
 TEST_CASE("a discarded preparation leaves no process behind") {
     TempDir d;
     supervisor::EventLoop loop(no_signals(), [](const signalfd_siginfo&) {});
-    init::RuntimeLauncher launcher(loop, {d.path + "/seccomp", d.path + "/prepared"});
+    init::RuntimeLauncher launcher(loop, {d.path() + "/seccomp", d.path() + "/prepared"});
     supervisor::Container c;
     c.name = "svc";
-    c.bundle = d.path;
+    c.bundle = d.path();
     launcher.prepare(c);
     launcher.discard(c);
     CHECK(launcher.prepared() == 0);

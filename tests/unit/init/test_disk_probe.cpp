@@ -12,19 +12,13 @@
 #include "init/disk_links.hpp"
 #include "init/disk_probe.hpp"
 #include "../skip.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::init;
 
-namespace {
+using berth::test::TempDir;
 
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char t[] = "/tmp/coldplug-probe-XXXXXX";
-        path = ::mkdtemp(t);
-    }
-    ~TempDir() { std::system(("rm -rf " + path).c_str()); }
-};
+namespace {
 
 bool have(const char* tool) {
     return std::system(("command -v " + std::string(tool) + " >/dev/null 2>&1 || test -x /usr/sbin/" + tool +
@@ -33,8 +27,8 @@ bool have(const char* tool) {
 
 // Runs `cmd` with /usr/sbin on PATH; the image's first kDiskProbeBytes bytes.
 std::string make_image(const TempDir& d, const std::string& cmd) {
-    std::string img = d.path + "/img";
-    std::string full = "export PATH=$PATH:/usr/sbin:/sbin; cd " + d.path + " && rm -f img && truncate -s 64M img && " +
+    std::string img = d.path() + "/img";
+    std::string full = "export PATH=$PATH:/usr/sbin:/sbin; cd " + d.path() + " && rm -f img && truncate -s 64M img && " +
                        cmd + " >/dev/null 2>&1";
     REQUIRE(std::system(full.c_str()) == 0);
     return berth::fs::read_file(img).substr(0, kDiskProbeBytes);

@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "metadata/user_data.hpp"
+#include "../temp_dir.hpp"
 
 namespace stdfs = std::filesystem;
 using berth::metadata::Limits;
@@ -20,16 +21,10 @@ using berth::metadata::write_user_data;
 namespace {
 
 struct Dirs {
-    stdfs::path base;
-    stdfs::path config;
-    Dirs() {
-        std::string tmpl = (stdfs::temp_directory_path() / "berth-metadata-test.XXXXXX").string();
-        REQUIRE(mkdtemp(tmpl.data()) != nullptr);
-        base = tmpl;
-        config = base / "config";
-        stdfs::create_directory(config);
-    }
-    ~Dirs() { stdfs::remove_all(base); }
+    berth::test::TempDir tmp;
+    stdfs::path base{tmp.path()};
+    stdfs::path config{base / "config"};
+    Dirs() { stdfs::create_directory(config); }
 };
 
 std::string slurp(const stdfs::path& p) {

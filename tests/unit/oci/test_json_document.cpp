@@ -14,6 +14,7 @@
 #include "config/json_document.hpp"
 #include "config/oci_spec.hpp"
 #include "config/service_policy.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth;
 using Catch::Matchers::Contains;
@@ -21,13 +22,8 @@ using Catch::Matchers::Contains;
 namespace {
 
 struct Dir {
-    std::string path;
-    Dir() {
-        char tmpl[] = "/tmp/berth-json-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        path = tmpl;
-    }
-    ~Dir() { std::system(("rm -rf '" + path + "'").c_str()); }
+    berth::test::TempDir tmp;
+    const std::string path{tmp.path()};
 };
 
 std::string nested(int depth) { return std::string(std::size_t(depth), '[') + std::string(std::size_t(depth), ']'); }

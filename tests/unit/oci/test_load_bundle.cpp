@@ -5,22 +5,15 @@
 
 #include "common/fs.hpp"
 #include "config/oci_spec.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::oci;
 
 namespace {
 
 struct TempBundle {
-    std::string dir;
-    TempBundle() {
-        char tmpl[] = "/tmp/oci-test-XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        dir = tmpl;
-    }
-    ~TempBundle() {
-        unlink((dir + "/config.json").c_str());
-        rmdir(dir.c_str());
-    }
+    berth::test::TempDir tmp;
+    const std::string dir{tmp.path()};
     void write(const std::string& text) { berth::fs::write_file(dir + "/config.json", text); }
 };
 

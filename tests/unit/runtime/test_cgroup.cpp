@@ -10,6 +10,7 @@
 
 #include "runtime/cgroup.hpp"
 #include "runtime/device_filter.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::runtime;
 namespace oci = berth::oci;
@@ -136,9 +137,8 @@ TEST_CASE("linux.devices nodes join the device allow list; FIFOs need no rule") 
 }
 
 TEST_CASE("cgroup stat files: one number or max, and key value lines") {
-    char dir[] = "/tmp/berth-cgstat-XXXXXX";
-    REQUIRE(::mkdtemp(dir) != nullptr);
-    const std::string d = dir;
+    berth::test::TempDir tmp;
+    const std::string& d = tmp.path();
     berth::fs::write_file(d + "/pids.max", "max\n");
     berth::fs::write_file(d + "/pids.current", "3\n");
     berth::fs::write_file(d + "/odd", "12 34\n");
@@ -152,6 +152,4 @@ TEST_CASE("cgroup stat files: one number or max, and key value lines") {
     CHECK(cpu["usage_usec"] == 1500u);
     CHECK(cpu.count("nr_periods") == 0);
     CHECK(read_cgroup_keyed(d + "/missing").empty());
-    for (const char* f : {"pids.max", "pids.current", "odd", "cpu.stat"}) ::unlink((d + "/" + f).c_str());
-    ::rmdir(dir);
 }

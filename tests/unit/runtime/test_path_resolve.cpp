@@ -8,18 +8,14 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/path_resolve.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::runtime;
 
 namespace {
 struct TempRoot {
-    std::string dir;
-    TempRoot() {
-        char tmpl[] = "/tmp/resolve-test-XXXXXX";
-        REQUIRE(mkdtemp(tmpl));
-        dir = tmpl;
-    }
-    ~TempRoot() { std::system(("rm -rf '" + dir + "'").c_str()); }
+    berth::test::TempDir tmp;
+    const std::string dir{tmp.path()};
     void link(const std::string& target, const std::string& at) {
         REQUIRE(symlink(target.c_str(), (dir + at).c_str()) == 0);
     }

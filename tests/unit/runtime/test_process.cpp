@@ -6,6 +6,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "runtime/process.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth::runtime;
 
@@ -31,9 +32,8 @@ TEST_CASE("environment lookup and HOME default") {
 // exec_process only returns by throwing when nothing could be executed, so
 // its error paths can be tested in-process.
 TEST_CASE("exec failures are distinguishable") {
-    char tmpl[] = "/tmp/exec-test-XXXXXX";
-    REQUIRE(mkdtemp(tmpl));
-    std::string dir = tmpl;
+    berth::test::TempDir tmp;
+    const std::string& dir = tmp.path();
     berth::fs::write_file(dir + "/script", "#!/bin/sh\n", 0644);  // not executable
 
     try {
@@ -57,6 +57,4 @@ TEST_CASE("exec failures are distinguishable") {
         CHECK(e.code() == ENOENT);
         CHECK_THAT(std::string(e.what()), Catch::StartsWith("executable `" + dir + "/missing` not found"));
     }
-    unlink((dir + "/script").c_str());
-    rmdir(dir.c_str());
 }

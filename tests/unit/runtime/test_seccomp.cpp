@@ -21,6 +21,7 @@
 #include "seccomp_model.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/seccomp_shipped.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth;
 using nlohmann::json;
@@ -141,12 +142,12 @@ TEST_CASE("the shipped default profile blocks what Docker's blocks") {
 TEST_CASE("a precompiled program from the bundle loads and acts like the compiled one") {
     oci::Seccomp s = seccomp_model(json::parse(R"({"defaultAction": "SCMP_ACT_ALLOW",
       "syscalls": [{"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 42}]})"));
-    char tmpl[] = "/tmp/berth-seccomp-load-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    const std::string bundle = tmpl;
-    fs::write_file(bundle + "/seccomp.bpf", runtime::precompile_seccomp(s, runtime::seccomp_native_arch()), 0644);
-    auto shipped = runtime::load_shipped_seccomp(bundle, s);
-    (void)std::system(("rm -rf '" + bundle + "'").c_str());
+    runtime::ShippedSeccomp shipped;
+    {
+        berth::test::TempDir bundle;
+        fs::write_file(bundle / "seccomp.bpf", runtime::precompile_seccomp(s, runtime::seccomp_native_arch()), 0644);
+        shipped = runtime::load_shipped_seccomp(bundle.path(), s);
+    }
     REQUIRE(shipped.program);
     CHECK(errno_under(*shipped.program, [] { return ::syscall(SYS_getppid); }) == 42);
 }

@@ -17,6 +17,7 @@
 #include "config/oci_spec.hpp"
 #include "seccomp_model.hpp"
 #include "runtime/seccomp_cache.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth;
 using nlohmann::json;
@@ -57,9 +58,8 @@ TEST_CASE("seccomp cache: the key covers every field compile_seccomp reads") {
 }
 
 TEST_CASE("seccomp cache: a directory entry gives the program a fresh compile gives") {
-    char tmpl[] = "/tmp/berth-seccomp-cache-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl));
-    const std::string dir = std::string(tmpl) + "/cache";
+    berth::test::TempDir tmp;
+    const std::string dir = tmp / "cache";
     // A profile of its own so the in-memory cache of earlier cases cannot answer.
     json j = oci::load_default_seccomp_json();
     j["defaultErrnoRet"] = 13;
@@ -103,5 +103,4 @@ TEST_CASE("seccomp cache: a directory entry gives the program a fresh compile gi
     runtime::forget_cached_seccomp();
     CHECK(same(runtime::compile_seccomp_cached(s, dir), fresh));
     CHECK(fs::try_read_file(file) == data);  // and rewritten whole
-    std::system(("rm -rf " + std::string(tmpl)).c_str());
 }

@@ -24,6 +24,7 @@
 #include "runtime/seccomp_shipped.hpp"
 #include "../skip.hpp"
 #include "seccomp_model.hpp"
+#include "../temp_dir.hpp"
 
 using namespace berth;
 using nlohmann::json;
@@ -37,13 +38,8 @@ bool same_insns(const std::vector<sock_filter>& a, const std::vector<sock_filter
 }
 
 struct TempBundle {
-    std::string dir;
-    TempBundle() {
-        char tmpl[] = "/tmp/berth-seccomp-shipped-XXXXXX";
-        REQUIRE(::mkdtemp(tmpl));
-        dir = tmpl;
-    }
-    ~TempBundle() { (void)std::system(("rm -rf '" + dir + "'").c_str()); }
+    berth::test::TempDir tmp;
+    const std::string dir{tmp.path()};
     void ship(const std::string& bytes) const { fs::write_file(fs::join(dir, oci::kSeccompProgramFile), bytes, 0644); }
 };
 

@@ -13,6 +13,7 @@
 #include "common/error.hpp"
 #include "common/fs.hpp"
 #include "supervisor/supervisor.hpp"
+#include "../temp_dir.hpp"
 
 namespace testing {
 
@@ -20,12 +21,8 @@ using namespace berth::supervisor;
 namespace fs = berth::fs;
 
 struct TempTree {
-    std::string root;
-    TempTree() {
-        char tmpl[] = "/tmp/berth-sup-XXXXXX";
-        root = ::mkdtemp(tmpl);
-    }
-    ~TempTree() { std::system(("rm -rf " + root).c_str()); }
+    berth::test::TempDir dir;
+    const std::string root{dir.path()};
     // A bundle directory, with runtime.json {"berth": policy} when policy is given.
     void bundle(const std::string& kind, const std::string& name, const std::string& policy = "") {
         fs::mkdir_p(root + "/" + kind + "/" + name);
