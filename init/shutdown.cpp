@@ -11,7 +11,7 @@
 
 #include "common/fs.hpp"
 #include "common/log.hpp"
-#include "common/text.hpp"
+#include "common/mountinfo.hpp"
 #include "supervisor/event_loop.hpp"
 #include "supervisor/reaper.hpp"
 
@@ -46,23 +46,7 @@ void kill_everything(SysOps& sys, int grace_ms) {
 
 std::vector<std::string> parse_mount_points(const std::string& mountinfo) {
     std::vector<std::string> out;
-    text::for_each_line(mountinfo, [&](std::string_view line) {
-        // id parent maj:min root mount-point ...
-        auto fields = text::words(line);
-        if (fields.size() < 5) return;
-        std::string_view point = fields[4];
-        // Octal escapes (\040 for a space) as the kernel writes them.
-        std::string decoded;
-        for (size_t i = 0; i < point.size(); ++i) {
-            if (point[i] == '\\' && i + 3 < point.size()) {
-                decoded += char(std::stoi(std::string(point.substr(i + 1, 3)), nullptr, 8));
-                i += 3;
-            } else {
-                decoded += point[i];
-            }
-        }
-        out.push_back(decoded);
-    });
+    for (auto& e : mountinfo::parse(mountinfo)) out.push_back(std::move(e.mount_point));
     return out;
 }
 

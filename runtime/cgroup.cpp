@@ -9,6 +9,7 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
+#include "common/mountinfo.hpp"
 #include "common/text.hpp"
 
 namespace berth::runtime {
@@ -43,17 +44,10 @@ std::vector<std::string> v1_controllers(const std::string& super_options) {
 }
 }  // namespace
 
-CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
+CgroupHost parse_cgroup_mounts(const std::string& text) {
     CgroupHost host;
-    text::for_each_line(mountinfo, [&](std::string_view line) {
-        // id parent maj:min root mount-point options [optional...] - type source super-options
-        size_t dash = line.find(" - ");
-        if (dash == std::string_view::npos) return;
-        auto left = split(std::string(line.substr(0, dash)), ' ');
-        auto right = split(std::string(line.substr(dash + 3)), ' ');
-        if (left.size() < 5 || right.size() < 3) return;
-        const std::string& root = left[3];
-        const std::string& mount_point = left[4];
+    for (const auto& m : mountinfo::parse(text)) {
+        const std::string& mount_point = m.mount_point;
         // A later mount on or above an earlier one hides it (a test that
         // mounts cgroup2 over a hybrid host's /sys/fs/cgroup, for one).
         auto hidden = [&](const std::string& p) {
@@ -63,18 +57,29 @@ CgroupHost parse_cgroup_mounts(const std::string& mountinfo) {
         host.v1.erase(std::remove_if(host.v1.begin(), host.v1.end(),
                                      [&](const CgroupV1Hierarchy& h) { return hidden(h.mount_point); }),
                       host.v1.end());
-        if (right[0] == "cgroup2") {
+        if (m.fs_type == "cgroup2") {
             host.unified = mount_point;
-        } else if (right[0] == "cgroup" && root == "/") {
-            auto controllers = v1_controllers(right[2]);
-            if (controllers.empty()) return;
+        } else if (m.fs_type == "cgroup" && m.root == "/") {
+            auto controllers = v1_controllers(m.super_options);
+            if (controllers.empty()) continue;
             bool seen = false;
             for (const auto& h : host.v1)
                 if (h.controllers == controllers) seen = true;
             if (!seen) host.v1.push_back({mount_point, controllers});
         }
-    });
+    }
     return host;
+}
+
+std::optional<std::string> cgroup_path_in(std::string_view proc_cgroup, std::string_view controllers) {
+    std::optional<std::string> found;
+    text::for_each_line(proc_cgroup, [&](std::string_view line) {
+        size_t a = line.find(':');
+        size_t b = a == std::string_view::npos ? a : line.find(':', a + 1);
+        if (b == std::string_view::npos || found) return;
+        if (line.substr(a + 1, b - a - 1) == controllers) found = std::string(line.substr(b + 1));
+    });
+    return found;
 }
 
 namespace {

@@ -8,9 +8,10 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,10 @@ struct CgroupHost {
 // The cgroup mounts listed in a mountinfo text (the first mount of each
 // hierarchy; a cgroup2 mount at /sys/fs/cgroup wins over one elsewhere).
 CgroupHost parse_cgroup_mounts(const std::string& mountinfo);
+// The path in a /proc/<pid>/cgroup text ("id:controllers:path" lines) of the
+// hierarchy whose controllers field is `controllers` ("" for cgroup2,
+// "cpu,cpuacct", "name=systemd"); nullopt when no line has it.
+std::optional<std::string> cgroup_path_in(std::string_view proc_cgroup, std::string_view controllers);
 // This process's view, read once.
 const CgroupHost& cgroup_host();
 

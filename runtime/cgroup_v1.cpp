@@ -332,18 +332,9 @@ private:
 // This process's path in the hierarchy with `controllers` ("" for cgroup2),
 // from /proc/self/cgroup.
 std::string own_path(const std::string& controllers) {
-    auto text = fs::try_read_file("/proc/self/cgroup").value_or("");
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        std::string line = text.substr(pos, end - pos);
-        pos = end + 1;
-        size_t a = line.find(':'), b = line.find(':', a + 1);
-        if (a == std::string::npos || b == std::string::npos) continue;
-        if (line.substr(a + 1, b - a - 1) == controllers) return line.substr(b + 1);
-    }
-    throw Error(fmt::format("no `{}` line in /proc/self/cgroup", controllers), ENOENT);
+    auto path = cgroup_path_in(fs::try_read_file("/proc/self/cgroup").value_or(""), controllers);
+    if (!path) throw Error(fmt::format("no `{}` line in /proc/self/cgroup", controllers), ENOENT);
+    return *path;
 }
 
 std::string join_names(const std::vector<std::string>& v) {

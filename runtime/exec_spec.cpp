@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/fs.hpp"
+#include "runtime/cgroup.hpp"
 
 namespace berth::runtime {
 
@@ -65,11 +66,9 @@ oci::Spec exec_spec(const oci::Spec& container, oci::Process process, pid_t targ
 }
 
 std::string cgroup_dir_of(pid_t pid) {
-    std::string text = fs::read_file(fmt::format("/proc/{}/cgroup", pid));
-    auto at = text.find("0::");
-    if (at == std::string::npos) return {};
-    std::string rel = text.substr(at + 3, text.find('\n', at) - at - 3);
-    return "/sys/fs/cgroup" + (rel == "/" ? std::string() : rel);
+    auto rel = cgroup_path_in(fs::read_file(fmt::format("/proc/{}/cgroup", pid)), "");
+    if (!rel) return {};
+    return "/sys/fs/cgroup" + (*rel == "/" ? std::string() : *rel);
 }
 
 }  // namespace berth::runtime

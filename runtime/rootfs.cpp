@@ -12,8 +12,8 @@
 
 #include "common/error.hpp"
 #include "common/fs.hpp"
-#include "common/text.hpp"
 #include "common/log.hpp"
+#include "common/mountinfo.hpp"
 #include "runtime/dev_nodes.hpp"
 #include "runtime/mount_options.hpp"
 #include "runtime/mounts.hpp"
@@ -34,16 +34,11 @@ unsigned long checked_propagation(const std::string& name) {
 // point in /proc/self/mountinfo that is `path` or one of its parents.
 std::string mount_point_of(const std::string& path) {
     std::string best = "/";
-    text::for_each_line(fs::read_file("/proc/self/mountinfo"), [&](std::string_view line) {
-        // id parent maj:min root mount-point ...
-        auto fields = text::words(line);
-        if (fields.size() < 5) return;
-        std::string point(fields[4]);
-        // Spaces in paths are escaped as \040; such a mount point never matches
-        // a container path here, which is fine.
+    for (const auto& e : mountinfo::parse(fs::read_file("/proc/self/mountinfo"))) {
+        const std::string& point = e.mount_point;
         bool holds = point == "/" || path == point || path.rfind(point + "/", 0) == 0;
         if (holds && point.size() > best.size()) best = point;
-    });
+    }
     return best;
 }
 

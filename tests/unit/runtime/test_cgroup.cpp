@@ -153,3 +153,17 @@ TEST_CASE("cgroup stat files: one number or max, and key value lines") {
     CHECK(cpu.count("nr_periods") == 0);
     CHECK(read_cgroup_keyed(d + "/missing").empty());
 }
+
+TEST_CASE("cgroup_path_in: the line whose controllers field matches exactly") {
+    const char* text =
+        "10:cpu,cpuacct:/a/b\n"
+        "1:name=systemd:/user.slice\n"
+        "0::/berth/web\n";
+    CHECK(cgroup_path_in(text, "") == "/berth/web");
+    CHECK(cgroup_path_in(text, "cpu,cpuacct") == "/a/b");
+    CHECK(cgroup_path_in(text, "name=systemd") == "/user.slice");
+    CHECK_FALSE(cgroup_path_in(text, "cpu"));
+    // "10::" is not the v2 line, and a path may hold colons.
+    CHECK(cgroup_path_in("10:memory:/x0::y\n0::/p:q\n", "") == "/p:q");
+    CHECK_FALSE(cgroup_path_in("", ""));
+}
