@@ -53,17 +53,26 @@ void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
         throw Error("--console-socket given but process.terminal is false", EINVAL);
 }
 
+// "container not running" is the phrase containerd's shim and runc's users
+// match to tell an ended container from a failure (the shim turns it into
+// NotFound, which CRI treats as stopped).
 void signal_container(const Store& store, const State& st, int sig, bool all) {
     Status s = store.status(st);
-    if (s != Status::created && s != Status::running && s != Status::paused)
-        throw Error(fmt::format("container `{}` is not running (it is {})", st.id, status_name(s)), ESRCH);
+    const bool live = s == Status::created || s == Status::running || s == Status::paused;
     const bool thaw = sig == SIGKILL && s == Status::paused;
     auto cg = all || thaw ? cgroup_of(st) : nullptr;
+    // --all reaches what is left in the cgroup after the init ended too (a
+    // container without a pid namespace of its own leaves its children), as
+    // runc does: containerd kills them so on every task exit.
     if (cg && all)
         for (pid_t p : cg->pids())
             if (p != st.pid) ::kill(p, sig);
+    if (!live) {
+        if (all) return;
+        throw Error(fmt::format("container not running: `{}` is {}", st.id, status_name(s)), ESRCH);
+    }
     fs::Fd fd = open_pidfd(st);
-    if (!fd) throw Error(fmt::format("container `{}` is not running", st.id), ESRCH);
+    if (!fd) throw Error(fmt::format("container not running: `{}` has ended", st.id), ESRCH);
     if (::syscall(SYS_pidfd_send_signal, fd.get(), sig, nullptr, 0) < 0)
         throw_errno(fmt::format("send signal {} to container `{}`", sig, st.id));
     // A paused (frozen) container does not die of SIGKILL until thawed: engines

@@ -69,7 +69,7 @@ int cmd_events(const Context& c) {
     State st = c.store.load(id);
     Status s = c.store.status(st);
     if (s != Status::created && s != Status::running && s != Status::paused)
-        throw Error(fmt::format("container `{}` is not running (it is {})", id, status_name(s)), ESRCH);
+        throw Error(fmt::format("container not running: `{}` is {}", id, status_name(s)), ESRCH);
     auto cgroup = cgroup_of(st);
     if (!cgroup) throw Error(fmt::format("container `{}` has no cgroup", id), ENOTSUP);
     auto emit = [&] {
@@ -83,7 +83,7 @@ int cmd_events(const Context& c) {
         return 0;
     }
     fs::Fd process = open_pidfd(st);
-    if (!process) throw Error(fmt::format("container `{}` is not running", id), ESRCH);
+    if (!process) throw Error(fmt::format("container not running: `{}` has ended", id), ESRCH);
     for (;;) {
         emit();
         // The pidfd turns readable when the process exits: then the stream ends.

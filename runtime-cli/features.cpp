@@ -55,7 +55,7 @@ int cmd_features(const Context& c) {
             {"flags", {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"}}}},
           {"mountExtensions", {{"idmap", {{"enabled", true}}}}}}},
         {"annotations",
-         {{"org.opencontainers.runc.version", BERTH_VERSION},
+         {{"dev.berth.runtime.version", BERTH_VERSION},  // its own, not a runc version
           {"io.github.seccomp.libseccomp.version",
            std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro)}}}};
     std::string out = j.dump(2) + "\n";

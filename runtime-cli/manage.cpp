@@ -74,7 +74,8 @@ int cmd_delete(const Context& c) {
         throw;
     }
     Status s = c.store.status(st);
-    if ((s == Status::created || s == Status::running || s == Status::paused) && !a.has("force"))
+    // A created container never ran: delete ends it without --force, as runc does.
+    if ((s == Status::running || s == Status::paused) && !a.has("force"))
         throw Error(fmt::format("cannot delete container `{}`: it is {} (stop it first or use --force)", id,
                                 status_name(s)), EBUSY);
     destroy(c.store, st);

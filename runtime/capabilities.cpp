@@ -15,14 +15,11 @@
 #include "config/oci_names.hpp"
 
 namespace berth::runtime {
-namespace {
 
 std::string cap_label(int cap) {
     auto n = oci::capability_name(cap);
     return n.empty() ? std::to_string(cap) : std::string(n);
 }
-
-}  // namespace
 
 int kernel_last_cap() {
     // The kernel's capabilities are 0..last, and PR_CAPBSET_READ refuses
@@ -76,13 +73,19 @@ void apply_caps(const oci::Capabilities& caps) {
     for (int cap : caps.ambient) {
         if (cap > last || ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) == 0) continue;
         // Not in permitted and inheritable: the kernel refuses, and crun and
-        // runc go on without it; so does berth, but says so.
-        if (errno == EPERM) {
-            log::warn("ambient {} not raised: it must be in the permitted and inheritable sets", cap_label(cap));
-            continue;
-        }
+        // runc go on without it, silently; so does berth here, where stderr is
+        // already the container's (launch() notes it, in the parent).
+        if (errno == EPERM) continue;
         throw_errno("raise ambient " + cap_label(cap));
     }
+}
+
+std::vector<int> ambient_not_raisable(const oci::Capabilities& caps) {
+    auto has = [](const std::vector<int>& v, int c) { return std::find(v.begin(), v.end(), c) != v.end(); };
+    std::vector<int> out;
+    for (int cap : caps.ambient)
+        if (!has(caps.permitted, cap) || !has(caps.inheritable, cap)) out.push_back(cap);
+    return out;
 }
 
 void set_no_new_privs() {

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -159,6 +160,11 @@ struct Child {
             step = "pivot_root";
             enter_rootfs(rootfs);
             finish_propagation(l.rootfs_propagation);
+            // A working directory that does not exist yet (`podman run -w` into
+            // a tmpfs or a volume) is made, as runc and crun do: inside the new
+            // root, before it or any path is made read-only.
+            step = "cwd";
+            fs::mkdir_p(proc.cwd, 0755);
         }
         // With a joined mount namespace the root is that namespace's; with
         // none listed, the runtime's (the spec lets the container inherit it).
@@ -271,7 +277,23 @@ struct Child {
 
     // Closing the report socket tells launch() the setup is done; opening the
     // FIFO for writing then blocks until `start` opens it for reading.
+    //
+    // While it waits, a terminating signal ends it, as `runc kill` ends a
+    // created container (podman stops one that was never started with
+    // SIGTERM). With the default action the kernel would drop the signal:
+    // this process is the init of its pid namespace. Handlers do not survive
+    // the execve; the dispositions go back to the default before it anyway.
+    static constexpr int kParkedStops[] = {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM};
+    static void exit_parked(int sig) { ::_exit(128 + sig); }
+    static void set_parked_handlers(void (*handler)(int)) {
+        struct sigaction sa{};
+        sa.sa_handler = handler;
+        sigemptyset(&sa.sa_mask);
+        for (int sig : kParkedStops)
+            if (::sigaction(sig, &sa, nullptr) < 0) throw_errno(fmt::format("set the handler of signal {}", sig));
+    }
     void park_until_started(int fifo) {
+        set_parked_handlers(exit_parked);
         ::close(sock);
         sock = -1;
         std::string self = "/proc/self/fd/" + std::to_string(fifo);
@@ -287,6 +309,7 @@ struct Child {
         if (n != 1) throw_errno("write the exec fifo");
         ::close(fd);
         ::close(fifo);
+        set_parked_handlers(SIG_DFL);
     }
 
     void report(int err, const std::string& message) noexcept {

@@ -85,11 +85,16 @@ long bpf(int cmd, bpf_attr& attr) { return ::syscall(SYS_bpf, cmd, &attr, sizeof
 std::vector<oci::DeviceRule> device_rules_with_defaults(const std::vector<oci::DeviceRule>& spec_rules,
                                                         const std::vector<oci::Device>& nodes) {
     std::vector<oci::DeviceRule> out = spec_rules;
+    // runc's allowed set, which LinuxKit's and Docker's containers have always
+    // had: mknod of any node (opening one still needs a rule of its own), then
+    // null, zero, full, random, urandom, tty, console, ptmx, every pts and
+    // /dev/net/tun (allowed, not created).
+    out.push_back(oci::DeviceRule{true, 'c', -1, -1, "m"});
+    out.push_back(oci::DeviceRule{true, 'b', -1, -1, "m"});
     struct Default {
         std::int64_t major, minor;
     };
-    // null, zero, full, random, urandom, tty, console, ptmx; then every pts.
-    for (Default d : {Default{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}})
+    for (Default d : {Default{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}, {10, 200}})
         out.push_back(oci::DeviceRule{true, 'c', d.major, d.minor, "rwm"});
     for (const auto& n : nodes)
         if (n.type != 'p') out.push_back(oci::DeviceRule{true, n.type == 'b' ? 'b' : 'c', n.major, n.minor, "rwm"});

@@ -3,8 +3,9 @@
 // eBPF instructions (no libbpf). Rules are matched last to first, the first
 // match decides, nothing matched = denied. An allow rule matches a request whose
 // access is within the rule's; a deny rule one that shares any access with it.
-// The default device set (null, zero, full, random, urandom, tty, ptmx, pts)
-// stays allowed after the spec's rules, as crun does.
+// runc's default set (mknod of any node; null, zero, full, random, urandom,
+// tty, console, ptmx, pts and /dev/net/tun) stays allowed after the spec's
+// rules, as runc and crun append theirs.
 #pragma once
 #include <linux/bpf.h>
 

@@ -13,6 +13,7 @@
 #include "common/reap.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
+#include "runtime/capabilities.hpp"
 #include "runtime/cgroup.hpp"
 #include "runtime/child.hpp"
 #include "runtime/child_report.hpp"
@@ -132,6 +133,10 @@ Process launch(const LaunchRequest& req) {
 
     // An LSM field the kernel cannot honour fails before anything exists.
     const oci::Process& proc = req.spec->process;
+    if (proc.capabilities)
+        for (int cap : ambient_not_raisable(*proc.capabilities))
+            log::debug("container `{}`: ambient {} not raised: not in the permitted and inheritable sets", req.id,
+                       cap_label(cap));
     parent_step(req, "apparmorProfile", [&] { check_lsm_field("process.apparmorProfile", proc.apparmor_profile); });
     parent_step(req, "selinuxLabel", [&] { check_lsm_field("process.selinuxLabel", proc.selinux_label); });
     if (req.before_host_steps) req.before_host_steps();

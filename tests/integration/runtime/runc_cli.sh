@@ -106,6 +106,8 @@ check "the TERM handler ran and the container is stopped" [ "$(R state c1 | json
 check "the container wrote to create's stdout and stderr" [ "$(tr '\n' ' ' <"$WORK/c1.out")" = "running term " ]
 OUT=$(R kill c1 KILL 2>&1); RC=$?
 check "kill of a stopped container is an error" [ "$RC" != 0 ]
+check "...saying \"container not running\", which containerd's shim looks for" grep -q "container not running" <<<"$OUT"
+check "kill --all of a stopped container is not an error (as runc: what is left in its cgroup)" R kill --all c1 KILL
 check "stopped state reports pid 0" [ "$(R state c1 | json_get '["pid"]')" = 0 ]
 check "delete a stopped container" R delete c1
 OUT=$(R state c1 2>&1); RC=$?
@@ -116,14 +118,24 @@ check "delete of an unknown id is an error" [ "$?" != 0 ]
 check "delete --force of an unknown id is not (as runc and crun)" R delete --force c1
 
 R create --bundle "$B" c2 >"$WORK/c2.out" 2>&1
-for sig in SIGUSR1 USR1 10; do
+for sig in SIGWINCH WINCH 28; do
     R kill c2 "$sig" 2>/dev/null
 done
-check "kill accepts SIGUSR1, USR1 and 10 (a parked pid 1 ignores them)" [ "$(R state c2 | json_get '["status"]')" = created ]
+check "kill accepts SIGWINCH, WINCH and 28 (ignored by a parked container)" [ "$(R state c2 | json_get '["status"]')" = created ]
 OUT=$(R kill c2 NOSUCH 2>&1)
 check "kill with an unknown signal is an error" grep -q "unknown signal \`NOSUCH\`" <<<"$OUT"
 check "delete --force of a created container" R delete --force c2
 check "delete --force leaves no state" [ ! -e "$ROOT/c2" ]
+# A created container is ended by SIGTERM as runc's is (podman stops one that
+# was never started with it, and waited out its whole timeout before).
+R create --bundle "$B" c3 >"$WORK/c3.out" 2>&1
+check "kill TERM of a created container" R kill c3 TERM
+for _ in $(seq 50); do [ "$(R state c3 | json_get '["status"]')" = stopped ] && break; sleep 0.1; done
+check "...stops it at once" [ "$(R state c3 | json_get '["status"]')" = stopped ]
+check "...and delete removes it" R delete c3
+R create --bundle "$B" c4 >"$WORK/c4.out" 2>&1
+check "delete without --force of a created container (as runc)" R delete c4
+check "...leaves no state and no process" [ ! -e "$ROOT/c4" ]
 
 # --- stopped: a zombie and a reused pid -------------------------------------------
 B=$(bundle quick 'exit 0')

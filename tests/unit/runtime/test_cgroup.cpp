@@ -129,7 +129,7 @@ TEST_CASE("linux.devices nodes join the device allow list; FIFOs need no rule") 
     blk.minor = 0;
     fifo.type = 'p';
     auto rules = device_rules_with_defaults({}, {blk, fifo});
-    REQUIRE(rules.size() == 9 + 1);
+    REQUIRE(rules.size() == 12 + 1);
     CHECK(rules.back().allow);
     CHECK(rules.back().type == 'b');
     CHECK(rules.back().major == 7);

@@ -109,9 +109,16 @@ TEST_CASE("the device program: rules last to first, then deny; defaults appended
     std::vector<oci::DeviceRule> rules = {{false, 'a', std::nullopt, std::nullopt, "rwm"},
                                           {true, 'c', 10, 200, "m"}};
     auto all = device_rules_with_defaults(rules);
-    REQUIRE(all.size() == rules.size() + 9);
-    CHECK(all.back().major == 136);
-    CHECK(all.back().minor == -1);
+    REQUIRE(all.size() == rules.size() + 12);
+    CHECK(all[2].type == 'c');  // mknod of any node, as runc allows it
+    CHECK(all[2].access == "m");
+    CHECK(all[2].major == -1);
+    CHECK(all[3].type == 'b');
+    CHECK(all[3].access == "m");
+    CHECK(all[all.size() - 2].major == 136);
+    CHECK(all[all.size() - 2].minor == -1);
+    CHECK(all.back().major == 10);  // /dev/net/tun
+    CHECK(all.back().minor == 200);
     auto prog = device_filter_program(rules);
     // prologue 6; c 10:200 m: type, mov+and+jne, major, minor, verdict 2 = 8; deny-all: verdict 2,
     // which ends the program (a default after it would be unreachable)
