@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "builder/container_keys.hpp"
+#include "builder/oci_config_gen.hpp"
 #include "config/service_policy.hpp"
 #include "config/oci_defaults.hpp"
 #include "config/seccomp_program.hpp"
@@ -54,26 +55,10 @@ void check_policy(const ContainerSpec& c) {
             fail(entry + "." + k, "'" + k + "' applies to services only");
         if (onboot_only && c.stage != Stage::onboot) fail(entry + "." + k, "'" + k + "' applies to onboot containers only");
     }
-    // The same parser PID 1 uses on runtime.json, so the build accepts exactly
-    // what the booted system accepts; its paths ("berth.log.maxSize") map back
-    // to the YAML entry's keys for the line and column.
-    try {
-        (void)config::parse_service_policy(c.policy, entry);
-    } catch (const config::ConfigError& e) {
-        const std::string& first = e.problems().front();
-        std::size_t colon = first.find(": ");
-        std::string where = colon == std::string::npos ? "berth" : first.substr(0, colon);
-        std::string why = colon == std::string::npos ? first : first.substr(colon + 2);
-        std::replace(why.begin(), why.end(), '"', '\'');  // YAML messages quote with '
-        std::string path = entry + where.substr(std::string("berth").size());
-        // An unknown key is reported at the key; its parent object's path otherwise.
-        if (why.rfind("unknown key", 0) == 0) {
-            std::size_t dot = path.rfind('.');
-            std::string key = path.substr(dot + 1);
-            fail(path + "#key", "unknown key '" + key + "'" + why.substr(std::string("unknown key").size()));
-        }
-        fail(path, why);
-    }
+    // The values: the parser PID 1 uses on runtime.json, so the build accepts
+    // exactly what the booted system accepts; the first problem at its key
+    // (`berth validate` lists them all, with runtime_config_errors).
+    (void)runtime_config(c);
 }
 
 namespace {

@@ -259,7 +259,13 @@ void check_dependencies(const ImageSpec& spec) {
     std::map<std::string, const config::ServicePolicy*> graph;
     for (const auto& s : spec.services) {
         std::string entry = "services[" + std::to_string(s.index) + "]";
-        policies[s.name] = config::parse_service_policy(s.policy, entry);
+        // A policy that does not parse is reported at its key with runtime.json
+        // (runtime_config_errors); here it adds no edge.
+        try {
+            policies[s.name] = config::parse_service_policy(s.policy, entry);
+        } catch (const config::ConfigError&) {
+            policies[s.name] = config::ServicePolicy{};
+        }
         graph[s.name] = &policies[s.name];
     }
     auto errors = config::check_dependencies(graph);

@@ -445,12 +445,26 @@ json runtime_document(const ContainerSpec& c) {
 }
 
 // "cgroups[0]: ..." is the entry's runtime.cgroups[0]; "berth.restart: ..." its restart.
+// A problem of runtime.json's model ("berth.restart: why", "interfaces[0].name:
+// why") at the YAML key it came from: the policy's keys are the entry's own
+// (`restart:`), the rest sit under `runtime:`.
 YamlError runtime_problem(const ContainerSpec& c, const std::string& problem) {
     std::size_t colon = problem.find(": ");
     std::string where = problem.substr(0, colon);
-    std::string path = where.rfind("berth", 0) == 0 ? entry_path(c) + where.substr(5)
-                                                   : entry_path(c) + ".runtime." + where;
-    return YamlError(yaml_pos_of(c, path), path, colon == std::string::npos ? problem : problem.substr(colon + 2));
+    std::string why = colon == std::string::npos ? problem : problem.substr(colon + 2);
+    const bool policy = where.rfind("berth", 0) == 0;
+    std::string path = policy ? entry_path(c) + where.substr(5) : entry_path(c) + ".runtime." + where;
+    if (policy) {
+        std::replace(why.begin(), why.end(), '"', '\'');  // the YAML messages' quotes
+        // An unknown key is reported at the key itself, not at its parent.
+        if (why.rfind("unknown key", 0) == 0) {
+            std::string key = path.substr(path.rfind('.') + 1);
+            auto it = c.key_pos.find(path + "#key");
+            return YamlError(it != c.key_pos.end() ? it->second : yaml_pos_of(c, path), key_error_path(path + "#key"),
+                             "unknown key '" + key + "'" + why.substr(std::string("unknown key").size()));
+        }
+    }
+    return YamlError(yaml_pos_of(c, path), path, why);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "builder/arch.hpp"
 #include "builder/container_keys.hpp"
 #include "builder/module_classes.hpp"
+#include "builder/oci_config_gen.hpp"
 #include "builder/suggest.hpp"
 #include "builder/yaml_input.hpp"
 #include "builder/yaml_json.hpp"
@@ -306,11 +307,14 @@ public:
             try {
                 apply_container_keys(c, obj, path, yaml_key_fail(c));
             } catch (const YamlError&) {
+                // Every key on its own, so each bad one is reported; the good
+                // ones stay, so that the policy's values (restart, stopTimeout,
+                // readiness...) are checked as well, although the entry is left out.
                 for (const auto& [k, v] : obj.items())
-                    guarded([&, k = k, v = v] {
-                        ContainerSpec scratch = c;
-                        apply_container_keys(scratch, nlohmann::json{{k, v}}, path, yaml_key_fail(c));
-                    });
+                    guarded([&, k = k, v = v] { apply_container_keys(c, nlohmann::json{{k, v}}, path, yaml_key_fail(c)); });
+                guarded([&] {
+                    for (auto& e : runtime_config_errors(c)) problems_->push_back(std::move(e));
+                });
             }
         }
         guarded([&] { if (!obj.contains("name")) fail(n, path, "missing required key 'name'"); });

@@ -253,6 +253,28 @@ TEST_CASE("assembler: disk image formats are refused for arm64 builds", "[builde
     CHECK_THROWS_WITH(build_image(o), Contains("output format `qcow2-efi` is for amd64 only"));
 }
 
+TEST_CASE("validate: a bad value once, and an entry's policy values beside its bad keys", "[builder][assembler][validate]") {
+    test::TempDir tmp;
+    const std::string head = "kernel:\n  package: k\nservices:\n  - name: web\n    image: i\n";
+    ValidateOptions v;
+    v.files = {tmp / "one.yml"};
+    // Three checks read the policy (the entry's, runtime.json's, the dependency
+    // graph's); the user reads one line, at the value.
+    fs::write_file(tmp / "one.yml", head + "    restart: sometimes\n", 0644);
+    std::vector<YamlError> p = validate_image(v);
+    REQUIRE(p.size() == 1);
+    CHECK_THAT(p[0].what(), Contains("one.yml:6:14: services[0].restart: expected one of no, on-failure, always, got 'sometimes'"));
+    // A bad key leaves the entry out of the later checks; its policy values are
+    // still checked, so that one run lists them all.
+    fs::write_file(tmp / "two.yml", head + "    binds: \"/a:/b\"\n    restart: sometimes\n    stopTimeout: -5s\n", 0644);
+    v.files = {tmp / "two.yml"};
+    p = validate_image(v);
+    REQUIRE(p.size() == 3);
+    CHECK_THAT(p[0].what(), Contains("two.yml:6:12: services[0].binds"));
+    CHECK_THAT(p[1].what(), Contains("two.yml:7:14: services[0].restart"));
+    CHECK_THAT(p[2].what(), Contains("two.yml:8:18: services[0].stopTimeout: negative duration"));
+}
+
 TEST_CASE("validate: the checks the build makes of its options first", "[builder][assembler][validate]") {
     test::TempDir tmp;
     fs::write_file(tmp / "x.yml", "kernel:\n  package: k\noutputs: [raw-bios, uki]\n", 0644);
