@@ -1,11 +1,14 @@
 #include "builder/image_assembler.hpp"
 
 #include <elf.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <algorithm>
@@ -385,6 +388,20 @@ std::vector<BuildOptionProblem> check_build_options(const BuildOptions& opts, co
     return problems;
 }
 
+namespace {
+// An output file's own times: the build's, as `ls -t` and make expect, unless
+// SOURCE_DATE_EPOCH asks for a fixed one. Some tools (mtools, mksquashfs,
+// qemu-img on their input) date the file from SOURCE_DATE_EPOCH, which is 0
+// when unset; the bytes inside stay reproducible either way.
+// `fixed`: SOURCE_DATE_EPOCH was in the environment berth was started with
+// (the disk writers set it for their tools).
+void stamp_output(const std::string& path, bool fixed) {
+    struct timespec ts[2] = {{time_t(source_date_epoch()), 0}, {time_t(source_date_epoch()), 0}};
+    if (::utimensat(AT_FDCWD, path.c_str(), fixed ? ts : nullptr, 0) < 0)
+        log::warn("set the times of `{}`: {}", path, std::strerror(errno));
+}
+}  // namespace
+
 BuildResult build_image(const BuildOptions& opts) {
     auto t0 = std::chrono::steady_clock::now();
     BuildResult r;
@@ -677,6 +694,7 @@ BuildResult build_image(const BuildOptions& opts) {
     check_cmdline_length(oo.cmdline, "the kernel command line");
     oo.compression = opts.compression;
     oo.mtime = source_date_epoch();
+    const bool fixed_times = std::getenv("SOURCE_DATE_EPOCH") != nullptr;
     oo.name = name;
     oo.kernel_version = kernel.version;
     oo.signing_key = opts.signing_key;
@@ -715,6 +733,7 @@ BuildResult build_image(const BuildOptions& opts) {
             }
             if (!kernel.ucode.empty() && (f == "iso-bios" || is_disk_format(f) || (f == "uki" && !squashfs)))
                 log::warn("{}: kernel.ucode is not added to the {} image", spec.kernel.pos.str(), f);
+            stamp_output(file.path, fixed_times);
             r.files.push_back(std::move(file));
         }
         if (f == "uki") oo.uki = prefix + ".efi";  // what the disk images written next boot

@@ -1,6 +1,7 @@
 #include "builder/image_source.hpp"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "builder/image_store.hpp"
 #include "common/error.hpp"
@@ -84,7 +85,9 @@ ResolvedImage ImageResolver::resolve(const std::string& image, const std::string
     r.reference = image;
     r.what = prefix;
     if (config::is_image_path(image)) {
-        std::string p = image[0] == '/' ? image : fs::join(base_dir, image);
+        // Normalised for the messages: "./x" beside a YAML in the current
+        // directory is `x`, not `././x`.
+        std::string p = std::filesystem::path(image[0] == '/' ? image : fs::join(base_dir, image)).lexically_normal();
         if (!fs::exists(p))
             throw Error(prefix + ": no such directory or file `" + p + "` (paths are relative to the YAML file)", ENOENT);
         return from_path(p, "", r);

@@ -308,7 +308,12 @@ int cmd_build(Args& a) {
         }
         else if (opt == "-o" || opt == "--output" || opt == "--dir") o.out_dir = a.value(opt);
         else if (opt == "--name") o.name = a.value(opt);
-        else if (opt == "--images") o.image_dirs.push_back(a.value(opt));
+        else if (opt == "--images") {
+            // A typo here would only show as "image not found" for every image.
+            std::string dir = a.value(opt);
+            if (!fs::is_dir(dir)) log::warn("--images `{}`: not a directory (nothing is found there)", dir);
+            o.image_dirs.push_back(dir);
+        }
         else if (opt == "--init") o.init_binary = a.value(opt);
         else if (opt == "--skel") o.skel_dir = a.value(opt);
         else if (opt == "--kernel-cache") o.kernel_cache_dir = a.value(opt);
@@ -546,7 +551,7 @@ int main(int argc, char** argv) {
             Args a(argc, argv, 3);
             return cmd_run_qemu(a);
         }
-        throw UsageError("unknown command `" + cmd + "` (build, validate, run qemu, image, kernel)");
+        throw UsageError("unknown command `" + cmd + "` (build, validate, run qemu, image, kernel, help)");
     } catch (const UsageError& e) {
         return usage_error(e.what());
     } catch (const std::exception& e) {

@@ -1022,7 +1022,10 @@ ImageSpec load_image_yamls(const std::vector<std::string>& paths, std::vector<Ya
             text = read_yaml_file(path);
         } catch (const std::exception& e) {
             if (!problems) throw;
-            problems->push_back(YamlError(SourcePos{path, 0, 0}, "", e.what()));
+            // The problem is put at the file: its message need not name it again.
+            std::string why = e.what();
+            if (why.rfind(path + ": ", 0) == 0) why.erase(0, path.size() + 2);
+            problems->push_back(YamlError(SourcePos{path, 0, 0}, "", why));
             continue;
         }
         parts.push_back(parse_one(text, path, directory_of(path), false, problems));

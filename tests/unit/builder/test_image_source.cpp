@@ -31,7 +31,7 @@ TEST_CASE("images: search path, relative paths and a missing image", "[builder][
     ImageResolver r({tmp / "one", tmp / "two"}, tmp / "store");
     CHECK(r.resolve(spec, spec.services[0]).path == tmp / "one/busybox");
     CHECK(r.resolve(spec, spec.services[1]).path == tmp / "two/alpine");
-    CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/./local/img");
+    CHECK(r.resolve(spec, spec.services[2]).path == tmp / "yaml/local/img");
     CHECK_THROWS_WITH(r.resolve(spec, spec.services[3]),
                       Contains("web.yml:11:12: service 'gone': image 'nothere': not found as docker.io/library/nothere:latest") &&
                           Contains(tmp / "one"));
