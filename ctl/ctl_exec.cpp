@@ -58,13 +58,25 @@ int ctl_exec(const char* socket_path, int argc, char** argv) {
         return 2;
     }
     try {
-        Target t = find_running(socket_path, argv[0]);
-        oci::Spec base = oci::load_bundle(t.bundle);
-        oci::Process p = base.process;
-        p.args.assign(argv + 1, argv + argc);
-        p.terminal = false;  // stdio is the caller's
-        p.console_size.reset();
-        oci::Spec ex = runtime::exec_spec(base, std::move(p), t.pid);
+        Target t;
+        oci::Spec ex;
+        // Finding the container and its bundle: a failure here is "could not
+        // enter" (126) whatever its errno; only the command's own lookup is 127.
+        try {
+            t = find_running(socket_path, argv[0]);
+            oci::Spec base = oci::load_bundle(t.bundle);
+            oci::Process p = base.process;
+            p.args.assign(argv + 1, argv + argc);
+            p.terminal = false;  // stdio is the caller's
+            p.console_size.reset();
+            ex = runtime::exec_spec(base, std::move(p), t.pid);
+        } catch (const Error& e) {
+            std::fprintf(stderr, "berth exec: %s%s\n", e.what(),
+                         e.code() == ENOENT && !t.bundle.empty()
+                             ? " (berth exec reads the container's bundle: from a container, bind /containers too)"
+                             : "");
+            return 126;
+        }
 
         runtime::LaunchRequest req;
         req.id = argv[0];
