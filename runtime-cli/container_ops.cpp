@@ -46,9 +46,9 @@ std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st) {
     return runtime::container_cgroup(runtime::cgroup_host(), st.cgroup);
 }
 
-void check_terminal(const oci::Spec& spec, const std::string& console_socket) {
-    if (spec.process.terminal && console_socket.empty())
-        throw Error("process.terminal is true: --console-socket is required", EINVAL);
+void check_terminal(const oci::Spec& spec, const std::string& console_socket, bool foreground) {
+    if (spec.process.terminal && console_socket.empty() && !foreground)
+        throw Error("process.terminal is true: --console-socket is required (in the background)", EINVAL);
     if (!spec.process.terminal && !console_socket.empty())
         throw Error("--console-socket given but process.terminal is false", EINVAL);
 }
@@ -86,6 +86,12 @@ void forwarded(sigset_t* set) {
     for (int s : {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH}) sigaddset(set, s);
 }
 }  // namespace
+
+sigset_t forwarded_signals() {
+    sigset_t set;
+    forwarded(&set);
+    return set;
+}
 
 void block_forwarded_signals(sigset_t* old) {
     sigset_t set;

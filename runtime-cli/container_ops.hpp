@@ -21,8 +21,10 @@ fs::Fd open_pidfd(const State& st);
 // The container's cgroup on this host; null when it has none.
 std::unique_ptr<runtime::ContainerCgroup> cgroup_of(const State& st);
 
-// process.terminal and --console-socket must come together.
-void check_terminal(const oci::Spec& spec, const std::string& console_socket);
+// process.terminal and --console-socket must come together, except in the
+// foreground (`run`, `exec` without --detach), where berth-runc relays the
+// terminal itself when no socket is given (console_relay.hpp), as runc does.
+void check_terminal(const oci::Spec& spec, const std::string& console_socket, bool foreground = false);
 
 // Sends sig to the container's process through a pidfd (checked against the
 // recorded start time, so a reused pid is never hit); with `all`, to every
@@ -46,6 +48,7 @@ void run_hooks_warning(const std::vector<oci::Hook>& hooks, const char* phase, c
 // caller blocks those signals before creating the child.
 int wait_forwarding(pid_t pid);
 void block_forwarded_signals(sigset_t* old);
+sigset_t forwarded_signals();
 
 // SIGKILL whatever is left (bounded wait), remove the cgroup, run poststop
 // hooks (each failure a warning, the rest still run, as the spec asks) and

@@ -13,6 +13,7 @@
 #include "config/oci_names.hpp"
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
+#include "runtime-cli/console_relay.hpp"
 #include "runtime-cli/container_ops.hpp"
 #include "runtime/exec_spec.hpp"
 #include "runtime/launcher.hpp"
@@ -93,7 +94,8 @@ int cmd_exec(const Context& c) {
     // Join, never create: everything about the container already exists.
     oci::Spec ex = runtime::exec_spec(base, exec_process_spec(a, base, {a.positional.begin() + 1, a.positional.end()}),
                                       st.pid);
-    check_terminal(ex, a.get("console-socket"));
+    const bool foreground = !a.has("detach");
+    check_terminal(ex, a.get("console-socket"), foreground);
 
     runtime::LaunchRequest req;
     req.id = id;
@@ -105,6 +107,11 @@ int cmd_exec(const Context& c) {
     req.cgroup = cgroup.get();
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
     req.console_socket = a.get("console-socket");
+    std::unique_ptr<ConsoleRelay> relay;
+    if (foreground && ex.process.terminal && req.console_socket.empty()) {
+        relay = std::make_unique<ConsoleRelay>(c.store.root());
+        req.console_socket = relay->path();
+    }
     req.preserve_fds = int(parse_id(a.get("preserve-fds", "0"), "preserve-fds"));
 
     sigset_t old;
@@ -117,7 +124,7 @@ int cmd_exec(const Context& c) {
         if (::rename(tmp.c_str(), a.get("pid-file").c_str()) < 0) throw_errno("pid file `" + a.get("pid-file") + "`");
     }
     if (a.has("detach")) return 0;
-    int code = wait_forwarding(p.pid);
+    int code = relay ? relay->relay(p.pid, forwarded_signals()) : wait_forwarding(p.pid);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     return code;
 }

@@ -16,6 +16,7 @@
 #include "config/oci_spec.hpp"
 #include "runtime-cli/args.hpp"
 #include "runtime-cli/commands.hpp"
+#include "runtime-cli/console_relay.hpp"
 #include "runtime-cli/container_ops.hpp"
 #include "runtime-cli/mount_ns_release.hpp"
 #include "runtime/cgroup.hpp"
@@ -115,13 +116,16 @@ struct Created {
 
 // Everything create and run share. With `park` the process waits on the exec
 // FIFO and the container is `created`; without, it runs at once.
-Created create_container(const Context& c, const Args& a, const std::string& id, bool park) {
+// `relay`: for a foreground run, where a terminal without --console-socket is
+// relayed by berth-runc itself (made here when the spec asks for one).
+Created create_container(const Context& c, const Args& a, const std::string& id, bool park,
+                         std::unique_ptr<ConsoleRelay>* relay = nullptr) {
     const std::string bundle = realpath_of(a.get("bundle", "."), "bundle");
     Created out;
     std::string config_text;  // kept in the state directory below, as read
     out.spec = oci::load_bundle(bundle, &config_text);
     const oci::Spec& spec = out.spec;
-    if (a.has("console-socket") || spec.process.terminal) check_terminal(spec, a.get("console-socket"));
+    if (a.has("console-socket") || spec.process.terminal) check_terminal(spec, a.get("console-socket"), relay != nullptr);
 
     c.store.create_dir(id);
     CreateGuard guard(c.store, id);
@@ -150,6 +154,10 @@ Created create_container(const Context& c, const Args& a, const std::string& id,
     req.exec_fifo_fd = fifo.get();
     req.preserve_fds = preserve_fds(a);
     req.console_socket = a.get("console-socket");
+    if (relay && spec.process.terminal && req.console_socket.empty()) {
+        *relay = std::make_unique<ConsoleRelay>(c.store.root());
+        req.console_socket = (*relay)->path();
+    }
     req.seccomp_cache_dir = fs::join(c.store.root(), ".seccomp-cache");
     const runtime::CgroupHost& host = runtime::cgroup_host();
     const std::string cgroup_path = runtime::resolve_cgroups_path(spec.linux_.cgroups_path, id);
@@ -235,12 +243,13 @@ int cmd_run(const Context& c) {
     // Blocked before the clone so no signal is lost; the child resets its mask.
     sigset_t old;
     block_forwarded_signals(&old);
-    Created cr = create_container(c, a, id, false);
+    std::unique_ptr<ConsoleRelay> relay;
+    Created cr = create_container(c, a, id, false, &relay);
     ::close(cr.process.pidfd);
     // Its mount namespace is freed after we report, not inside its exit.
     if (cr.spec.linux_.creates_namespace(oci::NamespaceType::mount)) defer_mount_ns_release(cr.process.pid);
     run_hooks_poststart(c.store, cr.state, &cr.spec);
-    int code = wait_forwarding(cr.process.pid);
+    int code = relay ? relay->relay(cr.process.pid, forwarded_signals()) : wait_forwarding(cr.process.pid);
     ::sigprocmask(SIG_SETMASK, &old, nullptr);
     if (!a.has("keep")) destroy(c.store, cr.state, &cr.spec);
     return code;

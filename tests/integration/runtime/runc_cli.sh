@@ -263,7 +263,21 @@ check "the process runs on the pty" grep -q '^/dev/pts/0$' <<<"$OUT"
 check "consoleSize is applied" grep -q '^33 101$' <<<"$OUT"
 R create --bundle "$B" t2 >"$WORK/t2.out" 2>&1
 OUT=$(cat "$WORK/t2.out")
-check "terminal without --console-socket is an error" grep -q "process.terminal is true: --console-socket is required" <<<"$OUT"
+check "create: terminal without --console-socket is an error" grep -q "process.terminal is true: --console-socket is required" <<<"$OUT"
+# In the foreground berth-runc takes the pty itself and relays it, as runc does
+# (`runc spec && runc run ID` by hand): input, output, size and exit status.
+if command -v script >/dev/null; then
+    B=$(bundle tty2 'tty; stty size; read x; echo got=$x; exit 4' '{"process":{"terminal":true}}')
+    OUT=$(printf 'hello\n' | timeout 30 script -qec "stty rows 40 cols 120; $RUNC --root $ROOT run --bundle $B t3; echo rc=\$?" /dev/null | tr -d '\r')
+    R delete --force t3 >/dev/null 2>&1
+    check "run in the foreground without --console-socket: the process has a pty" grep -q '^/dev/pts/[0-9]' <<<"$OUT"
+    check "...of the caller's terminal size" grep -q '^40 120$' <<<"$OUT"
+    check "...reads the caller's input" grep -q '^got=hello$' <<<"$OUT"
+    check "...and its exit status comes through" grep -q '^rc=4$' <<<"$OUT"
+    check "...leaving no socket in the state root" [ -z "$(ls -A "$ROOT" | grep console)" ]
+else
+    skip "terminal relay (no script(1))"
+fi
 
 # --- global options and the rest ---------------------------------------------------------
 OUT=$(R --log "$WORK/log.json" --log-format json state nosuch 2>/dev/null)
