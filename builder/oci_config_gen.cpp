@@ -276,13 +276,16 @@ json draft_oci_config(const ContainerSpec& c, const ImageDefaults& img, const Se
     };
     Ids ids = with_context(c.pos.str() + ": " + at + ": image User '" + img.user + "'", [&] { return image_user(img); });
     std::uint32_t uid = ids.uid, gid = ids.gid;
-    with_context(c.pos.str() + ": " + at, [&] {
-        if (c.uid) {
-            uid = lookup(*c.uid, img.passwd, "/etc/passwd");
-            if (!c.gid && !ids.gid_known) gid = primary_gid(uid, img.passwd).value_or(uid == 0 ? 0 : gid);
-        }
-        if (c.gid) gid = lookup(*c.gid, img.group, "/etc/group");
-    });
+    // A name the image does not know is reported at its key (`uid:`, `gid:`).
+    auto at_key = [&](const char* key) {
+        auto it = c.key_pos.find(at + "." + key);
+        return (it != c.key_pos.end() ? it->second.str() : c.pos.str()) + ": " + at + "." + key;
+    };
+    if (c.uid) {
+        uid = with_context(at_key("uid"), [&] { return lookup(*c.uid, img.passwd, "/etc/passwd"); });
+        if (!c.gid && !ids.gid_known) gid = primary_gid(uid, img.passwd).value_or(uid == 0 ? 0 : gid);
+    }
+    if (c.gid) gid = with_context(at_key("gid"), [&] { return lookup(*c.gid, img.group, "/etc/group"); });
     json additional = json::array();
     for (const auto& g : c.additional_gids)
         additional.push_back(with_context(c.pos.str() + ": " + at + ".additionalGids",

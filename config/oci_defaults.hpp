@@ -31,4 +31,10 @@ struct SecurityDefaults {
 nlohmann::json load_default_seccomp_json(const std::string& dir = defaults_dir());
 SecurityDefaults load_security_defaults(const std::string& dir = defaults_dir());
 
+// A config.json to start from, the one `runc spec` writes (a `sh` on a terminal
+// in ./rootfs, read-only, with new namespaces, runc's three capabilities, its
+// masked and read-only paths, every device denied but the defaults), checked by
+// parse_spec. `berth-runc spec` writes it.
+nlohmann::json example_spec();
+
 }  // namespace berth::oci

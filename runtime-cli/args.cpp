@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "common/error.hpp"
+#include "runtime-cli/state.hpp"
 
 namespace berth::runc {
 
@@ -71,6 +72,16 @@ Args parse_args(const std::vector<std::string>& argv, size_t first, const std::v
 void no_arguments(const Args& a, const std::string& command) {
     if (!a.positional.empty())
         throw UsageError(fmt::format("{}: takes no arguments, got `{}`", command, a.positional[0]));
+}
+
+std::string container_id_argument(const Args& a, const std::string& command, size_t optional,
+                                  const char* optional_what) {
+    if (a.positional.empty() || a.positional.size() > 1 + optional)
+        throw UsageError(fmt::format("{}: expected a container id{}{}, got {} argument{}", command,
+                                     optional ? " and " : "", optional ? optional_what : "", a.positional.size(),
+                                     a.positional.size() == 1 ? "" : "s"));
+    Store::check_id(a.positional[0]);
+    return a.positional[0];
 }
 
 }  // namespace berth::runc

@@ -46,4 +46,10 @@ Args parse_args(const std::vector<std::string>& argv, size_t first, const std::v
 // The commands that take no arguments (list, features): UsageError for one.
 void no_arguments(const Args& a, const std::string& command);
 
+// The container id, the first argument (checked as a name under --root), for
+// the commands that take it and at most `optional` more words, named by
+// `optional_what` ("[SIGNAL]"): UsageError otherwise.
+std::string container_id_argument(const Args& a, const std::string& command, size_t optional = 0,
+                                  const char* optional_what = "");
+
 }  // namespace berth::runc

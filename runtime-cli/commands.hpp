@@ -30,6 +30,7 @@ int cmd_exec(const Context& c);
 int cmd_features(const Context& c);
 int cmd_update(const Context& c);
 int cmd_events(const Context& c);
+int cmd_spec(const Context& c);
 
 // update's sizes as runc takes them: "64m", "1g", "512k", "1024", "-1" (no
 // limit); powers of 1024. Throws Error (EINVAL) for anything else.

@@ -62,9 +62,7 @@ int parse_interval_ms(const std::string& text) {
 
 int cmd_events(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"stats", 0, false}, {"interval", 0, true}}, false, "events");
-    if (a.positional.size() != 1) throw UsageError("events: expected exactly one container id");
-    const std::string id = a.positional[0];
-    Store::check_id(id);
+    const std::string id = container_id_argument(a, "events");
     const int interval = parse_interval_ms(a.get("interval", "5s"));
     State st = c.store.load(id);
     Status s = c.store.status(st);

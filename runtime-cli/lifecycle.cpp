@@ -36,13 +36,6 @@ std::vector<OptionSpec> run_options() {
     return o;
 }
 
-std::string only_id(const Args& a, const char* command) {
-    if (a.positional.size() != 1)
-        throw UsageError(fmt::format("{}: expected exactly one container id, got {}", command, a.positional.size()));
-    Store::check_id(a.positional[0]);
-    return a.positional[0];
-}
-
 std::string realpath_of(const std::string& p, const char* what) {
     char buf[PATH_MAX];
     if (!::realpath(p.c_str(), buf)) throw_errno(fmt::format("{} `{}`", what, p));
@@ -214,13 +207,13 @@ void release(const Store& store, const State& st) {
 
 int cmd_create(const Context& c) {
     Args a = parse_args(c.argv, c.first, kCreateOptions, false, "create");
-    create_container(c, a, only_id(a, "create"), true);
+    create_container(c, a, container_id_argument(a, "create"), true);
     return 0;
 }
 
 int cmd_start(const Context& c) {
     Args a = parse_args(c.argv, c.first, {}, false, "start");
-    const std::string id = only_id(a, "start");
+    const std::string id = container_id_argument(a, "start");
     fs::Fd lock = c.store.lock(id);
     State st = c.store.load(id);
     Status s = c.store.status(st);
@@ -233,7 +226,7 @@ int cmd_start(const Context& c) {
 
 int cmd_run(const Context& c) {
     Args a = parse_args(c.argv, c.first, run_options(), false, "run");
-    const std::string id = only_id(a, "run");
+    const std::string id = container_id_argument(a, "run");
     if (a.has("detach")) {
         Created cr = create_container(c, a, id, false);
         ::close(cr.process.pidfd);

@@ -59,6 +59,7 @@ const CommandUsage kCommands[] = {
      "      --cpuset-cpus, --cpuset-mems, --blkio-weight\n"},
     {"events", "events [--stats] [--interval 5s] ID", "cgroup figures as JSON (once, or every interval)"},
     {"features", "features", "supported features as JSON"},
+    {"spec", "spec [--bundle DIR]", "write a config.json to start from (a shell on a terminal in ./rootfs)"},
 };
 
 const CommandUsage* find_command(const std::string& name) {
@@ -137,6 +138,7 @@ int dispatch(const std::string& cmd, const Context& c) {
     if (cmd == "features") return cmd_features(c);
     if (cmd == "update") return cmd_update(c);
     if (cmd == "events") return cmd_events(c);
+    if (cmd == "spec") return cmd_spec(c);
     throw UsageError(fmt::format("unknown command `{}`", cmd));
 }
 

@@ -16,13 +16,6 @@
 namespace berth::runc {
 namespace {
 
-std::string only_id(const Args& a, const char* command, size_t max_extra = 0) {
-    if (a.positional.empty() || a.positional.size() > 1 + max_extra)
-        throw UsageError(fmt::format("{}: expected a container id{}", command, max_extra ? " and a signal" : ""));
-    Store::check_id(a.positional[0]);
-    return a.positional[0];
-}
-
 nlohmann::json state_doc(const Store& store, const State& st) {
     Status s = store.status(st);
     nlohmann::json j = {{"ociVersion", "1.2.0"},
@@ -46,14 +39,14 @@ void print(const std::string& s) {
 
 int cmd_state(const Context& c) {
     Args a = parse_args(c.argv, c.first, {}, false, "state");
-    State st = c.store.load(only_id(a, "state"));
+    State st = c.store.load(container_id_argument(a, "state"));
     print(state_doc(c.store, st).dump(2) + "\n");
     return 0;
 }
 
 int cmd_kill(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"all", 'a', false}}, false, "kill");
-    const std::string id = only_id(a, "kill", 1);
+    const std::string id = container_id_argument(a, "kill", 1, "perhaps a signal");
     int sig = parse_signal(a.positional.size() > 1 ? a.positional[1] : "TERM");
     signal_container(c.store, c.store.load(id), sig, a.has("all"));
     return 0;
@@ -61,7 +54,7 @@ int cmd_kill(const Context& c) {
 
 int cmd_delete(const Context& c) {
     Args a = parse_args(c.argv, c.first, {{"force", 'f', false}}, false, "delete");
-    const std::string id = only_id(a, "delete");
+    const std::string id = container_id_argument(a, "delete");
     fs::Fd lock;
     State st;
     try {
@@ -86,7 +79,7 @@ namespace {
 // pause and resume: freeze or thaw the container's cgroup.
 int set_paused(const Context& c, const char* command, bool pause) {
     Args a = parse_args(c.argv, c.first, {}, false, command);
-    const std::string id = only_id(a, command);
+    const std::string id = container_id_argument(a, command);
     fs::Fd lock = c.store.lock(id);
     State st = c.store.load(id);
     Status s = c.store.status(st);
@@ -147,10 +140,7 @@ int cmd_ps(const Context& c) {
     const std::string format = a.get("format", "table");
     if (format != "table" && format != "json")
         throw UsageError(fmt::format("ps: unknown format `{}` (table or json)", format));
-    if (a.positional.size() != 1)
-        throw UsageError("ps: expected a container id (options for ps(1) are not supported)");
-    Store::check_id(a.positional[0]);
-    State st = c.store.load(a.positional[0]);
+    State st = c.store.load(container_id_argument(a, "ps"));  // no ps(1) options
     std::vector<pid_t> pids;
     if (auto cg = cgroup_of(st)) pids = cg->pids();
     // Without a cgroup of its own the container still has its init process.

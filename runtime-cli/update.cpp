@@ -84,9 +84,7 @@ std::int64_t parse_byte_size(const std::string& text) {
 
 int cmd_update(const Context& c) {
     Args a = parse_args(c.argv, c.first, update_options(), false, "update");
-    if (a.positional.size() != 1) throw UsageError("update: expected exactly one container id");
-    const std::string id = a.positional[0];
-    Store::check_id(id);
+    const std::string id = container_id_argument(a, "update");
     for (const char* f : {"l3-cache-schema", "mem-bw-schema"})
         if (a.has(f)) throw Error(fmt::format("update --{}: intelRdt is not supported by berth-runc", f), ENOTSUP);
     for (const char* f : {"kernel-memory", "kernel-memory-tcp"})

@@ -164,7 +164,7 @@ struct Child {
             // a tmpfs or a volume) is made, as runc and crun do: inside the new
             // root, before it or any path is made read-only.
             step = "cwd";
-            fs::mkdir_p(proc.cwd, 0755);
+            if (proc.cwd != "/" && !fs::is_dir(proc.cwd)) fs::mkdir_p(proc.cwd, 0755);
         }
         // With a joined mount namespace the root is that namespace's; with
         // none listed, the runtime's (the spec lets the container inherit it).

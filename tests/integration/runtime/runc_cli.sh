@@ -279,6 +279,22 @@ else
     skip "terminal relay (no script(1))"
 fi
 
+# --- spec: a config.json to start from, as runc spec writes one ---------------------------
+mkdir -p "$WORK/spec"
+check "spec writes config.json in the bundle" R spec --bundle "$WORK/spec"
+check "...one the runtime reads: a shell on a terminal in ./rootfs" \
+    python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); sys.exit(not (c["process"]["terminal"] and c["process"]["args"] == ["sh"] and c["root"]["path"] == "rootfs"))' "$WORK/spec/config.json"
+OUT=$(R spec --bundle "$WORK/spec" 2>&1); RC=$?
+check "spec never writes over a config.json" [ "$RC" != 0 ]
+check "...and says so" grep -q "exists: remove it first" <<<"$OUT"
+if command -v script >/dev/null; then
+    cp -a "$WORK/rootfs" "$WORK/spec/rootfs"
+    OUT=$(printf 'echo from-spec-$((40+2)); exit 5\n' | timeout 30 script -qec "cd $WORK/spec && $RUNC --root $ROOT run sp1; echo rc=\$?" /dev/null | tr -d '\r')
+    R delete --force sp1 >/dev/null 2>&1
+    check "spec then run: the shell on its terminal" grep -q '^from-spec-42$' <<<"$OUT"
+    check "...exits with its status" grep -q '^rc=5$' <<<"$OUT"
+fi
+
 # --- global options and the rest ---------------------------------------------------------
 OUT=$(R --log "$WORK/log.json" --log-format json state nosuch 2>/dev/null)
 check "--log-format json writes the error as a JSON line" python3 -c 'import json,sys; l=json.loads(open(sys.argv[1]).read().splitlines()[-1]); sys.exit(not (l["level"] == "error" and "nosuch" in l["msg"]))' "$WORK/log.json"
