@@ -95,7 +95,11 @@ std::string index_path(const std::string& a, std::size_t i) {
 }
 
 // Thrown when an entry's errors have been recorded one by one.
-struct EntryLeftOut {};
+// An entry left out for its errors; its name, if valid, still takes part in the
+// check for repeated names.
+struct EntryLeftOut {
+    EntryName name;
+};
 
 class Parser {
 public:
@@ -322,23 +326,30 @@ public:
             if (!obj.contains("image") || (obj["image"].is_string() && c.image.empty()))
                 fail(n, path, "container '" + c.name + "': missing required key 'image'");
         });
-        if (problems_ && problems_->size() > before) throw EntryLeftOut{};
+        if (problems_ && problems_->size() > before)
+            throw EntryLeftOut{valid_name(c.name) ? EntryName{c.name, c.pos, c.index} : EntryName{}};
         obj.erase("name");
         obj.erase("image");
         c.yaml_keys = std::move(obj);
         return c;
     }
 
-    std::vector<ContainerSpec> container_list(const YAML::Node& n, const std::string& path,
-                                              Stage stage) const {
+    // `names`: where each entry's name goes, kept or left out.
+    std::vector<ContainerSpec> container_list(const YAML::Node& n, const std::string& path, Stage stage,
+                                              std::vector<EntryName>* names = nullptr) const {
         std::vector<ContainerSpec> out;
         if (n.IsNull()) return out;
         if (!n.IsSequence()) expected(n, path, "a list of containers");
         for (std::size_t i = 0; i < n.size(); ++i) {
-            try {
-                guarded([&] { out.push_back(container(n[i], index_path(path, i), stage, i)); });
-            } catch (const EntryLeftOut&) {
-            }
+            guarded([&] {
+                try {
+                    out.push_back(container(n[i], index_path(path, i), stage, i));
+                    if (names) names->push_back({out.back().name, out.back().pos, i});
+                } catch (const EntryLeftOut& e) {
+                    if (names && !e.name.name.empty()) names->push_back(e.name);
+                    throw;
+                }
+            });
         }
         return out;
     }
@@ -695,6 +706,7 @@ public:
         img.base_dir = base;
         kernel_required_ = kernel_required;
         bool have_kernel = false;
+        SourcePos key_pos;  // of the top-level key being read: a warning about a whole key points at it
         if (root.IsNull()) fail(root, "", "the file is empty; expected a map with at least 'kernel'");
         KeyTable keys = {
             {"kernel", [&](const YAML::Node& v, const std::string& p) {
@@ -724,7 +736,7 @@ public:
                  img.onshutdown = container_list(v, p, Stage::onshutdown);
              }},
             {"services", [&](const YAML::Node& v, const std::string& p) {
-                 img.services = container_list(v, p, Stage::services);
+                 img.services = container_list(v, p, Stage::services, &img.service_names);
              }},
             {"files", [&](const YAML::Node& v, const std::string& p) {
                  if (v.IsNull()) return;
@@ -758,13 +770,14 @@ public:
             {"watchdog", [&](const YAML::Node& v, const std::string& p) { img.watchdog = watchdog(v, p); }},
             {"emergency", [&](const YAML::Node& v, const std::string& p) { img.emergency = emergency(v, p); }},
             {"update", [&](const YAML::Node& v, const std::string& p) { img.update = update(v, p); }},
-            {"trust", [&](const YAML::Node& v, const std::string&) {
-                 log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", pos(v).str());
+            {"trust", [&](const YAML::Node&, const std::string&) {
+                 log::warn("{}: 'trust' ignored (deprecated in LinuxKit)", key_pos.str());
              }},
         };
         if (!root.IsMap()) expected(root, "", "a map");
         // Each top-level key on its own, so that a collecting run reports every one.
         for (const auto& kv : root) {
+            key_pos = pos(kv.first);
             YAML::Node single;
             single[kv.first] = kv.second;
             guarded([&] { walk_map(single, "", keys, kUnsupportedTop); });
@@ -892,12 +905,12 @@ void finish_image(ImageSpec& img, std::vector<YamlError>* problems) {
 
     // LinuxKit: service names must be unique (they run side by side); onboot and
     // onshutdown entries run one at a time from numbered directories and may repeat.
-    std::map<std::string, const ContainerSpec*> names;
-    for (const ContainerSpec& c : img.services) {
-        auto [prev, ok] = names.emplace(c.name, &c);
+    std::map<std::string, const EntryName*> names;
+    for (const EntryName& e : img.service_names) {
+        auto [prev, ok] = names.emplace(e.name, &e);
         if (!ok)
-            record(problems, YamlError(c.pos, "services[" + std::to_string(c.index) + "]",
-                                       "duplicate service name '" + c.name + "' (first defined at " +
+            record(problems, YamlError(e.pos, "services[" + std::to_string(e.index) + "]",
+                                       "duplicate service name '" + e.name + "' (first defined at " +
                                            prev->second->pos.str() + ")"));
     }
     // commitWhenReady names services of this image: a typo would roll back every update.
@@ -983,6 +996,11 @@ ImageSpec merge_images(std::vector<ImageSpec> parts) {
         append(out.onboot, p.onboot);
         append(out.onshutdown, p.onshutdown);
         append(out.services, p.services);
+        const std::size_t names_before = out.service_names.size();
+        for (EntryName& e : p.service_names) {
+            e.index += names_before;
+            out.service_names.push_back(std::move(e));
+        }
         for (FileSpec& f : p.files) {
             if (!same_dir && f.source) f.source = anchored(*f.source, p.base_dir);
             out.files.push_back(std::move(f));

@@ -200,6 +200,14 @@ struct UpdateSpec {
     SourcePos pos;
 };
 
+// A services entry's name where it was written. Entries that validate leaves
+// out for their errors keep theirs here, so that a repeated name is still found.
+struct EntryName {
+    std::string name;
+    SourcePos pos;
+    std::size_t index = 0;
+};
+
 struct ImageSpec {
     std::string file;      // the YAML file as given
     std::string base_dir;  // its directory: relative paths are resolved against it
@@ -209,6 +217,7 @@ struct ImageSpec {
     std::vector<ContainerSpec> onboot;
     std::vector<ContainerSpec> onshutdown;
     std::vector<ContainerSpec> services;
+    std::vector<EntryName> service_names;  // every services entry with a valid name, in order
     std::vector<FileSpec> files;
     std::vector<VolumeSpec> volumes;
     bool strict = false;  // `berth: {strict: true}`: read-only roots, private bind propagation

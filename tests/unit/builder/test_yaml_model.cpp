@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "builder/yaml_model.hpp"
+#include "../init/log_capture.hpp"
 
 using namespace berth::builder;
 using Catch::Matchers::Contains;
@@ -121,6 +122,14 @@ TEST_CASE("yaml: unknown keys suggest the closest valid key", "[builder][yaml]")
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "zzzzzzzzzz: 1\n"), Contains("expected one of: kernel volumes berth init"));
     CHECK_THROWS_WITH(parse(std::string(kMinimal) + "volumes:\n  - name: v\n    fromat: filesystem\n"),
                       Contains("unknown key 'fromat'; did you mean 'format'?"));
+}
+
+TEST_CASE("yaml: the deprecated trust key is ignored with a warning at the key", "[builder][yaml]") {
+    testing::LogCapture log;
+    ImageSpec s = parse(std::string(kMinimal) + "trust:\n  org:\n    - linuxkit\n");
+    INFO(log.text());
+    CHECK(log.has("test.yml:3:1: 'trust' ignored (deprecated in LinuxKit)"));
+    CHECK(s.services.empty());
 }
 
 TEST_CASE("yaml: kernel.image with LinuxKit's binary, tar and ucode keys", "[builder][yaml]") {
