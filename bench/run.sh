@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Boot figures, side by side in one run: berth against a busybox-shell floor doing the
 # same work (examples/web.yml and the Redis OS: /init to boot complete and to Redis ready,
 # the machine's memory in use, PID 1's PSS and VmRSS; bench/boot/run.sh), the static
