@@ -63,7 +63,8 @@ TEST_CASE("one signal table: names with or without SIG, numbers, real-time offse
 }
 
 TEST_CASE("image.json: the builder's document reads back; PID 1's refusals are the model's") {
-    ImageConfig c{WatchdogConfig{"/dev/watchdog1", 20, 2500}};
+    ImageConfig c;
+    c.watchdog = WatchdogConfig{"/dev/watchdog1", 20, 2500};
     CHECK(parse_image_config(to_json(c), "image.json") == c);
     CHECK(to_json(c) == json::parse(R"({"watchdog": {"device": "/dev/watchdog1", "timeout": "20s", "interval": "2500ms"}})"));
     CHECK(parse_image_config(to_json(ImageConfig{}), "image.json") == ImageConfig{});

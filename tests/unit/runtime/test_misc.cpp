@@ -48,8 +48,15 @@ TEST_CASE("capability names used by the runtime") {
 
 TEST_CASE("cgroup v2 resource files") {
     oci::Resources r;
-    r.memory = oci::MemoryResources{67108864, 1048576, 134217728};
-    r.cpu = oci::CpuResources{1024, 50000, 100000, "0-1", ""};
+    r.memory.emplace();
+    r.memory->limit = 67108864;
+    r.memory->reservation = 1048576;
+    r.memory->swap = 134217728;
+    r.cpu.emplace();
+    r.cpu->shares = 1024;
+    r.cpu->quota = 50000;
+    r.cpu->period = 100000;
+    r.cpu->cpus = "0-1";
     r.pids = oci::PidsResources{64};
     auto files = cgroup_resource_files(r);
     using P = std::pair<std::string, std::string>;
@@ -62,8 +69,11 @@ TEST_CASE("cgroup v2 resource files") {
                                   {"pids.max", "64"}});
 
     oci::Resources unlimited;
-    unlimited.memory = oci::MemoryResources{-1, std::nullopt, -1};
-    unlimited.cpu = oci::CpuResources{std::nullopt, -1, std::nullopt, "", ""};
+    unlimited.memory.emplace();
+    unlimited.memory->limit = -1;
+    unlimited.memory->swap = -1;
+    unlimited.cpu.emplace();
+    unlimited.cpu->quota = -1;
     unlimited.pids = oci::PidsResources{0};
     CHECK(cgroup_resource_files(unlimited) == std::vector<P>{{"memory.max", "max"},
                                                             {"memory.swap.max", "max"},
