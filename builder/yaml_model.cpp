@@ -94,9 +94,8 @@ std::string index_path(const std::string& a, std::size_t i) {
     return a + "[" + std::to_string(i) + "]";
 }
 
-// Thrown when an entry's errors have been recorded one by one.
-// An entry left out for its errors; its name, if valid, still takes part in the
-// check for repeated names.
+// Thrown when an entry's errors have been recorded one by one and the entry is
+// left out; its name, if valid, still takes part in the check for repeated names.
 struct EntryLeftOut {
     EntryName name;
 };
