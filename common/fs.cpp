@@ -86,7 +86,7 @@ std::string read_file_bounded(const std::string& path, std::size_t max) {
     }
 }
 
-static void write_all(int fd, std::string_view data, const std::string& path) {
+void write_all(int fd, std::string_view data, const std::string& path) {
     const char* p = data.data();
     size_t left = data.size();
     while (left > 0) {

@@ -39,6 +39,8 @@ std::string read_file_bounded(const std::string& path, std::size_t max);
 // nullopt with errno set on any failure, ENOENT when it does not exist.
 std::optional<std::string> try_read_regular_file(const std::string& path, std::size_t max);
 void write_file(const std::string& path, std::string_view data, mode_t mode = 0644);  // throws
+// All of `data` to `fd`, again after EINTR and short writes; throws naming `what`.
+void write_all(int fd, std::string_view data, const std::string& what);
 bool try_write_file(const std::string& path, std::string_view data);  // O_WRONLY, no create
 bool mkdir_p(const std::string& path, mode_t mode = 0755);       // throws; true: it made the leaf
 bool exists(const std::string& path);

@@ -1,7 +1,6 @@
 // spec: writes a config.json to start from in the bundle directory, as `runc
 // spec` does (`berth-runc spec && berth-runc run ID` with a ./rootfs).
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -24,13 +23,7 @@ int cmd_spec(const Context& c) {
         if (errno == EEXIST) throw Error(fmt::format("`{}` exists: remove it first", path), EEXIST);
         throw_errno(fmt::format("create `{}`", path));
     }
-    std::string text = oci::example_spec().dump(2) + "\n";
-    for (size_t done = 0; done < text.size();) {
-        ssize_t w = ::write(fd.get(), text.data() + done, text.size() - done);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) throw_errno(fmt::format("write `{}`", path));
-        done += size_t(w);
-    }
+    fs::write_all(fd.get(), oci::example_spec().dump(2) + "\n", path);
     return 0;
 }
 

@@ -41,17 +41,7 @@ int main(int argc, char** argv) {
             runtime::SeccompProgram p = runtime::compile_seccomp(*spec.linux_.seccomp, arch);
             out.assign(reinterpret_cast<const char*>(p.insns.data()), p.insns.size() * sizeof(sock_filter));
         }
-        const char* at = out.data();
-        std::size_t left = out.size();
-        while (left > 0) {
-            ssize_t n = ::write(1, at, left);
-            if (n <= 0) {
-                std::perror("write");
-                return 1;
-            }
-            at += n;
-            left -= std::size_t(n);
-        }
+        berth::fs::write_all(1, out, "standard output");
     } catch (const std::exception& e) {
         std::fprintf(stderr, "%s\n", e.what());
         return 1;
